@@ -1,0 +1,213 @@
+// The Batch REST surface on Fastify. The pipeline, in order:
+//
+//   1. /health answers without auth;
+//   2. SharedKey authentication (on the raw request line, before the body);
+//   3. the api-version check;
+//   4. body parsing (1 MiB limit → RequestBodyTooLarge; bad JSON → InvalidRequestBody);
+//   5. the operation's handler, which calls a service;
+//   6. the reply: request-id, client-request-id, Batch's Content-Type; errors
+//      become Batch's envelope in one handler, never a bare 500 for a client's mistake.
+
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Conditions } from '../../core/conditions.js';
+import { BatchError, batchErrors, isBatchError } from '../../core/errors.js';
+import { verifySharedKey, type AccountKeys } from './auth/shared-key.js';
+import { errorEnvelope, statusOf } from './errors.js';
+import type { BatchReply, BatchRequest, Operation } from './operation.js';
+import { accountOperations } from './routes/account.js';
+import { fileOperations } from './routes/files.js';
+import { jobOperations } from './routes/jobs.js';
+import { nodeOperations } from './routes/nodes.js';
+import { poolOperations } from './routes/pools.js';
+import { taskOperations } from './routes/tasks.js';
+import type { BatchServices } from './services.js';
+import { checkApiVersion } from './versions.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+const JSON_CONTENT_TYPE = 'application/json;odata=minimalmetadata';
+
+export interface BatchApiOptions {
+  services: BatchServices;
+  accounts: Map<string, AccountKeys>;
+  logger: Logger;
+  now: () => Date;
+  isReady: () => boolean;
+  https?: { key: Buffer; cert: Buffer };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    batchAccount?: string;
+  }
+}
+
+export function allOperations(services: BatchServices): Operation[] {
+  return [
+    ...poolOperations(services),
+    ...nodeOperations(services),
+    ...jobOperations(services),
+    ...taskOperations(services),
+    ...fileOperations(services),
+    ...accountOperations(),
+  ];
+}
+
+function baseUrlOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.headers.host ?? request.hostname}`;
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function parseDateHeader(request: FastifyRequest, name: string): Date | undefined {
+  const value = headerOf(request, name);
+  if (value === undefined) return undefined;
+  const parsed = new Date(value);
+  if (Number.isNaN(parsed.getTime())) throw batchErrors.invalidHeaderValue(name, value);
+  return parsed;
+}
+
+function conditionsOf(request: FastifyRequest): Conditions {
+  return {
+    ifMatch: headerOf(request, 'if-match'),
+    ifNoneMatch: headerOf(request, 'if-none-match'),
+    ifModifiedSince: parseDateHeader(request, 'if-modified-since'),
+    ifUnmodifiedSince: parseDateHeader(request, 'if-unmodified-since'),
+  };
+}
+
+function parseJson(body: unknown): unknown {
+  if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw batchErrors.invalidRequestBody(`The body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function commonHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('request-id', request.id);
+  reply.header('DataServiceVersion', '3.0');
+  const clientRequestId = headerOf(request, 'client-request-id');
+  if (clientRequestId && headerOf(request, 'return-client-request-id')?.toLowerCase() === 'true') {
+    reply.header('client-request-id', clientRequestId);
+  }
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: BatchError): FastifyReply {
+  commonHeaders(request, reply);
+  const status = statusOf(error);
+  if (status === 304 || request.method === 'HEAD') return reply.code(status).send();
+  return reply
+    .code(status)
+    .header('Content-Type', JSON_CONTENT_TYPE)
+    .send(JSON.stringify(errorEnvelope(error, request.id, baseUrlOf(request))));
+}
+
+/** Maps what Fastify itself rejects (body too large, bad content) to Batch's codes. */
+function toBatchError(error: unknown): BatchError | undefined {
+  if (isBatchError(error)) return error;
+  const fastifyError = error as { code?: string; statusCode?: number; message?: string };
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return batchErrors.requestBodyTooLarge();
+  if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return batchErrors.invalidRequestBody(fastifyError.message ?? 'The request could not be read.');
+  }
+  return undefined;
+}
+
+export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One structured line per request comes from the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    exposeHeadRoutes: false,
+    bodyLimit: MAX_BODY_BYTES,
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.get('/health', async (_request, reply) => {
+    if (!options.isReady()) return reply.code(503).send({ status: 'starting' });
+    return reply.send({ status: 'ok' });
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/health' || request.url.startsWith('/health?')) return;
+    const result = verifySharedKey(
+      {
+        method: request.method,
+        rawUrl: request.raw.url ?? request.url,
+        header: (name) => headerOf(request, name),
+        headerNames: () => Object.keys(request.headers),
+      },
+      options.accounts,
+      options.now(),
+    );
+    if (!result.ok) {
+      request.log.warn({ requestId: request.id, method: request.method, url: request.url }, 'authentication failed');
+      return sendError(request, reply, batchErrors.authenticationFailed(result.detail));
+    }
+    request.batchAccount = result.account;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { requestId: request.id, account: request.batchAccount, method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  for (const operation of allOperations(options.services)) {
+    app.route({
+      method: operation.method,
+      url: operation.path,
+      handler: async (request, reply) => {
+        const apiVersion = checkApiVersion((request.query as Record<string, string | undefined>)['api-version']);
+        const batchRequest: BatchRequest = {
+          caller: { account: request.batchAccount as string },
+          apiVersion,
+          baseUrl: baseUrlOf(request),
+          requestId: request.id,
+          params: request.params as Record<string, string>,
+          query: request.query as Record<string, string | undefined>,
+          header: (name) => headerOf(request, name),
+          conditions: conditionsOf(request),
+          body: parseJson(request.body),
+          path: (request.raw.url ?? request.url).split('?')[0] as string,
+        };
+        const result: BatchReply = await operation.handler(batchRequest);
+        commonHeaders(request, reply);
+        reply.code(result.status);
+        for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+        if (result.stream) {
+          if (request.method === 'HEAD') return reply.send();
+          return reply.send(Readable.from(result.stream));
+        }
+        if (result.body === undefined) return reply.send();
+        return reply.header('Content-Type', JSON_CONTENT_TYPE).send(JSON.stringify(result.body));
+      },
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    sendError(request, reply, batchErrors.invalidUri());
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const batchError = toBatchError(error);
+    if (batchError) return sendError(request, reply, batchError);
+    request.log.error({ err: error, requestId: request.id }, 'unexpected error');
+    return sendError(request, reply, batchErrors.internal());
+  });
+
+  return app;
+}

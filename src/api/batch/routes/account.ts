@@ -1,0 +1,41 @@
+// Account operations: Account_ListSupportedImages — the images a local node
+// stands in for, each with its node agent SKU.
+
+import type { Operation } from '../operation.js';
+import { listReply, parseMaxResults } from '../wire.js';
+
+const ubuntu = (sku: string, offer: string, agent: string, endOfLife: string) => ({
+  nodeAgentSKUId: agent,
+  imageReference: { publisher: 'canonical', offer, sku, version: 'latest' },
+  verificationType: 'verified',
+  batchSupportEndOfLife: endOfLife,
+  capabilities: [],
+  osType: 'linux',
+});
+
+export const SUPPORTED_IMAGES = [
+  ubuntu('20_04-lts', '0001-com-ubuntu-server-focal', 'batch.node.ubuntu 20.04', '2025-04-23T00:00:00.0000000Z'),
+  ubuntu('22_04-lts', '0001-com-ubuntu-server-jammy', 'batch.node.ubuntu 22.04', '2027-04-30T00:00:00.0000000Z'),
+  ubuntu('server', 'ubuntu-24_04-lts', 'batch.node.ubuntu 24.04', '2029-04-30T00:00:00.0000000Z'),
+  {
+    nodeAgentSKUId: 'batch.node.debian 12',
+    imageReference: { publisher: 'debian', offer: 'debian-12', sku: '12', version: 'latest' },
+    verificationType: 'verified',
+    capabilities: [],
+    osType: 'linux',
+  },
+];
+
+export function accountOperations(): Operation[] {
+  return [
+    {
+      id: 'Account_ListSupportedImages',
+      method: 'GET',
+      path: '/supportedimages',
+      handler(request) {
+        const maxResults = parseMaxResults(request);
+        return listReply(request, 'supportedimages', SUPPORTED_IMAGES.slice(0, maxResults), undefined);
+      },
+    },
+  ];
+}

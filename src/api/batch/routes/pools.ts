@@ -1,0 +1,95 @@
+// Pool operations: Pool_Add, Pool_List, Pool_Get, Pool_Exists, Pool_Delete,
+// Pool_Resize, Pool_StopResize. This file is the reference operation set to
+// copy when adding the next resource (see CONTRIBUTING.md).
+
+import { isBatchError } from '../../../core/errors.js';
+import type { Pool, PoolSpec } from '../../../core/pool.js';
+import type { BatchRequest, Operation } from '../operation.js';
+import { poolAddSchema, poolResizeSchema } from '../schemas/pool.js';
+import { parseBody } from '../schemas/validate.js';
+import type { BatchServices } from '../services.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+
+export function poolUrl(request: BatchRequest, poolId: string): string {
+  return `${request.baseUrl}/pools/${poolId}`;
+}
+
+export function poolToWire(request: BatchRequest, pool: Pool): object {
+  const { id, displayName, ...rest } = pool;
+  return { id, displayName, url: poolUrl(request, id), ...rest };
+}
+
+export function poolOperations(services: BatchServices): Operation[] {
+  return [
+    {
+      id: 'Pool_Add',
+      method: 'POST',
+      path: '/pools',
+      handler(request) {
+        const spec = parseBody(poolAddSchema, request.body) as PoolSpec;
+        const pool = services.pools.add(request.caller, spec);
+        return createdReply(pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_List',
+      method: 'GET',
+      path: '/pools',
+      handler(request) {
+        const page = services.pools.list(request.caller, pageQuery(request));
+        return listReply(request, 'pools', page.items.map((pool) => poolToWire(request, pool)), page.continuation);
+      },
+    },
+    {
+      id: 'Pool_Get',
+      method: 'GET',
+      path: '/pools/:poolId',
+      handler(request) {
+        const pool = services.pools.get(request.caller, request.params.poolId as string, request.conditions);
+        return entityReply(request, 'pools', pool, poolToWire(request, pool));
+      },
+    },
+    {
+      id: 'Pool_Exists',
+      method: 'HEAD',
+      path: '/pools/:poolId',
+      handler(request) {
+        try {
+          const pool = services.pools.get(request.caller, request.params.poolId as string, request.conditions);
+          return changedReply(200, pool, poolUrl(request, pool.id));
+        } catch (error) {
+          if (isBatchError(error) && error.kind === 'notFound') return { status: 404 };
+          throw error;
+        }
+      },
+    },
+    {
+      id: 'Pool_Delete',
+      method: 'DELETE',
+      path: '/pools/:poolId',
+      handler(request) {
+        services.pools.delete(request.caller, request.params.poolId as string, request.conditions);
+        return { status: 202 };
+      },
+    },
+    {
+      id: 'Pool_Resize',
+      method: 'POST',
+      path: '/pools/:poolId/resize',
+      handler(request) {
+        const body = parseBody(poolResizeSchema, request.body);
+        const pool = services.pools.resize(request.caller, request.params.poolId as string, body, request.conditions);
+        return changedReply(202, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_StopResize',
+      method: 'POST',
+      path: '/pools/:poolId/stopresize',
+      handler(request) {
+        const pool = services.pools.stopResize(request.caller, request.params.poolId as string, request.conditions);
+        return changedReply(202, pool, poolUrl(request, pool.id));
+      },
+    },
+  ];
+}

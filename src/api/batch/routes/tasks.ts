@@ -1,0 +1,88 @@
+// Task operations: Task_Add, Task_AddCollection, Task_List, Task_Get, Task_Delete.
+
+import type { Task, TaskSpec } from '../../../core/task.js';
+import { errorBody } from '../errors.js';
+import type { BatchRequest, Operation } from '../operation.js';
+import { taskAddSchema, taskCollectionSchema } from '../schemas/task.js';
+import { parseBody } from '../schemas/validate.js';
+import type { BatchServices } from '../services.js';
+import { createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+import { jobUrl } from './jobs.js';
+
+export function taskUrl(request: BatchRequest, jobId: string, taskId: string): string {
+  return `${jobUrl(request, jobId)}/tasks/${taskId}`;
+}
+
+function taskToWire(request: BatchRequest, jobId: string, task: Task): object {
+  const { id, displayName, ...rest } = task;
+  return { id, displayName, url: taskUrl(request, jobId, id), ...rest };
+}
+
+export function taskOperations(services: BatchServices): Operation[] {
+  return [
+    {
+      id: 'Task_Add',
+      method: 'POST',
+      path: '/jobs/:jobId/tasks',
+      handler(request) {
+        const spec = parseBody(taskAddSchema, request.body) as TaskSpec;
+        const jobId = request.params.jobId as string;
+        const task = services.tasks.add(request.caller, jobId, spec);
+        return createdReply(task, taskUrl(request, jobId, task.id));
+      },
+    },
+    {
+      id: 'Task_AddCollection',
+      method: 'POST',
+      path: '/jobs/:jobId/addtaskcollection',
+      handler(request) {
+        const { value } = parseBody(taskCollectionSchema, request.body);
+        const jobId = request.params.jobId as string;
+        const outcomes = services.tasks.addCollection(request.caller, jobId, value as TaskSpec[]);
+        return {
+          status: 200,
+          body: {
+            'odata.metadata': `${request.baseUrl}/$metadata#taskaddresult`,
+            value: outcomes.map((outcome) => ({
+              status: outcome.status,
+              taskId: outcome.taskId,
+              ...(outcome.task
+                ? { eTag: outcome.task.eTag, lastModified: outcome.task.lastModified, location: taskUrl(request, jobId, outcome.task.id) }
+                : {}),
+              ...(outcome.error ? { error: errorBody(outcome.error, request.requestId) } : {}),
+            })),
+          },
+        };
+      },
+    },
+    {
+      id: 'Task_List',
+      method: 'GET',
+      path: '/jobs/:jobId/tasks',
+      handler(request) {
+        const jobId = request.params.jobId as string;
+        const page = services.tasks.list(request.caller, jobId, pageQuery(request));
+        return listReply(request, 'tasks', page.items.map((task) => taskToWire(request, jobId, task)), page.continuation);
+      },
+    },
+    {
+      id: 'Task_Get',
+      method: 'GET',
+      path: '/jobs/:jobId/tasks/:taskId',
+      handler(request) {
+        const jobId = request.params.jobId as string;
+        const task = services.tasks.get(request.caller, jobId, request.params.taskId as string, request.conditions);
+        return entityReply(request, 'tasks', task, taskToWire(request, jobId, task));
+      },
+    },
+    {
+      id: 'Task_Delete',
+      method: 'DELETE',
+      path: '/jobs/:jobId/tasks/:taskId',
+      handler(request) {
+        services.tasks.delete(request.caller, request.params.jobId as string, request.params.taskId as string, request.conditions);
+        return { status: 200 };
+      },
+    },
+  ];
+}

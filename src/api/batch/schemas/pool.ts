@@ -1,0 +1,52 @@
+// Request bodies of the pool operations.
+
+import { z } from 'zod';
+import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, resourceFile, userIdentity } from './validate.js';
+
+const startTask = z.looseObject({
+  commandLine: z.string(),
+  resourceFiles: z.array(resourceFile()).optional(),
+  environmentSettings: environmentSettings().optional(),
+  userIdentity: userIdentity().optional(),
+  maxTaskRetryCount: integer().min(-1).optional(),
+  waitForSuccess: z.boolean().optional(),
+});
+
+export const poolAddSchema = z.looseObject({
+  id: z.string(),
+  displayName: z.string().max(1024).optional(),
+  vmSize: z.string().min(1),
+  virtualMachineConfiguration: z
+    .looseObject({
+      imageReference: z.looseObject({
+        publisher: z.string().optional(),
+        offer: z.string().optional(),
+        sku: z.string().optional(),
+        version: z.string().optional(),
+        virtualMachineImageId: z.string().optional(),
+      }),
+      nodeAgentSKUId: z.string(),
+    })
+    .optional(),
+  cloudServiceConfiguration: z.looseObject({ osFamily: z.string() }).optional(),
+  resizeTimeout: duration().optional(),
+  targetDedicatedNodes: integer().min(0).optional(),
+  targetLowPriorityNodes: integer().min(0).optional(),
+  enableAutoScale: z.boolean().optional(),
+  autoScaleFormula: z.string().optional(),
+  autoScaleEvaluationInterval: duration().optional(),
+  enableInterNodeCommunication: z.boolean().optional(),
+  startTask: startTask.optional(),
+  taskSlotsPerNode: integer().min(1).max(256).optional(),
+  taskSchedulingPolicy: z.looseObject({ nodeFillType: lowerEnum(['spread', 'pack']) }).optional(),
+  metadata: nameValuePairs().optional(),
+});
+
+const deallocationOption = lowerEnum(['requeue', 'terminate', 'taskcompletion', 'retaineddata']);
+
+export const poolResizeSchema = z.looseObject({
+  targetDedicatedNodes: integer().min(0).optional(),
+  targetLowPriorityNodes: integer().min(0).optional(),
+  resizeTimeout: duration().optional(),
+  nodeDeallocationOption: deallocationOption.optional(),
+});

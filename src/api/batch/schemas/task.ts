@@ -1,0 +1,27 @@
+// Request bodies of the task operations.
+
+import { z } from 'zod';
+import { duration, environmentSettings, integer, resourceFile, userIdentity } from './validate.js';
+
+export const taskAddSchema = z.looseObject({
+  id: z.string(),
+  displayName: z.string().max(1024).optional(),
+  commandLine: z.string(),
+  resourceFiles: z.array(resourceFile()).optional(),
+  environmentSettings: environmentSettings().optional(),
+  constraints: z
+    .looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() })
+    .optional(),
+  requiredSlots: integer().min(1).optional(),
+  userIdentity: userIdentity().optional(),
+  dependsOn: z
+    .looseObject({
+      taskIds: z.array(z.string()).optional(),
+      taskIdRanges: z.array(z.looseObject({ start: integer(), end: integer() })).optional(),
+    })
+    .optional(),
+});
+
+export const taskCollectionSchema = z.looseObject({
+  value: z.array(taskAddSchema).max(100, { message: 'A collection holds at most 100 tasks.' }),
+});

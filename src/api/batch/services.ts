@@ -1,0 +1,15 @@
+// The services the Batch REST surface calls.
+
+import type { FileService } from '../../services/file-service.js';
+import type { JobService } from '../../services/job-service.js';
+import type { NodeService } from '../../services/node-service.js';
+import type { PoolService } from '../../services/pool-service.js';
+import type { TaskService } from '../../services/task-service.js';
+
+export interface BatchServices {
+  pools: PoolService;
+  jobs: JobService;
+  tasks: TaskService;
+  nodes: NodeService;
+  files: FileService;
+}

@@ -1,0 +1,90 @@
+// Building Batch's answers: odata.metadata, absolute resource URLs, ETag and
+// Last-Modified headers, $select projections and paged lists with an
+// absolute odata.nextLink.
+
+import type { Versioned } from '../../core/common.js';
+import { batchErrors } from '../../core/errors.js';
+import type { BatchReply, BatchRequest } from './operation.js';
+
+export const MAX_RESULTS = 1000;
+
+export function metadataUrl(request: BatchRequest, fragment: string): string {
+  return `${request.baseUrl}/$metadata#${fragment}`;
+}
+
+export function versionHeaders(resource: Versioned, url?: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    ETag: resource.eTag,
+    'Last-Modified': new Date(resource.lastModified).toUTCString(),
+  };
+  if (url) headers.DataServiceId = url;
+  return headers;
+}
+
+/** The top-level properties named in $select, or undefined for all. */
+export function parseSelect(request: BatchRequest): Set<string> | undefined {
+  const select = request.query['$select'];
+  if (select === undefined) return undefined;
+  const names = select.split(',').map((name) => name.trim());
+  if (names.some((name) => !/^[A-Za-z][A-Za-z0-9]*(\/[A-Za-z][A-Za-z0-9]*)*$/.test(name))) {
+    throw batchErrors.invalidQueryParameterValue('$select', select, 'The $select clause must be a comma-separated list of property names.');
+  }
+  return new Set(names.map((name) => name.split('/')[0] as string));
+}
+
+export function project<T extends object>(value: T, select: Set<string> | undefined): Partial<T> {
+  if (!select) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => select.has(key))) as Partial<T>;
+}
+
+export function entityReply(request: BatchRequest, fragment: string, resource: Versioned, wire: object): BatchReply {
+  return {
+    status: 200,
+    body: { 'odata.metadata': metadataUrl(request, `${fragment}/@Element`), ...project(wire, parseSelect(request)) },
+    headers: versionHeaders(resource),
+  };
+}
+
+export function parseMaxResults(request: BatchRequest, limit = MAX_RESULTS): number {
+  const text = request.query['maxresults'];
+  if (text === undefined) return limit;
+  if (!/^-?\d+$/.test(text)) throw batchErrors.invalidQueryParameterValue('maxresults', text, 'The value must be an integer.');
+  const value = Number(text);
+  if (value < 1 || value > limit) {
+    throw batchErrors.outOfRangeQueryParameterValue('maxresults', text, `The value must be between 1 and ${limit}.`);
+  }
+  return value;
+}
+
+export function pageQuery(request: BatchRequest): { maxResults: number; continuation?: string } {
+  if (request.query['$filter'] !== undefined) {
+    throw batchErrors.invalidQueryParameterValue('$filter', request.query['$filter'] ?? '', '$filter is not supported on this list yet.');
+  }
+  return { maxResults: parseMaxResults(request), continuation: request.query['$skiptoken'] };
+}
+
+/** A paged list; the next link repeats the query and adds the opaque $skiptoken. */
+export function listReply(request: BatchRequest, fragment: string, items: object[], continuation: string | undefined): BatchReply {
+  const select = parseSelect(request);
+  const body: Record<string, unknown> = {
+    'odata.metadata': metadataUrl(request, fragment),
+    value: items.map((item) => project(item, select)),
+  };
+  if (continuation) {
+    const next = new URL(`${request.baseUrl}${request.path}`);
+    for (const [name, value] of Object.entries(request.query)) {
+      if (value !== undefined && name !== '$skiptoken') next.searchParams.set(name, value);
+    }
+    next.searchParams.set('$skiptoken', continuation);
+    body['odata.nextLink'] = next.toString();
+  }
+  return { status: 200, body };
+}
+
+export function createdReply(resource: Versioned, url: string): BatchReply {
+  return { status: 201, headers: { ...versionHeaders(resource, url), Location: url } };
+}
+
+export function changedReply(status: number, resource: Versioned, url: string): BatchReply {
+  return { status, headers: versionHeaders(resource, url) };
+}

@@ -1,0 +1,93 @@
+// The `lapis` command. `lapis serve` runs the whole service in one process:
+// the Batch REST endpoint, the embedded blob endpoint, the scheduler and
+// local compute nodes.
+
+import { Command, Option } from 'commander';
+import { applyEnvironment, defaultConfig, parseAccounts, parsePort, type LapisConfig } from '../config/config.js';
+import { startLapis } from '../server/lapis-server.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildCli(): Command {
+  const program = new Command('lapis').description('An open-source Azure Batch: the Batch REST API, a scheduler and local compute nodes.');
+
+  program
+    .command('serve')
+    .description('Start the Batch endpoint, the embedded blob endpoint and local compute nodes.')
+    .option('--host <host>', 'address to listen on', process.env.LAPIS_HOST ?? '127.0.0.1')
+    .option('--port <port>', 'Batch REST port', process.env.LAPIS_PORT ?? '10100')
+    .option('--blob-port <port>', 'embedded blob endpoint port', process.env.LAPIS_BLOB_PORT ?? '10000')
+    .option('--blob-endpoint <url>', 'use an external Azure-compatible blob endpoint instead of the embedded one')
+    .option('--storage-account <name>', 'storage account name of the blob endpoint')
+    .option('--storage-key <key>', 'storage account key of the blob endpoint')
+    .option('--data <dir>', 'data directory (store, blobs, node directories)', process.env.LAPIS_DATA ?? '.lapis')
+    .option('--in-memory', 'keep the store and blobs in memory; nothing survives a restart')
+    .option('--account <name:key>', 'a Batch account (repeatable); default: the development account', collect, [])
+    .option('--task-user <name>', 'OS user that non-admin tasks run as when Lapis runs as root', process.env.LAPIS_TASK_USER ?? 'nobody')
+    .option('--cert <file>', 'TLS certificate (PEM) to serve HTTPS')
+    .option('--key <file>', 'TLS private key (PEM) to serve HTTPS')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.LAPIS_LOG_LEVEL ?? 'info'))
+    .action(async (options: Record<string, string | string[] | boolean | undefined>) => {
+      const base = applyEnvironment(defaultConfig());
+      const config: LapisConfig = {
+        ...base,
+        host: options.host as string,
+        port: parsePort(options.port as string, '--port'),
+        blob: {
+          port: parsePort(options.blobPort as string, '--blob-port'),
+          externalEndpoint: options.blobEndpoint as string | undefined,
+          accountName: (options.storageAccount as string | undefined) ?? base.blob.accountName,
+          accountKey: (options.storageKey as string | undefined) ?? base.blob.accountKey,
+        },
+        dataDir: options.data as string,
+        inMemory: options.inMemory === true,
+        accounts: (options.account as string[]).length > 0 ? (options.account as string[]).flatMap(parseAccounts) : base.accounts,
+        taskUser: options.taskUser as string,
+        logLevel: options.logLevel as string,
+      };
+      if ((options.cert === undefined) !== (options.key === undefined)) throw new Error('--cert and --key go together.');
+      if (options.cert) config.tls = { certFile: options.cert as string, keyFile: options.key as string };
+      await serve(config);
+    });
+
+  return program;
+}
+
+async function serve(config: LapisConfig): Promise<void> {
+  const lapis = await startLapis(config);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(`Batch URL:       ${lapis.batchUrl}`);
+  for (const account of config.accounts) {
+    out(`Batch account:   ${account.name}`);
+    out(`Batch key:       ${account.key}`);
+  }
+  out(`Blob URL:        ${lapis.storageAccountUrl}`);
+  out(`Storage account: ${config.blob.accountName}`);
+  out(`Storage key:     ${config.blob.accountKey}`);
+  out(`Data directory:  ${config.inMemory ? '(in memory)' : config.dataDir}`);
+  out('ready');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    lapis.logger.info({ signal }, 'stopping');
+    lapis.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        lapis.logger.error({ err: error }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+buildCli()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`lapis: ${(error as Error).message}\n`);
+    process.exit(1);
+  });

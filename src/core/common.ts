@@ -1,0 +1,50 @@
+// Wire types shared by several Batch resources. Property names and enum values
+// are exactly those on the wire (camelCase, lower-case enums).
+
+export interface NameValuePair {
+  name: string;
+  value: string;
+}
+
+export interface EnvironmentSetting {
+  name: string;
+  value?: string;
+}
+
+export interface ResourceFile {
+  autoStorageContainerName?: string;
+  storageContainerUrl?: string;
+  httpUrl?: string;
+  blobPrefix?: string;
+  filePath?: string;
+  fileMode?: string;
+  identityReference?: { resourceId?: string };
+}
+
+export type ElevationLevel = 'nonadmin' | 'admin';
+export type AutoUserScope = 'task' | 'pool';
+
+export interface UserIdentity {
+  userName?: string;
+  autoUser?: { scope?: AutoUserScope; elevationLevel?: ElevationLevel };
+}
+
+export interface ApplicationPackageReference {
+  applicationId: string;
+  version?: string;
+}
+
+export type ErrorCategory = 'usererror' | 'servererror';
+
+export interface TaskFailureInfo {
+  category: ErrorCategory;
+  code?: string;
+  message?: string;
+  details?: NameValuePair[];
+}
+
+/** Fields every top-level Batch resource carries. */
+export interface Versioned {
+  eTag: string;
+  lastModified: string;
+}

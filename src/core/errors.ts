@@ -1,0 +1,142 @@
+// The Batch error catalogue: one factory per Batch error code. Core and
+// services raise these as values; api/batch maps `kind` to an HTTP status and
+// writes Batch's error envelope once. Messages are Batch's own texts where known.
+
+export type BatchErrorKind =
+  | 'badRequest'
+  | 'authentication'
+  | 'notFound'
+  | 'conflict'
+  | 'conditionNotMet'
+  | 'notModified'
+  | 'tooLarge'
+  | 'rangeNotSatisfiable'
+  | 'methodNotAllowed'
+  | 'serverBusy'
+  | 'internal';
+
+export interface BatchErrorDetail {
+  key: string;
+  value: string;
+}
+
+export class BatchError extends Error {
+  constructor(
+    readonly code: string,
+    readonly kind: BatchErrorKind,
+    message: string,
+    readonly values: BatchErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = 'BatchError';
+  }
+}
+
+export function isBatchError(error: unknown): error is BatchError {
+  return error instanceof BatchError;
+}
+
+function propertyValues(property: string, reason?: string): BatchErrorDetail[] {
+  const values = [{ key: 'PropertyName', value: property }];
+  if (reason) values.push({ key: 'Reason', value: reason });
+  return values;
+}
+
+const notFound = (code: string, message: string) => () => new BatchError(code, 'notFound', message);
+const conflict = (code: string, message: string) => () => new BatchError(code, 'conflict', message);
+
+export const batchErrors = {
+  // Request shape
+  missingRequiredProperty: (property: string) =>
+    new BatchError(
+      'MissingRequiredProperty',
+      'badRequest',
+      'A required property was not specified in the request body.',
+      propertyValues(property),
+    ),
+  invalidPropertyValue: (property: string, reason: string) =>
+    new BatchError(
+      'InvalidPropertyValue',
+      'badRequest',
+      'The value provided for one of the properties in the request body is invalid.',
+      propertyValues(property, reason),
+    ),
+  invalidRequestBody: (reason: string) =>
+    new BatchError('InvalidRequestBody', 'badRequest', 'The specified Request Body is not syntactically valid.', [
+      { key: 'Reason', value: reason },
+    ]),
+  requestBodyTooLarge: () =>
+    new BatchError('RequestBodyTooLarge', 'tooLarge', 'The request body is too large and exceeds the maximum permissible limit.'),
+  missingRequiredQueryParameter: (name: string) =>
+    new BatchError('MissingRequiredQueryParameter', 'badRequest', 'A query parameter that\'s mandatory for this request is not specified.', [
+      { key: 'QueryParameterName', value: name },
+    ]),
+  invalidQueryParameterValue: (name: string, value: string, reason: string) =>
+    new BatchError('InvalidQueryParameterValue', 'badRequest', 'Value for one of the query parameters specified in the request URI is invalid.', [
+      { key: 'QueryParameterName', value: name },
+      { key: 'QueryParameterValue', value },
+      { key: 'Reason', value: reason },
+    ]),
+  outOfRangeQueryParameterValue: (name: string, value: string, reason: string) =>
+    new BatchError('OutOfRangeQueryParameterValue', 'badRequest', 'One of the query parameters specified in the request URI is outside the permissible range.', [
+      { key: 'QueryParameterName', value: name },
+      { key: 'QueryParameterValue', value },
+      { key: 'Reason', value: reason },
+    ]),
+  invalidHeaderValue: (name: string, value: string) =>
+    new BatchError('InvalidHeaderValue', 'badRequest', 'The value for one of the HTTP headers is not in the correct format.', [
+      { key: 'HeaderName', value: name },
+      { key: 'HeaderValue', value },
+    ]),
+  unsupportedRequestVersion: (version: string) =>
+    new BatchError('UnsupportedRequestVersion', 'badRequest', 'The specified Request Version is not supported.', [
+      { key: 'QueryParameterName', value: 'api-version' },
+      { key: 'QueryParameterValue', value: version },
+    ]),
+  invalidUri: () => new BatchError('InvalidUri', 'badRequest', 'The requested URI does not represent any resource on the server.'),
+  unsupportedHttpVerb: (verb: string) =>
+    new BatchError('UnsupportedHttpVerb', 'methodNotAllowed', 'The resource doesn\'t support the specified HTTP verb.', [
+      { key: 'HttpVerb', value: verb },
+    ]),
+  authenticationFailed: (detail: string) =>
+    new BatchError(
+      'AuthenticationFailed',
+      'authentication',
+      'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.',
+      [{ key: 'AuthenticationErrorDetail', value: detail }],
+    ),
+  conditionNotMet: () => new BatchError('ConditionNotMet', 'conditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.'),
+  notModified: () => new BatchError('ConditionNotMet', 'notModified', 'The condition specified using HTTP conditional header(s) is not met.'),
+  invalidRange: () => new BatchError('InvalidRange', 'rangeNotSatisfiable', 'The range specified is invalid for the current size of the resource.'),
+  internal: () => new BatchError('InternalError', 'internal', 'Server encountered an internal error. Please try again after some time.'),
+
+  // Not found
+  poolNotFound: notFound('PoolNotFound', 'The specified pool does not exist.'),
+  jobNotFound: notFound('JobNotFound', 'The specified job does not exist.'),
+  taskNotFound: notFound('TaskNotFound', 'The specified task does not exist.'),
+  nodeNotFound: notFound('NodeNotFound', 'The specified node does not exist.'),
+  fileNotFound: notFound('FileNotFound', 'The specified file does not exist.'),
+  resourceNotFound: notFound('ResourceNotFound', 'The specified resource does not exist.'),
+
+  // Already exists
+  poolExists: conflict('PoolExists', 'The specified pool already exists.'),
+  jobExists: conflict('JobExists', 'The specified job already exists.'),
+  taskExists: conflict('TaskExists', 'The specified task already exists.'),
+
+  // State conflicts
+  poolBeingDeleted: conflict('PoolBeingDeleted', 'The specified pool has been marked for deletion and is being reclaimed.'),
+  poolNotResizing: conflict('PoolNotResizing', 'The specified pool is not resizing.'),
+  poolBeingResized: conflict('PoolBeingResized', 'The specified pool is currently being resized.'),
+  jobBeingDeleted: conflict('JobBeingDeleted', 'The specified job has been marked for deletion and is being garbage collected.'),
+  jobBeingTerminated: conflict('JobBeingTerminated', 'The specified job is being terminated.'),
+  jobCompleted: conflict('JobCompleted', 'The specified job is already in a completed state.'),
+  taskFilesUnavailable: () =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'The files of the specified task cannot be accessed as the task state is still active.'),
+  taskNotScheduled: () =>
+    new BatchError('TaskFilesUnavailable', 'conflict', 'The files of the specified task are not available because the task has not been scheduled to a node.'),
+  taskFilesCleanedup: conflict('TaskFilesCleanedup', 'The task files of the specified task have been cleaned up from the compute node.'),
+  directoryNotEmpty: () =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'The directory is not empty; use recursive=true to delete it.'),
+  taskDependenciesNotSpecifiedOnJob: () =>
+    new BatchError('TaskDependenciesNotSpecifiedOnJob', 'conflict', 'The job does not allow tasks with dependencies: set usesTaskDependencies to true on the job.'),
+};

@@ -1,0 +1,130 @@
+// A compute node: wire shape and lifecycle.
+//
+//   creating ──▶ starting ──(provider ready)──▶ idle ◀──▶ running
+//                                                 │           │
+//                                   (pool shrinks or is deleted)
+//                                                 ▼           ▼
+//                                              leavingpool ──▶ (removed)
+//
+// A node runs up to the pool's taskSlotsPerNode task slots; it is `running`
+// while any slot is used and `idle` otherwise.
+
+import type { ImageReference } from './pool.js';
+import { formatTimestamp } from './time.js';
+
+export type ComputeNodeState =
+  | 'idle'
+  | 'rebooting'
+  | 'reimaging'
+  | 'running'
+  | 'unusable'
+  | 'creating'
+  | 'starting'
+  | 'waitingforstarttask'
+  | 'starttaskfailed'
+  | 'unknown'
+  | 'leavingpool'
+  | 'offline'
+  | 'preempted';
+
+export type SchedulingState = 'enabled' | 'disabled';
+
+export interface TaskInformation {
+  taskUrl?: string;
+  jobId?: string;
+  taskId?: string;
+  subtaskId?: number;
+  taskState: string;
+  executionInfo?: Record<string, unknown>;
+}
+
+export interface ComputeNode {
+  id: string;
+  state: ComputeNodeState;
+  schedulingState: SchedulingState;
+  stateTransitionTime: string;
+  lastBootTime?: string;
+  allocationTime: string;
+  ipAddress: string;
+  affinityId: string;
+  vmSize: string;
+  totalTasksRun: number;
+  runningTasksCount: number;
+  runningTaskSlotsCount: number;
+  totalTasksSucceeded: number;
+  recentTasks?: TaskInformation[];
+  isDedicated: boolean;
+  nodeAgentInfo: { version: string; lastUpdateTime: string };
+  virtualMachineInfo?: { imageReference: ImageReference };
+}
+
+export const NODE_AGENT_VERSION = '1.0.0-lapis';
+
+export function newNode(
+  id: string,
+  options: { vmSize: string; isDedicated: boolean; imageReference?: ImageReference },
+  now: Date,
+): ComputeNode {
+  const time = formatTimestamp(now);
+  const node: ComputeNode = {
+    id,
+    state: 'starting',
+    schedulingState: 'enabled',
+    stateTransitionTime: time,
+    allocationTime: time,
+    ipAddress: '127.0.0.1',
+    affinityId: `TVM:${id}`,
+    vmSize: options.vmSize,
+    totalTasksRun: 0,
+    runningTasksCount: 0,
+    runningTaskSlotsCount: 0,
+    totalTasksSucceeded: 0,
+    isDedicated: options.isDedicated,
+    nodeAgentInfo: { version: NODE_AGENT_VERSION, lastUpdateTime: time },
+  };
+  if (options.imageReference) node.virtualMachineInfo = { imageReference: options.imageReference };
+  return node;
+}
+
+function withState(node: ComputeNode, state: ComputeNodeState, now: Date): ComputeNode {
+  if (node.state === state) return node;
+  return { ...node, state, stateTransitionTime: formatTimestamp(now) };
+}
+
+export function markNodeReady(node: ComputeNode, now: Date): ComputeNode {
+  const time = formatTimestamp(now);
+  const booted = { ...node, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
+  return withState(booted, 'idle', now);
+}
+
+export function markNodeRestarting(node: ComputeNode, now: Date): ComputeNode {
+  return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'starting', now);
+}
+
+export function markNodeLeaving(node: ComputeNode, now: Date): ComputeNode {
+  return withState(node, 'leavingpool', now);
+}
+
+export function isSchedulable(node: ComputeNode): boolean {
+  return (node.state === 'idle' || node.state === 'running') && node.schedulingState === 'enabled';
+}
+
+export function freeSlots(node: ComputeNode, taskSlotsPerNode: number): number {
+  return isSchedulable(node) ? Math.max(0, taskSlotsPerNode - node.runningTaskSlotsCount) : 0;
+}
+
+export function occupySlots(node: ComputeNode, slots: number, now: Date): ComputeNode {
+  const next = { ...node, runningTasksCount: node.runningTasksCount + 1, runningTaskSlotsCount: node.runningTaskSlotsCount + slots };
+  return node.state === 'idle' ? withState(next, 'running', now) : next;
+}
+
+export function releaseSlots(node: ComputeNode, slots: number, outcome: 'succeeded' | 'failed' | 'abandoned', now: Date): ComputeNode {
+  const next: ComputeNode = {
+    ...node,
+    runningTasksCount: Math.max(0, node.runningTasksCount - 1),
+    runningTaskSlotsCount: Math.max(0, node.runningTaskSlotsCount - slots),
+    totalTasksRun: node.totalTasksRun + (outcome === 'abandoned' ? 0 : 1),
+    totalTasksSucceeded: node.totalTasksSucceeded + (outcome === 'succeeded' ? 1 : 0),
+  };
+  return next.state === 'running' && next.runningTasksCount === 0 ? withState(next, 'idle', now) : next;
+}

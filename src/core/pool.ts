@@ -1,0 +1,207 @@
+// A Batch pool: its wire shape and the transitions of its two state machines.
+//
+//   state:            active ──delete──▶ deleting ──(nodes gone)──▶ (removed)
+//
+//   allocationState:  steady ──resize / add──▶ resizing ──(target reached)──▶ steady
+//                                                 │
+//                                            stopResize
+//                                                 ▼
+//                                             stopping ──(nodes settled)──▶ steady
+
+import type { ApplicationPackageReference, EnvironmentSetting, NameValuePair, ResourceFile, UserIdentity, Versioned } from './common.js';
+import { batchErrors } from './errors.js';
+import { formatTimestamp } from './time.js';
+
+export type PoolState = 'active' | 'deleting';
+export type AllocationState = 'steady' | 'resizing' | 'stopping';
+export type NodeFillType = 'spread' | 'pack';
+export type ComputeNodeDeallocationOption = 'requeue' | 'terminate' | 'taskcompletion' | 'retaineddata';
+
+export interface ImageReference {
+  publisher?: string;
+  offer?: string;
+  sku?: string;
+  version?: string;
+  virtualMachineImageId?: string;
+  exactVersion?: string;
+}
+
+export interface VirtualMachineConfiguration {
+  imageReference: ImageReference;
+  nodeAgentSKUId: string;
+  [extra: string]: unknown;
+}
+
+export interface StartTask {
+  commandLine: string;
+  resourceFiles?: ResourceFile[];
+  environmentSettings?: EnvironmentSetting[];
+  userIdentity?: UserIdentity;
+  maxTaskRetryCount?: number;
+  waitForSuccess?: boolean;
+  [extra: string]: unknown;
+}
+
+export interface ResizeError {
+  code: string;
+  message: string;
+  values?: NameValuePair[];
+}
+
+/** What a client may set when adding a pool (validated by the API layer). */
+export interface PoolSpec {
+  id: string;
+  displayName?: string;
+  vmSize: string;
+  virtualMachineConfiguration?: VirtualMachineConfiguration;
+  cloudServiceConfiguration?: Record<string, unknown>;
+  resizeTimeout?: string;
+  targetDedicatedNodes?: number;
+  targetLowPriorityNodes?: number;
+  enableAutoScale?: boolean;
+  autoScaleFormula?: string;
+  autoScaleEvaluationInterval?: string;
+  enableInterNodeCommunication?: boolean;
+  startTask?: StartTask;
+  applicationPackageReferences?: ApplicationPackageReference[];
+  taskSlotsPerNode?: number;
+  taskSchedulingPolicy?: { nodeFillType: NodeFillType };
+  metadata?: NameValuePair[];
+  [extra: string]: unknown;
+}
+
+export interface Pool extends Versioned {
+  id: string;
+  displayName?: string;
+  creationTime: string;
+  state: PoolState;
+  stateTransitionTime: string;
+  allocationState: AllocationState;
+  allocationStateTransitionTime: string;
+  vmSize: string;
+  resizeTimeout: string;
+  resizeErrors?: ResizeError[];
+  currentDedicatedNodes: number;
+  currentLowPriorityNodes: number;
+  targetDedicatedNodes: number;
+  targetLowPriorityNodes: number;
+  enableAutoScale: boolean;
+  enableInterNodeCommunication: boolean;
+  taskSlotsPerNode: number;
+  taskSchedulingPolicy: { nodeFillType: NodeFillType };
+  virtualMachineConfiguration?: VirtualMachineConfiguration;
+  startTask?: StartTask;
+  metadata?: NameValuePair[];
+  [extra: string]: unknown;
+}
+
+export const DEFAULT_RESIZE_TIMEOUT = 'PT15M';
+
+export function createPool(spec: PoolSpec, now: Date, eTag: string): Pool {
+  if (spec.enableAutoScale) {
+    throw batchErrors.invalidPropertyValue('enableAutoScale', 'Autoscale pools are not supported yet by Lapis; set targetDedicatedNodes instead.');
+  }
+  if (spec.targetDedicatedNodes === undefined && spec.targetLowPriorityNodes === undefined) {
+    throw batchErrors.missingRequiredProperty('targetDedicatedNodes');
+  }
+  if (!spec.virtualMachineConfiguration && !spec.cloudServiceConfiguration) {
+    throw batchErrors.missingRequiredProperty('virtualMachineConfiguration');
+  }
+  const time = formatTimestamp(now);
+  return {
+    ...spec,
+    id: spec.id,
+    eTag,
+    lastModified: time,
+    creationTime: time,
+    state: 'active',
+    stateTransitionTime: time,
+    allocationState: 'resizing',
+    allocationStateTransitionTime: time,
+    vmSize: spec.vmSize.toLowerCase(),
+    resizeTimeout: spec.resizeTimeout ?? DEFAULT_RESIZE_TIMEOUT,
+    currentDedicatedNodes: 0,
+    currentLowPriorityNodes: 0,
+    targetDedicatedNodes: spec.targetDedicatedNodes ?? 0,
+    targetLowPriorityNodes: spec.targetLowPriorityNodes ?? 0,
+    enableAutoScale: false,
+    enableInterNodeCommunication: spec.enableInterNodeCommunication ?? false,
+    taskSlotsPerNode: spec.taskSlotsPerNode ?? 1,
+    taskSchedulingPolicy: spec.taskSchedulingPolicy ?? { nodeFillType: 'spread' },
+  };
+}
+
+function touch(pool: Pool, now: Date, eTag: string): Pool {
+  return { ...pool, eTag, lastModified: formatTimestamp(now) };
+}
+
+function assertNotDeleting(pool: Pool): void {
+  if (pool.state === 'deleting') throw batchErrors.poolBeingDeleted();
+}
+
+export interface ResizeRequest {
+  targetDedicatedNodes?: number;
+  targetLowPriorityNodes?: number;
+  resizeTimeout?: string;
+  nodeDeallocationOption?: ComputeNodeDeallocationOption;
+}
+
+export function resizePool(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
+  assertNotDeleting(pool);
+  if (pool.allocationState !== 'steady') throw batchErrors.poolBeingResized();
+  const time = formatTimestamp(now);
+  const { resizeErrors: _dropped, ...rest } = pool;
+  return {
+    ...touch(rest as Pool, now, eTag),
+    allocationState: 'resizing',
+    allocationStateTransitionTime: time,
+    targetDedicatedNodes: request.targetDedicatedNodes ?? pool.targetDedicatedNodes,
+    targetLowPriorityNodes: request.targetLowPriorityNodes ?? pool.targetLowPriorityNodes,
+    resizeTimeout: request.resizeTimeout ?? pool.resizeTimeout,
+  };
+}
+
+/** stopResize: the pool keeps the nodes it has; Batch records ResizeStopped. */
+export function stopPoolResize(pool: Pool, now: Date, eTag: string): Pool {
+  assertNotDeleting(pool);
+  if (pool.allocationState !== 'resizing') throw batchErrors.poolNotResizing();
+  const time = formatTimestamp(now);
+  return {
+    ...touch(pool, now, eTag),
+    allocationState: 'stopping',
+    allocationStateTransitionTime: time,
+    resizeErrors: [{ code: 'ResizeStopped', message: 'Desired number of dedicated nodes could not be allocated due to a stop resize operation' }],
+  };
+}
+
+export function markPoolDeleting(pool: Pool, now: Date, eTag: string): Pool {
+  assertNotDeleting(pool);
+  const time = formatTimestamp(now);
+  return { ...touch(pool, now, eTag), state: 'deleting', stateTransitionTime: time, allocationState: 'resizing', allocationStateTransitionTime: time };
+}
+
+/** The node counts a pool's allocation is heading for. */
+export function allocationTargets(pool: Pool): { dedicated: number; lowPriority: number } {
+  if (pool.state === 'deleting') return { dedicated: 0, lowPriority: 0 };
+  return { dedicated: pool.targetDedicatedNodes, lowPriority: pool.targetLowPriorityNodes };
+}
+
+/**
+ * Records the current node counts; a resize that reached its targets (or was
+ * stopped) settles to steady. A stopped resize keeps its targets, as Batch does:
+ * only a resizing pool is grown or shrunk.
+ */
+export function recordAllocation(
+  pool: Pool,
+  current: { dedicated: number; lowPriority: number },
+  settled: boolean,
+  now: Date,
+  eTag: string,
+): Pool {
+  const next: Pool = { ...touch(pool, now, eTag), currentDedicatedNodes: current.dedicated, currentLowPriorityNodes: current.lowPriority };
+  if (settled && pool.allocationState !== 'steady' && pool.state !== 'deleting') {
+    next.allocationState = 'steady';
+    next.allocationStateTransitionTime = formatTimestamp(now);
+  }
+  return next;
+}

@@ -1,0 +1,202 @@
+// The ports the outer rooms implement: the store (store/), node providers
+// (providers/), the blob endpoint (blob/), and the scheduler's wake-up signal.
+// Plain TypeScript only: no SQL, HTTP or process types cross this line.
+
+import type { ComputeNode } from './node.js';
+import type { Job, JobState } from './job.js';
+import type { Pool } from './pool.js';
+import type { Task, TaskRunOutcome, TaskState } from './task.js';
+import type { ElevationLevel } from './common.js';
+
+export interface PoolRecord {
+  account: string;
+  pool: Pool;
+}
+
+export interface NodeRecord {
+  account: string;
+  poolId: string;
+  node: ComputeNode;
+}
+
+export interface JobRecord {
+  account: string;
+  job: Job;
+}
+
+export interface TaskRecord {
+  account: string;
+  jobId: string;
+  /** Submission order within the account; the scheduler's tie-breaker. */
+  seq: number;
+  /** Incremented on every assignment; fences reports from stale runs. */
+  attempt: number;
+  task: Task;
+}
+
+export interface PageQuery {
+  maxResults: number;
+  /** Opaque position from the previous page's continuation. */
+  continuation?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  continuation?: string;
+}
+
+export interface PoolRepository {
+  get(account: string, poolId: string): PoolRecord | undefined;
+  insert(record: PoolRecord): boolean;
+  update(record: PoolRecord): void;
+  delete(account: string, poolId: string): void;
+  list(account: string, page: PageQuery): Page<PoolRecord>;
+  listAll(): PoolRecord[];
+}
+
+export interface NodeRepository {
+  get(account: string, poolId: string, nodeId: string): NodeRecord | undefined;
+  insert(record: NodeRecord): void;
+  update(record: NodeRecord): void;
+  delete(account: string, poolId: string, nodeId: string): void;
+  listByPool(account: string, poolId: string): NodeRecord[];
+  list(account: string, poolId: string, page: PageQuery): Page<NodeRecord>;
+  listAll(): NodeRecord[];
+}
+
+export interface JobRepository {
+  get(account: string, jobId: string): JobRecord | undefined;
+  insert(record: JobRecord): boolean;
+  update(record: JobRecord): void;
+  delete(account: string, jobId: string): void;
+  list(account: string, page: PageQuery): Page<JobRecord>;
+  listByPool(account: string, poolId: string, states: JobState[]): JobRecord[];
+  listByState(states: JobState[]): JobRecord[];
+}
+
+export interface TaskCounts {
+  active: number;
+  running: number;
+  completed: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface TaskRepository {
+  get(account: string, jobId: string, taskId: string): TaskRecord | undefined;
+  /** Inserts unless a task with the same id (any case) exists; false when it does. */
+  insert(record: Omit<TaskRecord, 'seq'>): boolean;
+  update(record: TaskRecord): void;
+  delete(account: string, jobId: string, taskId: string): void;
+  deleteByJob(account: string, jobId: string): void;
+  list(account: string, jobId: string, page: PageQuery): Page<TaskRecord>;
+  /** Active tasks of the given jobs, in submission order. */
+  listRunnable(account: string, jobIds: string[], limit: number): TaskRecord[];
+  listByState(account: string, jobId: string, state: TaskState): TaskRecord[];
+  listRunningOnNode(account: string, nodeId: string): TaskRecord[];
+  listAllRunning(): TaskRecord[];
+  counts(account: string, jobId: string): TaskCounts;
+}
+
+export interface Store {
+  /** Runs `work` in one transaction: all of it is stored or none of it. */
+  transaction<T>(work: () => T): T;
+  readonly pools: PoolRepository;
+  readonly nodes: NodeRepository;
+  readonly jobs: JobRepository;
+  readonly tasks: TaskRepository;
+  close(): void;
+}
+
+/** A resource file whose source the server has already resolved to a URL. */
+export interface ResolvedResourceFile {
+  httpUrl?: string;
+  containerUrl?: string;
+  blobPrefix?: string;
+  filePath?: string;
+  fileMode?: string;
+}
+
+export interface TaskRunRef {
+  account: string;
+  poolId: string;
+  nodeId: string;
+  jobId: string;
+  taskId: string;
+  attempt: number;
+}
+
+/** Everything a node needs to run one attempt of a task. */
+export interface TaskRun extends TaskRunRef {
+  commandLine: string;
+  taskDirectory: string;
+  resourceFiles: ResolvedResourceFile[];
+  environment: Record<string, string>;
+  elevationLevel: ElevationLevel;
+  /** Undefined when unlimited. */
+  maxWallClockTimeMs?: number;
+}
+
+export interface TaskRunReport {
+  run: TaskRunRef;
+  outcome: TaskRunOutcome;
+}
+
+/** What a node tells the server; providers call it, services implement it. */
+export interface NodeEvents {
+  taskFinished(report: TaskRunReport): void;
+}
+
+export interface NodePlacement {
+  account: string;
+  poolId: string;
+  nodeId: string;
+}
+
+export interface NodeFileEntry {
+  /** Forward-slash path relative to the directory the request named. */
+  name: string;
+  isDirectory: boolean;
+  creationTime: Date;
+  lastModified: Date;
+  contentLength: number;
+  /** Octal mode as Batch writes it on Linux, e.g. `0100644`. */
+  fileMode: string;
+}
+
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/** A node's files, confined to one directory: no path may escape it. */
+export interface NodeFileSystem {
+  stat(path: string): Promise<NodeFileEntry | undefined>;
+  list(path: string, recursive: boolean): Promise<NodeFileEntry[]>;
+  read(path: string, range?: ByteRange): Promise<{ entry: NodeFileEntry; content: AsyncIterable<Uint8Array>; length: number }>;
+  delete(path: string, recursive: boolean): Promise<void>;
+}
+
+/** Where compute nodes come from: this machine, remote agents, a cluster. */
+export interface NodeProvider {
+  readonly name: string;
+  provisionNode(placement: NodePlacement): Promise<void>;
+  /** Ends every process of the node and removes its files. */
+  releaseNode(placement: NodePlacement): Promise<void>;
+  runTask(run: TaskRun): void;
+  /** Ends the run's process tree; the run reports no outcome afterwards. */
+  stopTask(run: TaskRunRef): Promise<void>;
+  nodeFiles(placement: NodePlacement): NodeFileSystem | undefined;
+  close(): Promise<void>;
+}
+
+/** The blob endpoint as Batch's auto-storage account. */
+export interface AutoStorage {
+  /** A container URL with a read+list SAS, for resource files. */
+  containerSasUrl(batchAccount: string, containerName: string): string;
+}
+
+/** Wakes the scheduler: something it may act on has changed. */
+export interface SchedulerSignal {
+  wake(): void;
+}

@@ -1,0 +1,198 @@
+// A Batch task: wire shape and lifecycle.
+//
+//            ┌──────────── requeue (node lost, pool deleted) ─────────────┐
+//            ▼                                                            │
+//   add ─▶ active ──assignToNode──▶ running ──finish (exit 0 or out of retries)──▶ completed
+//            ▲                         │
+//            └── retry (non-zero exit, retries left; retryCount + 1) ─────┘
+//
+// `attempt` fences results: a report for an earlier attempt (a node that
+// came back after its task was requeued) is ignored.
+
+import type {
+  ApplicationPackageReference,
+  EnvironmentSetting,
+  ResourceFile,
+  TaskFailureInfo,
+  UserIdentity,
+  Versioned,
+} from './common.js';
+import { batchErrors } from './errors.js';
+import type { Job } from './job.js';
+import { formatTimestamp, UNLIMITED_DURATION } from './time.js';
+
+export type TaskState = 'active' | 'preparing' | 'running' | 'completed';
+export type TaskExecutionResult = 'success' | 'failure';
+
+export interface TaskConstraints {
+  maxWallClockTime: string;
+  retentionTime: string;
+  maxTaskRetryCount: number;
+}
+
+export interface TaskSpec {
+  id: string;
+  displayName?: string;
+  commandLine: string;
+  resourceFiles?: ResourceFile[];
+  outputFiles?: unknown[];
+  environmentSettings?: EnvironmentSetting[];
+  constraints?: Partial<TaskConstraints>;
+  requiredSlots?: number;
+  userIdentity?: UserIdentity;
+  dependsOn?: { taskIds?: string[]; taskIdRanges?: { start: number; end: number }[] };
+  applicationPackageReferences?: ApplicationPackageReference[];
+  exitConditions?: Record<string, unknown>;
+  multiInstanceSettings?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface TaskExecutionInformation {
+  startTime?: string;
+  endTime?: string;
+  exitCode?: number;
+  failureInfo?: TaskFailureInfo;
+  retryCount: number;
+  lastRetryTime?: string;
+  requeueCount: number;
+  lastRequeueTime?: string;
+  result?: TaskExecutionResult;
+}
+
+export interface TaskNodeInfo {
+  affinityId: string;
+  nodeUrl: string;
+  poolId: string;
+  nodeId: string;
+  taskRootDirectory: string;
+  taskRootDirectoryUrl: string;
+}
+
+export interface Task extends Versioned {
+  id: string;
+  displayName?: string;
+  creationTime: string;
+  state: TaskState;
+  stateTransitionTime: string;
+  previousState?: TaskState;
+  previousStateTransitionTime?: string;
+  commandLine: string;
+  resourceFiles?: ResourceFile[];
+  environmentSettings?: EnvironmentSetting[];
+  constraints: TaskConstraints;
+  requiredSlots: number;
+  userIdentity: UserIdentity;
+  executionInfo: TaskExecutionInformation;
+  nodeInfo?: TaskNodeInfo;
+  [extra: string]: unknown;
+}
+
+export const DEFAULT_RETENTION_TIME = 'P7D';
+
+export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): Task {
+  if (spec.dependsOn && !job.usesTaskDependencies) throw batchErrors.taskDependenciesNotSpecifiedOnJob();
+  if (spec.requiredSlots !== undefined && spec.requiredSlots < 1) {
+    throw batchErrors.invalidPropertyValue('requiredSlots', 'requiredSlots must be at least 1.');
+  }
+  if (spec.userIdentity?.userName && spec.userIdentity.autoUser) {
+    throw batchErrors.invalidPropertyValue('userIdentity', 'Specify either userName or autoUser, not both.');
+  }
+  const time = formatTimestamp(now);
+  return {
+    ...spec,
+    id: spec.id,
+    eTag,
+    lastModified: time,
+    creationTime: time,
+    state: 'active',
+    stateTransitionTime: time,
+    commandLine: spec.commandLine,
+    constraints: {
+      maxWallClockTime: spec.constraints?.maxWallClockTime ?? UNLIMITED_DURATION,
+      retentionTime: spec.constraints?.retentionTime ?? DEFAULT_RETENTION_TIME,
+      maxTaskRetryCount: spec.constraints?.maxTaskRetryCount ?? job.constraints.maxTaskRetryCount,
+    },
+    requiredSlots: spec.requiredSlots ?? 1,
+    userIdentity: spec.userIdentity ?? { autoUser: { scope: 'pool', elevationLevel: 'nonadmin' } },
+    executionInfo: { retryCount: 0, requeueCount: 0 },
+  };
+}
+
+function transition(task: Task, state: TaskState, now: Date, eTag: string): Task {
+  const time = formatTimestamp(now);
+  return {
+    ...task,
+    eTag,
+    lastModified: time,
+    previousState: task.state,
+    previousStateTransitionTime: task.stateTransitionTime,
+    state,
+    stateTransitionTime: time,
+  };
+}
+
+export function assignToNode(task: Task, nodeInfo: TaskNodeInfo, now: Date, eTag: string): Task {
+  const next = transition(task, 'running', now, eTag);
+  const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, ...execution } = task.executionInfo;
+  return { ...next, nodeInfo, executionInfo: { ...execution, startTime: formatTimestamp(now) } };
+}
+
+export interface TaskRunOutcome {
+  exitCode?: number;
+  failureInfo?: TaskFailureInfo;
+  startTime?: string;
+  endTime: string;
+}
+
+/** Whether a finished run earns another try: only non-zero exits retry, never pre-processing errors. */
+export function shouldRetry(task: Task, outcome: TaskRunOutcome): boolean {
+  if (outcome.exitCode === undefined || outcome.exitCode === 0) return false;
+  if (outcome.failureInfo && outcome.failureInfo.code !== 'FailureExitCode') return false;
+  const max = task.constraints.maxTaskRetryCount;
+  return max === -1 || task.executionInfo.retryCount < max;
+}
+
+export function retryTask(task: Task, now: Date, eTag: string): Task {
+  const next = transition(task, 'active', now, eTag);
+  const time = formatTimestamp(now);
+  return {
+    ...next,
+    executionInfo: { ...task.executionInfo, retryCount: task.executionInfo.retryCount + 1, lastRetryTime: time },
+  };
+}
+
+export function completeTask(task: Task, outcome: TaskRunOutcome, now: Date, eTag: string): Task {
+  const next = transition(task, 'completed', now, eTag);
+  const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
+  const failureInfo: TaskFailureInfo | undefined =
+    outcome.failureInfo ??
+    (failed ? { category: 'usererror', code: 'FailureExitCode', message: 'The task exited with an exit code representing a failure' } : undefined);
+  const executionInfo: TaskExecutionInformation = {
+    ...task.executionInfo,
+    startTime: outcome.startTime ?? task.executionInfo.startTime ?? outcome.endTime,
+    endTime: outcome.endTime,
+    result: failed ? 'failure' : 'success',
+  };
+  if (outcome.exitCode !== undefined) executionInfo.exitCode = outcome.exitCode;
+  else delete executionInfo.exitCode;
+  if (failureInfo) executionInfo.failureInfo = failureInfo;
+  else delete executionInfo.failureInfo;
+  return { ...next, executionInfo };
+}
+
+/** Returns a task whose node was lost to the queue; requeues do not count as retries. */
+export function requeueTask(task: Task, now: Date, eTag: string): Task {
+  const next = transition(task, 'active', now, eTag);
+  const { nodeInfo: _node, ...rest } = next;
+  return {
+    ...rest,
+    executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: formatTimestamp(now) },
+  };
+}
+
+export const TASK_ENDED: TaskFailureInfo = { category: 'usererror', code: 'TaskEnded', message: 'Task Was Ended by User Request' };
+
+/** The wire path of a task's directory on its node, relative to the node root. */
+export function taskRootDirectory(jobId: string, taskId: string): string {
+  return `workitems/${jobId}/job-1/${taskId}`;
+}

@@ -1,0 +1,57 @@
+// LocalNodeProvider: compute nodes as directories and processes on this
+// machine. Each node is a NodeAgent rooted at `<nodesDirectory>/<nodeId>`.
+// The reference provider: a new one implements the same NodeProvider port.
+
+import path from 'node:path';
+import { NodeAgent, type NodeAgentOptions } from '../../agent/node-agent.js';
+import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef } from '../../core/ports.js';
+
+export interface LocalNodeProviderOptions extends NodeAgentOptions {
+  nodesDirectory: string;
+}
+
+export class LocalNodeProvider implements NodeProvider {
+  readonly name = 'local';
+  private readonly agents = new Map<string, NodeAgent>();
+
+  constructor(
+    private readonly events: NodeEvents,
+    private readonly options: LocalNodeProviderOptions,
+  ) {}
+
+  private agentFor(placement: NodePlacement): NodeAgent {
+    let agent = this.agents.get(placement.nodeId);
+    if (!agent) {
+      agent = new NodeAgent(placement.nodeId, path.join(this.options.nodesDirectory, placement.nodeId), this.events, this.options);
+      this.agents.set(placement.nodeId, agent);
+    }
+    return agent;
+  }
+
+  async provisionNode(placement: NodePlacement): Promise<void> {
+    await this.agentFor(placement).prepare();
+  }
+
+  async releaseNode(placement: NodePlacement): Promise<void> {
+    const agent = this.agentFor(placement);
+    this.agents.delete(placement.nodeId);
+    await agent.destroy();
+  }
+
+  runTask(run: TaskRun): void {
+    this.agentFor(run).run(run);
+  }
+
+  async stopTask(run: TaskRunRef): Promise<void> {
+    await this.agents.get(run.nodeId)?.stop(run);
+  }
+
+  nodeFiles(placement: NodePlacement) {
+    return this.agents.get(placement.nodeId)?.files;
+  }
+
+  async close(): Promise<void> {
+    for (const agent of this.agents.values()) agent.shutdown();
+    this.agents.clear();
+  }
+}

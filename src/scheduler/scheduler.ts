@@ -1,0 +1,124 @@
+// The scheduler's wake-up loop. Nothing polls: services call wake() when
+// something changed, and one pass runs soon after, however many wakes came
+// in between. A pass (1) brings pools to their targets through the node
+// provider, (2) finishes job terminations and deletions, and (3) places
+// runnable tasks on free slots and starts them.
+//
+// Node provisioning and release are asynchronous; each node is worked on at
+// most once at a time (the `busy` set), and its completion wakes a new pass.
+
+import type { NodePlacement, NodeProvider, TaskRunRef } from '../core/ports.js';
+import type { JobService } from '../services/job-service.js';
+import type { NodeService } from '../services/node-service.js';
+import type { TaskService } from '../services/task-service.js';
+import type { TaskFiles } from '../services/task-runs.js';
+import { placeTasks } from './placement.js';
+
+export interface SchedulerLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SchedulerDeps {
+  nodes: NodeService;
+  jobs: JobService;
+  tasks: TaskService;
+  provider: NodeProvider;
+  logger: SchedulerLogger;
+}
+
+export class Scheduler {
+  private scheduled = false;
+  private stopped = false;
+  private readonly busy = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  wake(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopped) return;
+      try {
+        this.pass();
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'scheduler pass failed');
+      }
+    });
+  }
+
+  /** Requeues what a previous process left running and starts its nodes again. */
+  recover(): void {
+    const work = this.deps.nodes.recoverAfterRestart();
+    this.startNodeWork(work.provision, work.release, work.stop);
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private pass(): void {
+    const allocation = this.deps.nodes.planAllocation();
+    this.startNodeWork(allocation.provision, allocation.release, allocation.stop);
+
+    const ending = this.deps.jobs.settleEndingJobs();
+    this.stopRuns(ending.stop);
+    this.removeFiles(ending.removeFiles);
+
+    for (const snapshot of this.deps.tasks.dispatchSnapshot()) {
+      const plan = placeTasks(snapshot);
+      if (plan.length === 0) continue;
+      for (const run of this.deps.tasks.commitAssignments(plan)) this.deps.provider.runTask(run);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private startNodeWork(provision: NodePlacement[], release: NodePlacement[], stop: TaskRunRef[]): void {
+    this.stopRuns(stop);
+    for (const placement of provision) {
+      this.onNode(placement, 'provision', async () => {
+        await this.deps.provider.provisionNode(placement);
+        this.deps.nodes.markReady(placement);
+      });
+    }
+    for (const placement of release) {
+      this.onNode(placement, 'release', async () => {
+        await this.deps.provider.releaseNode(placement);
+        this.deps.nodes.markRemoved(placement);
+      });
+    }
+  }
+
+  private onNode(placement: NodePlacement, action: string, work: () => Promise<void>): void {
+    const key = `${action}:${placement.nodeId}`;
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    this.track(
+      work()
+        .catch((error: unknown) => this.deps.logger.error({ err: error, nodeId: placement.nodeId, action }, 'node operation failed'))
+        .finally(() => this.busy.delete(key)),
+    );
+  }
+
+  private stopRuns(runs: TaskRunRef[]): void {
+    for (const run of runs) {
+      this.track(this.deps.provider.stopTask(run).catch((error: unknown) => this.deps.logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task')));
+    }
+  }
+
+  private removeFiles(files: TaskFiles[]): void {
+    for (const { placement, path } of files) {
+      const nodeFiles = this.deps.provider.nodeFiles(placement);
+      if (!nodeFiles) continue;
+      this.track(nodeFiles.delete(path, true).catch(() => undefined));
+    }
+  }
+}

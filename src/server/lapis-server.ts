@@ -1,0 +1,133 @@
+// The composition root: wires config, store, blob endpoint, services,
+// scheduler, node provider and the Batch API, and starts and stops them in
+// order. `lapis serve`, the quickstart and the tests all start Lapis here.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { buildBatchApi } from '../api/batch/app.js';
+import type { AccountKeys } from '../api/batch/auth/shared-key.js';
+import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
+import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
+import type { NodeEvents, TaskRunReport } from '../core/ports.js';
+import type { Clock } from '../core/time.js';
+import { isRoot, type LapisConfig } from '../config/config.js';
+import { nodeProviders } from '../providers/registry.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { ServiceContext } from '../services/context.js';
+import { FileService } from '../services/file-service.js';
+import { JobService } from '../services/job-service.js';
+import { NodeService } from '../services/node-service.js';
+import { PoolService } from '../services/pool-service.js';
+import { TaskService } from '../services/task-service.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { createLogger } from './logger.js';
+import { findOsUser } from './os-users.js';
+
+export interface RunningLapis {
+  config: LapisConfig;
+  batchUrl: string;
+  blobUrl: string;
+  /** The blob account URL, e.g. http://127.0.0.1:10000/devstoreaccount1. */
+  storageAccountUrl: string;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+function prepareDataDirectory(config: LapisConfig): { dataDir: string; temporary: boolean } {
+  if (config.inMemory || !config.dataDir) {
+    return { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-')), temporary: true };
+  }
+  const dataDir = path.resolve(config.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  // Tasks (as an unprivileged user) may pass through to their node directories, but not list or read the rest.
+  fs.chmodSync(dataDir, 0o711);
+  return { dataDir, temporary: false };
+}
+
+export async function startLapis(config: LapisConfig, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningLapis> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const { dataDir, temporary } = prepareDataDirectory(config);
+  const nodesDirectory = path.join(dataDir, 'nodes');
+  fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
+  fs.chmodSync(nodesDirectory, 0o711);
+
+  const store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
+  const embeddedBlob = config.blob.externalEndpoint
+    ? undefined
+    : new EmbeddedBlobServer({ host: config.host, port: config.blob.port, directory: config.inMemory ? undefined : path.join(dataDir, 'blob') });
+  let stopped = false;
+  let ready = false;
+  try {
+    const blobUrl = embeddedBlob ? await embeddedBlob.start() : (config.blob.externalEndpoint as string);
+    const storage = { endpoint: blobUrl, accountName: config.blob.accountName, accountKey: config.blob.accountKey };
+
+    const taskUser = isRoot() ? findOsUser(config.taskUser) : undefined;
+    if (isRoot() && !taskUser) logger.warn({ taskUser: config.taskUser }, 'task user not found: non-admin tasks will run as root');
+
+    let batchUrl = '';
+    let taskService: TaskService | undefined;
+    const events: NodeEvents = { taskFinished: (report: TaskRunReport) => taskService?.recordRunOutcome(report) };
+    const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser });
+    let scheduler: Scheduler | undefined;
+    const context = new ServiceContext({
+      store,
+      clock,
+      signal: { wake: () => scheduler?.wake() },
+      provider,
+      autoStorage: new BlobAutoStorage(storage, () => clock.now()),
+      logger,
+      publicUrl: () => batchUrl,
+    });
+    taskService = new TaskService(context);
+    const services = {
+      pools: new PoolService(context),
+      jobs: new JobService(context),
+      tasks: taskService,
+      nodes: new NodeService(context),
+      files: new FileService(context, taskService),
+    };
+    scheduler = new Scheduler({ nodes: services.nodes, jobs: services.jobs, tasks: services.tasks, provider, logger });
+
+    const accounts = new Map<string, AccountKeys>(
+      config.accounts.map((account) => [account.name.toLowerCase(), { name: account.name, keys: [Buffer.from(account.key, 'base64')] }]),
+    );
+    const https = config.tls ? { key: fs.readFileSync(config.tls.keyFile), cert: fs.readFileSync(config.tls.certFile) } : undefined;
+    const app = buildBatchApi({ services, accounts, logger, now: () => clock.now(), isReady: () => ready, https });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+    scheduler.recover();
+    ready = true;
+
+    return {
+      config,
+      batchUrl,
+      blobUrl,
+      storageAccountUrl: accountUrl(storage),
+      logger,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        ready = false;
+        await app.close();
+        await scheduler?.stop();
+        await provider.close();
+        await embeddedBlob?.stop();
+        store.close();
+        if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await embeddedBlob?.stop().catch(() => undefined);
+    store.close();
+    if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}

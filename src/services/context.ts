@@ -1,0 +1,47 @@
+// What every service needs: the store, the clock, ETags, the scheduler's
+// wake-up signal and the node provider. Built once by server/.
+
+import type { Clock } from '../core/time.js';
+import { ETagSequence } from '../core/etag.js';
+import type { AutoStorage, NodeProvider, SchedulerSignal, Store } from '../core/ports.js';
+
+export interface ServiceLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface ServiceDeps {
+  store: Store;
+  clock: Clock;
+  signal: SchedulerSignal;
+  provider: NodeProvider;
+  autoStorage: AutoStorage;
+  logger: ServiceLogger;
+  /** The account URL tasks see as AZ_BATCH_ACCOUNT_URL, e.g. http://127.0.0.1:10100. */
+  publicUrl(): string;
+}
+
+export class ServiceContext {
+  private readonly etags = new ETagSequence();
+
+  constructor(readonly deps: ServiceDeps) {}
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  /** The time and a fresh ETag for one mutation. */
+  stamp(): { now: Date; eTag: string } {
+    const now = this.deps.clock.now();
+    return { now, eTag: this.etags.next(now) };
+  }
+
+  now(): Date {
+    return this.deps.clock.now();
+  }
+}
+
+/** An account-scoped caller; every service method takes one. */
+export interface Caller {
+  account: string;
+}

@@ -1,0 +1,175 @@
+// Compute node use cases (list, get) and the allocator's side of pools:
+// deciding which nodes to create or remove so each pool reaches its targets,
+// recording nodes as they become ready or leave, and recovering after restart.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { batchErrors } from '../core/errors.js';
+import { markNodeLeaving, markNodeReady, markNodeRestarting, newNode, type ComputeNode } from '../core/node.js';
+import { allocationTargets, recordAllocation, type Pool } from '../core/pool.js';
+import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRunRef } from '../core/ports.js';
+import { requeueTask } from '../core/task.js';
+import type { Caller, ServiceContext } from './context.js';
+import { releaseRunSlots, runRefOf } from './task-runs.js';
+
+export interface AllocationWork {
+  provision: NodePlacement[];
+  release: NodePlacement[];
+  stop: TaskRunRef[];
+}
+
+export class NodeService {
+  constructor(private readonly context: ServiceContext) {}
+
+  get(caller: Caller, poolId: string, nodeId: string): ComputeNode {
+    const { store } = this.context;
+    if (!store.pools.get(caller.account, poolId)) throw batchErrors.poolNotFound();
+    const record = store.nodes.get(caller.account, poolId, nodeId);
+    if (!record) throw batchErrors.nodeNotFound();
+    return record.node;
+  }
+
+  list(caller: Caller, poolId: string, page: PageQuery): Page<ComputeNode> {
+    const { store } = this.context;
+    if (!store.pools.get(caller.account, poolId)) throw batchErrors.poolNotFound();
+    const result = store.nodes.list(caller.account, poolId, page);
+    return { items: result.items.map((record) => record.node), continuation: result.continuation };
+  }
+
+  /**
+   * Compares every pool with its targets. New nodes are recorded as
+   * `starting` and handed back to provision; surplus nodes (idle ones first)
+   * are marked `leavingpool`, their running tasks requeued, and handed back
+   * to release. A pool with nothing left to do settles to `steady`; a
+   * deleting pool with no nodes left is removed.
+   */
+  planAllocation(): AllocationWork {
+    const work: AllocationWork = { provision: [], release: [], stop: [] };
+    const { store } = this.context;
+    store.transaction(() => {
+      for (const { account, pool } of store.pools.listAll()) {
+        if (pool.state === 'active' && pool.allocationState === 'steady') continue;
+        const nodes = store.nodes.listByPool(account, pool.id);
+        if (pool.state === 'deleting' && nodes.length === 0) {
+          store.pools.delete(account, pool.id);
+          continue;
+        }
+        const targets = allocationTargets(pool);
+        for (const isDedicated of [true, false]) {
+          const live = nodes.filter((record) => record.node.isDedicated === isDedicated && record.node.state !== 'leavingpool');
+          const target = isDedicated ? targets.dedicated : targets.lowPriority;
+          if (live.length < target && pool.allocationState === 'resizing') {
+            for (let index = live.length; index < target; index += 1) {
+              work.provision.push(this.addNode(account, pool, isDedicated));
+            }
+          } else if (live.length > target) {
+            for (const record of surplus(live, live.length - target)) this.beginRemoval(record, work);
+          }
+        }
+        this.recordPoolAllocation(account, pool.id);
+      }
+    });
+    return work;
+  }
+
+  private addNode(account: string, pool: Pool, isDedicated: boolean): NodePlacement {
+    const nodeId = newNodeId(account, pool.id, isDedicated);
+    const node = newNode(nodeId, { vmSize: pool.vmSize, isDedicated, imageReference: pool.virtualMachineConfiguration?.imageReference }, this.context.now());
+    this.context.store.nodes.insert({ account, poolId: pool.id, node });
+    return { account, poolId: pool.id, nodeId };
+  }
+
+  /** Requeues the node's running tasks (Batch's default deallocation option) and marks it leaving. */
+  private beginRemoval(record: NodeRecord, work: AllocationWork): void {
+    const { store } = this.context;
+    for (const taskRecord of store.tasks.listRunningOnNode(record.account, record.node.id)) {
+      work.stop.push(runRefOf(taskRecord));
+      const { now, eTag } = this.context.stamp();
+      releaseRunSlots(store, taskRecord, 'abandoned', now);
+      store.tasks.update({ ...taskRecord, task: requeueTask(taskRecord.task, now, eTag) });
+    }
+    const fresh = store.nodes.get(record.account, record.poolId, record.node.id) ?? record;
+    store.nodes.update({ ...fresh, node: markNodeLeaving(fresh.node, this.context.now()) });
+    work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
+  }
+
+  markReady(placement: NodePlacement): void {
+    const { store } = this.context;
+    store.transaction(() => {
+      const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
+      if (!record || record.node.state !== 'starting') return;
+      store.nodes.update({ ...record, node: markNodeReady(record.node, this.context.now()) });
+      this.recordPoolAllocation(placement.account, placement.poolId);
+    });
+    this.context.deps.signal.wake();
+  }
+
+  markRemoved(placement: NodePlacement): void {
+    const { store } = this.context;
+    store.transaction(() => {
+      store.nodes.delete(placement.account, placement.poolId, placement.nodeId);
+      this.recordPoolAllocation(placement.account, placement.poolId);
+    });
+    this.context.deps.signal.wake();
+  }
+
+  private recordPoolAllocation(account: string, poolId: string): void {
+    const { store } = this.context;
+    const poolRecord = store.pools.get(account, poolId);
+    if (!poolRecord) return;
+    const { pool } = poolRecord;
+    const nodes = store.nodes.listByPool(account, poolId).map((record) => record.node);
+    const live = nodes.filter((node) => node.state !== 'leavingpool');
+    const current = {
+      dedicated: live.filter((node) => node.isDedicated).length,
+      lowPriority: live.filter((node) => !node.isDedicated).length,
+    };
+    const targets = allocationTargets(pool);
+    const transient = nodes.some((node) => node.state === 'starting' || node.state === 'leavingpool');
+    const reached = pool.allocationState === 'stopping' || (current.dedicated === targets.dedicated && current.lowPriority === targets.lowPriority);
+    const settled = reached && !transient;
+    const unchanged =
+      current.dedicated === pool.currentDedicatedNodes && current.lowPriority === pool.currentLowPriorityNodes && !(settled && pool.allocationState !== 'steady');
+    if (unchanged) return;
+    const { now, eTag } = this.context.stamp();
+    store.pools.update({ account, pool: recordAllocation(pool, current, settled, now, eTag) });
+  }
+
+  /**
+   * After a restart no local process survives: running tasks go back to the
+   * queue (a requeue, as when Batch loses a node), nodes start again, and
+   * nodes that were leaving are released again.
+   */
+  recoverAfterRestart(): AllocationWork {
+    const work: AllocationWork = { provision: [], release: [], stop: [] };
+    const { store } = this.context;
+    store.transaction(() => {
+      for (const taskRecord of store.tasks.listAllRunning()) {
+        const { now, eTag } = this.context.stamp();
+        releaseRunSlots(store, taskRecord, 'abandoned', now);
+        store.tasks.update({ ...taskRecord, task: requeueTask(taskRecord.task, now, eTag) });
+      }
+      for (const record of store.nodes.listAll()) {
+        const placement = { account: record.account, poolId: record.poolId, nodeId: record.node.id };
+        if (record.node.state === 'leavingpool') {
+          work.release.push(placement);
+          continue;
+        }
+        store.nodes.update({ ...record, node: markNodeRestarting(record.node, this.context.now()) });
+        work.provision.push(placement);
+      }
+    });
+    return work;
+  }
+}
+
+/** Idle nodes leave first, then the least busy. */
+function surplus(nodes: NodeRecord[], count: number): NodeRecord[] {
+  return [...nodes].sort((a, b) => a.node.runningTasksCount - b.node.runningTasksCount).slice(0, count);
+}
+
+/** Batch-style node ids: `tvmps_` + 64 hex digits + `_d` (dedicated) or `_p` (low priority). */
+function newNodeId(account: string, poolId: string, isDedicated: boolean): string {
+  const digest = createHash('sha256').update(account).update(poolId).update(randomBytes(16)).digest('hex');
+  return `tvmps_${digest}_${isDedicated ? 'd' : 'p'}`;
+}
+

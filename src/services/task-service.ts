@@ -1,0 +1,298 @@
+// Task use cases: add, addCollection, get, list, delete; and the scheduler's
+// side: the snapshot placement works on, committing a placement plan, and
+// recording what a node reports when a run ends.
+
+import { checkConditions, type Conditions } from '../core/conditions.js';
+import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
+import { assertValidId, idKey } from '../core/ids.js';
+import { assertAcceptsTasks, beginJobTermination, type Job } from '../core/job.js';
+import { freeSlots, occupySlots } from '../core/node.js';
+import type { Page, PageQuery, ResolvedResourceFile, TaskRecord, TaskRun, TaskRunReport } from '../core/ports.js';
+import {
+  assignToNode,
+  completeTask,
+  createTask,
+  retryTask,
+  shouldRetry,
+  taskRootDirectory,
+  type Task,
+  type TaskSpec,
+} from '../core/task.js';
+import { parseDuration, isUnlimited } from '../core/time.js';
+import type { Caller, ServiceContext } from './context.js';
+import { releaseRunSlots, runRefOf, taskFilesOf } from './task-runs.js';
+
+export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
+
+export interface TaskAddOutcome {
+  taskId: string;
+  status: TaskAddStatus;
+  task?: Task;
+  error?: BatchError;
+}
+
+/** What placement sees of one pool: its nodes' free slots and the tasks waiting for them. */
+export interface PoolSnapshot {
+  account: string;
+  poolId: string;
+  nodeFillType: 'spread' | 'pack';
+  nodes: { nodeId: string; freeSlots: number; runningTasks: number }[];
+  /** Runnable tasks, best first: job priority, then submission order. */
+  candidates: { jobId: string; taskId: string; requiredSlots: number }[];
+}
+
+export interface Assignment {
+  account: string;
+  poolId: string;
+  nodeId: string;
+  jobId: string;
+  taskId: string;
+}
+
+export const MAX_TASKS_PER_COLLECTION = 100;
+
+export class TaskService {
+  constructor(private readonly context: ServiceContext) {}
+
+  add(caller: Caller, jobId: string, spec: TaskSpec): Task {
+    const [outcome] = this.addCollection(caller, jobId, [spec]);
+    if (!outcome?.task) throw outcome?.error ?? batchErrors.internal();
+    return outcome.task;
+  }
+
+  /**
+   * Adds up to 100 tasks in one transaction. A task that breaks a rule gets
+   * its own error in the result; the others are stored. Job-level errors
+   * (no such job, job completed) fail the whole request.
+   */
+  addCollection(caller: Caller, jobId: string, specs: TaskSpec[]): TaskAddOutcome[] {
+    const { store } = this.context;
+    const outcomes = store.transaction(() => {
+      const jobRecord = store.jobs.get(caller.account, jobId);
+      if (!jobRecord) throw batchErrors.jobNotFound();
+      assertAcceptsTasks(jobRecord.job);
+      const seen = new Set<string>();
+      return specs.map((spec): TaskAddOutcome => {
+        try {
+          assertValidId(spec.id);
+          if (seen.has(idKey(spec.id))) throw batchErrors.taskExists();
+          seen.add(idKey(spec.id));
+          const { now, eTag } = this.context.stamp();
+          const task = createTask(spec, jobRecord.job, now, eTag);
+          if (!store.tasks.insert({ account: caller.account, jobId: jobRecord.job.id, attempt: 0, task })) throw batchErrors.taskExists();
+          return { taskId: spec.id, status: 'success', task };
+        } catch (error) {
+          if (!isBatchError(error)) throw error;
+          return { taskId: spec.id, status: error.kind === 'internal' ? 'servererror' : 'clienterror', error };
+        }
+      });
+    });
+    if (outcomes.some((outcome) => outcome.status === 'success')) this.context.deps.signal.wake();
+    return outcomes;
+  }
+
+  get(caller: Caller, jobId: string, taskId: string, conditions?: Conditions): Task {
+    const record = this.findTask(caller, jobId, taskId);
+    checkConditions(record.task, conditions, 'read');
+    return record.task;
+  }
+
+  list(caller: Caller, jobId: string, page: PageQuery): Page<Task> {
+    if (!this.context.store.jobs.get(caller.account, jobId)) throw batchErrors.jobNotFound();
+    const result = this.context.store.tasks.list(caller.account, jobId, page);
+    return { items: result.items.map((record) => record.task), continuation: result.continuation };
+  }
+
+  /** Deletes a task; a running one is ended first, and its files are removed from the node. */
+  delete(caller: Caller, jobId: string, taskId: string, conditions?: Conditions): void {
+    const { store } = this.context;
+    const removed = store.transaction(() => {
+      const record = this.findTask(caller, jobId, taskId);
+      checkConditions(record.task, conditions, 'write');
+      if (record.task.state === 'running') releaseRunSlots(store, record, 'abandoned', this.context.now());
+      store.tasks.delete(caller.account, jobId, taskId);
+      return record;
+    });
+    const { provider, logger } = this.context.deps;
+    const files = taskFilesOf(removed);
+    void (async () => {
+      if (removed.task.state === 'running') await provider.stopTask(runRefOf(removed));
+      if (files) await provider.nodeFiles(files.placement)?.delete(files.path, true);
+    })().catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not clean up a deleted task'));
+    this.context.deps.signal.wake();
+  }
+
+  findTask(caller: Caller, jobId: string, taskId: string): TaskRecord {
+    const { store } = this.context;
+    const record = store.tasks.get(caller.account, jobId, taskId);
+    if (!record) {
+      if (!store.jobs.get(caller.account, jobId)) throw batchErrors.jobNotFound();
+      throw batchErrors.taskNotFound();
+    }
+    return record;
+  }
+
+  /** The pools that have free slots, with the runnable tasks of their active jobs. */
+  dispatchSnapshot(): PoolSnapshot[] {
+    const { store } = this.context;
+    const snapshots: PoolSnapshot[] = [];
+    for (const { account, pool } of store.pools.listAll()) {
+      if (pool.state !== 'active') continue;
+      const nodes = store.nodes
+        .listByPool(account, pool.id)
+        .map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount }))
+        .filter((node) => node.freeSlots > 0);
+      const capacity = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
+      if (capacity === 0) continue;
+      const jobs = store.jobs
+        .listByPool(account, pool.id, ['active'])
+        .map(({ job }) => job)
+        .sort((a, b) => b.priority - a.priority);
+      const candidates: PoolSnapshot['candidates'] = [];
+      for (const group of groupByPriority(jobs)) {
+        const room = capacity - candidates.length;
+        if (room <= 0) break;
+        const parallelRoom = parallelRoomByJob(store, account, group);
+        for (const record of store.tasks.listRunnable(account, [...parallelRoom.keys()], room)) {
+          const left = parallelRoom.get(record.jobId) ?? 0;
+          if (left <= 0) continue;
+          parallelRoom.set(record.jobId, left - 1);
+          candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots: record.task.requiredSlots });
+        }
+      }
+      if (candidates.length > 0) {
+        snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, candidates });
+      }
+    }
+    return snapshots;
+  }
+
+  /**
+   * Commits a placement plan in one transaction. Each assignment is checked
+   * again (task still active, node still has room) since the snapshot.
+   */
+  commitAssignments(assignments: Assignment[]): TaskRun[] {
+    const { store } = this.context;
+    return store.transaction(() => {
+      const runs: TaskRun[] = [];
+      for (const assignment of assignments) {
+        const taskRecord = store.tasks.get(assignment.account, assignment.jobId, assignment.taskId);
+        const jobRecord = store.jobs.get(assignment.account, assignment.jobId);
+        const poolRecord = store.pools.get(assignment.account, assignment.poolId);
+        const nodeRecord = store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId);
+        if (!taskRecord || !jobRecord || !poolRecord || !nodeRecord) continue;
+        if (taskRecord.task.state !== 'active' || jobRecord.job.state !== 'active') continue;
+        if (freeSlots(nodeRecord.node, poolRecord.pool.taskSlotsPerNode) < taskRecord.task.requiredSlots) continue;
+        const { now, eTag } = this.context.stamp();
+        const directory = taskRootDirectory(jobRecord.job.id, taskRecord.task.id);
+        const nodeUrl = `${this.context.deps.publicUrl()}/pools/${poolRecord.pool.id}/nodes/${nodeRecord.node.id}`;
+        const task = assignToNode(
+          taskRecord.task,
+          {
+            affinityId: nodeRecord.node.affinityId,
+            nodeUrl,
+            poolId: poolRecord.pool.id,
+            nodeId: nodeRecord.node.id,
+            taskRootDirectory: directory,
+            taskRootDirectoryUrl: `${nodeUrl}/files/${directory}`,
+          },
+          now,
+          eTag,
+        );
+        const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task };
+        store.tasks.update(record);
+        store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, task.requiredSlots, now) });
+        runs.push(this.describeRun(record, jobRecord.job, directory));
+      }
+      return runs;
+    });
+  }
+
+  private describeRun(record: TaskRecord, job: Job, taskDirectory: string): TaskRun {
+    const { task } = record;
+    const environment: Record<string, string> = {};
+    for (const setting of [...(job.commonEnvironmentSettings ?? []), ...(task.environmentSettings ?? [])]) {
+      environment[setting.name] = setting.value ?? '';
+    }
+    Object.assign(environment, {
+      AZ_BATCH_ACCOUNT_NAME: record.account,
+      AZ_BATCH_ACCOUNT_URL: this.context.deps.publicUrl(),
+      AZ_BATCH_JOB_ID: job.id,
+      AZ_BATCH_TASK_ID: task.id,
+    });
+    const wallClock = parseDuration(task.constraints.maxWallClockTime);
+    return {
+      ...runRefOf(record),
+      commandLine: task.commandLine,
+      taskDirectory,
+      resourceFiles: (task.resourceFiles ?? []).map((file) => this.resolveResourceFile(record.account, file)),
+      environment,
+      elevationLevel: task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin',
+      maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
+    };
+  }
+
+  private resolveResourceFile(account: string, file: NonNullable<Task['resourceFiles']>[number]): ResolvedResourceFile {
+    const resolved: ResolvedResourceFile = { filePath: file.filePath, fileMode: file.fileMode, blobPrefix: file.blobPrefix };
+    if (file.httpUrl) resolved.httpUrl = file.httpUrl;
+    else if (file.storageContainerUrl) resolved.containerUrl = file.storageContainerUrl;
+    else if (file.autoStorageContainerName) {
+      resolved.containerUrl = this.context.deps.autoStorage.containerSasUrl(account, file.autoStorageContainerName);
+    }
+    return resolved;
+  }
+
+  /**
+   * Records the end of a run. Reports for a run the server no longer expects
+   * (the task was requeued, ended or deleted meanwhile) are ignored.
+   */
+  recordRunOutcome(report: TaskRunReport): void {
+    const { store } = this.context;
+    const { run, outcome } = report;
+    store.transaction(() => {
+      const record = store.tasks.get(run.account, run.jobId, run.taskId);
+      if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || record.task.nodeInfo?.nodeId !== run.nodeId) return;
+      const { now, eTag } = this.context.stamp();
+      if (shouldRetry(record.task, outcome)) {
+        releaseRunSlots(store, record, 'failed', now);
+        store.tasks.update({ ...record, task: retryTask(record.task, now, eTag) });
+        return;
+      }
+      const task = completeTask(record.task, outcome, now, eTag);
+      releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
+      store.tasks.update({ ...record, task });
+      this.completeJobIfDone(run.account, run.jobId);
+    });
+    this.context.deps.signal.wake();
+  }
+
+  private completeJobIfDone(account: string, jobId: string): void {
+    const { store } = this.context;
+    const jobRecord = store.jobs.get(account, jobId);
+    if (!jobRecord || jobRecord.job.state !== 'active' || jobRecord.job.onAllTasksComplete !== 'terminatejob') return;
+    const counts = store.tasks.counts(account, jobId);
+    if (counts.active > 0 || counts.running > 0) return;
+    const { now, eTag } = this.context.stamp();
+    store.jobs.update({ account, job: beginJobTermination(jobRecord.job, 'AllTasksComplete', now, eTag) });
+  }
+}
+
+function groupByPriority(jobs: Job[]): Job[][] {
+  const groups: Job[][] = [];
+  for (const job of jobs) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]?.priority === job.priority) last.push(job);
+    else groups.push([job]);
+  }
+  return groups;
+}
+
+/** How many more tasks each job may start under its maxParallelTasks; jobs with no room are left out. */
+function parallelRoomByJob(store: ServiceContext['store'], account: string, jobs: Job[]): Map<string, number> {
+  const room = new Map<string, number>();
+  for (const job of jobs) {
+    const left = job.maxParallelTasks === -1 ? Number.MAX_SAFE_INTEGER : job.maxParallelTasks - store.tasks.counts(account, job.id).running;
+    if (left > 0) room.set(job.id, left);
+  }
+  return room;
+}

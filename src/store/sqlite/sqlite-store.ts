@@ -1,0 +1,355 @@
+// The default store: SQLite through better-sqlite3, in WAL mode. Synchronous
+// by design: one transaction is one JavaScript call, so no other request can
+// interleave with a read-check-write sequence in this process.
+
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import type {
+  JobRecord,
+  JobRepository,
+  NodeRecord,
+  NodeRepository,
+  Page,
+  PageQuery,
+  PoolRecord,
+  PoolRepository,
+  Store,
+  TaskCounts,
+  TaskRecord,
+  TaskRepository,
+} from '../../core/ports.js';
+import type { JobState } from '../../core/job.js';
+import type { TaskState } from '../../core/task.js';
+import { idKey } from '../../core/ids.js';
+import { MIGRATIONS } from './schema.js';
+
+type Row = Record<string, unknown>;
+
+function encodeContinuation(position: string | number): string {
+  return Buffer.from(JSON.stringify({ p: position })).toString('base64url');
+}
+
+function decodeContinuation(token: string | undefined): string | number | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { p?: unknown };
+    if (typeof parsed.p === 'string' || typeof parsed.p === 'number') return parsed.p;
+  } catch {
+    // An unreadable token reads as "from the start"; the API validates tokens before this.
+  }
+  return undefined;
+}
+
+export function isValidContinuation(token: string): boolean {
+  return decodeContinuation(token) !== undefined;
+}
+
+function pageOf<T>(rows: Row[], maxResults: number, toRecord: (row: Row) => T, position: (row: Row) => string | number): Page<T> {
+  const more = rows.length > maxResults;
+  const kept = more ? rows.slice(0, maxResults) : rows;
+  const last = kept[kept.length - 1];
+  return {
+    items: kept.map(toRecord),
+    continuation: more && last ? encodeContinuation(position(last)) : undefined,
+  };
+}
+
+export function openSqliteStore(options: { path?: string }): Store {
+  const file = options.path ?? ':memory:';
+  const db = new Database(file);
+  if (options.path) {
+    // The store holds account data; no other local user should read it.
+    fs.chmodSync(options.path, 0o600);
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return new SqliteStore(db);
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let index = version; index < MIGRATIONS.length; index += 1) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[index] as string);
+      db.pragma(`user_version = ${index + 1}`);
+    })();
+  }
+}
+
+class SqliteStore implements Store {
+  readonly pools: PoolRepository;
+  readonly nodes: NodeRepository;
+  readonly jobs: JobRepository;
+  readonly tasks: TaskRepository;
+
+  constructor(private readonly db: Database.Database) {
+    this.pools = new SqlitePools(db);
+    this.nodes = new SqliteNodes(db);
+    this.jobs = new SqliteJobs(db);
+    this.tasks = new SqliteTasks(db);
+  }
+
+  transaction<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    return this.db.transaction(work).immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+class SqlitePools implements PoolRepository {
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly updateStmt;
+  private readonly deleteStmt;
+  private readonly pageStmt;
+  private readonly allStmt;
+
+  constructor(db: Database.Database) {
+    this.getStmt = db.prepare('SELECT account, doc FROM pools WHERE account = ? AND key = ?');
+    this.insertStmt = db.prepare('INSERT OR IGNORE INTO pools (account, key, doc) VALUES (?, ?, ?)');
+    this.updateStmt = db.prepare('UPDATE pools SET doc = ? WHERE account = ? AND key = ?');
+    this.deleteStmt = db.prepare('DELETE FROM pools WHERE account = ? AND key = ?');
+    this.pageStmt = db.prepare('SELECT account, key, doc FROM pools WHERE account = ? AND key > ? ORDER BY key LIMIT ?');
+    this.allStmt = db.prepare('SELECT account, doc FROM pools');
+  }
+
+  private toRecord = (row: Row): PoolRecord => ({ account: row.account as string, pool: JSON.parse(row.doc as string) });
+
+  get(account: string, poolId: string) {
+    const row = this.getStmt.get(account, idKey(poolId)) as Row | undefined;
+    return row && this.toRecord(row);
+  }
+  insert(record: PoolRecord) {
+    return this.insertStmt.run(record.account, idKey(record.pool.id), JSON.stringify(record.pool)).changes === 1;
+  }
+  update(record: PoolRecord) {
+    this.updateStmt.run(JSON.stringify(record.pool), record.account, idKey(record.pool.id));
+  }
+  delete(account: string, poolId: string) {
+    this.deleteStmt.run(account, idKey(poolId));
+  }
+  list(account: string, page: PageQuery) {
+    const after = decodeContinuation(page.continuation) ?? '';
+    const rows = this.pageStmt.all(account, String(after), page.maxResults + 1) as Row[];
+    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
+  }
+  listAll() {
+    return (this.allStmt.all() as Row[]).map(this.toRecord);
+  }
+}
+
+class SqliteNodes implements NodeRepository {
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly updateStmt;
+  private readonly deleteStmt;
+  private readonly byPoolStmt;
+  private readonly pageStmt;
+  private readonly allStmt;
+
+  constructor(db: Database.Database) {
+    this.getStmt = db.prepare('SELECT account, pool_id, doc FROM nodes WHERE account = ? AND pool_key = ? AND id = ?');
+    this.insertStmt = db.prepare('INSERT INTO nodes (account, pool_key, id, pool_id, doc) VALUES (?, ?, ?, ?, ?)');
+    this.updateStmt = db.prepare('UPDATE nodes SET doc = ? WHERE account = ? AND pool_key = ? AND id = ?');
+    this.deleteStmt = db.prepare('DELETE FROM nodes WHERE account = ? AND pool_key = ? AND id = ?');
+    this.byPoolStmt = db.prepare('SELECT account, pool_id, doc FROM nodes WHERE account = ? AND pool_key = ? ORDER BY id');
+    this.pageStmt = db.prepare('SELECT account, pool_id, id, doc FROM nodes WHERE account = ? AND pool_key = ? AND id > ? ORDER BY id LIMIT ?');
+    this.allStmt = db.prepare('SELECT account, pool_id, doc FROM nodes');
+  }
+
+  private toRecord = (row: Row): NodeRecord => ({
+    account: row.account as string,
+    poolId: row.pool_id as string,
+    node: JSON.parse(row.doc as string),
+  });
+
+  get(account: string, poolId: string, nodeId: string) {
+    const row = this.getStmt.get(account, idKey(poolId), nodeId) as Row | undefined;
+    return row && this.toRecord(row);
+  }
+  insert(record: NodeRecord) {
+    this.insertStmt.run(record.account, idKey(record.poolId), record.node.id, record.poolId, JSON.stringify(record.node));
+  }
+  update(record: NodeRecord) {
+    this.updateStmt.run(JSON.stringify(record.node), record.account, idKey(record.poolId), record.node.id);
+  }
+  delete(account: string, poolId: string, nodeId: string) {
+    this.deleteStmt.run(account, idKey(poolId), nodeId);
+  }
+  listByPool(account: string, poolId: string) {
+    return (this.byPoolStmt.all(account, idKey(poolId)) as Row[]).map(this.toRecord);
+  }
+  list(account: string, poolId: string, page: PageQuery) {
+    const after = decodeContinuation(page.continuation) ?? '';
+    const rows = this.pageStmt.all(account, idKey(poolId), String(after), page.maxResults + 1) as Row[];
+    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.id as string);
+  }
+  listAll() {
+    return (this.allStmt.all() as Row[]).map(this.toRecord);
+  }
+}
+
+class SqliteJobs implements JobRepository {
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly updateStmt;
+  private readonly deleteStmt;
+  private readonly pageStmt;
+
+  constructor(private readonly db: Database.Database) {
+    this.getStmt = db.prepare('SELECT account, doc FROM jobs WHERE account = ? AND key = ?');
+    this.insertStmt = db.prepare('INSERT OR IGNORE INTO jobs (account, key, pool_key, state, doc) VALUES (?, ?, ?, ?, ?)');
+    this.updateStmt = db.prepare('UPDATE jobs SET pool_key = ?, state = ?, doc = ? WHERE account = ? AND key = ?');
+    this.deleteStmt = db.prepare('DELETE FROM jobs WHERE account = ? AND key = ?');
+    this.pageStmt = db.prepare('SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? ORDER BY key LIMIT ?');
+  }
+
+  private toRecord = (row: Row): JobRecord => ({ account: row.account as string, job: JSON.parse(row.doc as string) });
+
+  get(account: string, jobId: string) {
+    const row = this.getStmt.get(account, idKey(jobId)) as Row | undefined;
+    return row && this.toRecord(row);
+  }
+  insert(record: JobRecord) {
+    const { job } = record;
+    const poolKey = job.poolInfo.poolId ? idKey(job.poolInfo.poolId) : null;
+    return this.insertStmt.run(record.account, idKey(job.id), poolKey, job.state, JSON.stringify(job)).changes === 1;
+  }
+  update(record: JobRecord) {
+    const { job } = record;
+    const poolKey = job.poolInfo.poolId ? idKey(job.poolInfo.poolId) : null;
+    this.updateStmt.run(poolKey, job.state, JSON.stringify(job), record.account, idKey(job.id));
+  }
+  delete(account: string, jobId: string) {
+    this.deleteStmt.run(account, idKey(jobId));
+  }
+  list(account: string, page: PageQuery) {
+    const after = decodeContinuation(page.continuation) ?? '';
+    const rows = this.pageStmt.all(account, String(after), page.maxResults + 1) as Row[];
+    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
+  }
+  listByPool(account: string, poolId: string, states: JobState[]) {
+    const marks = states.map(() => '?').join(',');
+    const rows = this.db
+      .prepare(`SELECT account, doc FROM jobs WHERE account = ? AND pool_key = ? AND state IN (${marks})`)
+      .all(account, idKey(poolId), ...states) as Row[];
+    return rows.map(this.toRecord);
+  }
+  listByState(states: JobState[]) {
+    const marks = states.map(() => '?').join(',');
+    const rows = this.db.prepare(`SELECT account, doc FROM jobs WHERE state IN (${marks})`).all(...states) as Row[];
+    return rows.map(this.toRecord);
+  }
+}
+
+class SqliteTasks implements TaskRepository {
+  private readonly getStmt;
+  private readonly insertStmt;
+  private readonly updateStmt;
+  private readonly deleteStmt;
+  private readonly deleteByJobStmt;
+  private readonly pageStmt;
+  private readonly byStateStmt;
+  private readonly onNodeStmt;
+  private readonly allRunningStmt;
+  private readonly countsStmt;
+
+  constructor(private readonly db: Database.Database) {
+    const columns = 'seq, account, job_id, attempt, doc';
+    this.getStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND key = ?`);
+    this.insertStmt = db.prepare(
+      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, doc = ? WHERE seq = ?');
+    this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ?');
+    this.deleteByJobStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ?');
+    this.pageStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND seq > ? ORDER BY seq LIMIT ?`);
+    this.byStateStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND state = ? ORDER BY seq`);
+    this.onNodeStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND node_id = ? AND state = 'running'`);
+    this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
+    this.countsStmt = db.prepare('SELECT state, result, count(*) AS n FROM tasks WHERE account = ? AND job_key = ? GROUP BY state, result');
+  }
+
+  private toRecord = (row: Row): TaskRecord => ({
+    account: row.account as string,
+    jobId: row.job_id as string,
+    seq: row.seq as number,
+    attempt: row.attempt as number,
+    task: JSON.parse(row.doc as string),
+  });
+
+  get(account: string, jobId: string, taskId: string) {
+    const row = this.getStmt.get(account, idKey(jobId), idKey(taskId)) as Row | undefined;
+    return row && this.toRecord(row);
+  }
+  insert(record: Omit<TaskRecord, 'seq'>) {
+    const { task } = record;
+    const result = this.insertStmt.run(
+      record.account,
+      idKey(record.jobId),
+      record.jobId,
+      idKey(task.id),
+      task.state,
+      task.executionInfo.result ?? null,
+      task.nodeInfo?.nodeId ?? null,
+      record.attempt,
+      JSON.stringify(task),
+    );
+    return result.changes === 1;
+  }
+  update(record: TaskRecord) {
+    const { task } = record;
+    this.updateStmt.run(task.state, task.executionInfo.result ?? null, task.nodeInfo?.nodeId ?? null, record.attempt, JSON.stringify(task), record.seq);
+  }
+  delete(account: string, jobId: string, taskId: string) {
+    this.deleteStmt.run(account, idKey(jobId), idKey(taskId));
+  }
+  deleteByJob(account: string, jobId: string) {
+    this.deleteByJobStmt.run(account, idKey(jobId));
+  }
+  list(account: string, jobId: string, page: PageQuery) {
+    const after = Number(decodeContinuation(page.continuation) ?? 0);
+    const rows = this.pageStmt.all(account, idKey(jobId), after, page.maxResults + 1) as Row[];
+    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.seq as number);
+  }
+  listRunnable(account: string, jobIds: string[], limit: number) {
+    if (jobIds.length === 0 || limit <= 0) return [];
+    const marks = jobIds.map(() => '?').join(',');
+    const rows = this.db
+      .prepare(
+        `SELECT seq, account, job_id, attempt, doc FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' ORDER BY seq LIMIT ?`,
+      )
+      .all(account, ...jobIds.map(idKey), limit) as Row[];
+    return rows.map(this.toRecord);
+  }
+  listByState(account: string, jobId: string, state: TaskState) {
+    return (this.byStateStmt.all(account, idKey(jobId), state) as Row[]).map(this.toRecord);
+  }
+  listRunningOnNode(account: string, nodeId: string) {
+    return (this.onNodeStmt.all(account, nodeId) as Row[]).map(this.toRecord);
+  }
+  listAllRunning() {
+    return (this.allRunningStmt.all() as Row[]).map(this.toRecord);
+  }
+  counts(account: string, jobId: string): TaskCounts {
+    const counts: TaskCounts = { active: 0, running: 0, completed: 0, succeeded: 0, failed: 0 };
+    for (const row of this.countsStmt.all(account, idKey(jobId)) as Row[]) {
+      const n = row.n as number;
+      const state = row.state as TaskState;
+      if (state === 'active') counts.active += n;
+      else if (state === 'running' || state === 'preparing') counts.running += n;
+      else if (state === 'completed') {
+        counts.completed += n;
+        if (row.result === 'success') counts.succeeded += n;
+        else counts.failed += n;
+      }
+    }
+    return counts;
+  }
+}
