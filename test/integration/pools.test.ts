@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { addPoolAndWait, batchError, poolSpec, uniqueId, waitForPoolSteady } from '../../src/testkit/builders.js';
+import { addPoolAndWait, batchError, poolSpec, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
 let server: TestServer;
@@ -148,6 +148,22 @@ describe('Pool_Resize, Pool_StopResize, Pool_Delete', () => {
     });
     await waitFor(async () => ((await server.batch.pool.exists(id)).body ? undefined : true), { what: 'the pool to disappear' });
     await assert.rejects(server.batch.pool.deleteMethod(id), batchError('PoolNotFound', 404));
+  });
+});
+
+describe('a pool deleted under running tasks', () => {
+  test('its tasks\' processes end and the tasks go back to the queue as a requeue, not a retry', async () => {
+    const id = uniqueId('Busy');
+    await addPoolAndWait(server.batch, id, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('BusyJob');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId: id } });
+    await server.batch.task.add(jobId, { id: 'sleeper', commandLine: '/bin/sleep 60' });
+    await waitForTaskState(server.batch, jobId, 'sleeper', 'running');
+    await server.batch.pool.deleteMethod(id);
+    const task = await waitForTaskState(server.batch, jobId, 'sleeper', 'active');
+    assert.equal(task.executionInfo?.requeueCount, 1);
+    assert.equal(task.executionInfo?.retryCount, 0);
+    await waitFor(async () => ((await server.batch.pool.exists(id)).body ? undefined : true), { what: 'the pool to disappear' });
   });
 });
 
