@@ -47,6 +47,30 @@ export class NodeAgent {
     for (const directory of NODE_DIRECTORIES) await fs.mkdir(path.join(this.root, directory), { recursive: true });
     // Like AZ_BATCH_NODE_SHARED_DIR on Batch: read/write for every task on the node.
     await fs.chmod(path.join(this.root, 'shared'), 0o1777);
+    await this.killLeftovers();
+  }
+
+  private get pidDirectory(): string {
+    return path.join(this.root, 'volatile', 'pids');
+  }
+
+  /**
+   * A previous agent process that died (kill -9) leaves its tasks running:
+   * their runs were requeued, so their process groups are ended before the
+   * node takes new work, or a task would run twice at once.
+   */
+  private async killLeftovers(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.pidDirectory);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const pid = Number(name);
+      if (Number.isInteger(pid) && pid > 1) killGroup(pid);
+      await fs.rm(path.join(this.pidDirectory, name), { force: true });
+    }
   }
 
   run(run: TaskRun): void {
@@ -153,6 +177,12 @@ export class NodeAgent {
           gid: owner?.gid,
         });
         entry.child = child;
+        if (child.pid) {
+          const pidFile = path.join(this.pidDirectory, String(child.pid));
+          const written = fs.mkdir(this.pidDirectory, { recursive: true }).then(() => fs.writeFile(pidFile, run.taskId));
+          // Removed only after it was written, so no stale pid outlives its process.
+          child.once('close', () => void written.finally(() => fs.rm(pidFile, { force: true })).catch(() => undefined));
+        }
         const timer =
           run.maxWallClockTimeMs === undefined
             ? undefined
@@ -208,9 +238,12 @@ function signalExitCode(signal: NodeJS.Signals | null): number {
 
 /** Kills the task's whole process group (it was started detached, as its leader). */
 function killTree(child: ChildProcess | undefined): void {
-  if (!child?.pid) return;
+  if (child?.pid) killGroup(child.pid);
+}
+
+function killGroup(pid: number): void {
   try {
-    process.kill(-child.pid, 'SIGKILL');
+    process.kill(-pid, 'SIGKILL');
   } catch {
     // The group is already gone.
   }
