@@ -6,6 +6,7 @@
 
 import type { EnvironmentSetting, NameValuePair, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
+import { creationStamps, transitionState } from './lifecycle.js';
 import { formatTimestamp, UNLIMITED_DURATION } from './time.js';
 
 export type JobState = 'active' | 'disabling' | 'disabled' | 'enabling' | 'terminating' | 'completed' | 'deleting';
@@ -74,16 +75,12 @@ export function createJob(spec: JobSpec, now: Date, eTag: string): Job {
   if (spec.maxParallelTasks !== undefined && spec.maxParallelTasks !== -1 && spec.maxParallelTasks < 1) {
     throw batchErrors.invalidPropertyValue('maxParallelTasks', 'maxParallelTasks must be -1 or greater than 0.');
   }
-  const time = formatTimestamp(now);
+  const stamps = creationStamps(now, eTag);
   return {
     ...spec,
+    ...stamps,
     id: spec.id,
     usesTaskDependencies: spec.usesTaskDependencies ?? false,
-    eTag,
-    lastModified: time,
-    creationTime: time,
-    state: 'active',
-    stateTransitionTime: time,
     priority: spec.priority ?? 0,
     maxParallelTasks: spec.maxParallelTasks ?? -1,
     allowTaskPreemption: spec.allowTaskPreemption ?? false,
@@ -94,21 +91,12 @@ export function createJob(spec: JobSpec, now: Date, eTag: string): Job {
     poolInfo: spec.poolInfo,
     onAllTasksComplete: spec.onAllTasksComplete ?? 'noaction',
     onTaskFailure: spec.onTaskFailure ?? 'noaction',
-    executionInfo: { startTime: time, poolId: spec.poolInfo.poolId },
+    executionInfo: { startTime: stamps.creationTime, poolId: spec.poolInfo.poolId },
   };
 }
 
 function transition(job: Job, state: JobState, now: Date, eTag: string): Job {
-  const time = formatTimestamp(now);
-  return {
-    ...job,
-    eTag,
-    lastModified: time,
-    previousState: job.state,
-    previousStateTransitionTime: job.stateTransitionTime,
-    state,
-    stateTransitionTime: time,
-  };
+  return transitionState<JobState, Job>(job, state, now, eTag);
 }
 
 /** Tasks may be added only while the job is active or disabled (Batch refuses the rest). */

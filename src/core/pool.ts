@@ -10,6 +10,7 @@
 
 import type { ApplicationPackageReference, EnvironmentSetting, NameValuePair, ResourceFile, UserIdentity, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
+import { creationStamps } from './lifecycle.js';
 import { formatTimestamp } from './time.js';
 
 export type PoolState = 'active' | 'deleting';
@@ -107,17 +108,13 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string): Pool {
   if (!spec.virtualMachineConfiguration && !spec.cloudServiceConfiguration) {
     throw batchErrors.missingRequiredProperty('virtualMachineConfiguration');
   }
-  const time = formatTimestamp(now);
+  const stamps = creationStamps(now, eTag);
   return {
     ...spec,
+    ...stamps,
     id: spec.id,
-    eTag,
-    lastModified: time,
-    creationTime: time,
-    state: 'active',
-    stateTransitionTime: time,
     allocationState: 'resizing',
-    allocationStateTransitionTime: time,
+    allocationStateTransitionTime: stamps.creationTime,
     vmSize: spec.vmSize.toLowerCase(),
     resizeTimeout: spec.resizeTimeout ?? DEFAULT_RESIZE_TIMEOUT,
     currentDedicatedNodes: 0,

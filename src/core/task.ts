@@ -19,6 +19,7 @@ import type {
 } from './common.js';
 import { batchErrors } from './errors.js';
 import type { Job } from './job.js';
+import { creationStamps, transitionState } from './lifecycle.js';
 import { formatTimestamp, UNLIMITED_DURATION } from './time.js';
 
 export type TaskState = 'active' | 'preparing' | 'running' | 'completed';
@@ -97,15 +98,10 @@ export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): T
   if (spec.userIdentity?.userName && spec.userIdentity.autoUser) {
     throw batchErrors.invalidPropertyValue('userIdentity', 'Specify either userName or autoUser, not both.');
   }
-  const time = formatTimestamp(now);
   return {
     ...spec,
+    ...creationStamps(now, eTag),
     id: spec.id,
-    eTag,
-    lastModified: time,
-    creationTime: time,
-    state: 'active',
-    stateTransitionTime: time,
     commandLine: spec.commandLine,
     constraints: {
       maxWallClockTime: spec.constraints?.maxWallClockTime ?? UNLIMITED_DURATION,
@@ -119,16 +115,7 @@ export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): T
 }
 
 function transition(task: Task, state: TaskState, now: Date, eTag: string): Task {
-  const time = formatTimestamp(now);
-  return {
-    ...task,
-    eTag,
-    lastModified: time,
-    previousState: task.state,
-    previousStateTransitionTime: task.stateTransitionTime,
-    state,
-    stateTransitionTime: time,
-  };
+  return transitionState<TaskState, Task>(task, state, now, eTag);
 }
 
 export function assignToNode(task: Task, nodeInfo: TaskNodeInfo, now: Date, eTag: string): Task {
