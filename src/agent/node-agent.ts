@@ -133,7 +133,7 @@ export class NodeAgent {
     });
 
     try {
-      await downloadResourceFiles(run.resourceFiles, workingDirectory, owner);
+      if (!run.isRetry) await downloadResourceFiles(run.resourceFiles, workingDirectory, owner);
     } catch (error) {
       if (error instanceof ResourceFileError) return ended({ failureInfo: error.failureInfo });
       throw error;

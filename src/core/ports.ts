@@ -135,6 +135,8 @@ export interface TaskRun extends TaskRunRef {
   elevationLevel: ElevationLevel;
   /** Undefined when unlimited. */
   maxWallClockTimeMs?: number;
+  /** A retry reuses the working directory: resource files are not downloaded again. */
+  isRetry: boolean;
 }
 
 export interface TaskRunReport {

@@ -1,10 +1,12 @@
 // A Batch task: wire shape and lifecycle.
 //
-//            ┌──────────── requeue (node lost, pool deleted) ─────────────┐
-//            ▼                                                            │
+//            ┌──────── requeue (node lost, pool deleted; requeueCount + 1) ────────┐
+//            ▼                                                                     │
 //   add ─▶ active ──assignToNode──▶ running ──finish (exit 0 or out of retries)──▶ completed
-//            ▲                         │
-//            └── retry (non-zero exit, retries left; retryCount + 1) ─────┘
+//                                   │    ▲
+//                                   └────┘ retry: non-zero exit with retries left; runs
+//                                          again on the same node, same directory
+//                                          (retryCount + 1), as Batch does
 //
 // `attempt` fences results: a report for an earlier attempt (a node that
 // came back after its task was requeued) is ignored.
@@ -139,12 +141,15 @@ export function shouldRetry(task: Task, outcome: TaskRunOutcome): boolean {
   return max === -1 || task.executionInfo.retryCount < max;
 }
 
+/** The task stays running on its node for another try; startTime is the latest try's. */
 export function retryTask(task: Task, now: Date, eTag: string): Task {
-  const next = transition(task, 'active', now, eTag);
   const time = formatTimestamp(now);
+  const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, ...execution } = task.executionInfo;
   return {
-    ...next,
-    executionInfo: { ...task.executionInfo, retryCount: task.executionInfo.retryCount + 1, lastRetryTime: time },
+    ...task,
+    eTag,
+    lastModified: time,
+    executionInfo: { ...execution, startTime: time, retryCount: task.executionInfo.retryCount + 1, lastRetryTime: time },
   };
 }
 

@@ -202,13 +202,13 @@ export class TaskService {
         const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task };
         store.tasks.update(record);
         store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, task.requiredSlots, now) });
-        runs.push(this.describeRun(record, jobRecord.job, directory));
+        runs.push(this.describeRun(record, jobRecord.job, directory, false));
       }
       return runs;
     });
   }
 
-  private describeRun(record: TaskRecord, job: Job, taskDirectory: string): TaskRun {
+  private describeRun(record: TaskRecord, job: Job, taskDirectory: string, isRetry: boolean): TaskRun {
     const { task } = record;
     const environment: Record<string, string> = {};
     for (const setting of [...(job.commonEnvironmentSettings ?? []), ...(task.environmentSettings ?? [])]) {
@@ -229,6 +229,7 @@ export class TaskService {
       environment,
       elevationLevel: task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin',
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
+      isRetry,
     };
   }
 
@@ -249,21 +250,25 @@ export class TaskService {
   recordRunOutcome(report: TaskRunReport): void {
     const { store } = this.context;
     const { run, outcome } = report;
-    store.transaction(() => {
+    const retry = store.transaction((): TaskRun | undefined => {
       const record = store.tasks.get(run.account, run.jobId, run.taskId);
-      if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || record.task.nodeInfo?.nodeId !== run.nodeId) return;
+      if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || record.task.nodeInfo?.nodeId !== run.nodeId) return undefined;
       const { now, eTag } = this.context.stamp();
-      if (shouldRetry(record.task, outcome)) {
-        releaseRunSlots(store, record, 'failed', now);
-        store.tasks.update({ ...record, task: retryTask(record.task, now, eTag) });
-        return;
+      const jobRecord = store.jobs.get(run.account, run.jobId);
+      if (jobRecord?.job.state === 'active' && record.task.nodeInfo && shouldRetry(record.task, outcome)) {
+        // The node keeps the task's slots: the retry runs there, in the same directory.
+        const retried: TaskRecord = { ...record, attempt: record.attempt + 1, task: retryTask(record.task, now, eTag) };
+        store.tasks.update(retried);
+        return this.describeRun(retried, jobRecord.job, record.task.nodeInfo.taskRootDirectory, true);
       }
       const task = completeTask(record.task, outcome, now, eTag);
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
       this.completeJobIfDone(run.account, run.jobId);
+      return undefined;
     });
-    this.context.deps.signal.wake();
+    if (retry) this.context.deps.provider.runTask(retry);
+    else this.context.deps.signal.wake();
   }
 
   private completeJobIfDone(account: string, jobId: string): void {

@@ -1,4 +1,4 @@
-import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { BlobSASPermissions, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
@@ -93,14 +93,30 @@ describe('task outcomes', () => {
     assert.equal(task.executionInfo?.failureInfo?.code, 'FailureExitCode');
   });
 
-  test('maxTaskRetryCount retries a failing task, counting retries', async () => {
+  test('maxTaskRetryCount retries a failing task on the same node and directory, without downloading its files again', async () => {
+    const container = server.blob.getContainerClient(uniqueId('retry').toLowerCase());
+    await container.create();
+    await container.getBlockBlobClient('input.txt').upload('data', 4);
+    const sas = generateBlobSASQueryParameters(
+      { containerName: container.containerName, blobName: 'input.txt', permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3_600_000) },
+      new StorageSharedKeyCredential(DEV_STORAGE.accountName, DEV_STORAGE.accountKey),
+    ).toString();
     const jobId = await newJob();
-    await server.batch.task.add(jobId, { id: 'retry', commandLine: '/bin/sh -c "echo try; exit 5"', constraints: { maxTaskRetryCount: 2 } });
+    await server.batch.task.add(jobId, {
+      id: 'retry',
+      commandLine: '/bin/sh -c "test -e input.txt && echo downloaded; rm -f input.txt; echo $AZ_BATCH_NODE_ID >> tries.log; exit 5"',
+      resourceFiles: [{ httpUrl: `${container.getBlockBlobClient('input.txt').url}?${sas}`, filePath: 'input.txt' }],
+      constraints: { maxTaskRetryCount: 2 },
+    });
     const task = await waitForTaskState(server.batch, jobId, 'retry', 'completed');
     assert.equal(task.executionInfo?.retryCount, 2);
     assert.equal(task.executionInfo?.requeueCount, 0);
     assert.equal(task.executionInfo?.exitCode, 5);
+    assert.equal(task.executionInfo?.result, 'failure');
     assert.ok(task.executionInfo?.lastRetryTime instanceof Date);
+    assert.equal(await stdoutOf(jobId, 'retry'), 'downloaded\n', 'resource files are downloaded for the first try only');
+    const tries = await readStream((await server.batch.file.getFromTask(jobId, 'retry', 'wd/tries.log')).readableStreamBody);
+    assert.deepEqual(tries.trim().split('\n'), [task.nodeInfo?.nodeId, task.nodeInfo?.nodeId, task.nodeInfo?.nodeId], 'three tries, all on one node, in one directory');
   });
 
   test('a program that does not exist is CommandProgramNotFound', async () => {
