@@ -27,6 +27,7 @@ import type { BatchServices } from './services.js';
 import { checkApiVersion } from './versions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_PATH_SEGMENT = 1024;
 const JSON_CONTENT_TYPE = 'application/json;odata=minimalmetadata';
 
 export interface BatchApiOptions {
@@ -103,10 +104,15 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: BatchErr
   commonHeaders(request, reply);
   const status = statusOf(error);
   if (status === 304 || request.method === 'HEAD') return reply.code(status).send();
-  return reply
-    .code(status)
-    .header('Content-Type', JSON_CONTENT_TYPE)
-    .send(JSON.stringify(errorEnvelope(error, request.id, baseUrlOf(request))));
+  return sendJson(reply.code(status), errorEnvelope(error, request.id, baseUrlOf(request)));
+}
+
+/**
+ * Sends JSON with Batch's exact Content-Type. A Buffer, because Fastify
+ * rewrites the Content-Type of a string payload (odata="minimalmetadata"; charset=utf-8).
+ */
+function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(JSON.stringify(body), 'utf8'));
 }
 
 /** Maps what Fastify itself rejects (body too large, bad content) to Batch's codes. */
@@ -126,7 +132,14 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     // One structured line per request comes from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // Ids are at most 64 characters; longer path segments still reach the
+    // handlers, which answer NotFound as Batch does, instead of a bare 414.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_PATH_SEGMENT },
+    // A URL the router cannot even decode skips the hooks: authenticate here,
+    // then answer in Batch's envelope rather than Fastify's own body.
+    frameworkErrors: (_error, request, reply) => {
+      if (authenticate(request, reply)) sendError(request, reply, batchErrors.invalidUri());
+    },
     exposeHeadRoutes: false,
     bodyLimit: MAX_BODY_BYTES,
     ...(options.https ? { https: options.https } : {}),
@@ -140,8 +153,8 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     return reply.send({ status: 'ok' });
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/health' || request.url.startsWith('/health?')) return;
+  /** Sets request.batchAccount, or answers AuthenticationFailed and returns false. */
+  function authenticate(request: FastifyRequest, reply: FastifyReply): boolean {
     const result = verifySharedKey(
       {
         method: request.method,
@@ -152,11 +165,19 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
       options.accounts,
       options.now(),
     );
-    if (!result.ok) {
-      request.log.warn({ requestId: request.id, method: request.method, url: request.url }, 'authentication failed');
-      return sendError(request, reply, batchErrors.authenticationFailed(result.detail));
+    if (result.ok) {
+      request.batchAccount = result.account;
+      return true;
     }
-    request.batchAccount = result.account;
+    request.log.warn({ requestId: request.id, method: request.method, url: request.url }, 'authentication failed');
+    sendError(request, reply, batchErrors.authenticationFailed(result.detail));
+    return false;
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    // Judged by the matched route, so only GET /health (in any case or with a trailing slash) is open.
+    if (request.routeOptions.url === '/health') return;
+    if (!authenticate(request, reply)) return reply;
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -193,7 +214,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
           return reply.send(Readable.from(result.stream));
         }
         if (result.body === undefined) return reply.send();
-        return reply.header('Content-Type', JSON_CONTENT_TYPE).send(JSON.stringify(result.body));
+        return sendJson(reply, result.body);
       },
     });
   }
