@@ -77,3 +77,12 @@ export function batchError(code: string, statusCode: number) {
     return true;
   };
 }
+
+/** Asserts a rejected SDK call has this HTTP status; for HEAD and streamed reads, whose error bodies the SDK does not parse. */
+export function httpError(statusCode: number) {
+  return (error: unknown): boolean => {
+    const rest = error as { statusCode?: number };
+    if (rest.statusCode !== statusCode) throw new Error(`expected ${statusCode}, got ${rest.statusCode}: ${(error as Error).message}`);
+    return true;
+  };
+}

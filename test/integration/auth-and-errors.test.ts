@@ -3,59 +3,16 @@
 // whatever a client can produce; raw signed requests cover what it cannot
 // (no Authorization, stale dates, bad JSON, oversized bodies, missing properties).
 
-import { BatchSharedKeyCredentials, type BatchServiceClient } from '@azure/batch';
-import { RestError, WebResource, type HttpMethods } from '@azure/ms-rest-js';
+import type { BatchServiceClient } from '@azure/batch';
+import { RestError, type HttpMethods } from '@azure/ms-rest-js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { addPoolAndWait, batchError, poolSpec, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { errorDetail, signedRequest, type BatchErrorBody, type SignedResponse } from '../../src/testkit/signed-request.js';
 import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
 
-const PRIMARY_VERSION = '2022-10-01.16.0';
-const JSON_TYPE = 'application/json; odata=minimalmetadata; charset=utf-8';
-
-interface RawOptions {
-  body?: string;
-  /** Query string without the leading '?'; defaults to the primary api-version. */
-  query?: string;
-  /** Sign as this account with this key; `false` sends no Authorization at all. */
-  credentials?: { name: string; key: string } | false;
-  ocpDate?: Date;
-  headers?: Record<string, string>;
-}
-
-interface RawResponse {
-  status: number;
-  headers: Headers;
-  body: ErrorBody & Record<string, unknown>;
-}
-
-interface ErrorBody {
-  'odata.metadata'?: string;
-  code?: string;
-  message?: { lang?: string; value?: string };
-  values?: { key: string; value: string }[];
-}
-
-/** A request the SDK cannot produce, signed by the SDK's own signer unless told otherwise. */
-async function raw(server: TestServer, method: HttpMethods, path: string, options: RawOptions = {}): Promise<RawResponse> {
-  const url = `${server.lapis.batchUrl}${path}?${options.query ?? `api-version=${PRIMARY_VERSION}`}`;
-  const resource = new WebResource(url, method, options.body);
-  if (options.body !== undefined) resource.headers.set('Content-Type', JSON_TYPE);
-  for (const [name, value] of Object.entries(options.headers ?? {})) resource.headers.set(name, value);
-  resource.headers.set('ocp-date', (options.ocpDate ?? new Date()).toUTCString());
-  const credentials = options.credentials ?? server.account;
-  if (credentials) await new BatchSharedKeyCredentials(credentials.name, credentials.key).signRequest(resource);
-  const response = await fetch(url, { method, headers: resource.headers.rawHeaders(), body: options.body });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as RawResponse['body']) : {} };
-}
-
-function detail(body: ErrorBody, key: string): string | undefined {
-  return body.values?.find((entry) => entry.key === key)?.value;
-}
-
-function assertBatchError(response: RawResponse, status: number, code: string): void {
+function assertBatchError(response: SignedResponse, status: number, code: string): void {
   assert.equal(response.status, status, JSON.stringify(response.body));
   assert.equal(response.body.code, code);
   assert.equal(response.body.message?.lang, 'en-US');
@@ -65,12 +22,12 @@ function assertBatchError(response: RawResponse, status: number, code: string): 
 }
 
 /** The SDK's view of an error: a RestError with Batch's code, status and body. */
-function sdkError(code: string, statusCode: number, check: (body: ErrorBody) => void = () => {}) {
+function sdkError(code: string, statusCode: number, check: (body: BatchErrorBody) => void = () => {}) {
   return (error: unknown): boolean => {
     assert.ok(error instanceof RestError, `expected a RestError, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
     assert.equal(error.statusCode, statusCode);
-    check(error.body as ErrorBody);
+    check(error.body as BatchErrorBody);
     return true;
   };
 }
@@ -106,7 +63,7 @@ describe('authentication and validation', () => {
       await assert.rejects(
         wrong.pool.list(),
         sdkError('AuthenticationFailed', 403, (body) => {
-          assert.match(detail(body, 'AuthenticationErrorDetail') ?? '', /signature/);
+          assert.match(errorDetail(body, 'AuthenticationErrorDetail') ?? '', /signature/);
         }),
       );
     });
@@ -115,25 +72,25 @@ describe('authentication and validation', () => {
       const stranger = server.batchClientFor('nosuchaccount', server.account.key);
       await assert.rejects(
         stranger.job.list(),
-        sdkError('AuthenticationFailed', 403, (body) => assert.ok(detail(body, 'AuthenticationErrorDetail'))),
+        sdkError('AuthenticationFailed', 403, (body) => assert.ok(errorDetail(body, 'AuthenticationErrorDetail'))),
       );
     });
 
     test('a request without Authorization gets 403 AuthenticationFailed', async () => {
-      const response = await raw(server, 'GET', '/pools', { credentials: false });
+      const response = await signedRequest(server, 'GET', '/pools', { credentials: false });
       assertBatchError(response, 403, 'AuthenticationFailed');
-      assert.match(detail(response.body, 'AuthenticationErrorDetail') ?? '', /missing/);
+      assert.match(errorDetail(response.body, 'AuthenticationErrorDetail') ?? '', /missing/);
     });
 
     test('a request signed more than 15 minutes ago is refused', async () => {
-      const response = await raw(server, 'GET', '/pools', { ocpDate: new Date(Date.now() - 16 * 60_000) });
+      const response = await signedRequest(server, 'GET', '/pools', { ocpDate: new Date(Date.now() - 16 * 60_000) });
       assertBatchError(response, 403, 'AuthenticationFailed');
-      assert.match(detail(response.body, 'AuthenticationErrorDetail') ?? '', /15 minutes/);
+      assert.match(errorDetail(response.body, 'AuthenticationErrorDetail') ?? '', /15 minutes/);
     });
 
     test('a URL the router cannot decode is authenticated first, then InvalidUri', async () => {
-      assertBatchError(await raw(server, 'GET', '/pools/%zz', { credentials: false }), 403, 'AuthenticationFailed');
-      assertBatchError(await raw(server, 'GET', '/pools/%zz'), 400, 'InvalidUri');
+      assertBatchError(await signedRequest(server, 'GET', '/pools/%zz', { credentials: false }), 403, 'AuthenticationFailed');
+      assertBatchError(await signedRequest(server, 'GET', '/pools/%zz'), 400, 'InvalidUri');
     });
 
     test('GET /health answers without auth', async () => {
@@ -158,7 +115,7 @@ describe('authentication and validation', () => {
         ['DELETE', '/health'],
       ];
       for (const [method, path, body] of attempts) {
-        const response = await raw(server, method, path, { credentials: false, body });
+        const response = await signedRequest(server, method, path, { credentials: false, body });
         assertBatchError(response, 403, 'AuthenticationFailed');
       }
       assert.ok(!(await poolIds(server.batch)).includes(id));
@@ -168,27 +125,27 @@ describe('authentication and validation', () => {
 
   describe('api-version', () => {
     test('a missing api-version is MissingRequiredQueryParameter', async () => {
-      const response = await raw(server, 'GET', '/pools', { query: '' });
+      const response = await signedRequest(server, 'GET', '/pools', { query: '' });
       assertBatchError(response, 400, 'MissingRequiredQueryParameter');
-      assert.equal(detail(response.body, 'QueryParameterName'), 'api-version');
+      assert.equal(errorDetail(response.body, 'QueryParameterName'), 'api-version');
     });
 
     test('an unknown api-version is UnsupportedRequestVersion', async () => {
-      const response = await raw(server, 'GET', '/pools', { query: 'api-version=2019-01-01.8.0' });
+      const response = await signedRequest(server, 'GET', '/pools', { query: 'api-version=2019-01-01.8.0' });
       assertBatchError(response, 400, 'UnsupportedRequestVersion');
-      assert.equal(detail(response.body, 'QueryParameterValue'), '2019-01-01.8.0');
+      assert.equal(errorDetail(response.body, 'QueryParameterValue'), '2019-01-01.8.0');
     });
 
     test('an unknown api-version creates nothing', async () => {
       const id = uniqueId('OldVersion');
-      const response = await raw(server, 'POST', '/pools', { query: 'api-version=2019-01-01.8.0', body: JSON.stringify(poolSpec(id)) });
+      const response = await signedRequest(server, 'POST', '/pools', { query: 'api-version=2019-01-01.8.0', body: JSON.stringify(poolSpec(id)) });
       assertBatchError(response, 400, 'UnsupportedRequestVersion');
       assert.ok(!(await poolIds(server.batch)).includes(id));
     });
 
     test('every supported version is accepted', async () => {
       for (const version of ['2022-10-01.16.0', '2023-05-01.17.0', '2023-11-01.18.0', '2024-02-01.19.0', '2024-07-01.20.0']) {
-        const response = await raw(server, 'GET', '/pools', { query: `api-version=${version}` });
+        const response = await signedRequest(server, 'GET', '/pools', { query: `api-version=${version}` });
         assert.equal(response.status, 200, `${version}: ${JSON.stringify(response.body)}`);
         assert.ok(Array.isArray(response.body.value), version);
       }
@@ -199,7 +156,7 @@ describe('authentication and validation', () => {
     test('a body over 1 MiB is RequestBodyTooLarge and creates nothing', async () => {
       const id = uniqueId('Huge');
       const body = JSON.stringify(poolSpec(id, { metadata: [{ name: 'padding', value: 'x'.repeat(1024 * 1024) }] }));
-      const response = await raw(server, 'POST', '/pools', { body });
+      const response = await signedRequest(server, 'POST', '/pools', { body });
       assertBatchError(response, 413, 'RequestBodyTooLarge');
       assert.ok(!(await poolIds(server.batch)).includes(id));
     });
@@ -208,21 +165,21 @@ describe('authentication and validation', () => {
       const jobId = uniqueId('HugeJob');
       await server.batch.job.add({ id: jobId, poolInfo: { poolId: uniqueId('NoPool') } });
       const value = Array.from({ length: 100 }, (_, index) => ({ id: `t${index}`, commandLine: `/bin/echo ${'y'.repeat(11_000)}` }));
-      const response = await raw(server, 'POST', `/jobs/${jobId}/addtaskcollection`, { body: JSON.stringify({ value }) });
+      const response = await signedRequest(server, 'POST', `/jobs/${jobId}/addtaskcollection`, { body: JSON.stringify({ value }) });
       assertBatchError(response, 413, 'RequestBodyTooLarge');
       assert.deepEqual(await taskIds(server.batch, jobId), []);
     });
 
     test('malformed JSON is InvalidRequestBody', async () => {
       const id = uniqueId('BadJson');
-      const response = await raw(server, 'POST', '/pools', { body: `{"id":"${id}","vmSize":` });
+      const response = await signedRequest(server, 'POST', '/pools', { body: `{"id":"${id}","vmSize":` });
       assertBatchError(response, 400, 'InvalidRequestBody');
       assert.ok(!(await poolIds(server.batch)).includes(id));
     });
 
     test('a body that is not an object is InvalidRequestBody', async () => {
       for (const body of ['[1,2]', '"pool"', 'null', '']) {
-        const response = await raw(server, 'POST', '/jobs', { body });
+        const response = await signedRequest(server, 'POST', '/jobs', { body });
         assertBatchError(response, 400, 'InvalidRequestBody');
       }
     });
@@ -230,44 +187,44 @@ describe('authentication and validation', () => {
     test('a pool without vmSize is MissingRequiredProperty naming it', async () => {
       const id = uniqueId('NoSize');
       const { vmSize: _omitted, ...spec } = poolSpec(id);
-      const response = await raw(server, 'POST', '/pools', { body: JSON.stringify(spec) });
+      const response = await signedRequest(server, 'POST', '/pools', { body: JSON.stringify(spec) });
       assertBatchError(response, 400, 'MissingRequiredProperty');
-      assert.equal(detail(response.body, 'PropertyName'), 'vmSize');
+      assert.equal(errorDetail(response.body, 'PropertyName'), 'vmSize');
       assert.ok(!(await poolIds(server.batch)).includes(id));
     });
 
     test('a job without poolInfo is MissingRequiredProperty naming it', async () => {
       const id = uniqueId('NoPoolInfo');
-      const response = await raw(server, 'POST', '/jobs', { body: JSON.stringify({ id }) });
+      const response = await signedRequest(server, 'POST', '/jobs', { body: JSON.stringify({ id }) });
       assertBatchError(response, 400, 'MissingRequiredProperty');
-      assert.equal(detail(response.body, 'PropertyName'), 'poolInfo');
+      assert.equal(errorDetail(response.body, 'PropertyName'), 'poolInfo');
       assert.ok(!(await jobIds(server.batch)).includes(id));
     });
 
     test('a task without commandLine is MissingRequiredProperty naming it', async () => {
       const jobId = uniqueId('NoCmdJob');
       await server.batch.job.add({ id: jobId, poolInfo: { poolId: uniqueId('NoPool') } });
-      const response = await raw(server, 'POST', `/jobs/${jobId}/tasks`, { body: JSON.stringify({ id: 'task-1' }) });
+      const response = await signedRequest(server, 'POST', `/jobs/${jobId}/tasks`, { body: JSON.stringify({ id: 'task-1' }) });
       assertBatchError(response, 400, 'MissingRequiredProperty');
-      assert.equal(detail(response.body, 'PropertyName'), 'commandLine');
+      assert.equal(errorDetail(response.body, 'PropertyName'), 'commandLine');
       assert.deepEqual(await taskIds(server.batch, jobId), []);
     });
 
     test('a wrong type is InvalidPropertyValue naming the property', async () => {
       const id = uniqueId('WrongType');
       const body = JSON.stringify({ ...poolSpec(id), targetDedicatedNodes: 'two' });
-      const response = await raw(server, 'POST', '/pools', { body });
+      const response = await signedRequest(server, 'POST', '/pools', { body });
       assertBatchError(response, 400, 'InvalidPropertyValue');
-      assert.equal(detail(response.body, 'PropertyName'), 'targetDedicatedNodes');
+      assert.equal(errorDetail(response.body, 'PropertyName'), 'targetDedicatedNodes');
       assert.ok(!(await poolIds(server.batch)).includes(id));
     });
 
     test('a nested wrong value names the property path', async () => {
       const id = uniqueId('Nested');
       const body = JSON.stringify({ ...poolSpec(id), startTask: { commandLine: '/bin/true', maxTaskRetryCount: 1.5 } });
-      const response = await raw(server, 'POST', '/pools', { body });
+      const response = await signedRequest(server, 'POST', '/pools', { body });
       assertBatchError(response, 400, 'InvalidPropertyValue');
-      assert.equal(detail(response.body, 'PropertyName'), 'startTask.maxTaskRetryCount');
+      assert.equal(errorDetail(response.body, 'PropertyName'), 'startTask.maxTaskRetryCount');
       assert.ok(!(await poolIds(server.batch)).includes(id));
     });
 
@@ -278,9 +235,9 @@ describe('authentication and validation', () => {
       for (const id of ['x'.repeat(65), 'has spaces', '']) {
         await assert.rejects(server.batch.pool.add(poolSpec(id)), batchError('InvalidPropertyValue', 400), `pool '${id}'`);
         await assert.rejects(server.batch.job.add({ id, poolInfo: { poolId: 'p' } }), batchError('InvalidPropertyValue', 400), `job '${id}'`);
-        const response = await raw(server, 'POST', `/jobs/${jobId}/tasks`, { body: JSON.stringify({ id, commandLine: '/bin/true' }) });
+        const response = await signedRequest(server, 'POST', `/jobs/${jobId}/tasks`, { body: JSON.stringify({ id, commandLine: '/bin/true' }) });
         assertBatchError(response, 400, 'InvalidPropertyValue');
-        assert.equal(detail(response.body, 'PropertyName'), 'id');
+        assert.equal(errorDetail(response.body, 'PropertyName'), 'id');
       }
       assert.deepEqual(await poolIds(server.batch), before.pools);
       assert.deepEqual(await jobIds(server.batch), before.jobs);
@@ -290,15 +247,15 @@ describe('authentication and validation', () => {
 
   describe('error envelope and headers', () => {
     test('errors carry Batch\'s envelope and the request-id', async () => {
-      const response = await raw(server, 'GET', `/pools/${uniqueId('Missing')}`);
+      const response = await signedRequest(server, 'GET', `/pools/${uniqueId('Missing')}`);
       assertBatchError(response, 404, 'PoolNotFound');
       assert.match(response.body['odata.metadata'] ?? '', /\$metadata#Microsoft\.Azure\.Batch\.Protocol\.Entities\.Container\.errors\/@Element$/);
     });
 
     test("replies carry Batch's Content-Type", async () => {
-      const ok = await raw(server, 'GET', '/pools');
+      const ok = await signedRequest(server, 'GET', '/pools');
       assert.equal(ok.headers.get('content-type'), 'application/json;odata=minimalmetadata');
-      const failed = await raw(server, 'GET', '/pools/nope');
+      const failed = await signedRequest(server, 'GET', '/pools/nope');
       assert.equal(failed.headers.get('content-type'), 'application/json;odata=minimalmetadata');
     });
 
@@ -310,8 +267,8 @@ describe('authentication and validation', () => {
     });
 
     test('every response carries a request-id, unique per request', async () => {
-      const first = await raw(server, 'GET', '/pools');
-      const second = await raw(server, 'GET', '/pools');
+      const first = await signedRequest(server, 'GET', '/pools');
+      const second = await signedRequest(server, 'GET', '/pools');
       assert.equal(first.status, 200);
       assert.match(first.headers.get('request-id') ?? '', /^[0-9a-f-]{36}$/);
       assert.notEqual(first.headers.get('request-id'), second.headers.get('request-id'));
@@ -319,12 +276,12 @@ describe('authentication and validation', () => {
 
     test('client-request-id is echoed only when return-client-request-id is true', async () => {
       const clientRequestId = 'b1f3a6c0-0000-4000-8000-000000000001';
-      const echoed = await raw(server, 'GET', '/pools', { headers: { 'client-request-id': clientRequestId, 'return-client-request-id': 'true' } });
+      const echoed = await signedRequest(server, 'GET', '/pools', { headers: { 'client-request-id': clientRequestId, 'return-client-request-id': 'true' } });
       assert.equal(echoed.headers.get('client-request-id'), clientRequestId);
-      const failed = await raw(server, 'GET', '/pools/nope', { headers: { 'client-request-id': clientRequestId, 'return-client-request-id': 'true' } });
+      const failed = await signedRequest(server, 'GET', '/pools/nope', { headers: { 'client-request-id': clientRequestId, 'return-client-request-id': 'true' } });
       assert.equal(failed.status, 404);
       assert.equal(failed.headers.get('client-request-id'), clientRequestId);
-      const silent = await raw(server, 'GET', '/pools', { headers: { 'client-request-id': clientRequestId, 'return-client-request-id': 'false' } });
+      const silent = await signedRequest(server, 'GET', '/pools', { headers: { 'client-request-id': clientRequestId, 'return-client-request-id': 'false' } });
       assert.equal(silent.headers.get('client-request-id'), null);
     });
 
