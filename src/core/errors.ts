@@ -130,6 +130,13 @@ export const batchErrors = {
   jobBeingDeleted: conflict('JobBeingDeleted', 'The specified job has been marked for deletion and is being garbage collected.'),
   jobBeingTerminated: conflict('JobBeingTerminated', 'The specified job is being terminated.'),
   jobCompleted: conflict('JobCompleted', 'The specified job is already in a completed state.'),
+  jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
+  jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
+  taskCompleted: conflict('TaskCompleted', 'The specified task is already completed.'),
+  taskNotReactivatable: (reason: string) =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified task cannot be reactivated in its current state.', [
+      { key: 'Reason', value: reason },
+    ]),
   taskFilesUnavailable: () =>
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'The files of the specified task cannot be accessed as the task state is still active.'),
   taskNotScheduled: () =>

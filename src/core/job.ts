@@ -60,6 +60,8 @@ export interface Job extends Versioned {
   commonEnvironmentSettings?: EnvironmentSetting[];
   metadata?: NameValuePair[];
   executionInfo: JobExecutionInformation;
+  /** Lapis's own: what a disable in progress does with running tasks; never on the wire. */
+  disableTasks?: DisableJobOption;
   [extra: string]: unknown;
 }
 
@@ -126,4 +128,114 @@ export function markJobDeleting(job: Job, now: Date, eTag: string): Job {
 
 export function jobRunsTasks(job: Job): boolean {
   return job.state === 'active';
+}
+
+export type DisableJobOption = 'requeue' | 'terminate' | 'wait';
+
+/** What patch (merge) and update (replace) may change on a job. */
+export interface JobChanges {
+  priority?: number;
+  maxParallelTasks?: number;
+  allowTaskPreemption?: boolean;
+  constraints?: Partial<JobConstraints>;
+  poolInfo?: { poolId?: string; autoPoolSpecification?: Record<string, unknown> };
+  metadata?: NameValuePair[];
+  onAllTasksComplete?: OnAllTasksComplete;
+}
+
+/** Jobs that are ending or gone take no more changes. */
+function assertChangeable(job: Job): void {
+  if (job.state === 'completed') throw batchErrors.jobCompleted();
+  if (job.state === 'terminating') throw batchErrors.jobBeingTerminated();
+  if (job.state === 'deleting') throw batchErrors.jobBeingDeleted();
+}
+
+function applyJobChanges(job: Job, changes: JobChanges, now: Date, eTag: string): Job {
+  assertChangeable(job);
+  if (changes.onAllTasksComplete === 'noaction' && job.onAllTasksComplete === 'terminatejob') {
+    throw batchErrors.invalidPropertyValue('onAllTasksComplete', 'The completion behavior of a job cannot be changed from terminatejob to noaction.');
+  }
+  if (changes.maxParallelTasks !== undefined && changes.maxParallelTasks !== -1 && changes.maxParallelTasks < 1) {
+    throw batchErrors.invalidPropertyValue('maxParallelTasks', 'maxParallelTasks must be -1 or greater than 0.');
+  }
+  let poolInfo = job.poolInfo;
+  let executionInfo = job.executionInfo;
+  if (changes.poolInfo) {
+    const poolId = changes.poolInfo.poolId;
+    if (!poolId) {
+      throw changes.poolInfo.autoPoolSpecification
+        ? batchErrors.invalidPropertyValue('poolInfo.autoPoolSpecification', 'Auto pools are not supported yet by Lapis; set poolInfo.poolId.')
+        : batchErrors.missingRequiredProperty('poolInfo.poolId');
+    }
+    const samePool = poolId.toLowerCase() === (job.poolInfo.poolId ?? '').toLowerCase();
+    if (!samePool && job.state !== 'disabled') throw batchErrors.jobNotDisabled();
+    poolInfo = { poolId };
+    executionInfo = { ...job.executionInfo, poolId };
+  }
+  const time = formatTimestamp(now);
+  const next: Job = {
+    ...job,
+    eTag,
+    lastModified: time,
+    poolInfo,
+    executionInfo,
+    priority: changes.priority ?? job.priority,
+    maxParallelTasks: changes.maxParallelTasks ?? job.maxParallelTasks,
+    allowTaskPreemption: changes.allowTaskPreemption ?? job.allowTaskPreemption,
+    onAllTasksComplete: changes.onAllTasksComplete ?? job.onAllTasksComplete,
+  };
+  if (changes.constraints) {
+    next.constraints = {
+      maxWallClockTime: changes.constraints.maxWallClockTime ?? UNLIMITED_DURATION,
+      maxTaskRetryCount: changes.constraints.maxTaskRetryCount ?? 0,
+    };
+  }
+  if (changes.metadata) next.metadata = changes.metadata;
+  // Batch does not return an empty metadata list.
+  if (next.metadata?.length === 0) delete next.metadata;
+  return next;
+}
+
+/** Job_Patch: only what the request names changes. */
+export function patchJob(job: Job, changes: JobChanges, now: Date, eTag: string): Job {
+  return applyJobChanges(job, changes, now, eTag);
+}
+
+/** Job_Update: a replacement; what the request omits returns to its default. */
+export function updateJob(job: Job, changes: JobChanges, now: Date, eTag: string): Job {
+  return applyJobChanges(
+    job,
+    {
+      ...changes,
+      priority: changes.priority ?? 0,
+      maxParallelTasks: changes.maxParallelTasks ?? -1,
+      constraints: changes.constraints ?? {},
+      metadata: changes.metadata ?? [],
+      onAllTasksComplete: changes.onAllTasksComplete ?? 'noaction',
+    },
+    now,
+    eTag,
+  );
+}
+
+/** Job_Disable: the job stops starting tasks; `disableTasks` says what happens to running ones. */
+export function beginJobDisable(job: Job, option: DisableJobOption, now: Date, eTag: string): Job {
+  assertChangeable(job);
+  if (job.state === 'enabling') throw batchErrors.jobNotActive();
+  if (job.state === 'disabled' || job.state === 'disabling') return job;
+  return { ...transition(job, 'disabling', now, eTag), disableTasks: option };
+}
+
+/** The end of a disable, once no running task is left to requeue, end or wait for. */
+export function completeJobDisable(job: Job, now: Date, eTag: string): Job {
+  const { disableTasks: _option, ...rest } = transition(job, 'disabled', now, eTag);
+  return rest;
+}
+
+/** Job_Enable: a disabled job goes back to active and its tasks may start again. */
+export function enableJob(job: Job, now: Date, eTag: string): Job {
+  assertChangeable(job);
+  if (job.state !== 'disabled' && job.state !== 'disabling') throw batchErrors.jobNotDisabled();
+  const { disableTasks: _option, ...rest } = transition(job, 'active', now, eTag);
+  return rest;
 }

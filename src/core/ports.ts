@@ -95,7 +95,8 @@ export interface TaskRepository {
   listByState(account: string, jobId: string, state: TaskState): TaskRecord[];
   listRunningOnNode(account: string, nodeId: string): TaskRecord[];
   listAllRunning(): TaskRecord[];
-  counts(account: string, jobId: string): TaskCounts;
+  /** Tasks, and the slots they need, by state. */
+  counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
 }
 
 export interface Store {

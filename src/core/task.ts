@@ -188,3 +188,40 @@ export const TASK_ENDED: TaskFailureInfo = { category: 'usererror', code: 'TaskE
 export function taskRootDirectory(jobId: string, taskId: string): string {
   return `workitems/${jobId}/job-1/${taskId}`;
 }
+
+/** Task_Update replaces the constraints; what it omits returns to the defaults. */
+export function updateTaskConstraints(task: Task, job: Job, constraints: Partial<TaskConstraints> | undefined, now: Date, eTag: string): Task {
+  if (task.state === 'completed') throw batchErrors.taskCompleted();
+  const time = formatTimestamp(now);
+  return {
+    ...task,
+    eTag,
+    lastModified: time,
+    constraints: {
+      maxWallClockTime: constraints?.maxWallClockTime ?? UNLIMITED_DURATION,
+      retentionTime: constraints?.retentionTime ?? DEFAULT_RETENTION_TIME,
+      maxTaskRetryCount: constraints?.maxTaskRetryCount ?? job.constraints.maxTaskRetryCount,
+    },
+  };
+}
+
+/** Task_Terminate of a task that has not run yet: it completes as ended, without a run. */
+export function terminateWaitingTask(task: Task, now: Date, eTag: string): Task {
+  return completeTask(task, { failureInfo: TASK_ENDED, endTime: formatTimestamp(now) }, now, eTag);
+}
+
+/** Task_Reactivate: a failed task goes back to the queue with its retries renewed. */
+export function reactivateTask(task: Task, job: Job, now: Date, eTag: string): Task {
+  if (job.state === 'completed') throw batchErrors.jobCompleted();
+  if (job.state === 'terminating') throw batchErrors.jobBeingTerminated();
+  if (job.state === 'deleting') throw batchErrors.jobBeingDeleted();
+  if (task.state !== 'completed') throw batchErrors.taskNotReactivatable('The task is not completed; only completed tasks that failed can be reactivated.');
+  if (task.executionInfo.result !== 'failure') {
+    throw batchErrors.taskNotReactivatable('The task completed successfully; only tasks that failed can be reactivated.');
+  }
+  const next = transition(task, 'active', now, eTag);
+  const { nodeInfo: _node, ...rest } = next;
+  const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, startTime: _start, lastRetryTime: _retry, ...execution } =
+    task.executionInfo;
+  return { ...rest, executionInfo: { ...execution, retryCount: 0 } };
+}

@@ -5,12 +5,24 @@
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
-import { beginJobTermination, completeJob, createJob, markJobDeleting, type Job, type JobSpec } from '../core/job.js';
-import type { Page, PageQuery, TaskRunRef } from '../core/ports.js';
-import { completeTask, TASK_ENDED } from '../core/task.js';
-import { formatTimestamp } from '../core/time.js';
+import {
+  beginJobDisable,
+  beginJobTermination,
+  completeJob,
+  completeJobDisable,
+  createJob,
+  enableJob,
+  markJobDeleting,
+  patchJob,
+  updateJob,
+  type DisableJobOption,
+  type Job,
+  type JobChanges,
+  type JobSpec,
+} from '../core/job.js';
+import type { Page, PageQuery, TaskCounts, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
-import { releaseRunSlots, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, requeueRun, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export class JobService {
   constructor(private readonly context: ServiceContext) {}
@@ -42,6 +54,28 @@ export class JobService {
     return this.mutate(caller, jobId, conditions, (job, now, eTag) => beginJobTermination(job, reason ?? 'UserTerminate', now, eTag));
   }
 
+  patch(caller: Caller, jobId: string, changes: JobChanges, conditions?: Conditions): Job {
+    return this.mutate(caller, jobId, conditions, (job, now, eTag) => patchJob(job, changes, now, eTag));
+  }
+
+  update(caller: Caller, jobId: string, changes: JobChanges, conditions?: Conditions): Job {
+    return this.mutate(caller, jobId, conditions, (job, now, eTag) => updateJob(job, changes, now, eTag));
+  }
+
+  disable(caller: Caller, jobId: string, option: DisableJobOption, conditions?: Conditions): Job {
+    return this.mutate(caller, jobId, conditions, (job, now, eTag) => beginJobDisable(job, option, now, eTag));
+  }
+
+  enable(caller: Caller, jobId: string, conditions?: Conditions): Job {
+    return this.mutate(caller, jobId, conditions, (job, now, eTag) => enableJob(job, now, eTag));
+  }
+
+  /** Job_GetTaskCounts: tasks and the slots they need, by state. */
+  taskCounts(caller: Caller, jobId: string): { tasks: TaskCounts; slots: TaskCounts } {
+    if (!this.context.store.jobs.get(caller.account, jobId)) throw batchErrors.jobNotFound();
+    return this.context.store.tasks.counts(caller.account, jobId);
+  }
+
   delete(caller: Caller, jobId: string, conditions?: Conditions): void {
     this.mutate(caller, jobId, conditions, (job, now, eTag) => markJobDeleting(job, now, eTag));
   }
@@ -61,25 +95,33 @@ export class JobService {
   }
 
   /**
-   * Finishes terminations and deletions: running tasks are ended (and
-   * completed with TaskEnded for a termination), then the job completes or
-   * disappears. Returns the runs to stop and the task directories to remove.
+   * Finishes disables, terminations and deletions: running tasks are
+   * requeued, ended (completed with TaskEnded) or waited for, then the job is
+   * disabled, completes or disappears. Returns the runs to stop and the task
+   * directories to remove.
    */
   settleEndingJobs(): { stop: TaskRunRef[]; removeFiles: TaskFiles[] } {
     const stop: TaskRunRef[] = [];
     const removeFiles: TaskFiles[] = [];
     const { store } = this.context;
     store.transaction(() => {
-      for (const { account, job } of store.jobs.listByState(['terminating', 'deleting'])) {
-        for (const record of store.tasks.listByState(account, job.id, 'running')) {
-          stop.push(runRefOf(record));
-          const { now, eTag } = this.context.stamp();
-          releaseRunSlots(store, record, 'failed', now);
-          const task = completeTask(record.task, { failureInfo: TASK_ENDED, endTime: formatTimestamp(now) }, now, eTag);
-          store.tasks.update({ ...record, task });
+      for (const { account, job } of store.jobs.listByState(['disabling', 'terminating', 'deleting'])) {
+        const running = store.tasks.listByState(account, job.id, 'running');
+        if (job.state === 'disabling' && job.disableTasks === 'wait') {
+          if (running.length > 0) continue;
+        } else {
+          for (const record of running) {
+            stop.push(runRefOf(record));
+            if (job.state === 'disabling' && job.disableTasks === 'requeue') requeueRun(this.context, record);
+            else endRun(this.context, record);
+          }
+        }
+        const { now, eTag } = this.context.stamp();
+        if (job.state === 'disabling') {
+          store.jobs.update({ account, job: completeJobDisable(job, now, eTag) });
+          continue;
         }
         if (job.state === 'terminating') {
-          const { now, eTag } = this.context.stamp();
           store.jobs.update({ account, job: completeJob(job, now, eTag) });
           continue;
         }

@@ -7,9 +7,8 @@ import { batchErrors } from '../core/errors.js';
 import { markNodeLeaving, markNodeReady, markNodeRestarting, newNode, type ComputeNode } from '../core/node.js';
 import { allocationTargets, recordAllocation, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRunRef } from '../core/ports.js';
-import { requeueTask } from '../core/task.js';
 import type { Caller, ServiceContext } from './context.js';
-import { releaseRunSlots, runRefOf } from './task-runs.js';
+import { requeueRun, runRefOf } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -83,9 +82,7 @@ export class NodeService {
     const { store } = this.context;
     for (const taskRecord of store.tasks.listRunningOnNode(record.account, record.node.id)) {
       work.stop.push(runRefOf(taskRecord));
-      const { now, eTag } = this.context.stamp();
-      releaseRunSlots(store, taskRecord, 'abandoned', now);
-      store.tasks.update({ ...taskRecord, task: requeueTask(taskRecord.task, now, eTag) });
+      requeueRun(this.context, taskRecord);
     }
     const fresh = store.nodes.get(record.account, record.poolId, record.node.id) ?? record;
     store.nodes.update({ ...fresh, node: markNodeLeaving(fresh.node, this.context.now()) });
@@ -144,9 +141,7 @@ export class NodeService {
     const { store } = this.context;
     store.transaction(() => {
       for (const taskRecord of store.tasks.listAllRunning()) {
-        const { now, eTag } = this.context.stamp();
-        releaseRunSlots(store, taskRecord, 'abandoned', now);
-        store.tasks.update({ ...taskRecord, task: requeueTask(taskRecord.task, now, eTag) });
+        requeueRun(this.context, taskRecord);
       }
       for (const record of store.nodes.listAll()) {
         const placement = { account: record.account, poolId: record.poolId, nodeId: record.node.id };

@@ -1,8 +1,12 @@
 // Helpers shared by the services that end task runs: the run reference of a
 // running task, freeing its node slots, and where its files live.
 
+import type { TaskFailureInfo } from '../core/common.js';
 import { releaseSlots } from '../core/node.js';
 import type { NodePlacement, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
+import { completeTask, requeueTask, TASK_ENDED } from '../core/task.js';
+import { formatTimestamp } from '../core/time.js';
+import type { ServiceContext } from './context.js';
 
 export interface TaskFiles {
   placement: NodePlacement;
@@ -37,4 +41,19 @@ export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succ
   const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
   if (!nodeRecord) return;
   store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.task.requiredSlots, outcome, now) });
+}
+
+/** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */
+export function requeueRun(context: ServiceContext, record: TaskRecord): void {
+  const { now, eTag } = context.stamp();
+  releaseRunSlots(context.store, record, 'abandoned', now);
+  context.store.tasks.update({ ...record, task: requeueTask(record.task, now, eTag) });
+}
+
+/** Completes a running task that was ended from outside (terminate, job ended) as failed. */
+export function endRun(context: ServiceContext, record: TaskRecord, failureInfo: TaskFailureInfo = TASK_ENDED): void {
+  const { now, eTag } = context.stamp();
+  releaseRunSlots(context.store, record, 'failed', now);
+  const task = completeTask(record.task, { failureInfo, endTime: formatTimestamp(now) }, now, eTag);
+  context.store.tasks.update({ ...record, task });
 }

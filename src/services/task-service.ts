@@ -12,15 +12,19 @@ import {
   assignToNode,
   completeTask,
   createTask,
+  reactivateTask,
   retryTask,
   shouldRetry,
   taskRootDirectory,
+  terminateWaitingTask,
+  updateTaskConstraints,
   type Task,
+  type TaskConstraints,
   type TaskSpec,
 } from '../core/task.js';
 import { parseDuration, isUnlimited } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
-import { releaseRunSlots, runRefOf, taskFilesOf } from './task-runs.js';
+import { endRun, releaseRunSlots, runRefOf, taskFilesOf } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -120,6 +124,67 @@ export class TaskService {
       if (files) await provider.nodeFiles(files.placement)?.delete(files.path, true);
     })().catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not clean up a deleted task'));
     this.context.deps.signal.wake();
+  }
+
+  /** Task_Update: replaces the task's constraints. */
+  update(caller: Caller, jobId: string, taskId: string, constraints: Partial<TaskConstraints> | undefined, conditions?: Conditions): Task {
+    const { store } = this.context;
+    return store.transaction(() => {
+      const record = this.findTask(caller, jobId, taskId);
+      checkConditions(record.task, conditions, 'write');
+      const job = this.findJob(caller, jobId);
+      const { now, eTag } = this.context.stamp();
+      const task = updateTaskConstraints(record.task, job, constraints, now, eTag);
+      store.tasks.update({ ...record, task });
+      return task;
+    });
+  }
+
+  /** Task_Terminate: a waiting task completes at once; a running one is ended on its node. */
+  terminate(caller: Caller, jobId: string, taskId: string, conditions?: Conditions): Task {
+    const { store } = this.context;
+    const { stopped, task } = store.transaction(() => {
+      const record = this.findTask(caller, jobId, taskId);
+      checkConditions(record.task, conditions, 'write');
+      if (record.task.state === 'completed') throw batchErrors.taskCompleted();
+      if (record.task.state === 'active') {
+        const { now, eTag } = this.context.stamp();
+        store.tasks.update({ ...record, task: terminateWaitingTask(record.task, now, eTag) });
+      } else {
+        endRun(this.context, record);
+      }
+      this.completeJobIfDone(caller.account, record.jobId);
+      const task = store.tasks.get(caller.account, jobId, taskId)?.task ?? record.task;
+      return { stopped: record.task.state === 'active' ? undefined : record, task };
+    });
+    if (stopped) {
+      void this.context.deps.provider
+        .stopTask(runRefOf(stopped))
+        .catch((error: unknown) => this.context.deps.logger.warn({ err: error, taskId }, 'could not stop a terminated task'));
+    }
+    this.context.deps.signal.wake();
+    return task;
+  }
+
+  /** Task_Reactivate: a failed task runs again, with its retry count reset. */
+  reactivate(caller: Caller, jobId: string, taskId: string, conditions?: Conditions): Task {
+    const { store } = this.context;
+    const task = store.transaction(() => {
+      const record = this.findTask(caller, jobId, taskId);
+      checkConditions(record.task, conditions, 'write');
+      const { now, eTag } = this.context.stamp();
+      const reactivated = reactivateTask(record.task, this.findJob(caller, jobId), now, eTag);
+      store.tasks.update({ ...record, task: reactivated });
+      return reactivated;
+    });
+    this.context.deps.signal.wake();
+    return task;
+  }
+
+  private findJob(caller: Caller, jobId: string): Job {
+    const record = this.context.store.jobs.get(caller.account, jobId);
+    if (!record) throw batchErrors.jobNotFound();
+    return record.job;
   }
 
   findTask(caller: Caller, jobId: string, taskId: string): TaskRecord {
@@ -275,7 +340,7 @@ export class TaskService {
     const { store } = this.context;
     const jobRecord = store.jobs.get(account, jobId);
     if (!jobRecord || jobRecord.job.state !== 'active' || jobRecord.job.onAllTasksComplete !== 'terminatejob') return;
-    const counts = store.tasks.counts(account, jobId);
+    const counts = store.tasks.counts(account, jobId).tasks;
     if (counts.active > 0 || counts.running > 0) return;
     const { now, eTag } = this.context.stamp();
     store.jobs.update({ account, job: beginJobTermination(jobRecord.job, 'AllTasksComplete', now, eTag) });
@@ -296,7 +361,7 @@ function groupByPriority(jobs: Job[]): Job[][] {
 function parallelRoomByJob(store: ServiceContext['store'], account: string, jobs: Job[]): Map<string, number> {
   const room = new Map<string, number>();
   for (const job of jobs) {
-    const left = job.maxParallelTasks === -1 ? Number.MAX_SAFE_INTEGER : job.maxParallelTasks - store.tasks.counts(account, job.id).running;
+    const left = job.maxParallelTasks === -1 ? Number.MAX_SAFE_INTEGER : job.maxParallelTasks - store.tasks.counts(account, job.id).tasks.running;
     if (left > 0) room.set(job.id, left);
   }
   return room;

@@ -50,4 +50,9 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX tasks_runnable ON tasks (account, job_key, seq) WHERE state = 'active';
   CREATE INDEX tasks_running_on_node ON tasks (account, node_id) WHERE state = 'running';
   `,
+  // Task slot counts (Job_GetTaskCounts) without parsing every document.
+  `
+  ALTER TABLE tasks ADD COLUMN slots INTEGER NOT NULL DEFAULT 1;
+  UPDATE tasks SET slots = coalesce(json_extract(doc, '$.requiredSlots'), 1);
+  `,
 ];

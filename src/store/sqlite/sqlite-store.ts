@@ -264,16 +264,16 @@ class SqliteTasks implements TaskRepository {
     const columns = 'seq, account, job_id, attempt, doc';
     this.getStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND key = ?`);
     this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, doc = ? WHERE seq = ?');
+    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, doc = ? WHERE seq = ?');
     this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ?');
     this.deleteByJobStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ?');
     this.pageStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND seq > ? ORDER BY seq LIMIT ?`);
     this.byStateStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND state = ? ORDER BY seq`);
     this.onNodeStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND node_id = ? AND state = 'running'`);
     this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
-    this.countsStmt = db.prepare('SELECT state, result, count(*) AS n FROM tasks WHERE account = ? AND job_key = ? GROUP BY state, result');
+    this.countsStmt = db.prepare('SELECT state, result, count(*) AS n, sum(slots) AS slots FROM tasks WHERE account = ? AND job_key = ? GROUP BY state, result');
   }
 
   private toRecord = (row: Row): TaskRecord => ({
@@ -299,13 +299,14 @@ class SqliteTasks implements TaskRepository {
       task.executionInfo.result ?? null,
       task.nodeInfo?.nodeId ?? null,
       record.attempt,
+      task.requiredSlots,
       JSON.stringify(task),
     );
     return result.changes === 1;
   }
   update(record: TaskRecord) {
     const { task } = record;
-    this.updateStmt.run(task.state, task.executionInfo.result ?? null, task.nodeInfo?.nodeId ?? null, record.attempt, JSON.stringify(task), record.seq);
+    this.updateStmt.run(task.state, task.executionInfo.result ?? null, task.nodeInfo?.nodeId ?? null, record.attempt, task.requiredSlots, JSON.stringify(task), record.seq);
   }
   delete(account: string, jobId: string, taskId: string) {
     this.deleteStmt.run(account, idKey(jobId), idKey(taskId));
@@ -337,19 +338,25 @@ class SqliteTasks implements TaskRepository {
   listAllRunning() {
     return (this.allRunningStmt.all() as Row[]).map(this.toRecord);
   }
-  counts(account: string, jobId: string): TaskCounts {
-    const counts: TaskCounts = { active: 0, running: 0, completed: 0, succeeded: 0, failed: 0 };
+  counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts } {
+    const tasks: TaskCounts = { active: 0, running: 0, completed: 0, succeeded: 0, failed: 0 };
+    const slots: TaskCounts = { ...tasks };
     for (const row of this.countsStmt.all(account, idKey(jobId)) as Row[]) {
-      const n = row.n as number;
-      const state = row.state as TaskState;
-      if (state === 'active') counts.active += n;
-      else if (state === 'running' || state === 'preparing') counts.running += n;
-      else if (state === 'completed') {
-        counts.completed += n;
-        if (row.result === 'success') counts.succeeded += n;
-        else counts.failed += n;
-      }
+      addCounts(tasks, row.state as TaskState, row.result as string | null, row.n as number);
+      addCounts(slots, row.state as TaskState, row.result as string | null, row.slots as number);
     }
-    return counts;
+    return { tasks, slots };
+  }
+
+}
+
+/** Batch counts preparing tasks as running, and completed ones as succeeded or failed too. */
+function addCounts(counts: TaskCounts, state: TaskState, result: string | null, n: number): void {
+  if (state === 'active') counts.active += n;
+  else if (state === 'running' || state === 'preparing') counts.running += n;
+  else if (state === 'completed') {
+    counts.completed += n;
+    if (result === 'success') counts.succeeded += n;
+    else counts.failed += n;
   }
 }

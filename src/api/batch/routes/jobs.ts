@@ -1,18 +1,19 @@
-// Job operations: Job_Add, Job_List, Job_Get, Job_Delete, Job_Terminate.
+// Job operations: Job_Add, Job_List, Job_Get, Job_Patch, Job_Update,
+// Job_Disable, Job_Enable, Job_Delete, Job_Terminate, Job_GetTaskCounts.
 
-import type { Job, JobSpec } from '../../../core/job.js';
+import type { Job, JobChanges, JobSpec } from '../../../core/job.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { jobAddSchema, jobTerminateSchema } from '../schemas/job.js';
+import { jobAddSchema, jobDisableSchema, jobPatchSchema, jobTerminateSchema, jobUpdateSchema } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery } from '../wire.js';
 
 export function jobUrl(request: BatchRequest, jobId: string): string {
   return `${request.baseUrl}/jobs/${jobId}`;
 }
 
 function jobToWire(request: BatchRequest, job: Job): object {
-  const { id, displayName, ...rest } = job;
+  const { id, displayName, disableTasks: _internal, ...rest } = job;
   return { id, displayName, url: jobUrl(request, id), ...rest };
 }
 
@@ -44,6 +45,57 @@ export function jobOperations(services: BatchServices): Operation[] {
       handler(request) {
         const job = services.jobs.get(request.caller, request.params.jobId as string, request.conditions);
         return entityReply(request, 'jobs', job, jobToWire(request, job));
+      },
+    },
+    {
+      id: 'Job_Patch',
+      method: 'PATCH',
+      path: '/jobs/:jobId',
+      handler(request) {
+        const changes = parseBody(jobPatchSchema, request.body) as JobChanges;
+        const job = services.jobs.patch(request.caller, request.params.jobId as string, changes, request.conditions);
+        return changedReply(200, job, jobUrl(request, job.id));
+      },
+    },
+    {
+      id: 'Job_Update',
+      method: 'PUT',
+      path: '/jobs/:jobId',
+      handler(request) {
+        const changes = parseBody(jobUpdateSchema, request.body) as JobChanges;
+        const job = services.jobs.update(request.caller, request.params.jobId as string, changes, request.conditions);
+        return changedReply(200, job, jobUrl(request, job.id));
+      },
+    },
+    {
+      id: 'Job_Disable',
+      method: 'POST',
+      path: '/jobs/:jobId/disable',
+      handler(request) {
+        const { disableTasks } = parseBody(jobDisableSchema, request.body);
+        const job = services.jobs.disable(request.caller, request.params.jobId as string, disableTasks, request.conditions);
+        return changedReply(202, job, jobUrl(request, job.id));
+      },
+    },
+    {
+      id: 'Job_Enable',
+      method: 'POST',
+      path: '/jobs/:jobId/enable',
+      handler(request) {
+        const job = services.jobs.enable(request.caller, request.params.jobId as string, request.conditions);
+        return changedReply(202, job, jobUrl(request, job.id));
+      },
+    },
+    {
+      id: 'Job_GetTaskCounts',
+      method: 'GET',
+      path: '/jobs/:jobId/taskcounts',
+      handler(request) {
+        const counts = services.jobs.taskCounts(request.caller, request.params.jobId as string);
+        return {
+          status: 200,
+          body: { 'odata.metadata': metadataUrl(request, 'taskcounts/@Element'), taskCounts: counts.tasks, taskSlotCounts: counts.slots },
+        };
       },
     },
     {

@@ -1,12 +1,13 @@
-// Task operations: Task_Add, Task_AddCollection, Task_List, Task_Get, Task_Delete.
+// Task operations: Task_Add, Task_AddCollection, Task_List, Task_Get, Task_Update,
+// Task_Delete, Task_Terminate, Task_Reactivate, Task_ListSubtasks.
 
 import type { Task, TaskSpec } from '../../../core/task.js';
 import { errorBody } from '../errors.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { taskAddSchema, taskCollectionSchema } from '../schemas/task.js';
+import { taskAddSchema, taskCollectionSchema, taskUpdateSchema } from '../schemas/task.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery } from '../wire.js';
 import { jobUrl } from './jobs.js';
 
 export function taskUrl(request: BatchRequest, jobId: string, taskId: string): string {
@@ -82,6 +83,47 @@ export function taskOperations(services: BatchServices): Operation[] {
       handler(request) {
         services.tasks.delete(request.caller, request.params.jobId as string, request.params.taskId as string, request.conditions);
         return { status: 200 };
+      },
+    },
+    {
+      id: 'Task_Update',
+      method: 'PUT',
+      path: '/jobs/:jobId/tasks/:taskId',
+      handler(request) {
+        const { constraints } = parseBody(taskUpdateSchema, request.body);
+        const jobId = request.params.jobId as string;
+        const task = services.tasks.update(request.caller, jobId, request.params.taskId as string, constraints, request.conditions);
+        return changedReply(200, task, taskUrl(request, jobId, task.id));
+      },
+    },
+    {
+      id: 'Task_Terminate',
+      method: 'POST',
+      path: '/jobs/:jobId/tasks/:taskId/terminate',
+      handler(request) {
+        const jobId = request.params.jobId as string;
+        const task = services.tasks.terminate(request.caller, jobId, request.params.taskId as string, request.conditions);
+        return changedReply(204, task, taskUrl(request, jobId, task.id));
+      },
+    },
+    {
+      id: 'Task_Reactivate',
+      method: 'POST',
+      path: '/jobs/:jobId/tasks/:taskId/reactivate',
+      handler(request) {
+        const jobId = request.params.jobId as string;
+        const task = services.tasks.reactivate(request.caller, jobId, request.params.taskId as string, request.conditions);
+        return changedReply(204, task, taskUrl(request, jobId, task.id));
+      },
+    },
+    {
+      id: 'Task_ListSubtasks',
+      method: 'GET',
+      path: '/jobs/:jobId/tasks/:taskId/subtasksinfo',
+      handler(request) {
+        // Multi-instance tasks are not run yet, so no task has subtasks.
+        services.tasks.get(request.caller, request.params.jobId as string, request.params.taskId as string);
+        return { status: 200, body: { 'odata.metadata': metadataUrl(request, 'subtaskinfo'), value: [] } };
       },
     },
   ];

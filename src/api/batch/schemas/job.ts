@@ -3,15 +3,20 @@
 import { z } from 'zod';
 import { duration, environmentSettings, integer, lowerEnum, nameValuePairs } from './validate.js';
 
+const priority = () => integer().min(-1000).max(1000);
+const constraints = () => z.looseObject({ maxWallClockTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
+const poolInfo = () => z.looseObject({ poolId: z.string().optional(), autoPoolSpecification: z.looseObject({}).optional() });
+const onAllTasksComplete = () => lowerEnum(['noaction', 'terminatejob']);
+
 export const jobAddSchema = z.looseObject({
   id: z.string(),
   displayName: z.string().max(1024).optional(),
-  priority: integer().min(-1000).max(1000).optional(),
+  priority: priority().optional(),
   maxParallelTasks: integer().min(-1).optional(),
   allowTaskPreemption: z.boolean().optional(),
-  constraints: z.looseObject({ maxWallClockTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() }).optional(),
-  poolInfo: z.looseObject({ poolId: z.string().optional(), autoPoolSpecification: z.looseObject({}).optional() }),
-  onAllTasksComplete: lowerEnum(['noaction', 'terminatejob']).optional(),
+  constraints: constraints().optional(),
+  poolInfo: poolInfo(),
+  onAllTasksComplete: onAllTasksComplete().optional(),
   onTaskFailure: lowerEnum(['noaction', 'performexitoptionsjobaction']).optional(),
   usesTaskDependencies: z.boolean().optional(),
   commonEnvironmentSettings: environmentSettings().optional(),
@@ -19,3 +24,18 @@ export const jobAddSchema = z.looseObject({
 });
 
 export const jobTerminateSchema = z.looseObject({ terminateReason: z.string().max(64).optional() });
+
+const jobChanges = {
+  priority: priority().optional(),
+  maxParallelTasks: integer().min(-1).optional(),
+  allowTaskPreemption: z.boolean().optional(),
+  constraints: constraints().optional(),
+  metadata: nameValuePairs().optional(),
+  onAllTasksComplete: onAllTasksComplete().optional(),
+};
+
+export const jobPatchSchema = z.object({ ...jobChanges, poolInfo: poolInfo().optional() });
+
+export const jobUpdateSchema = z.object({ ...jobChanges, poolInfo: poolInfo() });
+
+export const jobDisableSchema = z.object({ disableTasks: lowerEnum(['requeue', 'terminate', 'wait']) });

@@ -3,15 +3,16 @@
 import { z } from 'zod';
 import { duration, environmentSettings, integer, resourceFile, userIdentity } from './validate.js';
 
+const taskConstraints = () =>
+  z.looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
+
 export const taskAddSchema = z.looseObject({
   id: z.string(),
   displayName: z.string().max(1024).optional(),
   commandLine: z.string(),
   resourceFiles: z.array(resourceFile()).optional(),
   environmentSettings: environmentSettings().optional(),
-  constraints: z
-    .looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() })
-    .optional(),
+  constraints: taskConstraints().optional(),
   requiredSlots: integer().min(1).optional(),
   userIdentity: userIdentity().optional(),
   dependsOn: z
@@ -25,3 +26,5 @@ export const taskAddSchema = z.looseObject({
 export const taskCollectionSchema = z.looseObject({
   value: z.array(taskAddSchema).max(100, { message: 'A collection holds at most 100 tasks.' }),
 });
+
+export const taskUpdateSchema = z.object({ constraints: taskConstraints().optional() });
