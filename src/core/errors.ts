@@ -132,6 +132,8 @@ export const batchErrors = {
   jobCompleted: conflict('JobCompleted', 'The specified job is already in a completed state.'),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
+  nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),
+  nodeAlreadyInTargetSchedulingState: conflict('NodeAlreadyInTargetSchedulingState', 'The specified node is already in the target scheduling state.'),
   taskCompleted: conflict('TaskCompleted', 'The specified task is already completed.'),
   taskNotReactivatable: (reason: string) =>
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified task cannot be reactivated in its current state.', [

@@ -7,8 +7,10 @@
 //                                              leavingpool ──▶ (removed)
 //
 // A node runs up to the pool's taskSlotsPerNode task slots; it is `running`
-// while any slot is used and `idle` otherwise.
+// while any slot is used and `idle` otherwise, or `offline` when its
+// scheduling is disabled and nothing runs on it.
 
+import { batchErrors } from './errors.js';
 import type { ImageReference } from './pool.js';
 import { formatTimestamp } from './time.js';
 
@@ -94,7 +96,7 @@ function withState(node: ComputeNode, state: ComputeNodeState, now: Date): Compu
 export function markNodeReady(node: ComputeNode, now: Date): ComputeNode {
   const time = formatTimestamp(now);
   const booted = { ...node, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
-  return withState(booted, 'idle', now);
+  return withState(booted, restingState(booted), now);
 }
 
 export function markNodeRestarting(node: ComputeNode, now: Date): ComputeNode {
@@ -126,5 +128,32 @@ export function releaseSlots(node: ComputeNode, slots: number, outcome: 'succeed
     totalTasksRun: node.totalTasksRun + (outcome === 'abandoned' ? 0 : 1),
     totalTasksSucceeded: node.totalTasksSucceeded + (outcome === 'succeeded' ? 1 : 0),
   };
-  return next.state === 'running' && next.runningTasksCount === 0 ? withState(next, 'idle', now) : next;
+  return next.state === 'running' && next.runningTasksCount === 0 ? withState(next, restingState(next), now) : next;
+}
+
+/** A node with nothing running: idle, or offline while its scheduling is disabled. */
+function restingState(node: ComputeNode): ComputeNodeState {
+  return node.schedulingState === 'disabled' ? 'offline' : 'idle';
+}
+
+function assertReachable(node: ComputeNode): void {
+  if (node.state !== 'idle' && node.state !== 'running' && node.state !== 'offline') throw batchErrors.nodeNotReady();
+}
+
+export type DisableSchedulingOption = 'requeue' | 'terminate' | 'taskcompletion';
+
+/** ComputeNode_DisableScheduling: no new task starts on the node; running ones are handled by the caller. */
+export function disableNodeScheduling(node: ComputeNode, now: Date): ComputeNode {
+  assertReachable(node);
+  if (node.schedulingState === 'disabled') throw batchErrors.nodeAlreadyInTargetSchedulingState();
+  const next: ComputeNode = { ...node, schedulingState: 'disabled' };
+  return next.runningTasksCount === 0 ? withState(next, 'offline', now) : next;
+}
+
+/** ComputeNode_EnableScheduling: the node takes tasks again. */
+export function enableNodeScheduling(node: ComputeNode, now: Date): ComputeNode {
+  assertReachable(node);
+  if (node.schedulingState === 'enabled') throw batchErrors.nodeAlreadyInTargetSchedulingState();
+  const next: ComputeNode = { ...node, schedulingState: 'enabled' };
+  return withState(next, next.runningTasksCount === 0 ? 'idle' : 'running', now);
 }

@@ -93,6 +93,8 @@ export interface Pool extends Versioned {
   virtualMachineConfiguration?: VirtualMachineConfiguration;
   startTask?: StartTask;
   metadata?: NameValuePair[];
+  /** Lapis's own: how nodes leave in the resize under way; never on the wire. */
+  resizeDeallocationOption?: ComputeNodeDeallocationOption;
   [extra: string]: unknown;
 }
 
@@ -155,7 +157,29 @@ export function resizePool(pool: Pool, request: ResizeRequest, now: Date, eTag: 
     targetDedicatedNodes: request.targetDedicatedNodes ?? pool.targetDedicatedNodes,
     targetLowPriorityNodes: request.targetLowPriorityNodes ?? pool.targetLowPriorityNodes,
     resizeTimeout: request.resizeTimeout ?? pool.resizeTimeout,
+    resizeDeallocationOption: request.nodeDeallocationOption ?? 'requeue',
   };
+}
+
+/** Pool_RemoveNodes: the pool shrinks by the nodes named; like a resize, only from steady. */
+export function beginNodeRemoval(
+  pool: Pool,
+  removed: { dedicated: number; lowPriority: number },
+  request: { resizeTimeout?: string; nodeDeallocationOption?: ComputeNodeDeallocationOption },
+  now: Date,
+  eTag: string,
+): Pool {
+  return resizePool(
+    pool,
+    {
+      targetDedicatedNodes: Math.max(0, pool.targetDedicatedNodes - removed.dedicated),
+      targetLowPriorityNodes: Math.max(0, pool.targetLowPriorityNodes - removed.lowPriority),
+      resizeTimeout: request.resizeTimeout,
+      nodeDeallocationOption: request.nodeDeallocationOption,
+    },
+    now,
+    eTag,
+  );
 }
 
 /** stopResize: the pool keeps the nodes it has; Batch records ResizeStopped. */
@@ -200,5 +224,41 @@ export function recordAllocation(
     next.allocationState = 'steady';
     next.allocationStateTransitionTime = formatTimestamp(now);
   }
+  return next;
+}
+
+/** What Pool_Patch (merge) and Pool_UpdateProperties (replace) may change. */
+export interface PoolPropertyChanges {
+  startTask?: StartTask;
+  certificateReferences?: unknown[];
+  applicationPackageReferences?: ApplicationPackageReference[];
+  metadata?: NameValuePair[];
+  targetNodeCommunicationMode?: string;
+}
+
+const REPLACEABLE = ['startTask', 'certificateReferences', 'applicationPackageReferences', 'metadata', 'targetNodeCommunicationMode'] as const;
+
+/** Batch returns no empty lists; a property set to [] is removed. */
+function setOrRemove(pool: Pool, name: (typeof REPLACEABLE)[number], value: unknown): void {
+  const fields = pool as Record<string, unknown>;
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) delete fields[name];
+  else fields[name] = value;
+}
+
+/** Pool_Patch: only the properties the request names change. A start task change applies to nodes as they next join, reboot or are reimaged. */
+export function patchPool(pool: Pool, changes: PoolPropertyChanges, now: Date, eTag: string): Pool {
+  assertNotDeleting(pool);
+  const next = touch(pool, now, eTag);
+  for (const name of REPLACEABLE) {
+    if (changes[name] !== undefined) setOrRemove(next, name, changes[name]);
+  }
+  return next;
+}
+
+/** Pool_UpdateProperties: the properties are replaced; what the request omits is removed. */
+export function updatePoolProperties(pool: Pool, changes: PoolPropertyChanges, now: Date, eTag: string): Pool {
+  assertNotDeleting(pool);
+  const next = touch(pool, now, eTag);
+  for (const name of REPLACEABLE) setOrRemove(next, name, changes[name]);
   return next;
 }

@@ -1,6 +1,6 @@
-// Task file use cases: read, properties, list and delete, on the node that
-// ran the task. Paths are relative to the task directory and never leave it
-// (the node's file system port enforces that).
+// File use cases: read, properties, list and delete, in a task's directory
+// on the node that ran it, or anywhere in a node's directory. Paths never
+// leave the node's directory (the node's file system port enforces that).
 
 import { batchErrors } from '../core/errors.js';
 import type { ByteRange, NodeFileEntry, NodeFileSystem } from '../core/ports.js';
@@ -8,10 +8,12 @@ import type { Task } from '../core/task.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { TaskService } from './task-service.js';
 
-export interface TaskFileLocation {
-  task: Task;
+/** Where file paths of a request are resolved: a task's directory, or a node's root. */
+export type FileScope = { kind: 'task'; jobId: string; taskId: string } | { kind: 'node'; poolId: string; nodeId: string };
+
+interface FileLocation {
   files: NodeFileSystem;
-  /** The task directory, relative to the node root. */
+  /** The directory paths are relative to, itself relative to the node root. */
   root: string;
 }
 
@@ -21,39 +23,52 @@ export class FileService {
     private readonly tasks: TaskService,
   ) {}
 
-  private locate(caller: Caller, jobId: string, taskId: string): TaskFileLocation {
-    const { task } = this.tasks.findTask(caller, jobId, taskId);
+  private locate(caller: Caller, scope: FileScope): FileLocation {
+    if (scope.kind === 'node') {
+      const { store } = this.context;
+      if (!store.pools.get(caller.account, scope.poolId)) throw batchErrors.poolNotFound();
+      const record = store.nodes.get(caller.account, scope.poolId, scope.nodeId);
+      if (!record) throw batchErrors.nodeNotFound();
+      const files = this.context.deps.provider.nodeFiles({ account: caller.account, poolId: record.poolId, nodeId: record.node.id });
+      if (!files) throw batchErrors.nodeNotFound();
+      return { files, root: '' };
+    }
+    const { task } = this.tasks.findTask(caller, scope.jobId, scope.taskId);
+    return this.taskLocation(caller, task);
+  }
+
+  private taskLocation(caller: Caller, task: Task): FileLocation {
     if (task.state === 'active' && !task.nodeInfo) throw batchErrors.taskFilesUnavailable();
     const nodeInfo = task.nodeInfo;
     if (!nodeInfo) throw batchErrors.taskNotScheduled();
     const files = this.context.deps.provider.nodeFiles({ account: caller.account, poolId: nodeInfo.poolId, nodeId: nodeInfo.nodeId });
     if (!files) throw batchErrors.nodeNotFound();
-    return { task, files, root: nodeInfo.taskRootDirectory };
+    return { files, root: nodeInfo.taskRootDirectory };
   }
 
-  async properties(caller: Caller, jobId: string, taskId: string, path: string): Promise<NodeFileEntry> {
-    const { files, root } = this.locate(caller, jobId, taskId);
+  async properties(caller: Caller, scope: FileScope, path: string): Promise<NodeFileEntry> {
+    const { files, root } = this.locate(caller, scope);
     const entry = await files.stat(join(root, path));
     if (!entry) throw batchErrors.fileNotFound();
     return entry;
   }
 
-  async read(caller: Caller, jobId: string, taskId: string, path: string, range?: ByteRange) {
-    const { files, root } = this.locate(caller, jobId, taskId);
+  async read(caller: Caller, scope: FileScope, path: string, range?: ByteRange) {
+    const { files, root } = this.locate(caller, scope);
     return files.read(join(root, path), range);
   }
 
-  async list(caller: Caller, jobId: string, taskId: string, recursive: boolean): Promise<NodeFileEntry[]> {
-    const { files, root } = this.locate(caller, jobId, taskId);
+  async list(caller: Caller, scope: FileScope, recursive: boolean): Promise<NodeFileEntry[]> {
+    const { files, root } = this.locate(caller, scope);
     return files.list(root, recursive);
   }
 
-  async delete(caller: Caller, jobId: string, taskId: string, path: string, recursive: boolean): Promise<void> {
-    const { files, root } = this.locate(caller, jobId, taskId);
+  async delete(caller: Caller, scope: FileScope, path: string, recursive: boolean): Promise<void> {
+    const { files, root } = this.locate(caller, scope);
     await files.delete(join(root, path), recursive);
   }
 }
 
 function join(root: string, path: string): string {
-  return `${root}/${path}`;
+  return root ? `${root}/${path}` : path;
 }

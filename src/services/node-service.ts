@@ -1,14 +1,26 @@
-// Compute node use cases (list, get) and the allocator's side of pools:
+// Compute node use cases (list, get, scheduling, node counts, removal) and
+// the allocator's side of pools:
 // deciding which nodes to create or remove so each pool reaches its targets,
 // recording nodes as they become ready or leave, and recovering after restart.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors } from '../core/errors.js';
-import { markNodeLeaving, markNodeReady, markNodeRestarting, newNode, type ComputeNode } from '../core/node.js';
-import { allocationTargets, recordAllocation, type Pool } from '../core/pool.js';
+import {
+  disableNodeScheduling,
+  enableNodeScheduling,
+  markNodeLeaving,
+  markNodeReady,
+  markNodeRestarting,
+  newNode,
+  type ComputeNode,
+  type ComputeNodeState,
+  type DisableSchedulingOption,
+} from '../core/node.js';
+import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
-import { requeueRun, runRefOf } from './task-runs.js';
+import { endRun, requeueRun, runRefOf } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -16,8 +28,116 @@ export interface AllocationWork {
   stop: TaskRunRef[];
 }
 
+/** Nodes of one kind (dedicated or low priority) of a pool, by state, as Account_ListPoolNodeCounts reports them. */
+export type NodeCounts = Record<ComputeNodeState, number> & { total: number };
+
+export interface PoolNodeCounts {
+  poolId: string;
+  dedicated: NodeCounts;
+  lowPriority: NodeCounts;
+}
+
+export interface NodeRemovalRequest {
+  nodeList: string[];
+  resizeTimeout?: string;
+  nodeDeallocationOption?: ComputeNodeDeallocationOption;
+}
+
 export class NodeService {
   constructor(private readonly context: ServiceContext) {}
+
+  private findNode(caller: Caller, poolId: string, nodeId: string): NodeRecord {
+    const { store } = this.context;
+    if (!store.pools.get(caller.account, poolId)) throw batchErrors.poolNotFound();
+    const record = store.nodes.get(caller.account, poolId, nodeId);
+    if (!record) throw batchErrors.nodeNotFound();
+    return record;
+  }
+
+  /** ComputeNode_DisableScheduling: running tasks are requeued (default), ended, or left to finish. */
+  disableScheduling(caller: Caller, poolId: string, nodeId: string, option: DisableSchedulingOption = 'requeue'): void {
+    const { store } = this.context;
+    const stop = store.transaction(() => {
+      const record = this.findNode(caller, poolId, nodeId);
+      const stopped: TaskRunRef[] = [];
+      disableNodeScheduling(record.node, this.context.now());
+      if (option !== 'taskcompletion') {
+        for (const taskRecord of store.tasks.listRunningOnNode(caller.account, record.node.id)) {
+          stopped.push(runRefOf(taskRecord));
+          if (option === 'requeue') requeueRun(this.context, taskRecord);
+          else endRun(this.context, taskRecord);
+        }
+      }
+      const fresh = store.nodes.get(caller.account, poolId, nodeId) ?? record;
+      store.nodes.update({ ...fresh, node: disableNodeScheduling(fresh.node, this.context.now()) });
+      return stopped;
+    });
+    this.stopRuns(stop);
+    this.context.deps.signal.wake();
+  }
+
+  enableScheduling(caller: Caller, poolId: string, nodeId: string): void {
+    const { store } = this.context;
+    store.transaction(() => {
+      const record = this.findNode(caller, poolId, nodeId);
+      store.nodes.update({ ...record, node: enableNodeScheduling(record.node, this.context.now()) });
+    });
+    this.context.deps.signal.wake();
+  }
+
+  /**
+   * Pool_RemoveNodes: the named nodes leave the pool and its targets shrink
+   * by as many. Requeue and terminate end their tasks now; taskcompletion and
+   * retaineddata let running tasks finish first.
+   */
+  removeNodes(caller: Caller, poolId: string, request: NodeRemovalRequest, conditions?: Conditions): Pool {
+    const { store } = this.context;
+    const work: AllocationWork = { provision: [], release: [], stop: [] };
+    const pool = store.transaction(() => {
+      const poolRecord = store.pools.get(caller.account, poolId);
+      if (!poolRecord) throw batchErrors.poolNotFound();
+      checkConditions(poolRecord.pool, conditions, 'write');
+      const records = request.nodeList.map((nodeId) => {
+        const record = store.nodes.get(caller.account, poolId, nodeId);
+        if (!record || record.node.state === 'leavingpool') throw batchErrors.nodeNotFound();
+        return record;
+      });
+      const dedicated = records.filter((record) => record.node.isDedicated).length;
+      const { now, eTag } = this.context.stamp();
+      const updated = beginNodeRemoval(poolRecord.pool, { dedicated, lowPriority: records.length - dedicated }, request, now, eTag);
+      store.pools.update({ account: caller.account, pool: updated });
+      for (const record of records) this.beginRemoval(record, work, request.nodeDeallocationOption ?? 'requeue');
+      return updated;
+    });
+    this.stopRuns(work.stop);
+    this.context.deps.signal.wake();
+    return pool;
+  }
+
+  /** Account_ListPoolNodeCounts: one entry per pool, pools in id order. */
+  nodeCounts(caller: Caller, page: PageQuery): Page<PoolNodeCounts> {
+    const { store } = this.context;
+    const pools = store.pools.list(caller.account, page);
+    return {
+      items: pools.items.map(({ pool }) => {
+        const counts: PoolNodeCounts = { poolId: pool.id, dedicated: emptyNodeCounts(), lowPriority: emptyNodeCounts() };
+        for (const { node } of store.nodes.listByPool(caller.account, pool.id)) {
+          const kind = node.isDedicated ? counts.dedicated : counts.lowPriority;
+          kind[node.state] += 1;
+          kind.total += 1;
+        }
+        return counts;
+      }),
+      continuation: pools.continuation,
+    };
+  }
+
+  private stopRuns(runs: TaskRunRef[]): void {
+    const { provider, logger } = this.context.deps;
+    for (const run of runs) {
+      void provider.stopTask(run).catch((error: unknown) => logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task'));
+    }
+  }
 
   get(caller: Caller, poolId: string, nodeId: string): ComputeNode {
     const { store } = this.context;
@@ -52,6 +172,11 @@ export class NodeService {
           store.pools.delete(account, pool.id);
           continue;
         }
+        for (const record of nodes) {
+          if (record.node.state === 'leavingpool' && record.node.runningTasksCount === 0) {
+            work.release.push({ account, poolId: pool.id, nodeId: record.node.id });
+          }
+        }
         const targets = allocationTargets(pool);
         for (const isDedicated of [true, false]) {
           const live = nodes.filter((record) => record.node.isDedicated === isDedicated && record.node.state !== 'leavingpool');
@@ -61,7 +186,7 @@ export class NodeService {
               work.provision.push(this.addNode(account, pool, isDedicated));
             }
           } else if (live.length > target) {
-            for (const record of surplus(live, live.length - target)) this.beginRemoval(record, work);
+            for (const record of surplus(live, live.length - target)) this.beginRemoval(record, work, pool.resizeDeallocationOption ?? 'requeue');
           }
         }
         this.recordPoolAllocation(account, pool.id);
@@ -77,16 +202,25 @@ export class NodeService {
     return { account, poolId: pool.id, nodeId };
   }
 
-  /** Requeues the node's running tasks (Batch's default deallocation option) and marks it leaving. */
-  private beginRemoval(record: NodeRecord, work: AllocationWork): void {
+  /**
+   * Marks a node leaving. Requeue (Batch's default) and terminate end its
+   * running tasks and release it now; taskcompletion and retaineddata release
+   * it once its running tasks have finished (see planAllocation).
+   */
+  private beginRemoval(record: NodeRecord, work: AllocationWork, option: ComputeNodeDeallocationOption): void {
     const { store } = this.context;
-    for (const taskRecord of store.tasks.listRunningOnNode(record.account, record.node.id)) {
-      work.stop.push(runRefOf(taskRecord));
-      requeueRun(this.context, taskRecord);
+    const running = store.tasks.listRunningOnNode(record.account, record.node.id);
+    const waits = option === 'taskcompletion' || option === 'retaineddata';
+    if (!waits) {
+      for (const taskRecord of running) {
+        work.stop.push(runRefOf(taskRecord));
+        if (option === 'terminate') endRun(this.context, taskRecord);
+        else requeueRun(this.context, taskRecord);
+      }
     }
     const fresh = store.nodes.get(record.account, record.poolId, record.node.id) ?? record;
     store.nodes.update({ ...fresh, node: markNodeLeaving(fresh.node, this.context.now()) });
-    work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
+    if (!waits || running.length === 0) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
   }
 
   markReady(placement: NodePlacement): void {
@@ -168,3 +302,21 @@ function newNodeId(account: string, poolId: string, isDedicated: boolean): strin
   return `tvmps_${digest}_${isDedicated ? 'd' : 'p'}`;
 }
 
+function emptyNodeCounts(): NodeCounts {
+  const states: ComputeNodeState[] = [
+    'creating',
+    'idle',
+    'offline',
+    'preempted',
+    'rebooting',
+    'reimaging',
+    'running',
+    'starting',
+    'starttaskfailed',
+    'leavingpool',
+    'unknown',
+    'unusable',
+    'waitingforstarttask',
+  ];
+  return { ...(Object.fromEntries(states.map((state) => [state, 0])) as Record<ComputeNodeState, number>), total: 0 };
+}

@@ -1,11 +1,23 @@
-// Pool use cases: add, get, list, exists, delete, resize, stopResize.
+// Pool use cases: add, get, list, exists, delete, patch, updateProperties,
+// resize, stopResize.
 // Nodes come and go asynchronously: these methods change the pool's targets
 // and states and wake the scheduler, whose allocator does the node work.
 
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
-import { createPool, markPoolDeleting, resizePool, stopPoolResize, type Pool, type PoolSpec, type ResizeRequest } from '../core/pool.js';
+import {
+  createPool,
+  markPoolDeleting,
+  patchPool,
+  resizePool,
+  stopPoolResize,
+  updatePoolProperties,
+  type Pool,
+  type PoolPropertyChanges,
+  type PoolSpec,
+  type ResizeRequest,
+} from '../core/pool.js';
 import type { Page, PageQuery } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
 
@@ -37,6 +49,14 @@ export class PoolService {
 
   delete(caller: Caller, poolId: string, conditions?: Conditions): void {
     this.mutate(caller, poolId, conditions, (pool, now, eTag) => markPoolDeleting(pool, now, eTag));
+  }
+
+  patch(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions): Pool {
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => patchPool(pool, changes, now, eTag));
+  }
+
+  updateProperties(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions): Pool {
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => updatePoolProperties(pool, changes, now, eTag));
   }
 
   resize(caller: Caller, poolId: string, request: ResizeRequest, conditions?: Conditions): Pool {

@@ -52,7 +52,7 @@ export function allOperations(services: BatchServices): Operation[] {
     ...jobOperations(services),
     ...taskOperations(services),
     ...fileOperations(services),
-    ...accountOperations(),
+    ...accountOperations(services),
   ];
 }
 

@@ -56,11 +56,11 @@ export function parseMaxResults(request: BatchRequest, limit = MAX_RESULTS): num
   return value;
 }
 
-export function pageQuery(request: BatchRequest): { maxResults: number; continuation?: string } {
+export function pageQuery(request: BatchRequest, limit = MAX_RESULTS): { maxResults: number; continuation?: string } {
   if (request.query['$filter'] !== undefined) {
     throw batchErrors.invalidQueryParameterValue('$filter', request.query['$filter'] ?? '', '$filter is not supported on this list yet.');
   }
-  return { maxResults: parseMaxResults(request), continuation: request.query['$skiptoken'] };
+  return { maxResults: parseMaxResults(request, limit), continuation: request.query['$skiptoken'] };
 }
 
 /** A paged list; the next link repeats the query and adds the opaque $skiptoken. */

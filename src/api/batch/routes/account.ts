@@ -1,8 +1,23 @@
 // Account operations: Account_ListSupportedImages — the images a local node
-// stands in for, each with its node agent SKU.
+// stands in for, each with its node agent SKU — and Account_ListPoolNodeCounts.
 
 import type { Operation } from '../operation.js';
-import { listReply, parseMaxResults } from '../wire.js';
+import type { BatchServices } from '../services.js';
+import { listReply, pageQuery, parseMaxResults } from '../wire.js';
+
+/** Batch's own casing of the node states in NodeCounts. */
+const NODE_COUNT_NAMES: Record<string, string> = {
+  starttaskfailed: 'startTaskFailed',
+  leavingpool: 'leavingPool',
+  waitingforstarttask: 'waitingForStartTask',
+};
+
+function nodeCountsToWire(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([state, n]) => [NODE_COUNT_NAMES[state] ?? state, n]));
+}
+
+/** Account_ListPoolNodeCounts pages at most 10 pools at a time. */
+const NODE_COUNTS_PAGE = 10;
 
 const ubuntu = (sku: string, offer: string, agent: string, endOfLife: string) => ({
   nodeAgentSKUId: agent,
@@ -26,8 +41,22 @@ export const SUPPORTED_IMAGES = [
   },
 ];
 
-export function accountOperations(): Operation[] {
+export function accountOperations(services: BatchServices): Operation[] {
   return [
+    {
+      id: 'Account_ListPoolNodeCounts',
+      method: 'GET',
+      path: '/nodecounts',
+      handler(request) {
+        const page = services.nodes.nodeCounts(request.caller, pageQuery(request, NODE_COUNTS_PAGE));
+        const items = page.items.map((counts) => ({
+          poolId: counts.poolId,
+          dedicated: nodeCountsToWire(counts.dedicated),
+          lowPriority: nodeCountsToWire(counts.lowPriority),
+        }));
+        return listReply(request, 'poolnodecounts', items, page.continuation);
+      },
+    },
     {
       id: 'Account_ListSupportedImages',
       method: 'GET',

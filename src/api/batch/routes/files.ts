@@ -1,11 +1,14 @@
-// Task file operations: File_GetFromTask (with ocp-range), File_GetPropertiesFromTask,
-// File_ListFromTask (recursive), File_DeleteFromTask.
+// File operations, for a task's directory and for a whole node: File_Get*
+// (with ocp-range), File_GetProperties*, File_List* (recursive, startswith
+// filter), File_Delete*, each FromTask and FromComputeNode.
 
 import { batchErrors } from '../../../core/errors.js';
 import type { ByteRange, NodeFileEntry } from '../../../core/ports.js';
 import type { BatchReply, BatchRequest, Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
 import { listReply, parseMaxResults } from '../wire.js';
+import type { FileScope } from '../../../services/file-service.js';
+import { poolUrl } from './pools.js';
 import { taskUrl } from './tasks.js';
 
 /** `bytes=start-end` or `bytes=start-`; Batch reads one range. */
@@ -26,7 +29,7 @@ function parseBoolean(request: BatchRequest, name: string): boolean {
   return value === 'true';
 }
 
-function fileHeaders(request: BatchRequest, entry: NodeFileEntry, url: string): Record<string, string | number> {
+function fileHeaders(entry: NodeFileEntry, url: string): Record<string, string | number> {
   return {
     'ocp-creation-time': entry.creationTime.toUTCString(),
     'ocp-batch-file-isdirectory': String(entry.isDirectory),
@@ -44,49 +47,68 @@ function checkModified(request: BatchRequest, entry: NodeFileEntry): void {
   if (ifUnmodifiedSince && seconds > Math.floor(ifUnmodifiedSince.getTime() / 1000)) throw batchErrors.conditionNotMet();
 }
 
+interface FileRoutes {
+  /** The operation id suffix: FromTask or FromComputeNode. */
+  suffix: string;
+  base: string;
+  scope(request: BatchRequest): FileScope;
+  url(request: BatchRequest): string;
+}
+
+const TASK_FILES: FileRoutes = {
+  suffix: 'FromTask',
+  base: '/jobs/:jobId/tasks/:taskId/files',
+  scope: (request) => ({ kind: 'task', jobId: request.params.jobId as string, taskId: request.params.taskId as string }),
+  url: (request) => `${taskUrl(request, request.params.jobId as string, request.params.taskId as string)}/files`,
+};
+
+const NODE_FILES: FileRoutes = {
+  suffix: 'FromComputeNode',
+  base: '/pools/:poolId/nodes/:nodeId/files',
+  scope: (request) => ({ kind: 'node', poolId: request.params.poolId as string, nodeId: request.params.nodeId as string }),
+  url: (request) => `${poolUrl(request, request.params.poolId as string)}/nodes/${request.params.nodeId as string}/files`,
+};
+
 export function fileOperations(services: BatchServices): Operation[] {
-  const ids = (request: BatchRequest) => ({
-    jobId: request.params.jobId as string,
-    taskId: request.params.taskId as string,
-    path: request.params['*'] as string,
-  });
+  return [TASK_FILES, NODE_FILES].flatMap((routes) => fileOperationsFor(services, routes));
+}
+
+function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operation[] {
+  const path = (request: BatchRequest) => request.params['*'] as string;
   return [
     {
-      id: 'File_GetFromTask',
+      id: `File_Get${routes.suffix}`,
       method: 'GET',
-      path: '/jobs/:jobId/tasks/:taskId/files/*',
+      path: `${routes.base}/*`,
       async handler(request): Promise<BatchReply> {
-        const { jobId, taskId, path } = ids(request);
         const range = parseRange(request.header('ocp-range'));
-        const file = await services.files.read(request.caller, jobId, taskId, path, range);
+        const file = await services.files.read(request.caller, routes.scope(request), path(request), range);
         checkModified(request, file.entry);
         return {
           status: 200,
           stream: file.content,
-          headers: { ...fileHeaders(request, file.entry, `${taskUrl(request, jobId, taskId)}/files/${path}`), 'Content-Length': file.length },
+          headers: { ...fileHeaders(file.entry, `${routes.url(request)}/${path(request)}`), 'Content-Length': file.length },
         };
       },
     },
     {
-      id: 'File_GetPropertiesFromTask',
+      id: `File_GetProperties${routes.suffix}`,
       method: 'HEAD',
-      path: '/jobs/:jobId/tasks/:taskId/files/*',
+      path: `${routes.base}/*`,
       async handler(request): Promise<BatchReply> {
-        const { jobId, taskId, path } = ids(request);
-        const entry = await services.files.properties(request.caller, jobId, taskId, path);
+        const entry = await services.files.properties(request.caller, routes.scope(request), path(request));
         checkModified(request, entry);
         return {
           status: 200,
-          headers: { ...fileHeaders(request, entry, `${taskUrl(request, jobId, taskId)}/files/${path}`), 'Content-Length': entry.contentLength },
+          headers: { ...fileHeaders(entry, `${routes.url(request)}/${path(request)}`), 'Content-Length': entry.contentLength },
         };
       },
     },
     {
-      id: 'File_ListFromTask',
+      id: `File_List${routes.suffix}`,
       method: 'GET',
-      path: '/jobs/:jobId/tasks/:taskId/files',
+      path: routes.base,
       async handler(request): Promise<BatchReply> {
-        const { jobId, taskId } = ids(request);
         const recursive = parseBoolean(request, 'recursive');
         const maxResults = parseMaxResults(request);
         const filter = request.query['$filter'];
@@ -94,19 +116,19 @@ export function fileOperations(services: BatchServices): Operation[] {
         if (filter !== undefined && prefix === undefined) {
           throw batchErrors.invalidQueryParameterValue('$filter', filter, "File lists filter only with startswith(name,'prefix').");
         }
-        const entries = (await services.files.list(request.caller, jobId, taskId, recursive)).filter(
+        const entries = (await services.files.list(request.caller, routes.scope(request), recursive)).filter(
           (entry) => prefix === undefined || entry.name.startsWith(prefix),
         );
         const offset = Number(request.query['$skiptoken'] ?? 0) || 0;
         const page = entries.slice(offset, offset + maxResults);
         const next = offset + maxResults < entries.length ? String(offset + maxResults) : undefined;
-        const base = taskUrl(request, jobId, taskId);
+        const base = routes.url(request);
         return listReply(
           request,
           'files',
           page.map((entry) => ({
             name: entry.name,
-            url: encodeURI(`${base}/files/${entry.name}`),
+            url: encodeURI(`${base}/${entry.name}`),
             isDirectory: entry.isDirectory,
             properties: {
               creationTime: entry.creationTime.toISOString(),
@@ -121,12 +143,11 @@ export function fileOperations(services: BatchServices): Operation[] {
       },
     },
     {
-      id: 'File_DeleteFromTask',
+      id: `File_Delete${routes.suffix}`,
       method: 'DELETE',
-      path: '/jobs/:jobId/tasks/:taskId/files/*',
+      path: `${routes.base}/*`,
       async handler(request): Promise<BatchReply> {
-        const { jobId, taskId, path } = ids(request);
-        await services.files.delete(request.caller, jobId, taskId, path, parseBoolean(request, 'recursive'));
+        await services.files.delete(request.caller, routes.scope(request), path(request), parseBoolean(request, 'recursive'));
         return { status: 200 };
       },
     },

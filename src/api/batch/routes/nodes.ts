@@ -1,7 +1,10 @@
-// Compute node operations: ComputeNode_List, ComputeNode_Get.
+// Compute node operations: ComputeNode_List, ComputeNode_Get,
+// ComputeNode_DisableScheduling, ComputeNode_EnableScheduling.
 
 import type { ComputeNode } from '../../../core/node.js';
 import type { BatchRequest, Operation } from '../operation.js';
+import { nodeDisableSchedulingSchema } from '../schemas/node.js';
+import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { poolUrl } from './pools.js';
@@ -34,6 +37,29 @@ export function nodeOperations(services: BatchServices): Operation[] {
           status: 200,
           body: { 'odata.metadata': metadataUrl(request, 'nodes/@Element'), ...project(nodeToWire(request, poolId, node), parseSelect(request)) },
         };
+      },
+    },
+    {
+      id: 'ComputeNode_DisableScheduling',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/disablescheduling',
+      handler(request) {
+        const body = request.body === undefined ? {} : parseBody(nodeDisableSchedulingSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.disableScheduling(request.caller, poolId, nodeId, body.nodeDisableSchedulingOption);
+        return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_EnableScheduling',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/enablescheduling',
+      handler(request) {
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.enableScheduling(request.caller, poolId, nodeId);
+        return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
       },
     },
   ];

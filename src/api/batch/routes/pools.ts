@@ -1,11 +1,11 @@
 // Pool operations: Pool_Add, Pool_List, Pool_Get, Pool_Exists, Pool_Delete,
-// Pool_Resize, Pool_StopResize. This file is the reference operation set to
+// Pool_Patch, Pool_UpdateProperties, Pool_Resize, Pool_StopResize, Pool_RemoveNodes. This file is the reference operation set to
 // copy when adding the next resource (see CONTRIBUTING.md).
 
 import { isBatchError } from '../../../core/errors.js';
-import type { Pool, PoolSpec } from '../../../core/pool.js';
+import type { Pool, PoolPropertyChanges, PoolSpec } from '../../../core/pool.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { poolAddSchema, poolResizeSchema } from '../schemas/pool.js';
+import { poolAddSchema, poolPatchSchema, poolRemoveNodesSchema, poolResizeSchema, poolUpdatePropertiesSchema } from '../schemas/pool.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { changedReply, createdReply, entityReply, listReply, pageQuery } from '../wire.js';
@@ -15,7 +15,7 @@ export function poolUrl(request: BatchRequest, poolId: string): string {
 }
 
 export function poolToWire(request: BatchRequest, pool: Pool): object {
-  const { id, displayName, ...rest } = pool;
+  const { id, displayName, resizeDeallocationOption: _internal, ...rest } = pool;
   return { id, displayName, url: poolUrl(request, id), ...rest };
 }
 
@@ -88,6 +88,37 @@ export function poolOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/stopresize',
       handler(request) {
         const pool = services.pools.stopResize(request.caller, request.params.poolId as string, request.conditions);
+        return changedReply(202, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_Patch',
+      method: 'PATCH',
+      path: '/pools/:poolId',
+      handler(request) {
+        const changes = parseBody(poolPatchSchema, request.body) as PoolPropertyChanges;
+        const pool = services.pools.patch(request.caller, request.params.poolId as string, changes, request.conditions);
+        return changedReply(200, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_UpdateProperties',
+      method: 'POST',
+      path: '/pools/:poolId/updateproperties',
+      handler(request) {
+        const changes = parseBody(poolUpdatePropertiesSchema, request.body) as PoolPropertyChanges;
+        const pool = services.pools.updateProperties(request.caller, request.params.poolId as string, changes, request.conditions);
+        return changedReply(204, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_RemoveNodes',
+      method: 'POST',
+      path: '/pools/:poolId/removenodes',
+      handler(request) {
+        const removal = parseBody(poolRemoveNodesSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const pool = services.nodes.removeNodes(request.caller, poolId, removal, request.conditions);
         return changedReply(202, pool, poolUrl(request, pool.id));
       },
     },

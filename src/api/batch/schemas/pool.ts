@@ -50,3 +50,30 @@ export const poolResizeSchema = z.looseObject({
   resizeTimeout: duration().optional(),
   nodeDeallocationOption: deallocationOption.optional(),
 });
+
+const applicationPackageReferences = () => z.array(z.looseObject({ applicationId: z.string(), version: z.string().optional() }));
+const certificateReferences = () =>
+  z.array(z.looseObject({ thumbprint: z.string(), thumbprintAlgorithm: z.string(), storeLocation: z.string().optional(), visibility: z.array(z.string()).optional() }));
+const nodeCommunicationMode = () => lowerEnum(['default', 'classic', 'simplified']);
+
+export const poolPatchSchema = z.looseObject({
+  startTask: startTask.optional(),
+  certificateReferences: certificateReferences().optional(),
+  applicationPackageReferences: applicationPackageReferences().optional(),
+  metadata: nameValuePairs().optional(),
+  targetNodeCommunicationMode: nodeCommunicationMode().optional(),
+});
+
+export const poolUpdatePropertiesSchema = z.looseObject({
+  startTask: startTask.optional(),
+  certificateReferences: certificateReferences(),
+  applicationPackageReferences: applicationPackageReferences(),
+  metadata: nameValuePairs(),
+  targetNodeCommunicationMode: nodeCommunicationMode().optional(),
+});
+
+export const poolRemoveNodesSchema = z.looseObject({
+  nodeList: z.array(z.string()).min(1).max(100, { message: 'At most 100 nodes can be removed in one request.' }),
+  resizeTimeout: duration().optional(),
+  nodeDeallocationOption: deallocationOption.optional(),
+});

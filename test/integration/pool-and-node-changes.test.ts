@@ -1,0 +1,219 @@
+// Changing pools and nodes through @azure/batch: Pool_Patch,
+// Pool_UpdateProperties, Pool_RemoveNodes, ComputeNode_DisableScheduling,
+// ComputeNode_EnableScheduling, Account_ListPoolNodeCounts and the node file
+// operations.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { addPoolAndWait, batchError, httpError, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
+import { signedRequest } from '../../src/testkit/signed-request.js';
+import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+
+let server: TestServer;
+
+before(async () => {
+  server = await startTestServer();
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+const START_TASK = { commandLine: '/bin/true', waitForSuccess: false };
+
+describe('Pool_Patch and Pool_UpdateProperties', () => {
+  test('patch merges: only the named properties change', async () => {
+    const poolId = uniqueId('Patch');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 0, metadata: [{ name: 'team', value: 'a' }], startTask: START_TASK });
+    const before = await server.batch.pool.get(poolId);
+    const reply = await server.batch.pool.patch(poolId, { metadata: [{ name: 'team', value: 'b' }] });
+    assert.notEqual(reply.eTag, before.eTag);
+    const pool = await server.batch.pool.get(poolId);
+    assert.deepEqual(pool.metadata, [{ name: 'team', value: 'b' }]);
+    assert.equal(pool.startTask?.commandLine, '/bin/true', 'the start task is kept');
+    assert.equal(pool.vmSize, before.vmSize);
+  });
+
+  test('updateProperties replaces: an omitted start task is removed', async () => {
+    const poolId = uniqueId('Props');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 0, metadata: [{ name: 'team', value: 'a' }], startTask: START_TASK });
+    const reply = await server.batch.pool.updateProperties(poolId, { certificateReferences: [], applicationPackageReferences: [], metadata: [] });
+    assert.equal(reply._response.status, 204);
+    const pool = await server.batch.pool.get(poolId);
+    assert.equal(pool.startTask, undefined);
+    assert.equal(pool.metadata, undefined);
+  });
+
+  test('updateProperties requires its lists; errors change nothing', async () => {
+    const poolId = uniqueId('Props');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 0, metadata: [{ name: 'team', value: 'a' }] });
+    const response = await signedRequest(server, 'POST', `/pools/${poolId}/updateproperties`, { body: JSON.stringify({ metadata: [] }) });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'MissingRequiredProperty');
+    assert.deepEqual((await server.batch.pool.get(poolId)).metadata, [{ name: 'team', value: 'a' }]);
+    await assert.rejects(server.batch.pool.patch(uniqueId('Nope'), { metadata: [] }), batchError('PoolNotFound', 404));
+  });
+});
+
+describe('Pool_RemoveNodes', () => {
+  test('requeue: the named node leaves, its task goes back to the queue, the target shrinks', async () => {
+    const poolId = uniqueId('Remove');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 2 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 30' });
+    const running = await waitForTaskState(server.batch, jobId, 'long', 'running');
+    const busyNode = running.nodeInfo?.nodeId as string;
+    await server.batch.pool.removeNodes(poolId, { nodeList: [busyNode] });
+    const pool = await waitForPoolSteady(server.batch, poolId);
+    assert.equal(pool.targetDedicatedNodes, 1);
+    assert.equal(pool.currentDedicatedNodes, 1);
+    const nodes = (await server.batch.computeNode.list(poolId)).map((node) => node.id);
+    assert.ok(!nodes.includes(busyNode));
+    const again = await waitForTaskState(server.batch, jobId, 'long', 'running');
+    assert.equal(again.executionInfo?.requeueCount, 1);
+    assert.notEqual(again.nodeInfo?.nodeId, busyNode);
+    await server.batch.task.terminate(jobId, 'long');
+  });
+
+  test('taskcompletion: the node leaves once its running task has finished', async () => {
+    const poolId = uniqueId('Drain');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'short', commandLine: '/bin/sleep 0.5' });
+    const running = await waitForTaskState(server.batch, jobId, 'short', 'running');
+    await server.batch.pool.removeNodes(poolId, { nodeList: [running.nodeInfo?.nodeId as string], nodeDeallocationOption: 'taskcompletion' });
+    const leaving = await server.batch.computeNode.get(poolId, running.nodeInfo?.nodeId as string);
+    assert.equal(leaving.state, 'leavingpool');
+    const done = await waitForTaskState(server.batch, jobId, 'short', 'completed');
+    assert.equal(done.executionInfo?.result, 'success');
+    assert.equal(done.executionInfo?.requeueCount, 0);
+    const pool = await waitForPoolSteady(server.batch, poolId);
+    assert.equal(pool.currentDedicatedNodes, 0);
+  });
+
+  test('unknown nodes and a resizing pool are refused', async () => {
+    const poolId = uniqueId('Remove');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    await assert.rejects(server.batch.pool.removeNodes(poolId, { nodeList: ['tvmps_nope_d'] }), batchError('NodeNotFound', 404));
+    await server.batch.pool.resize(poolId, { targetDedicatedNodes: 3 });
+    const [node] = await server.batch.computeNode.list(poolId);
+    await assert.rejects(server.batch.pool.removeNodes(poolId, { nodeList: [node?.id as string] }), batchError('PoolBeingResized', 409));
+  });
+});
+
+describe('ComputeNode scheduling', () => {
+  test('disable with requeue sends tasks elsewhere and leaves the node offline; enable makes it idle', async () => {
+    const poolId = uniqueId('Sched');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 2 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 30' });
+    const first = await waitForTaskState(server.batch, jobId, 'long', 'running');
+    const nodeId = first.nodeInfo?.nodeId as string;
+    await server.batch.computeNode.disableScheduling(poolId, nodeId, { nodeDisableSchedulingOption: 'requeue' });
+    const node = await server.batch.computeNode.get(poolId, nodeId);
+    assert.equal(node.schedulingState, 'disabled');
+    assert.equal(node.state, 'offline');
+    const second = await waitFor(async () => {
+      const task = await server.batch.task.get(jobId, 'long');
+      return task.state === 'running' && task.nodeInfo?.nodeId !== nodeId ? task : undefined;
+    });
+    assert.equal(second.executionInfo?.requeueCount, 1);
+    await assert.rejects(server.batch.computeNode.disableScheduling(poolId, nodeId), batchError('NodeAlreadyInTargetSchedulingState', 409));
+
+    await server.batch.computeNode.enableScheduling(poolId, nodeId);
+    const enabled = await server.batch.computeNode.get(poolId, nodeId);
+    assert.equal(enabled.schedulingState, 'enabled');
+    assert.equal(enabled.state, 'idle');
+    await assert.rejects(server.batch.computeNode.enableScheduling(poolId, nodeId), batchError('NodeAlreadyInTargetSchedulingState', 409));
+    await server.batch.task.terminate(jobId, 'long');
+  });
+
+  test('disable with taskcompletion lets the running task finish; nothing new starts there', async () => {
+    const poolId = uniqueId('Sched');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'short', commandLine: '/bin/sleep 0.3' });
+    const running = await waitForTaskState(server.batch, jobId, 'short', 'running');
+    const nodeId = running.nodeInfo?.nodeId as string;
+    await server.batch.computeNode.disableScheduling(poolId, nodeId, { nodeDisableSchedulingOption: 'taskcompletion' });
+    assert.equal((await server.batch.computeNode.get(poolId, nodeId)).state, 'running');
+    await server.batch.task.add(jobId, { id: 'later', commandLine: '/bin/true' });
+    const done = await waitForTaskState(server.batch, jobId, 'short', 'completed');
+    assert.equal(done.executionInfo?.result, 'success');
+    await waitFor(async () => ((await server.batch.computeNode.get(poolId, nodeId)).state === 'offline' ? true : undefined));
+    assert.equal((await server.batch.task.get(jobId, 'later')).state, 'active');
+    await server.batch.computeNode.enableScheduling(poolId, nodeId);
+    await waitForTaskState(server.batch, jobId, 'later', 'completed');
+  });
+
+  test('disable with terminate ends the running task', async () => {
+    const poolId = uniqueId('Sched');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 30' });
+    const running = await waitForTaskState(server.batch, jobId, 'long', 'running');
+    await server.batch.computeNode.disableScheduling(poolId, running.nodeInfo?.nodeId as string, { nodeDisableSchedulingOption: 'terminate' });
+    const ended = await server.batch.task.get(jobId, 'long');
+    assert.equal(ended.state, 'completed');
+    assert.equal(ended.executionInfo?.failureInfo?.code, 'TaskEnded');
+  });
+});
+
+describe('Account_ListPoolNodeCounts', () => {
+  test('counts each pool\'s nodes by state, dedicated and low priority apart', async () => {
+    const poolId = uniqueId('Counts');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 2, targetLowPriorityNodes: 1 });
+    const first = await server.batch.account.listPoolNodeCounts();
+    assert.ok(first.length <= 10, 'at most 10 pools a page');
+    const all = [...first];
+    for (let link = first.odatanextLink; link; ) {
+      const page: typeof first = await server.batch.account.listPoolNodeCountsNext(link);
+      all.push(...page);
+      link = page.odatanextLink;
+    }
+    const counts = all.find((entry) => entry.poolId === poolId);
+    assert.ok(counts, all.map((entry) => entry.poolId).join(','));
+    assert.equal(counts.dedicated?.idle, 2);
+    assert.equal(counts.dedicated?.total, 2);
+    assert.equal(counts.lowPriority?.idle, 1);
+    assert.equal(counts.lowPriority?.total, 1);
+    assert.equal(counts.dedicated?.startTaskFailed, 0);
+  });
+});
+
+describe('files on a compute node', () => {
+  test('list, read, properties and delete, confined to the node', async () => {
+    const poolId = uniqueId('NodeFiles');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'writer', commandLine: '/bin/bash -c "echo from the node > $AZ_BATCH_NODE_SHARED_DIR/note.txt"' });
+    const task = await waitForTaskState(server.batch, jobId, 'writer', 'completed');
+    assert.equal(task.executionInfo?.result, 'success', JSON.stringify(task.executionInfo));
+    const nodeId = task.nodeInfo?.nodeId as string;
+
+    const top = (await server.batch.file.listFromComputeNode(poolId, nodeId)).map((file) => file.name);
+    assert.ok(top.includes('shared') && top.includes('workitems'), top.join(','));
+    const all = (await server.batch.file.listFromComputeNode(poolId, nodeId, { recursive: true })).map((file) => file.name);
+    assert.ok(all.includes(`workitems/${jobId}/job-1/writer/stdout.txt`), all.join(','));
+
+    const content = await readStream((await server.batch.file.getFromComputeNode(poolId, nodeId, 'shared/note.txt')).readableStreamBody);
+    assert.equal(content, 'from the node\n');
+    const properties = await server.batch.file.getPropertiesFromComputeNode(poolId, nodeId, 'shared/note.txt');
+    assert.equal(properties.contentLength, 14);
+    assert.equal(properties.ocpBatchFileUrl, `${server.lapis.batchUrl}/pools/${poolId}/nodes/${nodeId}/files/shared/note.txt`);
+
+    await server.batch.file.deleteFromComputeNode(poolId, nodeId, 'shared/note.txt');
+    await assert.rejects(server.batch.file.getPropertiesFromComputeNode(poolId, nodeId, 'shared/note.txt'), httpError(404));
+    await assert.rejects(server.batch.file.listFromComputeNode(poolId, 'tvmps_nope_d'), batchError('NodeNotFound', 404));
+
+    const escape = await signedRequest(server, 'GET', `/pools/${poolId}/nodes/${nodeId}/files/..%2F..%2F..%2Fetc%2Fpasswd`);
+    assert.equal(escape.status, 404);
+    assert.ok(!escape.text.includes('root:'));
+  });
+});
