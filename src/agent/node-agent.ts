@@ -103,6 +103,13 @@ export class NodeAgent {
     await fs.rm(this.root, { recursive: true, force: true });
   }
 
+  /** A reboot (files kept) or a reimage (files removed): every process ends, then the node starts afresh. */
+  async restart(wipe: boolean): Promise<void> {
+    this.shutdown();
+    if (wipe) await fs.rm(this.root, { recursive: true, force: true });
+    await this.prepare();
+  }
+
   /** Ends every process but keeps the files (server shutdown). */
   shutdown(): void {
     for (const entry of this.running.values()) {

@@ -1,6 +1,9 @@
 // A compute node: wire shape and lifecycle.
 //
 //   creating ──▶ starting ──(provider ready)──▶ idle ◀──▶ running
+//                                               ▲ │           │
+//                       (restarted) rebooting ◀─┘ │ reboot /  │
+//                                   reimaging ◀───┘ reimage   │
 //                                                 │           │
 //                                   (pool shrinks or is deleted)
 //                                                 ▼           ▼
@@ -138,6 +141,18 @@ function restingState(node: ComputeNode): ComputeNodeState {
 
 function assertReachable(node: ComputeNode): void {
   if (node.state !== 'idle' && node.state !== 'running' && node.state !== 'offline') throw batchErrors.nodeNotReady();
+}
+
+export type NodeRestartOption = 'requeue' | 'terminate' | 'taskcompletion' | 'retaineddata';
+
+/** ComputeNode_Reboot / ComputeNode_Reimage: the node takes no new task and restarts once its tasks are dealt with. */
+export function beginNodeRestart(node: ComputeNode, kind: 'rebooting' | 'reimaging', now: Date): ComputeNode {
+  if (node.state !== 'idle' && node.state !== 'running') throw batchErrors.nodeNotReady();
+  return withState(node, kind, now);
+}
+
+export function isRestarting(node: ComputeNode): boolean {
+  return node.state === 'rebooting' || node.state === 'reimaging';
 }
 
 export type DisableSchedulingOption = 'requeue' | 'terminate' | 'taskcompletion';

@@ -186,6 +186,8 @@ export interface NodeProvider {
   provisionNode(placement: NodePlacement): Promise<void>;
   /** Ends every process of the node and removes its files. */
   releaseNode(placement: NodePlacement): Promise<void>;
+  /** Ends every process of the node and starts it again; `wipe` (a reimage) removes its files first. */
+  restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void>;
   runTask(run: TaskRun): void;
   /** Ends the run's process tree; the run reports no outcome afterwards. */
   stopTask(run: TaskRunRef): Promise<void>;

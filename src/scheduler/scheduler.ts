@@ -64,6 +64,12 @@ export class Scheduler {
   private pass(): void {
     const allocation = this.deps.nodes.planAllocation();
     this.startNodeWork(allocation.provision, allocation.release, allocation.stop);
+    for (const { placement, wipe } of this.deps.nodes.planNodeRestarts()) {
+      this.onNode(placement, 'restart', async () => {
+        await this.deps.provider.restartNode(placement, { wipe });
+        this.deps.nodes.markReady(placement);
+      });
+    }
 
     const ending = this.deps.jobs.settleEndingJobs();
     this.stopRuns(ending.stop);

@@ -10,12 +10,15 @@ import {
   disableNodeScheduling,
   enableNodeScheduling,
   markNodeLeaving,
+  beginNodeRestart,
+  isRestarting,
   markNodeReady,
   markNodeRestarting,
   newNode,
   type ComputeNode,
   type ComputeNodeState,
   type DisableSchedulingOption,
+  type NodeRestartOption,
 } from '../core/node.js';
 import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRunRef } from '../core/ports.js';
@@ -83,6 +86,43 @@ export class NodeService {
       store.nodes.update({ ...record, node: enableNodeScheduling(record.node, this.context.now()) });
     });
     this.context.deps.signal.wake();
+  }
+
+  /**
+   * ComputeNode_Reboot and ComputeNode_Reimage. Requeue (the default) and
+   * terminate end the node's tasks now; taskcompletion and retaineddata let
+   * them finish. The restart itself happens in planNodeRestarts.
+   */
+  restart(caller: Caller, poolId: string, nodeId: string, kind: 'rebooting' | 'reimaging', option: NodeRestartOption = 'requeue'): void {
+    const { store } = this.context;
+    const stop = store.transaction(() => {
+      const record = this.findNode(caller, poolId, nodeId);
+      beginNodeRestart(record.node, kind, this.context.now());
+      const stopped: TaskRunRef[] = [];
+      if (option === 'requeue' || option === 'terminate') {
+        for (const taskRecord of store.tasks.listRunningOnNode(caller.account, record.node.id)) {
+          stopped.push(runRefOf(taskRecord));
+          if (option === 'requeue') requeueRun(this.context, taskRecord);
+          else endRun(this.context, taskRecord);
+        }
+      }
+      const fresh = store.nodes.get(caller.account, poolId, nodeId) ?? record;
+      store.nodes.update({ ...fresh, node: beginNodeRestart(fresh.node, kind, this.context.now()) });
+      return stopped;
+    });
+    this.stopRuns(stop);
+    this.context.deps.signal.wake();
+  }
+
+  /** Nodes being rebooted or reimaged whose tasks are done: the provider restarts them now. */
+  planNodeRestarts(): { placement: NodePlacement; wipe: boolean }[] {
+    return this.context.store.nodes
+      .listAll()
+      .filter((record) => isRestarting(record.node) && record.node.runningTasksCount === 0)
+      .map((record) => ({
+        placement: { account: record.account, poolId: record.poolId, nodeId: record.node.id },
+        wipe: record.node.state === 'reimaging',
+      }));
   }
 
   /**
@@ -227,7 +267,7 @@ export class NodeService {
     const { store } = this.context;
     store.transaction(() => {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
-      if (!record || record.node.state !== 'starting') return;
+      if (!record || (record.node.state !== 'starting' && !isRestarting(record.node))) return;
       store.nodes.update({ ...record, node: markNodeReady(record.node, this.context.now()) });
       this.recordPoolAllocation(placement.account, placement.poolId);
     });

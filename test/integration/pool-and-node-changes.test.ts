@@ -217,3 +217,63 @@ describe('files on a compute node', () => {
     assert.ok(!escape.text.includes('root:'));
   });
 });
+
+describe('ComputeNode_Reboot and ComputeNode_Reimage', () => {
+  async function nodeWithFile(): Promise<{ poolId: string; nodeId: string; jobId: string }> {
+    const poolId = uniqueId('Restart');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'writer', commandLine: '/bin/bash -c "echo kept > $AZ_BATCH_NODE_SHARED_DIR/mark.txt"' });
+    const task = await waitForTaskState(server.batch, jobId, 'writer', 'completed');
+    return { poolId, nodeId: task.nodeInfo?.nodeId as string, jobId };
+  }
+
+  async function waitForIdle(poolId: string, nodeId: string) {
+    return waitFor(async () => {
+      const node = await server.batch.computeNode.get(poolId, nodeId);
+      return node.state === 'idle' ? node : undefined;
+    });
+  }
+
+  test('reboot requeues the running task, keeps the node\'s files and boots it again', async () => {
+    const { poolId, nodeId, jobId } = await nodeWithFile();
+    const bootedAt = (await server.batch.computeNode.get(poolId, nodeId)).lastBootTime as Date;
+    await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 30' });
+    await waitForTaskState(server.batch, jobId, 'long', 'running');
+    await server.batch.computeNode.reboot(poolId, nodeId);
+    assert.equal((await server.batch.computeNode.get(poolId, nodeId)).state, 'rebooting');
+    // Once booted, the node takes the requeued task again at once.
+    const node = await waitFor(async () => {
+      const current = await server.batch.computeNode.get(poolId, nodeId);
+      return current.state === 'running' || current.state === 'idle' ? current : undefined;
+    });
+    assert.ok((node.lastBootTime as Date).getTime() > bootedAt.getTime(), "booted again");
+    const content = await readStream((await server.batch.file.getFromComputeNode(poolId, nodeId, 'shared/mark.txt')).readableStreamBody);
+    assert.equal(content, 'kept\n');
+    const again = await waitForTaskState(server.batch, jobId, 'long', 'running');
+    assert.equal(again.executionInfo?.requeueCount, 1);
+    await server.batch.task.terminate(jobId, 'long');
+  });
+
+  test('reimage removes the node\'s files', async () => {
+    const { poolId, nodeId } = await nodeWithFile();
+    await server.batch.computeNode.reimage(poolId, nodeId, { nodeReimageOption: 'terminate' });
+    await waitForIdle(poolId, nodeId);
+    await assert.rejects(server.batch.file.getPropertiesFromComputeNode(poolId, nodeId, 'shared/mark.txt'), httpError(404));
+    const top = (await server.batch.file.listFromComputeNode(poolId, nodeId)).map((file) => file.name);
+    assert.ok(top.includes('shared'), 'the node\'s directories are there again');
+  });
+
+  test('a node that is already restarting is a conflict', async () => {
+    const { poolId, nodeId, jobId } = await nodeWithFile();
+    await server.batch.task.add(jobId, { id: 'short', commandLine: '/bin/sleep 0.5' });
+    await waitForTaskState(server.batch, jobId, 'short', 'running');
+    await server.batch.computeNode.reboot(poolId, nodeId, { nodeRebootOption: 'taskcompletion' });
+    assert.equal((await server.batch.computeNode.get(poolId, nodeId)).state, 'rebooting');
+    await assert.rejects(server.batch.computeNode.reboot(poolId, nodeId), batchError('NodeNotReady', 409));
+    const done = await waitForTaskState(server.batch, jobId, 'short', 'completed');
+    assert.equal(done.executionInfo?.result, 'success');
+    await waitForIdle(poolId, nodeId);
+  });
+});

@@ -38,6 +38,10 @@ export class LocalNodeProvider implements NodeProvider {
     await agent.destroy();
   }
 
+  async restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void> {
+    await this.agentFor(placement).restart(options.wipe);
+  }
+
   runTask(run: TaskRun): void {
     this.agentFor(run).run(run);
   }

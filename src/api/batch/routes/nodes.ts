@@ -1,9 +1,10 @@
 // Compute node operations: ComputeNode_List, ComputeNode_Get,
-// ComputeNode_DisableScheduling, ComputeNode_EnableScheduling.
+// ComputeNode_DisableScheduling, ComputeNode_EnableScheduling,
+// ComputeNode_Reboot, ComputeNode_Reimage.
 
 import type { ComputeNode } from '../../../core/node.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { nodeDisableSchedulingSchema } from '../schemas/node.js';
+import { nodeDisableSchedulingSchema, nodeRebootSchema, nodeReimageSchema } from '../schemas/node.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
@@ -60,6 +61,30 @@ export function nodeOperations(services: BatchServices): Operation[] {
         const nodeId = request.params.nodeId as string;
         services.nodes.enableScheduling(request.caller, poolId, nodeId);
         return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_Reboot',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/reboot',
+      handler(request) {
+        const body = request.body === undefined ? {} : parseBody(nodeRebootSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.restart(request.caller, poolId, nodeId, 'rebooting', body.nodeRebootOption);
+        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_Reimage',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/reimage',
+      handler(request) {
+        const body = request.body === undefined ? {} : parseBody(nodeReimageSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.restart(request.caller, poolId, nodeId, 'reimaging', body.nodeReimageOption);
+        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
       },
     },
   ];
