@@ -116,12 +116,15 @@ export const batchErrors = {
   taskNotFound: notFound('TaskNotFound', 'The specified task does not exist.'),
   nodeNotFound: notFound('NodeNotFound', 'The specified node does not exist.'),
   fileNotFound: notFound('FileNotFound', 'The specified file does not exist.'),
+  nodeUserNotFound: notFound('NodeUserNotFound', 'The specified node user does not exist.'),
+  extensionNotFound: notFound('ResourceNotFound', 'The specified extension does not exist on the node.'),
   resourceNotFound: notFound('ResourceNotFound', 'The specified resource does not exist.'),
 
   // Already exists
   poolExists: conflict('PoolExists', 'The specified pool already exists.'),
   jobExists: conflict('JobExists', 'The specified job already exists.'),
   taskExists: conflict('TaskExists', 'The specified task already exists.'),
+  nodeUserExists: conflict('NodeUserExists', 'The specified node user already exists.'),
 
   // State conflicts
   poolBeingDeleted: conflict('PoolBeingDeleted', 'The specified pool has been marked for deletion and is being reclaimed.'),

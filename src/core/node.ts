@@ -43,6 +43,15 @@ export interface TaskInformation {
   executionInfo?: Record<string, unknown>;
 }
 
+/** A user account added to a node; its password is never stored, only whether one was set. */
+export interface NodeUser {
+  name: string;
+  isAdmin: boolean;
+  expiryTime: string;
+  hasPassword: boolean;
+  sshPublicKey?: string;
+}
+
 export interface ComputeNode {
   id: string;
   state: ComputeNodeState;
@@ -61,6 +70,8 @@ export interface ComputeNode {
   isDedicated: boolean;
   nodeAgentInfo: { version: string; lastUpdateTime: string };
   virtualMachineInfo?: { imageReference: ImageReference };
+  /** Lapis's own: the users added with ComputeNode_AddUser; never on the wire. */
+  users?: NodeUser[];
 }
 
 export const NODE_AGENT_VERSION = '1.0.0-lapis';
@@ -171,4 +182,52 @@ export function enableNodeScheduling(node: ComputeNode, now: Date): ComputeNode 
   if (node.schedulingState === 'enabled') throw batchErrors.nodeAlreadyInTargetSchedulingState();
   const next: ComputeNode = { ...node, schedulingState: 'enabled' };
   return withState(next, next.runningTasksCount === 0 ? 'idle' : 'running', now);
+}
+
+export interface NodeUserSpec {
+  name: string;
+  isAdmin?: boolean;
+  expiryTime?: string;
+  password?: string;
+  sshPublicKey?: string;
+}
+
+const ONE_DAY_MS = 24 * 60 * 60 * 1000;
+
+function userOf(spec: NodeUserSpec, now: Date): NodeUser {
+  const user: NodeUser = {
+    name: spec.name,
+    isAdmin: spec.isAdmin ?? false,
+    expiryTime: spec.expiryTime ?? formatTimestamp(new Date(now.getTime() + ONE_DAY_MS)),
+    hasPassword: spec.password !== undefined && spec.password !== '',
+  };
+  if (spec.sshPublicKey) user.sshPublicKey = spec.sshPublicKey;
+  return user;
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** ComputeNode_AddUser: names are unique on a node without regard to case. */
+export function addNodeUser(node: ComputeNode, spec: NodeUserSpec, now: Date): ComputeNode {
+  if (node.state !== 'idle' && node.state !== 'running' && node.state !== 'offline') throw batchErrors.nodeNotReady();
+  const users = node.users ?? [];
+  if (users.some((user) => sameName(user.name, spec.name))) throw batchErrors.nodeUserExists();
+  return { ...node, users: [...users, userOf(spec, now)] };
+}
+
+/** ComputeNode_UpdateUser replaces password, expiry and SSH key; what it omits is removed or defaulted. */
+export function updateNodeUser(node: ComputeNode, name: string, spec: Omit<NodeUserSpec, 'name' | 'isAdmin'>, now: Date): ComputeNode {
+  const users = node.users ?? [];
+  const existing = users.find((user) => sameName(user.name, name));
+  if (!existing) throw batchErrors.nodeUserNotFound();
+  const updated = userOf({ ...spec, name: existing.name, isAdmin: existing.isAdmin }, now);
+  return { ...node, users: users.map((user) => (user === existing ? updated : user)) };
+}
+
+export function deleteNodeUser(node: ComputeNode, name: string): ComputeNode {
+  const users = node.users ?? [];
+  if (!users.some((user) => sameName(user.name, name))) throw batchErrors.nodeUserNotFound();
+  return { ...node, users: users.filter((user) => !sameName(user.name, name)) };
 }

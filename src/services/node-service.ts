@@ -10,7 +10,10 @@ import {
   disableNodeScheduling,
   enableNodeScheduling,
   markNodeLeaving,
+  addNodeUser,
   beginNodeRestart,
+  deleteNodeUser,
+  updateNodeUser,
   isRestarting,
   markNodeReady,
   markNodeRestarting,
@@ -19,6 +22,7 @@ import {
   type ComputeNodeState,
   type DisableSchedulingOption,
   type NodeRestartOption,
+  type NodeUserSpec,
 } from '../core/node.js';
 import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRunRef } from '../core/ports.js';
@@ -55,6 +59,26 @@ export class NodeService {
     const record = store.nodes.get(caller.account, poolId, nodeId);
     if (!record) throw batchErrors.nodeNotFound();
     return record;
+  }
+
+  addUser(caller: Caller, poolId: string, nodeId: string, spec: NodeUserSpec): void {
+    this.changeNode(caller, poolId, nodeId, (node) => addNodeUser(node, spec, this.context.now()));
+  }
+
+  updateUser(caller: Caller, poolId: string, nodeId: string, name: string, spec: Omit<NodeUserSpec, 'name' | 'isAdmin'>): void {
+    this.changeNode(caller, poolId, nodeId, (node) => updateNodeUser(node, name, spec, this.context.now()));
+  }
+
+  deleteUser(caller: Caller, poolId: string, nodeId: string, name: string): void {
+    this.changeNode(caller, poolId, nodeId, (node) => deleteNodeUser(node, name));
+  }
+
+  private changeNode(caller: Caller, poolId: string, nodeId: string, change: (node: ComputeNode) => ComputeNode): void {
+    const { store } = this.context;
+    store.transaction(() => {
+      const record = this.findNode(caller, poolId, nodeId);
+      store.nodes.update({ ...record, node: change(record.node) });
+    });
   }
 
   /** ComputeNode_DisableScheduling: running tasks are requeued (default), ended, or left to finish. */

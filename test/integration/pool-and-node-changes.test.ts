@@ -277,3 +277,37 @@ describe('ComputeNode_Reboot and ComputeNode_Reimage', () => {
     await waitForIdle(poolId, nodeId);
   });
 });
+
+describe('node users, remote login and extensions', () => {
+  test('users are added once per name, updated and deleted; passwords never come back', async () => {
+    const poolId = uniqueId('Users');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const [node] = await server.batch.computeNode.list(poolId);
+    const nodeId = node?.id as string;
+    const added = await server.batch.computeNode.addUser(poolId, nodeId, { name: 'alice', password: 'S3cret!pass', isAdmin: false });
+    assert.equal(added._response.status, 201);
+    await assert.rejects(server.batch.computeNode.addUser(poolId, nodeId, { name: 'ALICE' }), batchError('NodeUserExists', 409));
+    await server.batch.computeNode.updateUser(poolId, nodeId, 'alice', { sshPublicKey: 'ssh-rsa AAAAB3NzaC1yc2E' });
+    await assert.rejects(server.batch.computeNode.updateUser(poolId, nodeId, 'bob', {}), batchError('NodeUserNotFound', 404));
+    const raw = await signedRequest(server, 'GET', `/pools/${poolId}/nodes/${nodeId}`);
+    assert.ok(!raw.text.includes('S3cret') && !raw.text.includes('alice'), 'users and passwords are not part of the node');
+    await server.batch.computeNode.deleteUser(poolId, nodeId, 'alice');
+    await assert.rejects(server.batch.computeNode.deleteUser(poolId, nodeId, 'alice'), batchError('NodeUserNotFound', 404));
+    const bad = await signedRequest(server, 'POST', `/pools/${poolId}/nodes/${nodeId}/users`, { body: JSON.stringify({ name: '../root' }) });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'InvalidPropertyValue');
+  });
+
+  test('remote login settings name the node\'s address; a local node has no extensions', async () => {
+    const poolId = uniqueId('Login');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const [node] = await server.batch.computeNode.list(poolId);
+    const nodeId = node?.id as string;
+    const login = await server.batch.computeNode.getRemoteLoginSettings(poolId, nodeId);
+    assert.equal(login.remoteLoginIPAddress, '127.0.0.1');
+    assert.equal(login.remoteLoginPort, 22);
+    assert.deepEqual([...(await server.batch.computeNodeExtension.list(poolId, nodeId))], []);
+    await assert.rejects(server.batch.computeNodeExtension.get(poolId, nodeId, 'CustomScript'), batchError('ResourceNotFound', 404));
+    await assert.rejects(server.batch.computeNode.getRemoteLoginSettings(poolId, 'tvmps_nope_d'), batchError('NodeNotFound', 404));
+  });
+});

@@ -1,17 +1,20 @@
 // Compute node operations: ComputeNode_List, ComputeNode_Get,
 // ComputeNode_DisableScheduling, ComputeNode_EnableScheduling,
-// ComputeNode_Reboot, ComputeNode_Reimage.
+// ComputeNode_Reboot, ComputeNode_Reimage, ComputeNode_AddUser,
+// ComputeNode_UpdateUser, ComputeNode_DeleteUser, ComputeNode_GetRemoteLoginSettings,
+// ComputeNodeExtension_List, ComputeNodeExtension_Get.
 
+import { batchErrors } from '../../../core/errors.js';
 import type { ComputeNode } from '../../../core/node.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { nodeDisableSchedulingSchema, nodeRebootSchema, nodeReimageSchema } from '../schemas/node.js';
+import { nodeAddUserSchema, nodeDisableSchedulingSchema, nodeRebootSchema, nodeReimageSchema, nodeUpdateUserSchema } from '../schemas/node.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  const { id, ...rest } = node;
+  const { id, users: _internal, ...rest } = node;
   return { id, url: `${poolUrl(request, poolId)}/nodes/${id}`, ...rest };
 }
 
@@ -85,6 +88,73 @@ export function nodeOperations(services: BatchServices): Operation[] {
         const nodeId = request.params.nodeId as string;
         services.nodes.restart(request.caller, poolId, nodeId, 'reimaging', body.nodeReimageOption);
         return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_AddUser',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/users',
+      handler(request) {
+        const spec = parseBody(nodeAddUserSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.addUser(request.caller, poolId, nodeId, spec);
+        const url = `${poolUrl(request, poolId)}/nodes/${nodeId}/users/${spec.name}`;
+        return { status: 201, headers: { DataServiceId: url, Location: url } };
+      },
+    },
+    {
+      id: 'ComputeNode_UpdateUser',
+      method: 'PUT',
+      path: '/pools/:poolId/nodes/:nodeId/users/:userName',
+      handler(request) {
+        const spec = parseBody(nodeUpdateUserSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.updateUser(request.caller, poolId, nodeId, request.params.userName as string, spec);
+        return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}/users/${request.params.userName as string}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_DeleteUser',
+      method: 'DELETE',
+      path: '/pools/:poolId/nodes/:nodeId/users/:userName',
+      handler(request) {
+        services.nodes.deleteUser(request.caller, request.params.poolId as string, request.params.nodeId as string, request.params.userName as string);
+        return { status: 200 };
+      },
+    },
+    {
+      id: 'ComputeNode_GetRemoteLoginSettings',
+      method: 'GET',
+      path: '/pools/:poolId/nodes/:nodeId/remoteloginsettings',
+      handler(request) {
+        const node = services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
+        // A local node is this machine: remote login is its own SSH server.
+        return {
+          status: 200,
+          body: { 'odata.metadata': metadataUrl(request, '@Element'), remoteLoginIPAddress: node.ipAddress, remoteLoginPort: 22 },
+        };
+      },
+    },
+    {
+      id: 'ComputeNodeExtension_List',
+      method: 'GET',
+      path: '/pools/:poolId/nodes/:nodeId/extensions',
+      handler(request) {
+        services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
+        pageQuery(request);
+        // Local nodes run no VM extensions.
+        return listReply(request, 'extensions', [], undefined);
+      },
+    },
+    {
+      id: 'ComputeNodeExtension_Get',
+      method: 'GET',
+      path: '/pools/:poolId/nodes/:nodeId/extensions/:extensionName',
+      handler(request) {
+        services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
+        throw batchErrors.extensionNotFound();
       },
     },
   ];

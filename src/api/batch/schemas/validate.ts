@@ -7,7 +7,7 @@
 
 import { z } from 'zod';
 import { batchErrors } from '../../../core/errors.js';
-import { normalizeDuration } from '../../../core/time.js';
+import { formatTimestamp, normalizeDuration } from '../../../core/time.js';
 
 function propertyPath(path: PropertyKey[]): string {
   let text = '';
@@ -55,6 +55,15 @@ export const duration = () =>
     .string()
     .refine((value) => normalizeDuration(value) !== undefined, { message: 'The value must be an ISO-8601 duration such as PT15M.' })
     .transform((value) => normalizeDuration(value) as string);
+
+/** An ISO-8601 date-time, stored in Batch's 7-digit form. */
+export const timestamp = () =>
+  z
+    .string()
+    .refine((value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)), {
+      message: 'The value must be an ISO-8601 date-time such as 2024-01-02T03:04:05Z.',
+    })
+    .transform((value) => formatTimestamp(new Date(value)));
 
 export const integer = () => z.number({ message: 'The value must be an integer.' }).int({ message: 'The value must be an integer.' });
 
