@@ -116,6 +116,7 @@ export const batchErrors = {
   taskNotFound: notFound('TaskNotFound', 'The specified task does not exist.'),
   nodeNotFound: notFound('NodeNotFound', 'The specified node does not exist.'),
   fileNotFound: notFound('FileNotFound', 'The specified file does not exist.'),
+  jobScheduleNotFound: notFound('JobScheduleNotFound', 'The specified job schedule does not exist.'),
   nodeUserNotFound: notFound('NodeUserNotFound', 'The specified node user does not exist.'),
   extensionNotFound: notFound('ResourceNotFound', 'The specified extension does not exist on the node.'),
   resourceNotFound: notFound('ResourceNotFound', 'The specified resource does not exist.'),
@@ -124,6 +125,9 @@ export const batchErrors = {
   poolExists: conflict('PoolExists', 'The specified pool already exists.'),
   jobExists: conflict('JobExists', 'The specified job already exists.'),
   taskExists: conflict('TaskExists', 'The specified task already exists.'),
+  jobScheduleExists: conflict('JobScheduleExists', 'The specified job schedule already exists.'),
+  jobWithSameIdExists: conflict('JobWithSameIdExists', 'A job with the same id exists; jobs and job schedules share their ids.'),
+  jobScheduleWithSameIdExists: conflict('JobScheduleWithSameIdExists', 'A job schedule with the same id exists; jobs and job schedules share their ids.'),
   nodeUserExists: conflict('NodeUserExists', 'The specified node user already exists.'),
 
   // State conflicts
@@ -133,6 +137,9 @@ export const batchErrors = {
   jobBeingDeleted: conflict('JobBeingDeleted', 'The specified job has been marked for deletion and is being garbage collected.'),
   jobBeingTerminated: conflict('JobBeingTerminated', 'The specified job is being terminated.'),
   jobCompleted: conflict('JobCompleted', 'The specified job is already in a completed state.'),
+  jobScheduleCompleted: conflict('JobScheduleCompleted', 'The specified job schedule is already in a completed state.'),
+  jobScheduleBeingTerminated: conflict('JobScheduleBeingTerminated', 'The specified job schedule is being terminated.'),
+  jobScheduleBeingDeleted: conflict('JobScheduleBeingDeleted', 'The specified job schedule has been marked for deletion and is being reclaimed.'),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

@@ -4,6 +4,7 @@
 
 import type { ComputeNode } from './node.js';
 import type { Job, JobState } from './job.js';
+import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { Pool } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
 import type { ElevationLevel } from './common.js';
@@ -22,6 +23,11 @@ export interface NodeRecord {
 export interface JobRecord {
   account: string;
   job: Job;
+}
+
+export interface JobScheduleRecord {
+  account: string;
+  schedule: JobSchedule;
 }
 
 export interface TaskRecord {
@@ -72,6 +78,17 @@ export interface JobRepository {
   list(account: string, page: PageQuery): Page<JobRecord>;
   listByPool(account: string, poolId: string, states: JobState[]): JobRecord[];
   listByState(states: JobState[]): JobRecord[];
+  /** The jobs a schedule created (ids `{scheduleId}:job-{n}`). */
+  listFromSchedule(account: string, scheduleId: string, page: PageQuery): Page<JobRecord>;
+}
+
+export interface JobScheduleRepository {
+  get(account: string, scheduleId: string): JobScheduleRecord | undefined;
+  insert(record: JobScheduleRecord): boolean;
+  update(record: JobScheduleRecord): void;
+  delete(account: string, scheduleId: string): void;
+  list(account: string, page: PageQuery): Page<JobScheduleRecord>;
+  listByState(states: JobScheduleState[]): JobScheduleRecord[];
 }
 
 export interface TaskCounts {
@@ -105,6 +122,7 @@ export interface Store {
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
   readonly jobs: JobRepository;
+  readonly jobSchedules: JobScheduleRepository;
   readonly tasks: TaskRepository;
   close(): void;
 }

@@ -8,6 +8,8 @@
 // most once at a time (the `busy` set), and its completion wakes a new pass.
 
 import type { NodePlacement, NodeProvider, TaskRunRef } from '../core/ports.js';
+import type { Clock } from '../core/time.js';
+import type { JobScheduleService } from '../services/job-schedule-service.js';
 import type { JobService } from '../services/job-service.js';
 import type { NodeService } from '../services/node-service.js';
 import type { TaskService } from '../services/task-service.js';
@@ -22,16 +24,22 @@ export interface SchedulerLogger {
 export interface SchedulerDeps {
   nodes: NodeService;
   jobs: JobService;
+  jobSchedules: JobScheduleService;
   tasks: TaskService;
   provider: NodeProvider;
   logger: SchedulerLogger;
+  clock: Clock;
 }
+
+/** setTimeout's largest delay; a later wake is re-armed by the pass it triggers. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class Scheduler {
   private scheduled = false;
   private stopped = false;
   private readonly busy = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -58,6 +66,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.pending]);
   }
 
@@ -74,12 +83,23 @@ export class Scheduler {
     const ending = this.deps.jobs.settleEndingJobs();
     this.stopRuns(ending.stop);
     this.removeFiles(ending.removeFiles);
+    this.armTimer(this.deps.jobSchedules.settle());
 
     for (const snapshot of this.deps.tasks.dispatchSnapshot()) {
       const plan = placeTasks(snapshot);
       if (plan.length === 0) continue;
       for (const run of this.deps.tasks.commitAssignments(plan)) this.deps.provider.runTask(run);
     }
+  }
+
+  /** The one timer: a pass when the earliest job schedule run falls due. */
+  private armTimer(at: number | undefined): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (at === undefined || this.stopped) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.deps.clock.now().getTime()));
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
   }
 
   private track(work: Promise<void>): void {

@@ -17,6 +17,7 @@ import { nodeProviders } from '../providers/registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
 import { FileService } from '../services/file-service.js';
+import { JobScheduleService } from '../services/job-schedule-service.js';
 import { JobService } from '../services/job-service.js';
 import { NodeService } from '../services/node-service.js';
 import { PoolService } from '../services/pool-service.js';
@@ -32,6 +33,8 @@ export interface RunningLapis {
   /** The blob account URL, e.g. http://127.0.0.1:10000/devstoreaccount1. */
   storageAccountUrl: string;
   logger: Logger;
+  /** Asks the scheduler for a pass now, e.g. after a test moved its clock. */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -87,11 +90,20 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     const services = {
       pools: new PoolService(context),
       jobs: new JobService(context),
+      jobSchedules: new JobScheduleService(context),
       tasks: taskService,
       nodes: new NodeService(context),
       files: new FileService(context, taskService),
     };
-    scheduler = new Scheduler({ nodes: services.nodes, jobs: services.jobs, tasks: services.tasks, provider, logger });
+    scheduler = new Scheduler({
+      nodes: services.nodes,
+      jobs: services.jobs,
+      jobSchedules: services.jobSchedules,
+      tasks: services.tasks,
+      provider,
+      logger,
+      clock,
+    });
 
     const accounts = new Map<string, AccountKeys>(
       config.accounts.map((account) => [account.name.toLowerCase(), { name: account.name, keys: [Buffer.from(account.key, 'base64')] }]),
@@ -112,6 +124,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       blobUrl,
       storageAccountUrl: accountUrl(storage),
       logger,
+      wake: () => scheduler?.wake(),
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -32,6 +32,7 @@ export class JobService {
     const { now, eTag } = this.context.stamp();
     const job = createJob(spec, now, eTag);
     this.context.store.transaction(() => {
+      if (this.context.store.jobSchedules.get(caller.account, spec.id)) throw batchErrors.jobScheduleWithSameIdExists();
       if (!this.context.store.jobs.insert({ account: caller.account, job })) throw batchErrors.jobExists();
     });
     this.context.deps.signal.wake();

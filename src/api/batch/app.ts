@@ -18,6 +18,7 @@ import { verifySharedKey, type AccountKeys } from './auth/shared-key.js';
 import { errorEnvelope, statusOf } from './errors.js';
 import type { BatchReply, BatchRequest, Operation } from './operation.js';
 import { accountOperations } from './routes/account.js';
+import { jobScheduleOperations } from './routes/job-schedules.js';
 import { fileOperations } from './routes/files.js';
 import { jobOperations } from './routes/jobs.js';
 import { nodeOperations } from './routes/nodes.js';
@@ -50,6 +51,7 @@ export function allOperations(services: BatchServices): Operation[] {
     ...poolOperations(services),
     ...nodeOperations(services),
     ...jobOperations(services),
+    ...jobScheduleOperations(services),
     ...taskOperations(services),
     ...fileOperations(services),
     ...accountOperations(services),

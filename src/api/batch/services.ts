@@ -1,6 +1,7 @@
 // The services the Batch REST surface calls.
 
 import type { FileService } from '../../services/file-service.js';
+import type { JobScheduleService } from '../../services/job-schedule-service.js';
 import type { JobService } from '../../services/job-service.js';
 import type { NodeService } from '../../services/node-service.js';
 import type { PoolService } from '../../services/pool-service.js';
@@ -9,6 +10,7 @@ import type { TaskService } from '../../services/task-service.js';
 export interface BatchServices {
   pools: PoolService;
   jobs: JobService;
+  jobSchedules: JobScheduleService;
   tasks: TaskService;
   nodes: NodeService;
   files: FileService;

@@ -55,4 +55,15 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE tasks ADD COLUMN slots INTEGER NOT NULL DEFAULT 1;
   UPDATE tasks SET slots = coalesce(json_extract(doc, '$.requiredSlots'), 1);
   `,
+  // Job schedules; their jobs live in `jobs` with ids `{scheduleId}:job-{n}`.
+  `
+  CREATE TABLE job_schedules (
+    account TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_schedules_by_state ON job_schedules (state);
+  `,
 ];

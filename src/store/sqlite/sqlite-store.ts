@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import type {
   JobRecord,
   JobRepository,
+  JobScheduleRepository,
   NodeRecord,
   NodeRepository,
-  Page,
   PageQuery,
   PoolRecord,
   PoolRepository,
@@ -22,37 +22,8 @@ import type { JobState } from '../../core/job.js';
 import type { TaskState } from '../../core/task.js';
 import { idKey } from '../../core/ids.js';
 import { MIGRATIONS } from './schema.js';
-
-type Row = Record<string, unknown>;
-
-function encodeContinuation(position: string | number): string {
-  return Buffer.from(JSON.stringify({ p: position })).toString('base64url');
-}
-
-function decodeContinuation(token: string | undefined): string | number | undefined {
-  if (token === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { p?: unknown };
-    if (typeof parsed.p === 'string' || typeof parsed.p === 'number') return parsed.p;
-  } catch {
-    // An unreadable token reads as "from the start"; the API validates tokens before this.
-  }
-  return undefined;
-}
-
-export function isValidContinuation(token: string): boolean {
-  return decodeContinuation(token) !== undefined;
-}
-
-function pageOf<T>(rows: Row[], maxResults: number, toRecord: (row: Row) => T, position: (row: Row) => string | number): Page<T> {
-  const more = rows.length > maxResults;
-  const kept = more ? rows.slice(0, maxResults) : rows;
-  const last = kept[kept.length - 1];
-  return {
-    items: kept.map(toRecord),
-    continuation: more && last ? encodeContinuation(position(last)) : undefined,
-  };
-}
+import { decodeContinuation, pageOf, type Row } from './paging.js';
+import { SqliteJobSchedules } from './job-schedules.js';
 
 export function openSqliteStore(options: { path?: string }): Store {
   const file = options.path ?? ':memory:';
@@ -83,12 +54,14 @@ class SqliteStore implements Store {
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
   readonly jobs: JobRepository;
+  readonly jobSchedules: JobScheduleRepository;
   readonly tasks: TaskRepository;
 
   constructor(private readonly db: Database.Database) {
     this.pools = new SqlitePools(db);
     this.nodes = new SqliteNodes(db);
     this.jobs = new SqliteJobs(db);
+    this.jobSchedules = new SqliteJobSchedules(db);
     this.tasks = new SqliteTasks(db);
   }
 
@@ -208,9 +181,20 @@ class SqliteJobs implements JobRepository {
     this.updateStmt = db.prepare('UPDATE jobs SET pool_key = ?, state = ?, doc = ? WHERE account = ? AND key = ?');
     this.deleteStmt = db.prepare('DELETE FROM jobs WHERE account = ? AND key = ?');
     this.pageStmt = db.prepare('SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? ORDER BY key LIMIT ?');
+    this.scheduledPageStmt = db.prepare('SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? AND key < ? ORDER BY key LIMIT ?');
   }
 
+  private readonly scheduledPageStmt;
+
   private toRecord = (row: Row): JobRecord => ({ account: row.account as string, job: JSON.parse(row.doc as string) });
+
+  listFromSchedule(account: string, scheduleId: string, page: PageQuery) {
+    // Keys `{schedule}:job-…` sort between `{schedule}:job-` and `{schedule}:job.` ('.' follows '-').
+    const prefix = `${idKey(scheduleId)}:job-`;
+    const after = String(decodeContinuation(page.continuation) ?? prefix);
+    const rows = this.scheduledPageStmt.all(account, after, `${idKey(scheduleId)}:job.`, page.maxResults + 1) as Row[];
+    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
+  }
 
   get(account: string, jobId: string) {
     const row = this.getStmt.get(account, idKey(jobId)) as Row | undefined;

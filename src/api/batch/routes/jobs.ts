@@ -12,7 +12,7 @@ export function jobUrl(request: BatchRequest, jobId: string): string {
   return `${request.baseUrl}/jobs/${jobId}`;
 }
 
-function jobToWire(request: BatchRequest, job: Job): object {
+export function jobToWire(request: BatchRequest, job: Job): object {
   const { id, displayName, disableTasks: _internal, ...rest } = job;
   return { id, displayName, url: jobUrl(request, id), ...rest };
 }

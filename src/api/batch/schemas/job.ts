@@ -1,7 +1,7 @@
 // Request bodies of the job operations.
 
 import { z } from 'zod';
-import { duration, environmentSettings, integer, lowerEnum, nameValuePairs } from './validate.js';
+import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, timestamp } from './validate.js';
 
 const priority = () => integer().min(-1000).max(1000);
 const constraints = () => z.looseObject({ maxWallClockTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
@@ -39,3 +39,34 @@ export const jobPatchSchema = z.object({ ...jobChanges, poolInfo: poolInfo().opt
 export const jobUpdateSchema = z.object({ ...jobChanges, poolInfo: poolInfo() });
 
 export const jobDisableSchema = z.object({ disableTasks: lowerEnum(['requeue', 'terminate', 'wait']) });
+
+/** A job schedule's jobSpecification: a job add without an id. */
+export const jobSpecificationSchema = jobAddSchema.omit({ id: true });
+
+const schedule = () =>
+  z.looseObject({
+    doNotRunUntil: timestamp().optional(),
+    doNotRunAfter: timestamp().optional(),
+    startWindow: duration().optional(),
+    recurrenceInterval: duration().optional(),
+  });
+
+export const jobScheduleAddSchema = z.looseObject({
+  id: z.string(),
+  displayName: z.string().max(1024).optional(),
+  schedule: schedule(),
+  jobSpecification: jobSpecificationSchema,
+  metadata: nameValuePairs().optional(),
+});
+
+export const jobSchedulePatchSchema = z.object({
+  schedule: schedule().optional(),
+  jobSpecification: jobSpecificationSchema.optional(),
+  metadata: nameValuePairs().optional(),
+});
+
+export const jobScheduleUpdateSchema = z.object({
+  schedule: schedule(),
+  jobSpecification: jobSpecificationSchema,
+  metadata: nameValuePairs().optional(),
+});

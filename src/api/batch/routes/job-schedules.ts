@@ -1,0 +1,130 @@
+// Job schedule operations: JobSchedule_Add, JobSchedule_List, JobSchedule_Get,
+// JobSchedule_Exists, JobSchedule_Patch, JobSchedule_Update, JobSchedule_Disable,
+// JobSchedule_Enable, JobSchedule_Terminate, JobSchedule_Delete, and
+// Job_ListFromJobSchedule.
+
+import { isBatchError } from '../../../core/errors.js';
+import type { JobSchedule, JobScheduleChanges, JobScheduleSpec } from '../../../core/job-schedule.js';
+import type { BatchRequest, Operation } from '../operation.js';
+import { jobScheduleAddSchema, jobSchedulePatchSchema, jobScheduleUpdateSchema } from '../schemas/job.js';
+import { parseBody } from '../schemas/validate.js';
+import type { BatchServices } from '../services.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+import { jobToWire } from './jobs.js';
+
+function scheduleUrl(request: BatchRequest, scheduleId: string): string {
+  return `${request.baseUrl}/jobschedules/${scheduleId}`;
+}
+
+function scheduleToWire(request: BatchRequest, schedule: JobSchedule): object {
+  const { id, displayName, jobCount: _internal, ...rest } = schedule;
+  return { id, displayName, url: scheduleUrl(request, id), ...rest };
+}
+
+export function jobScheduleOperations(services: BatchServices): Operation[] {
+  const id = (request: BatchRequest) => request.params.jobScheduleId as string;
+  const changed = (status: number) => (request: BatchRequest, schedule: JobSchedule) => changedReply(status, schedule, scheduleUrl(request, schedule.id));
+  return [
+    {
+      id: 'JobSchedule_Add',
+      method: 'POST',
+      path: '/jobschedules',
+      handler(request) {
+        const spec = parseBody(jobScheduleAddSchema, request.body) as JobScheduleSpec;
+        const schedule = services.jobSchedules.add(request.caller, spec);
+        return createdReply(schedule, scheduleUrl(request, schedule.id));
+      },
+    },
+    {
+      id: 'JobSchedule_List',
+      method: 'GET',
+      path: '/jobschedules',
+      handler(request) {
+        const page = services.jobSchedules.list(request.caller, pageQuery(request));
+        return listReply(request, 'jobschedules', page.items.map((schedule) => scheduleToWire(request, schedule)), page.continuation);
+      },
+    },
+    {
+      id: 'JobSchedule_Get',
+      method: 'GET',
+      path: '/jobschedules/:jobScheduleId',
+      handler(request) {
+        const schedule = services.jobSchedules.get(request.caller, id(request), request.conditions);
+        return entityReply(request, 'jobschedules', schedule, scheduleToWire(request, schedule));
+      },
+    },
+    {
+      id: 'JobSchedule_Exists',
+      method: 'HEAD',
+      path: '/jobschedules/:jobScheduleId',
+      handler(request) {
+        try {
+          return changed(200)(request, services.jobSchedules.get(request.caller, id(request), request.conditions));
+        } catch (error) {
+          if (isBatchError(error) && error.kind === 'notFound') return { status: 404 };
+          throw error;
+        }
+      },
+    },
+    {
+      id: 'JobSchedule_Patch',
+      method: 'PATCH',
+      path: '/jobschedules/:jobScheduleId',
+      handler(request) {
+        const changes = parseBody(jobSchedulePatchSchema, request.body) as JobScheduleChanges;
+        return changed(200)(request, services.jobSchedules.change(request.caller, id(request), changes, 'patch', request.conditions));
+      },
+    },
+    {
+      id: 'JobSchedule_Update',
+      method: 'PUT',
+      path: '/jobschedules/:jobScheduleId',
+      handler(request) {
+        const changes = parseBody(jobScheduleUpdateSchema, request.body) as JobScheduleChanges;
+        return changed(200)(request, services.jobSchedules.change(request.caller, id(request), changes, 'update', request.conditions));
+      },
+    },
+    {
+      id: 'JobSchedule_Disable',
+      method: 'POST',
+      path: '/jobschedules/:jobScheduleId/disable',
+      handler(request) {
+        return changed(204)(request, services.jobSchedules.disable(request.caller, id(request), request.conditions));
+      },
+    },
+    {
+      id: 'JobSchedule_Enable',
+      method: 'POST',
+      path: '/jobschedules/:jobScheduleId/enable',
+      handler(request) {
+        return changed(204)(request, services.jobSchedules.enable(request.caller, id(request), request.conditions));
+      },
+    },
+    {
+      id: 'JobSchedule_Terminate',
+      method: 'POST',
+      path: '/jobschedules/:jobScheduleId/terminate',
+      handler(request) {
+        return changed(202)(request, services.jobSchedules.terminate(request.caller, id(request), request.conditions));
+      },
+    },
+    {
+      id: 'JobSchedule_Delete',
+      method: 'DELETE',
+      path: '/jobschedules/:jobScheduleId',
+      handler(request) {
+        services.jobSchedules.delete(request.caller, id(request), request.conditions);
+        return { status: 202 };
+      },
+    },
+    {
+      id: 'Job_ListFromJobSchedule',
+      method: 'GET',
+      path: '/jobschedules/:jobScheduleId/jobs',
+      handler(request) {
+        const page = services.jobSchedules.listJobs(request.caller, id(request), pageQuery(request));
+        return listReply(request, 'jobs', page.items.map((job) => jobToWire(request, job)), page.continuation);
+      },
+    },
+  ];
+}

@@ -1,0 +1,173 @@
+// Job schedule use cases: add, get, list, patch, update, disable, enable,
+// terminate, delete; and the scheduler's side: creating each job when its run
+// falls due, and finishing terminations and deletions.
+
+import { checkConditions, type Conditions } from '../core/conditions.js';
+import { batchErrors, isBatchError } from '../core/errors.js';
+import { assertValidId } from '../core/ids.js';
+import { beginJobTermination, createJob, markJobDeleting, type Job } from '../core/job.js';
+import {
+  advanceSchedule,
+  beginJobScheduleTermination,
+  changeJobSchedule,
+  completeJobSchedule,
+  createJobSchedule,
+  disableJobSchedule,
+  enableJobSchedule,
+  markJobScheduleDeleting,
+  nextJobId,
+  nextWakeTime,
+  scheduleStep,
+  type JobSchedule,
+  type JobScheduleChanges,
+  type JobScheduleSpec,
+} from '../core/job-schedule.js';
+import type { Page, PageQuery } from '../core/ports.js';
+import type { Caller, ServiceContext } from './context.js';
+
+/** Enough jobs per page when a deleted schedule removes its jobs. */
+const JOBS_PER_SWEEP = 1000;
+
+export class JobScheduleService {
+  constructor(private readonly context: ServiceContext) {}
+
+  add(caller: Caller, spec: JobScheduleSpec): JobSchedule {
+    assertValidId(spec.id);
+    const { now, eTag } = this.context.stamp();
+    const schedule = createJobSchedule(spec, now, eTag);
+    const { store } = this.context;
+    store.transaction(() => {
+      if (store.jobs.get(caller.account, spec.id)) throw batchErrors.jobWithSameIdExists();
+      if (!store.jobSchedules.insert({ account: caller.account, schedule })) throw batchErrors.jobScheduleExists();
+    });
+    this.context.deps.signal.wake();
+    return schedule;
+  }
+
+  get(caller: Caller, scheduleId: string, conditions?: Conditions): JobSchedule {
+    const record = this.context.store.jobSchedules.get(caller.account, scheduleId);
+    if (!record) throw batchErrors.jobScheduleNotFound();
+    checkConditions(record.schedule, conditions, 'read');
+    return record.schedule;
+  }
+
+  list(caller: Caller, page: PageQuery): Page<JobSchedule> {
+    const result = this.context.store.jobSchedules.list(caller.account, page);
+    return { items: result.items.map((record) => record.schedule), continuation: result.continuation };
+  }
+
+  /** Job_ListFromJobSchedule. */
+  listJobs(caller: Caller, scheduleId: string, page: PageQuery): Page<Job> {
+    if (!this.context.store.jobSchedules.get(caller.account, scheduleId)) throw batchErrors.jobScheduleNotFound();
+    const result = this.context.store.jobs.listFromSchedule(caller.account, scheduleId, page);
+    return { items: result.items.map((record) => record.job), continuation: result.continuation };
+  }
+
+  change(caller: Caller, scheduleId: string, changes: JobScheduleChanges, mode: 'patch' | 'update', conditions?: Conditions): JobSchedule {
+    return this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => changeJobSchedule(schedule, changes, mode, now, eTag));
+  }
+
+  disable(caller: Caller, scheduleId: string, conditions?: Conditions): JobSchedule {
+    return this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => disableJobSchedule(schedule, now, eTag));
+  }
+
+  enable(caller: Caller, scheduleId: string, conditions?: Conditions): JobSchedule {
+    return this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => enableJobSchedule(schedule, now, eTag));
+  }
+
+  terminate(caller: Caller, scheduleId: string, conditions?: Conditions): JobSchedule {
+    return this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => beginJobScheduleTermination(schedule, now, eTag));
+  }
+
+  delete(caller: Caller, scheduleId: string, conditions?: Conditions): void {
+    this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => markJobScheduleDeleting(schedule, now, eTag));
+  }
+
+  private mutate(
+    caller: Caller,
+    scheduleId: string,
+    conditions: Conditions | undefined,
+    change: (schedule: JobSchedule, now: Date, eTag: string) => JobSchedule,
+  ): JobSchedule {
+    const { store } = this.context;
+    const updated = store.transaction(() => {
+      const record = store.jobSchedules.get(caller.account, scheduleId);
+      if (!record) throw batchErrors.jobScheduleNotFound();
+      checkConditions(record.schedule, conditions, 'write');
+      const { now, eTag } = this.context.stamp();
+      const schedule = change(record.schedule, now, eTag);
+      store.jobSchedules.update({ account: caller.account, schedule });
+      return schedule;
+    });
+    this.context.deps.signal.wake();
+    return updated;
+  }
+
+  /**
+   * The scheduler's sweep: creates the jobs that are due, completes
+   * schedules with nothing left to run, and carries terminations and
+   * deletions through to their jobs. Returns when a schedule next needs a
+   * sweep (epoch ms), if one does.
+   */
+  settle(): number | undefined {
+    const { store } = this.context;
+    let nextWake: number | undefined;
+    store.transaction(() => {
+      for (const { account, schedule } of store.jobSchedules.listByState(['active', 'terminating', 'deleting'])) {
+        const settled = this.settleOne(account, schedule);
+        const wake = settled ? nextWakeTime(settled) : undefined;
+        if (wake !== undefined && (nextWake === undefined || wake < nextWake)) nextWake = wake;
+      }
+    });
+    return nextWake;
+  }
+
+  private settleOne(account: string, schedule: JobSchedule): JobSchedule | undefined {
+    const { store } = this.context;
+    const recentId = schedule.executionInfo.recentJob?.id;
+    const recent = recentId ? store.jobs.get(account, recentId)?.job : undefined;
+    const hasActiveJob = recent !== undefined && recent.state !== 'completed';
+    const { now, eTag } = this.context.stamp();
+
+    if (schedule.state === 'deleting') {
+      const jobs = store.jobs.listFromSchedule(account, schedule.id, { maxResults: JOBS_PER_SWEEP }).items;
+      for (const { job } of jobs) {
+        if (job.state !== 'deleting') store.jobs.update({ account, job: markJobDeleting(job, now, eTag) });
+      }
+      if (jobs.length === 0) store.jobSchedules.delete(account, schedule.id);
+      // The jobs are removed by the next pass, then the schedule.
+      else this.context.deps.signal.wake();
+      return undefined;
+    }
+    if (schedule.state === 'terminating') {
+      if (recent && recent.state !== 'completed' && recent.state !== 'terminating' && recent.state !== 'deleting') {
+        store.jobs.update({ account, job: beginJobTermination(recent, 'TerminateJobSchedule', now, eTag) });
+        this.context.deps.signal.wake();
+        return schedule;
+      }
+      if (hasActiveJob) return schedule;
+      const completed = completeJobSchedule(schedule, now, eTag);
+      store.jobSchedules.update({ account, schedule: completed });
+      return completed;
+    }
+
+    const step = scheduleStep(schedule, hasActiveJob, now);
+    let next = schedule;
+    if (step.kind === 'complete') next = completeJobSchedule(schedule, now, eTag);
+    else if (step.kind === 'skip') next = advanceSchedule(schedule, undefined, undefined, now, eTag);
+    else if (step.kind === 'createJob') {
+      const jobId = nextJobId(schedule);
+      try {
+        store.jobs.insert({ account, job: createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag) });
+        next = advanceSchedule(schedule, jobId, `${this.context.deps.publicUrl()}/jobs/${jobId}`, now, eTag);
+      } catch (error) {
+        if (!isBatchError(error)) throw error;
+        // A specification that cannot make a job loses this run, not the whole sweep.
+        this.context.deps.logger.warn({ err: error, jobScheduleId: schedule.id }, 'job schedule could not create its job');
+        next = advanceSchedule(schedule, undefined, undefined, now, eTag);
+      }
+    }
+    if (next !== schedule) store.jobSchedules.update({ account, schedule: next });
+    return next;
+  }
+}
