@@ -8,6 +8,7 @@ import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { Pool } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
 import type { ElevationLevel } from './common.js';
+import type { FilterNode } from './odata/filter-ast.js';
 
 export interface PoolRecord {
   account: string;
@@ -44,6 +45,8 @@ export interface PageQuery {
   maxResults: number;
   /** Opaque position from the previous page's continuation. */
   continuation?: string;
+  /** A checked `$filter`; only matching items are listed. */
+  filter?: FilterNode;
 }
 
 export interface Page<T> {

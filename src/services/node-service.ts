@@ -5,6 +5,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { checkConditions, type Conditions } from '../core/conditions.js';
+import { matchesFilter } from '../core/odata/filter-eval.js';
 import { batchErrors } from '../core/errors.js';
 import {
   disableNodeScheduling,
@@ -181,7 +182,9 @@ export class NodeService {
   /** Account_ListPoolNodeCounts: one entry per pool, pools in id order. */
   nodeCounts(caller: Caller, page: PageQuery): Page<PoolNodeCounts> {
     const { store } = this.context;
-    const pools = store.pools.list(caller.account, page);
+    // The filter names the counts' own properties (poolId), so it applies to them, not to the pools.
+    const { filter, ...pageOfPools } = page;
+    const pools = store.pools.list(caller.account, pageOfPools);
     return {
       items: pools.items.map(({ pool }) => {
         const counts: PoolNodeCounts = { poolId: pool.id, dedicated: emptyNodeCounts(), lowPriority: emptyNodeCounts() };
@@ -191,7 +194,7 @@ export class NodeService {
           kind.total += 1;
         }
         return counts;
-      }),
+      }).filter((counts) => !filter || matchesFilter(filter, counts)),
       continuation: pools.continuation,
     };
   }

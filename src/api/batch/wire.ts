@@ -4,6 +4,9 @@
 
 import type { Versioned } from '../../core/common.js';
 import { batchErrors } from '../../core/errors.js';
+import { parseFilterParameter } from '../../core/odata/filter-parser.js';
+import type { FilterListKind } from '../../core/odata/filter-properties.js';
+import type { PageQuery } from '../../core/ports.js';
 import type { BatchReply, BatchRequest } from './operation.js';
 
 export const MAX_RESULTS = 1000;
@@ -56,11 +59,19 @@ export function parseMaxResults(request: BatchRequest, limit = MAX_RESULTS): num
   return value;
 }
 
-export function pageQuery(request: BatchRequest, limit = MAX_RESULTS): { maxResults: number; continuation?: string } {
-  if (request.query['$filter'] !== undefined) {
-    throw batchErrors.invalidQueryParameterValue('$filter', request.query['$filter'] ?? '', '$filter is not supported on this list yet.');
+/**
+ * A list's paging and `$filter`, checked against the properties Batch lets
+ * that list filter on; `kind` undefined for lists Batch does not filter.
+ */
+export function pageQuery(request: BatchRequest, kind: FilterListKind | undefined, limit = MAX_RESULTS): PageQuery {
+  const text = request.query['$filter'];
+  if (kind === undefined && text !== undefined) {
+    throw batchErrors.invalidQueryParameterValue('$filter', text, 'This list does not take a $filter.');
   }
-  return { maxResults: parseMaxResults(request, limit), continuation: request.query['$skiptoken'] };
+  const query: PageQuery = { maxResults: parseMaxResults(request, limit), continuation: request.query['$skiptoken'] };
+  const filter = kind ? parseFilterParameter(text, kind) : undefined;
+  if (filter) query.filter = filter;
+  return query;
 }
 
 /** A paged list; the next link repeats the query and adds the opaque $skiptoken. */

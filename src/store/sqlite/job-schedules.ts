@@ -5,21 +5,21 @@ import type Database from 'better-sqlite3';
 import type { JobScheduleState } from '../../core/job-schedule.js';
 import { idKey } from '../../core/ids.js';
 import type { JobScheduleRecord, JobScheduleRepository, PageQuery } from '../../core/ports.js';
-import { decodeContinuation, pageOf, type Row } from './paging.js';
+import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 
 export class SqliteJobSchedules implements JobScheduleRepository {
   private readonly getStmt;
   private readonly insertStmt;
   private readonly updateStmt;
   private readonly deleteStmt;
-  private readonly pageStmt;
+  private readonly pages;
 
   constructor(private readonly db: Database.Database) {
     this.getStmt = db.prepare('SELECT account, doc FROM job_schedules WHERE account = ? AND key = ?');
     this.insertStmt = db.prepare('INSERT OR IGNORE INTO job_schedules (account, key, state, doc) VALUES (?, ?, ?, ?)');
     this.updateStmt = db.prepare('UPDATE job_schedules SET state = ?, doc = ? WHERE account = ? AND key = ?');
     this.deleteStmt = db.prepare('DELETE FROM job_schedules WHERE account = ? AND key = ?');
-    this.pageStmt = db.prepare('SELECT account, key, doc FROM job_schedules WHERE account = ? AND key > ? ORDER BY key LIMIT ?');
+    this.pages = new PageQueries(db, 'SELECT account, key, doc FROM job_schedules WHERE account = ? AND key > ?', 'ORDER BY key');
   }
 
   private toRecord = (row: Row): JobScheduleRecord => ({ account: row.account as string, schedule: JSON.parse(row.doc as string) });
@@ -41,7 +41,7 @@ export class SqliteJobSchedules implements JobScheduleRepository {
   }
   list(account: string, page: PageQuery) {
     const after = decodeContinuation(page.continuation) ?? '';
-    const rows = this.pageStmt.all(account, String(after), page.maxResults + 1) as Row[];
+    const rows = this.pages.rows([account, String(after)], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
   }
   listByState(states: JobScheduleState[]) {

@@ -22,7 +22,8 @@ import type { JobState } from '../../core/job.js';
 import type { TaskState } from '../../core/task.js';
 import { idKey } from '../../core/ids.js';
 import { MIGRATIONS } from './schema.js';
-import { decodeContinuation, pageOf, type Row } from './paging.js';
+import { JOB_FILTER_COLUMNS, NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './filter-sql.js';
+import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 
 export function openSqliteStore(options: { path?: string }): Store {
@@ -80,7 +81,7 @@ class SqlitePools implements PoolRepository {
   private readonly insertStmt;
   private readonly updateStmt;
   private readonly deleteStmt;
-  private readonly pageStmt;
+  private readonly pages;
   private readonly allStmt;
 
   constructor(db: Database.Database) {
@@ -88,7 +89,7 @@ class SqlitePools implements PoolRepository {
     this.insertStmt = db.prepare('INSERT OR IGNORE INTO pools (account, key, doc) VALUES (?, ?, ?)');
     this.updateStmt = db.prepare('UPDATE pools SET doc = ? WHERE account = ? AND key = ?');
     this.deleteStmt = db.prepare('DELETE FROM pools WHERE account = ? AND key = ?');
-    this.pageStmt = db.prepare('SELECT account, key, doc FROM pools WHERE account = ? AND key > ? ORDER BY key LIMIT ?');
+    this.pages = new PageQueries(db, 'SELECT account, key, doc FROM pools WHERE account = ? AND key > ?', 'ORDER BY key');
     this.allStmt = db.prepare('SELECT account, doc FROM pools');
   }
 
@@ -109,7 +110,7 @@ class SqlitePools implements PoolRepository {
   }
   list(account: string, page: PageQuery) {
     const after = decodeContinuation(page.continuation) ?? '';
-    const rows = this.pageStmt.all(account, String(after), page.maxResults + 1) as Row[];
+    const rows = this.pages.rows([account, String(after)], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
   }
   listAll() {
@@ -123,7 +124,7 @@ class SqliteNodes implements NodeRepository {
   private readonly updateStmt;
   private readonly deleteStmt;
   private readonly byPoolStmt;
-  private readonly pageStmt;
+  private readonly pages;
   private readonly allStmt;
 
   constructor(db: Database.Database) {
@@ -132,7 +133,7 @@ class SqliteNodes implements NodeRepository {
     this.updateStmt = db.prepare('UPDATE nodes SET doc = ? WHERE account = ? AND pool_key = ? AND id = ?');
     this.deleteStmt = db.prepare('DELETE FROM nodes WHERE account = ? AND pool_key = ? AND id = ?');
     this.byPoolStmt = db.prepare('SELECT account, pool_id, doc FROM nodes WHERE account = ? AND pool_key = ? ORDER BY id');
-    this.pageStmt = db.prepare('SELECT account, pool_id, id, doc FROM nodes WHERE account = ? AND pool_key = ? AND id > ? ORDER BY id LIMIT ?');
+    this.pages = new PageQueries(db, 'SELECT account, pool_id, id, doc FROM nodes WHERE account = ? AND pool_key = ? AND id > ?', 'ORDER BY id', NODE_FILTER_COLUMNS);
     this.allStmt = db.prepare('SELECT account, pool_id, doc FROM nodes');
   }
 
@@ -160,7 +161,7 @@ class SqliteNodes implements NodeRepository {
   }
   list(account: string, poolId: string, page: PageQuery) {
     const after = decodeContinuation(page.continuation) ?? '';
-    const rows = this.pageStmt.all(account, idKey(poolId), String(after), page.maxResults + 1) as Row[];
+    const rows = this.pages.rows([account, idKey(poolId), String(after)], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.id as string);
   }
   listAll() {
@@ -173,18 +174,18 @@ class SqliteJobs implements JobRepository {
   private readonly insertStmt;
   private readonly updateStmt;
   private readonly deleteStmt;
-  private readonly pageStmt;
+  private readonly pages;
 
   constructor(private readonly db: Database.Database) {
     this.getStmt = db.prepare('SELECT account, doc FROM jobs WHERE account = ? AND key = ?');
     this.insertStmt = db.prepare('INSERT OR IGNORE INTO jobs (account, key, pool_key, state, doc) VALUES (?, ?, ?, ?, ?)');
     this.updateStmt = db.prepare('UPDATE jobs SET pool_key = ?, state = ?, doc = ? WHERE account = ? AND key = ?');
     this.deleteStmt = db.prepare('DELETE FROM jobs WHERE account = ? AND key = ?');
-    this.pageStmt = db.prepare('SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? ORDER BY key LIMIT ?');
-    this.scheduledPageStmt = db.prepare('SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? AND key < ? ORDER BY key LIMIT ?');
+    this.pages = new PageQueries(db, 'SELECT account, key, doc FROM jobs WHERE account = ? AND key > ?', 'ORDER BY key', JOB_FILTER_COLUMNS);
+    this.scheduledPages = new PageQueries(db, 'SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? AND key < ?', 'ORDER BY key', JOB_FILTER_COLUMNS);
   }
 
-  private readonly scheduledPageStmt;
+  private readonly scheduledPages;
 
   private toRecord = (row: Row): JobRecord => ({ account: row.account as string, job: JSON.parse(row.doc as string) });
 
@@ -192,7 +193,7 @@ class SqliteJobs implements JobRepository {
     // Keys `{schedule}:job-…` sort between `{schedule}:job-` and `{schedule}:job.` ('.' follows '-').
     const prefix = `${idKey(scheduleId)}:job-`;
     const after = String(decodeContinuation(page.continuation) ?? prefix);
-    const rows = this.scheduledPageStmt.all(account, after, `${idKey(scheduleId)}:job.`, page.maxResults + 1) as Row[];
+    const rows = this.scheduledPages.rows([account, after, `${idKey(scheduleId)}:job.`], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
   }
 
@@ -215,7 +216,7 @@ class SqliteJobs implements JobRepository {
   }
   list(account: string, page: PageQuery) {
     const after = decodeContinuation(page.continuation) ?? '';
-    const rows = this.pageStmt.all(account, String(after), page.maxResults + 1) as Row[];
+    const rows = this.pages.rows([account, String(after)], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
   }
   listByPool(account: string, poolId: string, states: JobState[]) {
@@ -238,7 +239,7 @@ class SqliteTasks implements TaskRepository {
   private readonly updateStmt;
   private readonly deleteStmt;
   private readonly deleteByJobStmt;
-  private readonly pageStmt;
+  private readonly pages;
   private readonly byStateStmt;
   private readonly onNodeStmt;
   private readonly allRunningStmt;
@@ -253,7 +254,7 @@ class SqliteTasks implements TaskRepository {
     this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, doc = ? WHERE seq = ?');
     this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ?');
     this.deleteByJobStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ?');
-    this.pageStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND seq > ? ORDER BY seq LIMIT ?`);
+    this.pages = new PageQueries(db, `SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND seq > ?`, 'ORDER BY seq', TASK_FILTER_COLUMNS);
     this.byStateStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND state = ? ORDER BY seq`);
     this.onNodeStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND node_id = ? AND state = 'running'`);
     this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
@@ -300,7 +301,7 @@ class SqliteTasks implements TaskRepository {
   }
   list(account: string, jobId: string, page: PageQuery) {
     const after = Number(decodeContinuation(page.continuation) ?? 0);
-    const rows = this.pageStmt.all(account, idKey(jobId), after, page.maxResults + 1) as Row[];
+    const rows = this.pages.rows([account, idKey(jobId), after], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.seq as number);
   }
   listRunnable(account: string, jobIds: string[], limit: number) {

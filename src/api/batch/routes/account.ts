@@ -3,7 +3,8 @@
 
 import type { Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
-import { listReply, pageQuery, parseMaxResults } from '../wire.js';
+import { matchesFilter } from '../../../core/odata/filter-eval.js';
+import { listReply, pageQuery } from '../wire.js';
 
 /** Batch's own casing of the node states in NodeCounts. */
 const NODE_COUNT_NAMES: Record<string, string> = {
@@ -48,7 +49,7 @@ export function accountOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/nodecounts',
       handler(request) {
-        const page = services.nodes.nodeCounts(request.caller, pageQuery(request, NODE_COUNTS_PAGE));
+        const page = services.nodes.nodeCounts(request.caller, pageQuery(request, 'poolNodeCounts', NODE_COUNTS_PAGE));
         const items = page.items.map((counts) => ({
           poolId: counts.poolId,
           dedicated: nodeCountsToWire(counts.dedicated),
@@ -62,8 +63,11 @@ export function accountOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/supportedimages',
       handler(request) {
-        const maxResults = parseMaxResults(request);
-        return listReply(request, 'supportedimages', SUPPORTED_IMAGES.slice(0, maxResults), undefined);
+        const query = pageQuery(request, 'supportedImages');
+        const images = SUPPORTED_IMAGES.filter((image) => !query.filter || matchesFilter(query.filter, image));
+        const offset = Number(query.continuation ?? 0) || 0;
+        const next = offset + query.maxResults < images.length ? String(offset + query.maxResults) : undefined;
+        return listReply(request, 'supportedimages', images.slice(offset, offset + query.maxResults), next);
       },
     },
   ];

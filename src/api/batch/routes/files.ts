@@ -3,6 +3,8 @@
 // filter), File_Delete*, each FromTask and FromComputeNode.
 
 import { batchErrors } from '../../../core/errors.js';
+import { matchesFilter } from '../../../core/odata/filter-eval.js';
+import { parseFilterParameter } from '../../../core/odata/filter-parser.js';
 import type { ByteRange, NodeFileEntry } from '../../../core/ports.js';
 import type { BatchReply, BatchRequest, Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
@@ -111,13 +113,9 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
       async handler(request): Promise<BatchReply> {
         const recursive = parseBoolean(request, 'recursive');
         const maxResults = parseMaxResults(request);
-        const filter = request.query['$filter'];
-        const prefix = filter === undefined ? undefined : /^\s*startswith\(\s*name\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/.exec(filter)?.[1]?.replace(/''/g, "'");
-        if (filter !== undefined && prefix === undefined) {
-          throw batchErrors.invalidQueryParameterValue('$filter', filter, "File lists filter only with startswith(name,'prefix').");
-        }
+        const filter = parseFilterParameter(request.query['$filter'], 'files');
         const entries = (await services.files.list(request.caller, routes.scope(request), recursive)).filter(
-          (entry) => prefix === undefined || entry.name.startsWith(prefix),
+          (entry) => !filter || matchesFilter(filter, entry),
         );
         const offset = Number(request.query['$skiptoken'] ?? 0) || 0;
         const page = entries.slice(offset, offset + maxResults);

@@ -40,7 +40,7 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/jobschedules',
       handler(request) {
-        const page = services.jobSchedules.list(request.caller, pageQuery(request));
+        const page = services.jobSchedules.list(request.caller, pageQuery(request, 'jobSchedules'));
         return listReply(request, 'jobschedules', page.items.map((schedule) => scheduleToWire(request, schedule)), page.continuation);
       },
     },
@@ -122,7 +122,7 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/jobschedules/:jobScheduleId/jobs',
       handler(request) {
-        const page = services.jobSchedules.listJobs(request.caller, id(request), pageQuery(request));
+        const page = services.jobSchedules.listJobs(request.caller, id(request), pageQuery(request, 'jobs'));
         return listReply(request, 'jobs', page.items.map((job) => jobToWire(request, job)), page.continuation);
       },
     },

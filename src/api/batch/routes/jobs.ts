@@ -34,7 +34,7 @@ export function jobOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/jobs',
       handler(request) {
-        const page = services.jobs.list(request.caller, pageQuery(request));
+        const page = services.jobs.list(request.caller, pageQuery(request, 'jobs'));
         return listReply(request, 'jobs', page.items.map((job) => jobToWire(request, job)), page.continuation);
       },
     },

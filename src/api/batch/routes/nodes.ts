@@ -26,7 +26,7 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes',
       handler(request) {
         const poolId = request.params.poolId as string;
-        const page = services.nodes.list(request.caller, poolId, pageQuery(request));
+        const page = services.nodes.list(request.caller, poolId, pageQuery(request, 'nodes'));
         return listReply(request, 'nodes', page.items.map((node) => nodeToWire(request, poolId, node)), page.continuation);
       },
     },
@@ -143,7 +143,7 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/extensions',
       handler(request) {
         services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
-        pageQuery(request);
+        pageQuery(request, undefined);
         // Local nodes run no VM extensions.
         return listReply(request, 'extensions', [], undefined);
       },

@@ -36,7 +36,7 @@ export function poolOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/pools',
       handler(request) {
-        const page = services.pools.list(request.caller, pageQuery(request));
+        const page = services.pools.list(request.caller, pageQuery(request, 'pools'));
         return listReply(request, 'pools', page.items.map((pool) => poolToWire(request, pool)), page.continuation);
       },
     },

@@ -62,7 +62,7 @@ export function taskOperations(services: BatchServices): Operation[] {
       path: '/jobs/:jobId/tasks',
       handler(request) {
         const jobId = request.params.jobId as string;
-        const page = services.tasks.list(request.caller, jobId, pageQuery(request));
+        const page = services.tasks.list(request.caller, jobId, pageQuery(request, 'tasks'));
         return listReply(request, 'tasks', page.items.map((task) => taskToWire(request, jobId, task)), page.continuation);
       },
     },
