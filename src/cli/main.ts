@@ -26,6 +26,7 @@ export function buildCli(): Command {
     .option('--in-memory', 'keep the store and blobs in memory; nothing survives a restart')
     .option('--account <name:key>', 'a Batch account (repeatable); default: the development account', collect, [])
     .option('--task-user <name>', 'OS user that non-admin tasks run as when Lapis runs as root', process.env.LAPIS_TASK_USER ?? 'nobody')
+    .option('--autoscale-min-interval <duration>', 'shortest autoscale evaluation interval accepted (Azure: PT5M); shorter suits local use', process.env.LAPIS_AUTOSCALE_MIN_INTERVAL ?? 'PT5M')
     .option('--cert <file>', 'TLS certificate (PEM) to serve HTTPS')
     .option('--key <file>', 'TLS private key (PEM) to serve HTTPS')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.LAPIS_LOG_LEVEL ?? 'info'))
@@ -46,6 +47,7 @@ export function buildCli(): Command {
         accounts: (options.account as string[]).length > 0 ? (options.account as string[]).flatMap(parseAccounts) : base.accounts,
         taskUser: options.taskUser as string,
         logLevel: options.logLevel as string,
+        autoScaleMinInterval: options.autoscaleMinInterval as string,
       };
       if ((options.cert === undefined) !== (options.key === undefined)) throw new Error('--cert and --key go together.');
       if (options.cert) config.tls = { certFile: options.cert as string, keyFile: options.key as string };

@@ -25,6 +25,8 @@ export interface LapisConfig {
   logLevel: string;
   /** OS user non-admin tasks run as when Lapis runs as root. */
   taskUser: string;
+  /** The shortest autoscale evaluation interval accepted, an ISO-8601 duration (Azure: PT5M). */
+  autoScaleMinInterval: string;
   tls?: { certFile: string; keyFile: string };
 }
 
@@ -49,6 +51,7 @@ export function defaultConfig(): LapisConfig {
     accounts: [DEV_ACCOUNT],
     logLevel: 'info',
     taskUser: 'nobody',
+    autoScaleMinInterval: 'PT5M',
   };
 }
 
@@ -85,6 +88,7 @@ export function applyEnvironment(config: LapisConfig, env: NodeJS.ProcessEnv = p
   if (env.LAPIS_ACCOUNTS) next.accounts = parseAccounts(env.LAPIS_ACCOUNTS);
   if (env.LAPIS_LOG_LEVEL) next.logLevel = env.LAPIS_LOG_LEVEL;
   if (env.LAPIS_TASK_USER) next.taskUser = env.LAPIS_TASK_USER;
+  if (env.LAPIS_AUTOSCALE_MIN_INTERVAL) next.autoScaleMinInterval = env.LAPIS_AUTOSCALE_MIN_INTERVAL;
   return next;
 }
 

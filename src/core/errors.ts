@@ -140,6 +140,10 @@ export const batchErrors = {
   jobScheduleCompleted: conflict('JobScheduleCompleted', 'The specified job schedule is already in a completed state.'),
   jobScheduleBeingTerminated: conflict('JobScheduleBeingTerminated', 'The specified job schedule is being terminated.'),
   jobScheduleBeingDeleted: conflict('JobScheduleBeingDeleted', 'The specified job schedule has been marked for deletion and is being reclaimed.'),
+  autoScaleEnabled: () =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'The pool scales automatically; disable autoscale before resizing it.'),
+  autoScaleNotEnabled: () =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'Autoscale is not enabled on the pool; enable it before evaluating a formula.'),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

@@ -11,6 +11,7 @@
 import type { ApplicationPackageReference, EnvironmentSetting, NameValuePair, ResourceFile, UserIdentity, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
 import { creationStamps } from './lifecycle.js';
+import { checkFormula, checkInterval, DEFAULT_AUTOSCALE_INTERVAL, type AutoScaleRun } from './autoscale-settings.js';
 import { formatTimestamp } from './time.js';
 
 export type PoolState = 'active' | 'deleting';
@@ -93,6 +94,9 @@ export interface Pool extends Versioned {
   virtualMachineConfiguration?: VirtualMachineConfiguration;
   startTask?: StartTask;
   metadata?: NameValuePair[];
+  autoScaleFormula?: string;
+  autoScaleEvaluationInterval?: string;
+  autoScaleRun?: AutoScaleRun;
   /** Lapis's own: how nodes leave in the resize under way; never on the wire. */
   resizeDeallocationOption?: ComputeNodeDeallocationOption;
   [extra: string]: unknown;
@@ -100,11 +104,15 @@ export interface Pool extends Versioned {
 
 export const DEFAULT_RESIZE_TIMEOUT = 'PT15M';
 
-export function createPool(spec: PoolSpec, now: Date, eTag: string): Pool {
+export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { minAutoScaleIntervalMs: number }): Pool {
   if (spec.enableAutoScale) {
-    throw batchErrors.invalidPropertyValue('enableAutoScale', 'Autoscale pools are not supported yet by Lapis; set targetDedicatedNodes instead.');
-  }
-  if (spec.targetDedicatedNodes === undefined && spec.targetLowPriorityNodes === undefined) {
+    for (const target of ['targetDedicatedNodes', 'targetLowPriorityNodes'] as const) {
+      if (spec[target] !== undefined) throw batchErrors.invalidPropertyValue(target, 'Targets must not be set when enableAutoScale is true: the formula sets them.');
+    }
+    if (!spec.autoScaleFormula) throw batchErrors.missingRequiredProperty('autoScaleFormula');
+    checkFormula(spec.autoScaleFormula);
+    checkInterval(spec.autoScaleEvaluationInterval ?? DEFAULT_AUTOSCALE_INTERVAL, options.minAutoScaleIntervalMs);
+  } else if (spec.targetDedicatedNodes === undefined && spec.targetLowPriorityNodes === undefined) {
     throw batchErrors.missingRequiredProperty('targetDedicatedNodes');
   }
   if (!spec.virtualMachineConfiguration && !spec.cloudServiceConfiguration) {
@@ -123,7 +131,10 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string): Pool {
     currentLowPriorityNodes: 0,
     targetDedicatedNodes: spec.targetDedicatedNodes ?? 0,
     targetLowPriorityNodes: spec.targetLowPriorityNodes ?? 0,
-    enableAutoScale: false,
+    enableAutoScale: spec.enableAutoScale ?? false,
+    ...(spec.enableAutoScale
+      ? { autoScaleFormula: spec.autoScaleFormula, autoScaleEvaluationInterval: spec.autoScaleEvaluationInterval ?? DEFAULT_AUTOSCALE_INTERVAL }
+      : { autoScaleFormula: undefined, autoScaleEvaluationInterval: undefined }),
     enableInterNodeCommunication: spec.enableInterNodeCommunication ?? false,
     taskSlotsPerNode: spec.taskSlotsPerNode ?? 1,
     taskSchedulingPolicy: spec.taskSchedulingPolicy ?? { nodeFillType: 'spread' },
@@ -147,7 +158,17 @@ export interface ResizeRequest {
 
 export function resizePool(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
   assertNotDeleting(pool);
+  if (pool.enableAutoScale) throw batchErrors.autoScaleEnabled();
+  return beginResize(pool, request, now, eTag);
+}
+
+function beginResize(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
   if (pool.allocationState !== 'steady') throw batchErrors.poolBeingResized();
+  return withTargets(pool, request, now, eTag);
+}
+
+/** New targets and a resize toward them. */
+function withTargets(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
   const time = formatTimestamp(now);
   const { resizeErrors: _dropped, ...rest } = pool;
   return {
@@ -169,7 +190,8 @@ export function beginNodeRemoval(
   now: Date,
   eTag: string,
 ): Pool {
-  return resizePool(
+  assertNotDeleting(pool);
+  return beginResize(
     pool,
     {
       targetDedicatedNodes: Math.max(0, pool.targetDedicatedNodes - removed.dedicated),
@@ -261,4 +283,29 @@ export function updatePoolProperties(pool: Pool, changes: PoolPropertyChanges, n
   const next = touch(pool, now, eTag);
   for (const name of REPLACEABLE) setOrRemove(next, name, changes[name]);
   return next;
+}
+
+/**
+ * Records an autoscale run. Its targets take effect when the pool is steady
+ * (or on the first run, right after the pool is created); a run during a
+ * resize is recorded and its targets wait for the next one.
+ */
+export function applyAutoScaleRun(
+  pool: Pool,
+  run: AutoScaleRun,
+  targets: { dedicated: number; lowPriority: number; deallocation: ComputeNodeDeallocationOption } | undefined,
+  now: Date,
+  eTag: string,
+): Pool {
+  const recorded: Pool = { ...touch(pool, now, eTag), autoScaleRun: run };
+  if (!targets || pool.state !== 'active') return recorded;
+  const first = pool.autoScaleRun === undefined;
+  if (!first && pool.allocationState !== 'steady') return recorded;
+  if (!first && targets.dedicated === pool.targetDedicatedNodes && targets.lowPriority === pool.targetLowPriorityNodes) return recorded;
+  return withTargets(
+    recorded,
+    { targetDedicatedNodes: targets.dedicated, targetLowPriorityNodes: targets.lowPriority, nodeDeallocationOption: targets.deallocation },
+    now,
+    eTag,
+  );
 }

@@ -11,6 +11,7 @@ import type { NodePlacement, NodeProvider, TaskRunRef } from '../core/ports.js';
 import type { Clock } from '../core/time.js';
 import type { JobScheduleService } from '../services/job-schedule-service.js';
 import type { JobService } from '../services/job-service.js';
+import type { PoolService } from '../services/pool-service.js';
 import type { NodeService } from '../services/node-service.js';
 import type { TaskService } from '../services/task-service.js';
 import type { TaskFiles } from '../services/task-runs.js';
@@ -25,6 +26,7 @@ export interface SchedulerDeps {
   nodes: NodeService;
   jobs: JobService;
   jobSchedules: JobScheduleService;
+  pools: PoolService;
   tasks: TaskService;
   provider: NodeProvider;
   logger: SchedulerLogger;
@@ -83,7 +85,9 @@ export class Scheduler {
     const ending = this.deps.jobs.settleEndingJobs();
     this.stopRuns(ending.stop);
     this.removeFiles(ending.removeFiles);
-    this.armTimer(this.deps.jobSchedules.settle());
+    const scheduleWake = this.deps.jobSchedules.settle();
+    const autoScaleWake = this.deps.pools.runAutoScale();
+    this.armTimer(earliest(scheduleWake, autoScaleWake));
 
     for (const snapshot of this.deps.tasks.dispatchSnapshot()) {
       const plan = placeTasks(snapshot);
@@ -92,7 +96,7 @@ export class Scheduler {
     }
   }
 
-  /** The one timer: a pass when the earliest job schedule run falls due. */
+  /** The one timer: a pass when the earliest job schedule run or autoscale sample falls due. */
   private armTimer(at: number | undefined): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -147,4 +151,9 @@ export class Scheduler {
       this.track(nodeFiles.delete(path, true).catch(() => undefined));
     }
   }
+}
+
+function earliest(...times: (number | undefined)[]): number | undefined {
+  const defined = times.filter((time): time is number => time !== undefined);
+  return defined.length > 0 ? Math.min(...defined) : undefined;
 }

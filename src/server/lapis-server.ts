@@ -11,7 +11,7 @@ import type { AccountKeys } from '../api/batch/auth/shared-key.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
 import type { NodeEvents, TaskRunReport } from '../core/ports.js';
-import type { Clock } from '../core/time.js';
+import { parseDuration, type Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -39,6 +39,12 @@ export interface RunningLapis {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+function autoScaleMinInterval(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000) throw new Error(`The autoscale minimum interval must be an ISO-8601 duration of at least a second, not '${text}'.`);
+  return ms;
+}
 
 function prepareDataDirectory(config: LapisConfig): { dataDir: string; temporary: boolean } {
   if (config.inMemory || !config.dataDir) {
@@ -85,6 +91,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),
       logger,
       publicUrl: () => batchUrl,
+      minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
     });
     taskService = new TaskService(context);
     const services = {
@@ -99,6 +106,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       nodes: services.nodes,
       jobs: services.jobs,
       jobSchedules: services.jobSchedules,
+      pools: services.pools,
       tasks: services.tasks,
       provider,
       logger,

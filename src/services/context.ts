@@ -19,6 +19,8 @@ export interface ServiceDeps {
   logger: ServiceLogger;
   /** The account URL tasks see as AZ_BATCH_ACCOUNT_URL, e.g. http://127.0.0.1:10100. */
   publicUrl(): string;
+  /** The shortest autoscale evaluation interval accepted (Azure: 5 minutes). */
+  minAutoScaleIntervalMs: number;
 }
 
 export class ServiceContext {

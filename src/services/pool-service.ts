@@ -1,5 +1,6 @@
 // Pool use cases: add, get, list, exists, delete, patch, updateProperties,
-// resize, stopResize.
+// resize, stopResize, and autoscale: enable, disable, evaluate, and the
+// scheduler's periodic evaluation.
 // Nodes come and go asynchronously: these methods change the pool's targets
 // and states and wake the scheduler, whose allocator does the node work.
 
@@ -7,6 +8,17 @@ import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
 import {
+  assertAutoScaleEnabled,
+  checkFormula,
+  disablePoolAutoScale,
+  enablePoolAutoScale,
+  nextEvaluationTime,
+  runFormula,
+  type AutoScaleRun,
+  type AutoScaleSettings,
+} from '../core/pool-autoscale.js';
+import {
+  applyAutoScaleRun,
   createPool,
   markPoolDeleting,
   patchPool,
@@ -19,20 +31,90 @@ import {
   type ResizeRequest,
 } from '../core/pool.js';
 import type { Page, PageQuery } from '../core/ports.js';
+import { AutoScaleSamples, currentSampleValues, SAMPLE_PERIOD_MS } from './autoscale-samples.js';
 import type { Caller, ServiceContext } from './context.js';
 
 export class PoolService {
+  private readonly samples = new AutoScaleSamples();
+
   constructor(private readonly context: ServiceContext) {}
 
   add(caller: Caller, spec: PoolSpec): Pool {
     assertValidId(spec.id);
     const { now, eTag } = this.context.stamp();
-    const pool = createPool(spec, now, eTag);
-    this.context.store.transaction(() => {
-      if (!this.context.store.pools.insert({ account: caller.account, pool })) throw batchErrors.poolExists();
+    const created = createPool(spec, now, eTag, { minAutoScaleIntervalMs: this.context.deps.minAutoScaleIntervalMs });
+    const pool = this.context.store.transaction(() => {
+      if (!this.context.store.pools.insert({ account: caller.account, pool: created })) throw batchErrors.poolExists();
+      // Batch evaluates an autoscale pool's formula as the pool is created.
+      return created.enableAutoScale ? this.evaluateAndApply(caller.account, created) : created;
     });
     this.context.deps.signal.wake();
     return pool;
+  }
+
+  enableAutoScale(caller: Caller, poolId: string, settings: AutoScaleSettings, conditions?: Conditions): Pool {
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => {
+      const enabled = enablePoolAutoScale(pool, settings, this.context.deps.minAutoScaleIntervalMs, now, eTag);
+      // A new formula or interval is evaluated at once, and the interval counts from there.
+      const { autoScaleRun: _last, ...fresh } = enabled;
+      return this.evaluateAndApply(caller.account, fresh);
+    });
+  }
+
+  disableAutoScale(caller: Caller, poolId: string, conditions?: Conditions): Pool {
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => disablePoolAutoScale(pool, now, eTag));
+  }
+
+  /** Pool_EvaluateAutoScale: what a formula would do now; nothing changes. */
+  evaluateAutoScale(caller: Caller, poolId: string, formula: string): AutoScaleRun {
+    const pool = this.get(caller, poolId);
+    assertAutoScaleEnabled(pool);
+    checkFormula(formula);
+    return runFormula(pool, formula, this.inputs(caller.account, pool)).run;
+  }
+
+  /**
+   * The scheduler's autoscale sweep: samples every autoscale pool each 30
+   * seconds and evaluates its formula each evaluation interval. Returns when
+   * it next needs a sweep (epoch ms), if ever.
+   */
+  runAutoScale(): number | undefined {
+    const { store } = this.context;
+    let nextWake: number | undefined;
+    const consider = (at: number) => {
+      if (nextWake === undefined || at < nextWake) nextWake = at;
+    };
+    store.transaction(() => {
+      for (const { account, pool } of store.pools.listAll()) {
+        if (!pool.enableAutoScale || pool.state !== 'active') continue;
+        const now = this.context.now().getTime();
+        this.samples.record(account, pool.id, currentSampleValues(store, account, pool), now);
+        let current = pool;
+        if ((nextEvaluationTime(pool) ?? Number.POSITIVE_INFINITY) <= now) current = this.evaluateAndApply(account, pool);
+        consider(this.samples.nextSampleTime(account, pool.id));
+        const next = nextEvaluationTime(current);
+        if (next !== undefined) consider(next);
+      }
+    });
+    return nextWake;
+  }
+
+  private inputs(account: string, pool: Pool) {
+    const now = this.context.now();
+    const values = currentSampleValues(this.context.store, account, pool);
+    this.samples.record(account, pool.id, values, now.getTime());
+    return { now, values, samples: this.samples.samples(account, pool.id), samplePeriodMs: SAMPLE_PERIOD_MS };
+  }
+
+  /** Runs the pool's formula and stores the run, resizing the pool when the targets changed. */
+  private evaluateAndApply(account: string, pool: Pool): Pool {
+    const { run, targets } = runFormula(pool, pool.autoScaleFormula ?? '', this.inputs(account, pool));
+    const { now, eTag } = this.context.stamp();
+    const updated = applyAutoScaleRun(pool, run, targets, now, eTag);
+    this.context.store.pools.update({ account, pool: updated });
+    // New targets need the allocator's next pass.
+    if (updated.allocationStateTransitionTime !== pool.allocationStateTransitionTime) this.context.deps.signal.wake();
+    return updated;
   }
 
   get(caller: Caller, poolId: string, conditions?: Conditions): Pool {
@@ -48,6 +130,7 @@ export class PoolService {
   }
 
   delete(caller: Caller, poolId: string, conditions?: Conditions): void {
+    this.samples.forget(caller.account, poolId);
     this.mutate(caller, poolId, conditions, (pool, now, eTag) => markPoolDeleting(pool, now, eTag));
   }
 

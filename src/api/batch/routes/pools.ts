@@ -1,14 +1,23 @@
 // Pool operations: Pool_Add, Pool_List, Pool_Get, Pool_Exists, Pool_Delete,
-// Pool_Patch, Pool_UpdateProperties, Pool_Resize, Pool_StopResize, Pool_RemoveNodes. This file is the reference operation set to
+// Pool_Patch, Pool_UpdateProperties, Pool_Resize, Pool_StopResize, Pool_RemoveNodes,
+// Pool_EnableAutoScale, Pool_DisableAutoScale, Pool_EvaluateAutoScale. This file is the reference operation set to
 // copy when adding the next resource (see CONTRIBUTING.md).
 
 import { isBatchError } from '../../../core/errors.js';
 import type { Pool, PoolPropertyChanges, PoolSpec } from '../../../core/pool.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { poolAddSchema, poolPatchSchema, poolRemoveNodesSchema, poolResizeSchema, poolUpdatePropertiesSchema } from '../schemas/pool.js';
+import {
+  poolAddSchema,
+  poolEnableAutoScaleSchema,
+  poolEvaluateAutoScaleSchema,
+  poolPatchSchema,
+  poolRemoveNodesSchema,
+  poolResizeSchema,
+  poolUpdatePropertiesSchema,
+} from '../schemas/pool.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery } from '../wire.js';
 
 export function poolUrl(request: BatchRequest, poolId: string): string {
   return `${request.baseUrl}/pools/${poolId}`;
@@ -120,6 +129,40 @@ export function poolOperations(services: BatchServices): Operation[] {
         const poolId = request.params.poolId as string;
         const pool = services.nodes.removeNodes(request.caller, poolId, removal, request.conditions);
         return changedReply(202, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_EnableAutoScale',
+      method: 'POST',
+      path: '/pools/:poolId/enableautoscale',
+      handler(request) {
+        const settings = parseBody(poolEnableAutoScaleSchema, request.body);
+        const pool = services.pools.enableAutoScale(request.caller, request.params.poolId as string, settings, request.conditions);
+        return changedReply(200, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_DisableAutoScale',
+      method: 'POST',
+      path: '/pools/:poolId/disableautoscale',
+      handler(request) {
+        const pool = services.pools.disableAutoScale(request.caller, request.params.poolId as string);
+        return changedReply(200, pool, poolUrl(request, pool.id));
+      },
+    },
+    {
+      id: 'Pool_EvaluateAutoScale',
+      method: 'POST',
+      path: '/pools/:poolId/evaluateautoscale',
+      handler(request) {
+        const { autoScaleFormula } = parseBody(poolEvaluateAutoScaleSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const run = services.pools.evaluateAutoScale(request.caller, poolId, autoScaleFormula);
+        return {
+          status: 200,
+          body: { 'odata.metadata': metadataUrl(request, '@Element'), ...run },
+          headers: { DataServiceId: poolUrl(request, poolId) },
+        };
       },
     },
   ];

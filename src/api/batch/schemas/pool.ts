@@ -77,3 +77,10 @@ export const poolRemoveNodesSchema = z.looseObject({
   resizeTimeout: duration().optional(),
   nodeDeallocationOption: deallocationOption.optional(),
 });
+
+export const poolEnableAutoScaleSchema = z.looseObject({
+  autoScaleFormula: z.string().optional(),
+  autoScaleEvaluationInterval: duration().optional(),
+});
+
+export const poolEvaluateAutoScaleSchema = z.looseObject({ autoScaleFormula: z.string() });
