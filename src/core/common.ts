@@ -21,6 +21,22 @@ export interface ResourceFile {
   identityReference?: { resourceId?: string };
 }
 
+export type OutputFileUploadCondition = 'tasksuccess' | 'taskfailure' | 'taskcompletion';
+
+/** A task's files to upload to blob storage when it ends. */
+export interface OutputFile {
+  filePattern: string;
+  destination: {
+    container: {
+      containerUrl: string;
+      path?: string;
+      identityReference?: { resourceId?: string };
+      uploadHeaders?: { name: string; value?: string }[];
+    };
+  };
+  uploadOptions: { uploadCondition: OutputFileUploadCondition };
+}
+
 export type ElevationLevel = 'nonadmin' | 'admin';
 export type AutoUserScope = 'task' | 'pool';
 

@@ -7,7 +7,7 @@ import type { Job, JobState } from './job.js';
 import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { Pool } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
-import type { ElevationLevel } from './common.js';
+import type { ElevationLevel, OutputFile } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
 
 export interface PoolRecord {
@@ -159,6 +159,8 @@ export interface TaskRun extends TaskRunRef {
   maxWallClockTimeMs?: number;
   /** A retry reuses the working directory: resource files are not downloaded again. */
   isRetry: boolean;
+  /** Uploaded when the process ends, as each file's uploadCondition says. */
+  outputFiles: OutputFile[];
 }
 
 export interface TaskRunReport {

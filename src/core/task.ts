@@ -14,6 +14,7 @@
 import type {
   ApplicationPackageReference,
   EnvironmentSetting,
+  OutputFile,
   ResourceFile,
   TaskFailureInfo,
   UserIdentity,
@@ -38,7 +39,7 @@ export interface TaskSpec {
   displayName?: string;
   commandLine: string;
   resourceFiles?: ResourceFile[];
-  outputFiles?: unknown[];
+  outputFiles?: OutputFile[];
   environmentSettings?: EnvironmentSetting[];
   constraints?: Partial<TaskConstraints>;
   requiredSlots?: number;
@@ -81,6 +82,7 @@ export interface Task extends Versioned {
   previousStateTransitionTime?: string;
   commandLine: string;
   resourceFiles?: ResourceFile[];
+  outputFiles?: OutputFile[];
   environmentSettings?: EnvironmentSetting[];
   constraints: TaskConstraints;
   requiredSlots: number;

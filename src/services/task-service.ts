@@ -295,6 +295,7 @@ export class TaskService {
       elevationLevel: task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin',
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,
+      outputFiles: task.outputFiles ?? [],
     };
   }
 

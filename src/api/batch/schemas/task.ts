@@ -1,16 +1,30 @@
 // Request bodies of the task operations.
 
 import { z } from 'zod';
-import { duration, environmentSettings, integer, resourceFile, userIdentity } from './validate.js';
+import { duration, environmentSettings, integer, lowerEnum, resourceFile, userIdentity } from './validate.js';
 
 const taskConstraints = () =>
   z.looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
+
+const outputFile = () =>
+  z.looseObject({
+    filePattern: z.string().min(1).max(1024),
+    destination: z.looseObject({
+      container: z.looseObject({
+        containerUrl: z.string().url(),
+        path: z.string().max(1024).optional(),
+        uploadHeaders: z.array(z.looseObject({ name: z.string().min(1), value: z.string().optional() })).optional(),
+      }),
+    }),
+    uploadOptions: z.looseObject({ uploadCondition: lowerEnum(['tasksuccess', 'taskfailure', 'taskcompletion']) }),
+  });
 
 export const taskAddSchema = z.looseObject({
   id: z.string(),
   displayName: z.string().max(1024).optional(),
   commandLine: z.string(),
   resourceFiles: z.array(resourceFile()).optional(),
+  outputFiles: z.array(outputFile()).optional(),
   environmentSettings: environmentSettings().optional(),
   constraints: taskConstraints().optional(),
   requiredSlots: integer().min(1).optional(),
