@@ -160,6 +160,8 @@ export const batchErrors = {
   taskFilesCleanedup: conflict('TaskFilesCleanedup', 'The task files of the specified task have been cleaned up from the compute node.'),
   directoryNotEmpty: () =>
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'The directory is not empty; use recursive=true to delete it.'),
+  taskDependencyListTooLong: () =>
+    new BatchError('TaskDependencyListTooLong', 'badRequest', 'The ids in dependsOn.taskIds exceed 64,000 characters; use taskIdRanges instead.'),
   taskDependenciesNotSpecifiedOnJob: () =>
     new BatchError('TaskDependenciesNotSpecifiedOnJob', 'conflict', 'The job does not allow tasks with dependencies: set usesTaskDependencies to true on the job.'),
 };

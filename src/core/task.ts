@@ -21,6 +21,7 @@ import type {
   Versioned,
 } from './common.js';
 import { batchErrors } from './errors.js';
+import { resolveExitOptions, type DependencyAction, type ExitConditions, type JobAction } from './exit-conditions.js';
 import type { Job } from './job.js';
 import { creationStamps, transitionState } from './lifecycle.js';
 import { formatTimestamp, UNLIMITED_DURATION } from './time.js';
@@ -44,9 +45,9 @@ export interface TaskSpec {
   constraints?: Partial<TaskConstraints>;
   requiredSlots?: number;
   userIdentity?: UserIdentity;
-  dependsOn?: { taskIds?: string[]; taskIdRanges?: { start: number; end: number }[] };
+  dependsOn?: TaskDependencies;
   applicationPackageReferences?: ApplicationPackageReference[];
-  exitConditions?: Record<string, unknown>;
+  exitConditions?: ExitConditions;
   multiInstanceSettings?: Record<string, unknown>;
   [extra: string]: unknown;
 }
@@ -84,18 +85,51 @@ export interface Task extends Versioned {
   resourceFiles?: ResourceFile[];
   outputFiles?: OutputFile[];
   environmentSettings?: EnvironmentSetting[];
+  exitConditions?: ExitConditions;
+  dependsOn?: TaskDependencies;
   constraints: TaskConstraints;
   requiredSlots: number;
   userIdentity: UserIdentity;
   executionInfo: TaskExecutionInformation;
   nodeInfo?: TaskNodeInfo;
+  /** Lapis's own: what the completed task's exit conditions say for its dependents; never on the wire. */
+  dependencyAction?: DependencyAction;
   [extra: string]: unknown;
+}
+
+export interface TaskDependencies {
+  taskIds?: string[];
+  taskIdRanges?: { start: number; end: number }[];
 }
 
 export const DEFAULT_RETENTION_TIME = 'P7D';
 
+/** Batch limits the explicit parents of a task to 64,000 characters of ids. */
+const MAX_DEPENDENCY_ID_CHARACTERS = 64_000;
+
+function checkExitConditions(conditions: ExitConditions | undefined, job: Job): void {
+  if (!conditions || job.onTaskFailure !== 'noaction') return;
+  const options = [
+    ...(conditions.exitCodes ?? []).map((entry) => entry.exitOptions),
+    ...(conditions.exitCodeRanges ?? []).map((entry) => entry.exitOptions),
+    conditions.preProcessingError,
+    conditions.fileUploadError,
+    conditions.default,
+  ];
+  if (options.some((option) => option?.jobAction !== undefined)) {
+    throw batchErrors.invalidPropertyValue('exitConditions', "jobAction needs a job whose onTaskFailure is 'performexitoptionsjobaction'.");
+  }
+}
+
 export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): Task {
   if (spec.dependsOn && !job.usesTaskDependencies) throw batchErrors.taskDependenciesNotSpecifiedOnJob();
+  if ((spec.dependsOn?.taskIds ?? []).reduce((length, id) => length + id.length, 0) > MAX_DEPENDENCY_ID_CHARACTERS) {
+    throw batchErrors.taskDependencyListTooLong();
+  }
+  for (const range of spec.dependsOn?.taskIdRanges ?? []) {
+    if (range.start > range.end) throw batchErrors.invalidPropertyValue('dependsOn.taskIdRanges', 'A range\'s start must not be greater than its end.');
+  }
+  checkExitConditions(spec.exitConditions, job);
   if (spec.requiredSlots !== undefined && spec.requiredSlots < 1) {
     throw batchErrors.invalidPropertyValue('requiredSlots', 'requiredSlots must be at least 1.');
   }
@@ -171,7 +205,14 @@ export function completeTask(task: Task, outcome: TaskRunOutcome, now: Date, eTa
   else delete executionInfo.exitCode;
   if (failureInfo) executionInfo.failureInfo = failureInfo;
   else delete executionInfo.failureInfo;
-  return { ...next, executionInfo };
+  const { dependencyAction } = resolveExitOptions(task.exitConditions, { exitCode: outcome.exitCode, failureInfo });
+  return { ...next, executionInfo, dependencyAction };
+}
+
+/** What the job should do now that the task completed, per its exit conditions. */
+export function completionJobAction(task: Task): JobAction {
+  const { exitCode, failureInfo } = task.executionInfo;
+  return resolveExitOptions(task.exitConditions, { exitCode, failureInfo }).jobAction;
 }
 
 /** Returns a task whose node was lost to the queue; requeues do not count as retries. */
@@ -222,7 +263,7 @@ export function reactivateTask(task: Task, job: Job, now: Date, eTag: string): T
     throw batchErrors.taskNotReactivatable('The task completed successfully; only tasks that failed can be reactivated.');
   }
   const next = transition(task, 'active', now, eTag);
-  const { nodeInfo: _node, ...rest } = next;
+  const { nodeInfo: _node, dependencyAction: _action, ...rest } = next;
   const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, startTime: _start, lastRetryTime: _retry, ...execution } =
     task.executionInfo;
   return { ...rest, executionInfo: { ...execution, retryCount: 0 } };

@@ -5,12 +5,13 @@
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
-import { assertAcceptsTasks, beginJobTermination, type Job } from '../core/job.js';
+import { assertAcceptsTasks, beginJobDisable, beginJobTermination, type Job } from '../core/job.js';
 import { freeSlots, occupySlots } from '../core/node.js';
 import type { Page, PageQuery, ResolvedResourceFile, TaskRecord, TaskRun, TaskRunReport } from '../core/ports.js';
 import {
   assignToNode,
   completeTask,
+  completionJobAction,
   createTask,
   reactivateTask,
   retryTask,
@@ -330,11 +331,22 @@ export class TaskService {
       const task = completeTask(record.task, outcome, now, eTag);
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
+      if (jobRecord) this.applyExitJobAction(jobRecord.account, jobRecord.job, task);
       this.completeJobIfDone(run.account, run.jobId);
       return undefined;
     });
     if (retry) this.context.deps.provider.runTask(retry);
     else this.context.deps.signal.wake();
+  }
+
+  /** With onTaskFailure performexitoptionsjobaction, the task's exit options may disable or terminate its job. */
+  private applyExitJobAction(account: string, job: Job, task: Task): void {
+    if (job.onTaskFailure !== 'performexitoptionsjobaction' || job.state !== 'active') return;
+    const action = completionJobAction(task);
+    if (action === 'none') return;
+    const { now, eTag } = this.context.stamp();
+    const changed = action === 'terminate' ? beginJobTermination(job, 'TaskFailed', now, eTag) : beginJobDisable(job, 'requeue', now, eTag);
+    this.context.store.jobs.update({ account, job: changed });
   }
 
   private completeJobIfDone(account: string, jobId: string): void {

@@ -24,6 +24,7 @@ import { idKey } from '../../core/ids.js';
 import { MIGRATIONS } from './schema.js';
 import { JOB_FILTER_COLUMNS, NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './filter-sql.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
+import { numericId, SqliteTaskDependencies } from './task-dependencies.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 
 export function openSqliteStore(options: { path?: string }): Store {
@@ -244,16 +245,24 @@ class SqliteTasks implements TaskRepository {
   private readonly onNodeStmt;
   private readonly allRunningStmt;
   private readonly countsStmt;
+  private readonly stateStmt;
+  private readonly deleteJobEdgesStmt;
+  private readonly deleteJobRangesStmt;
+  private readonly dependencies: SqliteTaskDependencies;
 
   constructor(private readonly db: Database.Database) {
     const columns = 'seq, account, job_id, attempt, doc';
     this.getStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND key = ?`);
     this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, num_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, doc = ? WHERE seq = ?');
-    this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ?');
+    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, doc = ? WHERE seq = ?');
+    this.dependencies = new SqliteTaskDependencies(db);
+    this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ? RETURNING seq');
     this.deleteByJobStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ?');
+    this.deleteJobEdgesStmt = db.prepare('DELETE FROM task_dependencies WHERE account = ? AND job_key = ?');
+    this.deleteJobRangesStmt = db.prepare('DELETE FROM task_dependency_ranges WHERE account = ? AND job_key = ?');
+    this.stateStmt = db.prepare('SELECT state, dep_action FROM tasks WHERE seq = ?');
     this.pages = new PageQueries(db, `SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND seq > ?`, 'ORDER BY seq', TASK_FILTER_COLUMNS);
     this.byStateStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND state = ? ORDER BY seq`);
     this.onNodeStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND node_id = ? AND state = 'running'`);
@@ -285,19 +294,35 @@ class SqliteTasks implements TaskRepository {
       task.nodeInfo?.nodeId ?? null,
       record.attempt,
       task.requiredSlots,
+      numericId(task.id),
       JSON.stringify(task),
     );
-    return result.changes === 1;
+    if (result.changes !== 1) return false;
+    this.dependencies.add(record.account, record.jobId, Number(result.lastInsertRowid), task);
+    // A new task may be a parent, by id or within a range, of tasks added before it.
+    this.dependencies.parentChanged(record.account, record.jobId, task.id);
+    return true;
   }
+  /** Updates a task; its dependents are re-checked when it completes or leaves completion. */
   update(record: TaskRecord) {
     const { task } = record;
-    this.updateStmt.run(task.state, task.executionInfo.result ?? null, task.nodeInfo?.nodeId ?? null, record.attempt, task.requiredSlots, JSON.stringify(task), record.seq);
+    const before = this.stateStmt.get(record.seq) as { state: string; dep_action: string | null } | undefined;
+    const depAction = task.state === 'completed' ? (task.dependencyAction ?? null) : null;
+    this.updateStmt.run(task.state, task.executionInfo.result ?? null, task.nodeInfo?.nodeId ?? null, record.attempt, task.requiredSlots, depAction, JSON.stringify(task), record.seq);
+    if (before && (before.state === 'completed') !== (task.state === 'completed')) {
+      this.dependencies.parentChanged(record.account, record.jobId, task.id);
+    }
   }
   delete(account: string, jobId: string, taskId: string) {
-    this.deleteStmt.run(account, idKey(jobId), idKey(taskId));
+    const row = this.deleteStmt.get(account, idKey(jobId), idKey(taskId)) as { seq: number } | undefined;
+    if (!row) return;
+    this.dependencies.remove(row.seq);
+    this.dependencies.parentChanged(account, jobId, taskId);
   }
   deleteByJob(account: string, jobId: string) {
     this.deleteByJobStmt.run(account, idKey(jobId));
+    this.deleteJobEdgesStmt.run(account, idKey(jobId));
+    this.deleteJobRangesStmt.run(account, idKey(jobId));
   }
   list(account: string, jobId: string, page: PageQuery) {
     const after = Number(decodeContinuation(page.continuation) ?? 0);
@@ -309,7 +334,7 @@ class SqliteTasks implements TaskRepository {
     const marks = jobIds.map(() => '?').join(',');
     const rows = this.db
       .prepare(
-        `SELECT seq, account, job_id, attempt, doc FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' ORDER BY seq LIMIT ?`,
+        `SELECT seq, account, job_id, attempt, doc FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' AND waiting = 0 ORDER BY seq LIMIT ?`,
       )
       .all(account, ...jobIds.map(idKey), limit) as Row[];
     return rows.map(this.toRecord);

@@ -6,6 +6,21 @@ import { duration, environmentSettings, integer, lowerEnum, resourceFile, userId
 const taskConstraints = () =>
   z.looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
 
+const exitOptions = () =>
+  z.looseObject({
+    jobAction: lowerEnum(['none', 'disable', 'terminate']).optional(),
+    dependencyAction: lowerEnum(['satisfy', 'block']).optional(),
+  });
+
+const exitConditions = () =>
+  z.looseObject({
+    exitCodes: z.array(z.looseObject({ code: integer(), exitOptions: exitOptions() })).optional(),
+    exitCodeRanges: z.array(z.looseObject({ start: integer(), end: integer(), exitOptions: exitOptions() })).optional(),
+    preProcessingError: exitOptions().optional(),
+    fileUploadError: exitOptions().optional(),
+    default: exitOptions().optional(),
+  });
+
 const outputFile = () =>
   z.looseObject({
     filePattern: z.string().min(1).max(1024),
@@ -25,6 +40,7 @@ export const taskAddSchema = z.looseObject({
   commandLine: z.string(),
   resourceFiles: z.array(resourceFile()).optional(),
   outputFiles: z.array(outputFile()).optional(),
+  exitConditions: exitConditions().optional(),
   environmentSettings: environmentSettings().optional(),
   constraints: taskConstraints().optional(),
   requiredSlots: integer().min(1).optional(),
