@@ -58,6 +58,18 @@ export function allOperations(services: BatchServices): Operation[] {
   ];
 }
 
+/** Query parameters, each named once: a parameter given twice is ambiguous, so Batch's error names it. */
+function singleValuedQuery(raw: unknown): Record<string, string | undefined> {
+  const query: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(value)) {
+      throw batchErrors.invalidQueryParameterValue(name, value.map(String).join(','), 'The query parameter is given more than once.');
+    }
+    query[name] = typeof value === 'string' ? value : undefined;
+  }
+  return query;
+}
+
 function baseUrlOf(request: FastifyRequest): string {
   return `${request.protocol}://${request.headers.host ?? request.hostname}`;
 }
@@ -194,14 +206,15 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
       method: operation.method,
       url: operation.path,
       handler: async (request, reply) => {
-        const apiVersion = checkApiVersion((request.query as Record<string, string | undefined>)['api-version']);
+        const query = singleValuedQuery(request.query);
+        const apiVersion = checkApiVersion(query['api-version']);
         const batchRequest: BatchRequest = {
           caller: { account: request.batchAccount as string },
           apiVersion,
           baseUrl: baseUrlOf(request),
           requestId: request.id,
           params: request.params as Record<string, string>,
-          query: request.query as Record<string, string | undefined>,
+          query,
           header: (name) => headerOf(request, name),
           conditions: conditionsOf(request),
           body: parseJson(request.body),
