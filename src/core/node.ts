@@ -30,7 +30,10 @@ export type ComputeNodeState =
   | 'unknown'
   | 'leavingpool'
   | 'offline'
-  | 'preempted';
+  | 'preempted'
+  | 'upgradingos'
+  | 'deallocating'
+  | 'deallocated';
 
 export type SchedulingState = 'enabled' | 'disabled';
 
@@ -156,14 +159,28 @@ function assertReachable(node: ComputeNode): void {
 
 export type NodeRestartOption = 'requeue' | 'terminate' | 'taskcompletion' | 'retaineddata';
 
-/** ComputeNode_Reboot / ComputeNode_Reimage: the node takes no new task and restarts once its tasks are dealt with. */
-export function beginNodeRestart(node: ComputeNode, kind: 'rebooting' | 'reimaging', now: Date): ComputeNode {
+/** A node going down for a reboot, a reimage or a deallocation. */
+export type NodeRestartKind = 'rebooting' | 'reimaging' | 'deallocating';
+
+/** ComputeNode_Reboot / _Reimage / _Deallocate: the node takes no new task and goes down once its tasks are dealt with. */
+export function beginNodeRestart(node: ComputeNode, kind: NodeRestartKind, now: Date): ComputeNode {
   if (node.state !== 'idle' && node.state !== 'running') throw batchErrors.nodeNotReady();
   return withState(node, kind, now);
 }
 
 export function isRestarting(node: ComputeNode): boolean {
-  return node.state === 'rebooting' || node.state === 'reimaging';
+  return node.state === 'rebooting' || node.state === 'reimaging' || node.state === 'deallocating';
+}
+
+/** A deallocated node keeps its files and runs nothing until it is started. */
+export function markNodeDeallocated(node: ComputeNode, now: Date): ComputeNode {
+  return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'deallocated', now);
+}
+
+/** ComputeNode_Start: only a deallocated node starts. */
+export function beginNodeStart(node: ComputeNode, now: Date): ComputeNode {
+  if (node.state !== 'deallocated') throw batchErrors.nodeNotReady();
+  return withState(node, 'starting', now);
 }
 
 export type DisableSchedulingOption = 'requeue' | 'terminate' | 'taskcompletion';

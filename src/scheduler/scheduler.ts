@@ -75,10 +75,11 @@ export class Scheduler {
   private pass(): void {
     const allocation = this.deps.nodes.planAllocation();
     this.startNodeWork(allocation.provision, allocation.release, allocation.stop);
-    for (const { placement, wipe } of this.deps.nodes.planNodeRestarts()) {
+    for (const { placement, wipe, deallocate } of this.deps.nodes.planNodeRestarts()) {
       this.onNode(placement, 'restart', async () => {
         await this.deps.provider.restartNode(placement, { wipe });
-        this.deps.nodes.markReady(placement);
+        if (deallocate) this.deps.nodes.markDeallocated(placement);
+        else this.deps.nodes.markReady(placement);
       });
     }
 

@@ -13,7 +13,9 @@ import {
   markNodeLeaving,
   addNodeUser,
   beginNodeRestart,
+  beginNodeStart,
   deleteNodeUser,
+  markNodeDeallocated,
   updateNodeUser,
   isRestarting,
   markNodeReady,
@@ -22,6 +24,7 @@ import {
   type ComputeNode,
   type ComputeNodeState,
   type DisableSchedulingOption,
+  type NodeRestartKind,
   type NodeRestartOption,
   type NodeUserSpec,
 } from '../core/node.js';
@@ -118,7 +121,7 @@ export class NodeService {
    * terminate end the node's tasks now; taskcompletion and retaineddata let
    * them finish. The restart itself happens in planNodeRestarts.
    */
-  restart(caller: Caller, poolId: string, nodeId: string, kind: 'rebooting' | 'reimaging', option: NodeRestartOption = 'requeue'): void {
+  restart(caller: Caller, poolId: string, nodeId: string, kind: NodeRestartKind, option: NodeRestartOption = 'requeue'): void {
     const { store } = this.context;
     const stop = store.transaction(() => {
       const record = this.findNode(caller, poolId, nodeId);
@@ -139,15 +142,40 @@ export class NodeService {
     this.context.deps.signal.wake();
   }
 
-  /** Nodes being rebooted or reimaged whose tasks are done: the provider restarts them now. */
-  planNodeRestarts(): { placement: NodePlacement; wipe: boolean }[] {
+  /** Nodes being rebooted, reimaged or deallocated whose tasks are done: the provider restarts them now. */
+  planNodeRestarts(): { placement: NodePlacement; wipe: boolean; deallocate: boolean }[] {
     return this.context.store.nodes
       .listAll()
       .filter((record) => isRestarting(record.node) && record.node.runningTasksCount === 0)
       .map((record) => ({
         placement: { account: record.account, poolId: record.poolId, nodeId: record.node.id },
         wipe: record.node.state === 'reimaging',
+        deallocate: record.node.state === 'deallocating',
       }));
+  }
+
+  markDeallocated(placement: NodePlacement): void {
+    const { store } = this.context;
+    store.transaction(() => {
+      const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
+      if (!record || record.node.state !== 'deallocating') return;
+      store.nodes.update({ ...record, node: markNodeDeallocated(record.node, this.context.now()) });
+    });
+  }
+
+  /** ComputeNode_Start (2024-07-01.20.0): a deallocated node starts again. */
+  start(caller: Caller, poolId: string, nodeId: string): void {
+    const { store } = this.context;
+    const placement = store.transaction(() => {
+      const record = this.findNode(caller, poolId, nodeId);
+      store.nodes.update({ ...record, node: beginNodeStart(record.node, this.context.now()) });
+      return { account: caller.account, poolId: record.poolId, nodeId: record.node.id };
+    });
+    const { provider, logger } = this.context.deps;
+    void provider
+      .provisionNode(placement)
+      .then(() => this.markReady(placement))
+      .catch((error: unknown) => logger.error({ err: error, nodeId }, 'node start failed'));
   }
 
   /**
@@ -350,6 +378,7 @@ export class NodeService {
           work.release.push(placement);
           continue;
         }
+        if (record.node.state === 'deallocated') continue;
         store.nodes.update({ ...record, node: markNodeRestarting(record.node, this.context.now()) });
         work.provision.push(placement);
       }
@@ -384,6 +413,9 @@ function emptyNodeCounts(): NodeCounts {
     'unknown',
     'unusable',
     'waitingforstarttask',
+    'upgradingos',
+    'deallocating',
+    'deallocated',
   ];
   return { ...(Object.fromEntries(states.map((state) => [state, 0])) as Record<ComputeNodeState, number>), total: 0 };
 }

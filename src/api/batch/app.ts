@@ -25,7 +25,7 @@ import { nodeOperations } from './routes/nodes.js';
 import { poolOperations } from './routes/pools.js';
 import { taskOperations } from './routes/tasks.js';
 import type { BatchServices } from './services.js';
-import { checkApiVersion } from './versions.js';
+import { checkApiVersion, isAtLeast } from './versions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_PATH_SEGMENT = 1024;
@@ -208,6 +208,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
       handler: async (request, reply) => {
         const query = singleValuedQuery(request.query);
         const apiVersion = checkApiVersion(query['api-version']);
+        if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
         const batchRequest: BatchRequest = {
           caller: { account: request.batchAccount as string },
           apiVersion,

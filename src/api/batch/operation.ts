@@ -36,5 +36,7 @@ export interface Operation {
   id: string;
   method: HttpMethod;
   path: string;
+  /** The first API version that has the operation; earlier versions answer InvalidUri, as for any unknown path. */
+  since?: ApiVersion;
   handler(request: BatchRequest): BatchReply | Promise<BatchReply>;
 }

@@ -13,3 +13,8 @@ export function checkApiVersion(version: string | undefined): ApiVersion {
   if (!supported) throw batchErrors.unsupportedRequestVersion(version);
   return supported;
 }
+
+/** Whether `version` is `since` or later. */
+export function isAtLeast(version: ApiVersion, since: ApiVersion): boolean {
+  return SUPPORTED_API_VERSIONS.indexOf(version) >= SUPPORTED_API_VERSIONS.indexOf(since);
+}

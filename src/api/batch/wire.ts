@@ -48,6 +48,14 @@ export function entityReply(request: BatchRequest, fragment: string, resource: V
   };
 }
 
+/** A `true` / `false` query flag such as `recursive` or `force`; absent is false. */
+export function parseBooleanQuery(request: BatchRequest, name: string): boolean {
+  const value = request.query[name];
+  if (value === undefined) return false;
+  if (value !== 'true' && value !== 'false') throw batchErrors.invalidQueryParameterValue(name, value, 'The value must be true or false.');
+  return value === 'true';
+}
+
 export function parseMaxResults(request: BatchRequest, limit = MAX_RESULTS): number {
   const text = request.query['maxresults'];
   if (text === undefined) return limit;

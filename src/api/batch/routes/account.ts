@@ -11,6 +11,7 @@ const NODE_COUNT_NAMES: Record<string, string> = {
   starttaskfailed: 'startTaskFailed',
   leavingpool: 'leavingPool',
   waitingforstarttask: 'waitingForStartTask',
+  upgradingos: 'upgradingOS',
 };
 
 function nodeCountsToWire(counts: Record<string, number>): Record<string, number> {

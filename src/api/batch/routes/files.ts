@@ -8,7 +8,7 @@ import { parseFilterParameter } from '../../../core/odata/filter-parser.js';
 import type { ByteRange, NodeFileEntry } from '../../../core/ports.js';
 import type { BatchReply, BatchRequest, Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
-import { listReply, parseMaxResults } from '../wire.js';
+import { listReply, parseBooleanQuery, parseMaxResults } from '../wire.js';
 import type { FileScope } from '../../../services/file-service.js';
 import { poolUrl } from './pools.js';
 import { taskUrl } from './tasks.js';
@@ -22,13 +22,6 @@ export function parseRange(header: string | undefined): ByteRange | undefined {
   const end = match[2] ? Number(match[2]) : undefined;
   if (end !== undefined && end < start) throw batchErrors.invalidHeaderValue('ocp-range', header);
   return { start, end };
-}
-
-function parseBoolean(request: BatchRequest, name: string): boolean {
-  const value = request.query[name];
-  if (value === undefined) return false;
-  if (value !== 'true' && value !== 'false') throw batchErrors.invalidQueryParameterValue(name, value, 'The value must be true or false.');
-  return value === 'true';
 }
 
 function fileHeaders(entry: NodeFileEntry, url: string): Record<string, string | number> {
@@ -111,7 +104,7 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
       method: 'GET',
       path: routes.base,
       async handler(request): Promise<BatchReply> {
-        const recursive = parseBoolean(request, 'recursive');
+        const recursive = parseBooleanQuery(request, 'recursive');
         const maxResults = parseMaxResults(request);
         const filter = parseFilterParameter(request.query['$filter'], 'files');
         const entries = (await services.files.list(request.caller, routes.scope(request), recursive)).filter(
@@ -145,7 +138,7 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
       method: 'DELETE',
       path: `${routes.base}/*`,
       async handler(request): Promise<BatchReply> {
-        await services.files.delete(request.caller, routes.scope(request), path(request), parseBoolean(request, 'recursive'));
+        await services.files.delete(request.caller, routes.scope(request), path(request), parseBooleanQuery(request, 'recursive'));
         return { status: 200 };
       },
     },

@@ -9,7 +9,7 @@ import type { BatchRequest, Operation } from '../operation.js';
 import { jobScheduleAddSchema, jobSchedulePatchSchema, jobScheduleUpdateSchema } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery } from '../wire.js';
 import { jobToWire } from './jobs.js';
 
 function scheduleUrl(request: BatchRequest, scheduleId: string): string {
@@ -105,6 +105,7 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
       method: 'POST',
       path: '/jobschedules/:jobScheduleId/terminate',
       handler(request) {
+        parseBooleanQuery(request, 'force');
         return changed(202)(request, services.jobSchedules.terminate(request.caller, id(request), request.conditions));
       },
     },
@@ -113,6 +114,8 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
       method: 'DELETE',
       path: '/jobschedules/:jobScheduleId',
       handler(request) {
+        // `force` (2024-07-01.20.0) changes nothing here: local nodes always process a delete at once.
+        parseBooleanQuery(request, 'force');
         services.jobSchedules.delete(request.caller, id(request), request.conditions);
         return { status: 202 };
       },

@@ -6,7 +6,7 @@ import type { BatchRequest, Operation } from '../operation.js';
 import { jobAddSchema, jobDisableSchema, jobPatchSchema, jobTerminateSchema, jobUpdateSchema } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseBooleanQuery } from '../wire.js';
 
 export function jobUrl(request: BatchRequest, jobId: string): string {
   return `${request.baseUrl}/jobs/${jobId}`;
@@ -103,6 +103,8 @@ export function jobOperations(services: BatchServices): Operation[] {
       method: 'DELETE',
       path: '/jobs/:jobId',
       handler(request) {
+        // `force` (2024-07-01.20.0) changes nothing here: local nodes always process a delete at once.
+        parseBooleanQuery(request, 'force');
         services.jobs.delete(request.caller, request.params.jobId as string, request.conditions);
         return { status: 202 };
       },
@@ -112,6 +114,7 @@ export function jobOperations(services: BatchServices): Operation[] {
       method: 'POST',
       path: '/jobs/:jobId/terminate',
       handler(request) {
+        parseBooleanQuery(request, 'force');
         const body = request.body === undefined ? {} : parseBody(jobTerminateSchema, request.body);
         const job = services.jobs.terminate(request.caller, request.params.jobId as string, body.terminateReason, request.conditions);
         return changedReply(202, job, jobUrl(request, job.id));

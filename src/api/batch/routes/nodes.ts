@@ -2,12 +2,20 @@
 // ComputeNode_DisableScheduling, ComputeNode_EnableScheduling,
 // ComputeNode_Reboot, ComputeNode_Reimage, ComputeNode_AddUser,
 // ComputeNode_UpdateUser, ComputeNode_DeleteUser, ComputeNode_GetRemoteLoginSettings,
-// ComputeNodeExtension_List, ComputeNodeExtension_Get.
+// ComputeNodeExtension_List, ComputeNodeExtension_Get, and from 2024-07-01.20.0
+// ComputeNode_Start and ComputeNode_Deallocate.
 
 import { batchErrors } from '../../../core/errors.js';
 import type { ComputeNode } from '../../../core/node.js';
 import type { BatchRequest, Operation } from '../operation.js';
-import { nodeAddUserSchema, nodeDisableSchedulingSchema, nodeRebootSchema, nodeReimageSchema, nodeUpdateUserSchema } from '../schemas/node.js';
+import {
+  nodeAddUserSchema,
+  nodeDeallocateSchema,
+  nodeDisableSchedulingSchema,
+  nodeRebootSchema,
+  nodeReimageSchema,
+  nodeUpdateUserSchema,
+} from '../schemas/node.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
@@ -155,6 +163,31 @@ export function nodeOperations(services: BatchServices): Operation[] {
       handler(request) {
         services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
         throw batchErrors.extensionNotFound();
+      },
+    },
+    {
+      id: 'ComputeNode_Deallocate',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/deallocate',
+      since: '2024-07-01.20.0',
+      handler(request) {
+        const body = request.body === undefined ? {} : parseBody(nodeDeallocateSchema, request.body);
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.restart(request.caller, poolId, nodeId, 'deallocating', body.nodeDeallocateOption);
+        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_Start',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/start',
+      since: '2024-07-01.20.0',
+      handler(request) {
+        const poolId = request.params.poolId as string;
+        const nodeId = request.params.nodeId as string;
+        services.nodes.start(request.caller, poolId, nodeId);
+        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
       },
     },
   ];

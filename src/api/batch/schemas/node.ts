@@ -33,3 +33,5 @@ export const nodeUpdateUserSchema = z.looseObject({
   password: z.string().max(256).optional(),
   sshPublicKey: z.string().max(8192).optional(),
 });
+
+export const nodeDeallocateSchema = z.looseObject({ nodeDeallocateOption: restartOption().optional() });
