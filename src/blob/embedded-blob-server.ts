@@ -29,6 +29,8 @@ export interface EmbeddedBlobOptions {
   port: number;
   /** Where blobs and metadata live; undefined keeps them in memory. */
   directory?: string;
+  /** PEM certificate and key files: serve HTTPS. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export class EmbeddedBlobServer {
@@ -55,8 +57,8 @@ export class EmbeddedBlobServer {
       undefined,
       true, // loose: accept headers and parameters Azurite does not know
       true, // skip the API version check: newer SDKs send newer versions
-      '',
-      '',
+      this.options.tls?.certFile ?? '',
+      this.options.tls?.keyFile ?? '',
       '',
       undefined,
       false,

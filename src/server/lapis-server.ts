@@ -68,7 +68,12 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
   const store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
   const embeddedBlob = config.blob.externalEndpoint
     ? undefined
-    : new EmbeddedBlobServer({ host: config.host, port: config.blob.port, directory: config.inMemory ? undefined : path.join(dataDir, 'blob') });
+    : new EmbeddedBlobServer({
+        host: config.host,
+        port: config.blob.port,
+        directory: config.inMemory ? undefined : path.join(dataDir, 'blob'),
+        tls: config.tls,
+      });
   let stopped = false;
   let ready = false;
   try {
