@@ -1,8 +1,9 @@
 // The node agent: one compute node's directories and processes. It lays the
 // node out as on a Batch Linux node, downloads a task's resource files,
 // starts its command line as a process (no shell) in its own process group
-// with stdout.txt / stderr.txt written live, enforces maxWallClockTime, and
-// reports the outcome. It knows nothing of the server but the NodeEvents port.
+// with stdout.txt / stderr.txt written live, enforces maxWallClockTime,
+// uploads the task's output files once the process has ended, and reports
+// the outcome. It knows nothing of the server but the NodeEvents port.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -13,6 +14,7 @@ import type { NodeEvents, NodeFileSystem, TaskRun, TaskRunRef } from '../core/po
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
+import { uploadOutputFiles } from './output-files.js';
 import { downloadResourceFiles, ResourceFileError, type Owner } from './resource-files.js';
 
 const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'workitems'];
@@ -28,6 +30,8 @@ interface RunningTask {
   run: TaskRun;
   child?: ChildProcess;
   stopped: boolean;
+  /** Aborts output file uploads when the run is stopped. */
+  aborter: AbortController;
 }
 
 export class NodeAgent {
@@ -74,7 +78,7 @@ export class NodeAgent {
   }
 
   run(run: TaskRun): void {
-    const entry: RunningTask = { run, stopped: false };
+    const entry: RunningTask = { run, stopped: false, aborter: new AbortController() };
     this.running.set(runKey(run), entry);
     void this.execute(entry)
       .catch((error: unknown): TaskRunOutcome => ({
@@ -91,12 +95,14 @@ export class NodeAgent {
     const entry = this.running.get(runKey(ref));
     if (!entry) return;
     entry.stopped = true;
+    entry.aborter.abort();
     killTree(entry.child);
   }
 
   async destroy(): Promise<void> {
     for (const entry of this.running.values()) {
       entry.stopped = true;
+      entry.aborter.abort();
       killTree(entry.child);
     }
     this.running.clear();
@@ -114,6 +120,7 @@ export class NodeAgent {
   shutdown(): void {
     for (const entry of this.running.values()) {
       entry.stopped = true;
+      entry.aborter.abort();
       killTree(entry.child);
     }
     this.running.clear();
@@ -171,9 +178,10 @@ export class NodeAgent {
     };
     const stdout = openSync(path.join(taskDirectory, 'stdout.txt'), 'a', 0o644);
     const stderr = openSync(path.join(taskDirectory, 'stderr.txt'), 'a', 0o644);
+    let exited: { outcome: TaskRunOutcome; ran: boolean };
     try {
       const [program, ...args] = argv.argv as [string, ...string[]];
-      return await new Promise<TaskRunOutcome>((resolve) => {
+      exited = await new Promise<{ outcome: TaskRunOutcome; ran: boolean }>((resolve) => {
         let timedOut = false;
         const child = spawn(program, args, {
           cwd: workingDirectory,
@@ -200,36 +208,53 @@ export class NodeAgent {
         child.once('error', (error: NodeJS.ErrnoException) => {
           if (timer) clearTimeout(timer);
           const notFound = error.code === 'ENOENT' || error.code === 'EACCES';
-          resolve(
-            ended({
+          resolve({
+            ran: false,
+            outcome: ended({
               failureInfo: {
                 category: 'usererror',
                 code: notFound ? 'CommandProgramNotFound' : 'CommandLaunchFailed',
                 message: notFound ? `The program '${program}' could not be found or run.` : `The task could not be started: ${error.message}`,
               },
             }),
-          );
+          });
         });
         child.once('exit', (code, signal) => {
           if (timer) clearTimeout(timer);
           // The task is done when its process is; stray children of it are ended too.
           killTree(child);
           if (timedOut) {
-            resolve(
-              ended({
+            resolve({
+              ran: true,
+              outcome: ended({
                 exitCode: code ?? signalExitCode(signal),
                 failureInfo: { category: 'usererror', code: 'MaxWallClockTimeExpiry', message: 'The task ran longer than its maxWallClockTime and was terminated.' },
               }),
-            );
+            });
             return;
           }
-          resolve(ended({ exitCode: code ?? signalExitCode(signal) }));
+          resolve({ ran: true, outcome: ended({ exitCode: code ?? signalExitCode(signal) }) });
         });
       });
     } finally {
       closeSync(stdout);
       closeSync(stderr);
     }
+
+    // Batch uploads output files only for a process that ran, and the task completes once they are up.
+    const { outcome } = exited;
+    if (!exited.ran || run.outputFiles.length === 0 || entry.stopped) return outcome;
+    const uploadFailure = await uploadOutputFiles({
+      outputFiles: run.outputFiles,
+      taskDirectory,
+      workingDirectory,
+      environment,
+      processFailed: outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0,
+      clock: this.options.clock,
+      signal: entry.aborter.signal,
+    });
+    // The exit code stays; an earlier failure (maxWallClockTime) stays the task's failureInfo.
+    return { ...outcome, failureInfo: outcome.failureInfo ?? uploadFailure, endTime: formatTimestamp(this.options.clock()) };
   }
 }
 

@@ -48,7 +48,8 @@ const PRE_PROCESSING_CODES = new Set([
   'ApplicationPackageError',
 ]);
 
-export const FILE_UPLOAD_FAILURE_CODE = 'FileUploadFailed';
+/** Failure codes of output file uploads (TaskFailureInformationCodes). */
+export const FILE_UPLOAD_FAILURE_CODES = new Set(['FileUploadContainerNotFound', 'FileUploadAccessDenied', 'FileUploadTimedOut', 'FileUploadMiscError']);
 
 /** Batch's defaults: none and satisfy for exit code 0, terminate and block for every other exit condition. */
 function withDefaults(options: ExitOptions | undefined, exitedZero: boolean): ResolvedExitOptions {
@@ -72,7 +73,7 @@ export function resolveExitOptions(conditions: ExitConditions | undefined, outco
   if (failureCode && PRE_PROCESSING_CODES.has(failureCode) && conditions?.preProcessingError) {
     return withDefaults(conditions.preProcessingError, false);
   }
-  if (failureCode === FILE_UPLOAD_FAILURE_CODE && conditions?.fileUploadError) return withDefaults(conditions.fileUploadError, false);
+  if (failureCode && FILE_UPLOAD_FAILURE_CODES.has(failureCode) && conditions?.fileUploadError) return withDefaults(conditions.fileUploadError, false);
   if (!failed) return withDefaults(undefined, true);
   return withDefaults(conditions?.default, false);
 }

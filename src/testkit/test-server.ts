@@ -6,10 +6,11 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import type { DestinationStream } from 'pino';
 import { DEV_ACCOUNT, defaultConfig, type LapisConfig } from '../config/config.js';
 import type { Clock } from '../core/time.js';
 import { startLapis, type RunningLapis } from '../server/lapis-server.js';
+import { createLogger } from '../server/logger.js';
 
 export interface TestServer {
   lapis: RunningLapis;
@@ -26,6 +27,8 @@ export interface TestServerOptions {
   dataDir?: string;
   config?: Partial<LapisConfig>;
   clock?: Clock;
+  /** Where the server's log lines go; by default nowhere (level silent) unless LAPIS_TEST_LOG_LEVEL is set. */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logLevel: process.env.LAPIS_TEST_LOG_LEVEL ?? 'silent',
     ...options.config,
   };
-  const lapis = await startLapis(config, { logger: pino({ level: config.logLevel }), clock: options.clock });
+  const lapis = await startLapis(config, { logger: createLogger(config.logLevel, options.logDestination), clock: options.clock });
   const account = config.accounts[0] ?? DEV_ACCOUNT;
   const batchClientFor = (name: string, key: string) => new BatchServiceClient(new BatchSharedKeyCredentials(name, key), lapis.batchUrl);
   return {

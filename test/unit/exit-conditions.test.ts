@@ -36,8 +36,8 @@ test('exit 0 matches only an explicit entry', () => {
 
 test('pre-processing and upload failures use their own entries, then default', () => {
   assert.deepEqual(resolveExitOptions(conditions, { failureInfo: failure('ResourceContainerNotFound') }), { jobAction: 'disable', dependencyAction: 'satisfy' });
-  assert.deepEqual(resolveExitOptions(conditions, { exitCode: 0, failureInfo: failure('FileUploadFailed') }), { jobAction: 'disable', dependencyAction: 'satisfy' });
-  assert.deepEqual(resolveExitOptions(conditions, { exitCode: 1, failureInfo: failure('FileUploadFailed') }), { jobAction: 'none', dependencyAction: 'block' });
+  assert.deepEqual(resolveExitOptions(conditions, { exitCode: 0, failureInfo: failure('FileUploadAccessDenied') }), { jobAction: 'disable', dependencyAction: 'satisfy' });
+  assert.deepEqual(resolveExitOptions(conditions, { exitCode: 1, failureInfo: failure('FileUploadAccessDenied') }), { jobAction: 'none', dependencyAction: 'block' });
   assert.deepEqual(resolveExitOptions({ default: { dependencyAction: 'satisfy' } }, { failureInfo: failure('CommandProgramNotFound') }), {
     jobAction: 'terminate',
     dependencyAction: 'satisfy',

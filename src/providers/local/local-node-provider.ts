@@ -2,6 +2,7 @@
 // machine. Each node is a NodeAgent rooted at `<nodesDirectory>/<nodeId>`.
 // The reference provider: a new one implements the same NodeProvider port.
 
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NodeAgent, type NodeAgentOptions } from '../../agent/node-agent.js';
 import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef } from '../../core/ports.js';
@@ -30,6 +31,16 @@ export class LocalNodeProvider implements NodeProvider {
 
   async provisionNode(placement: NodePlacement): Promise<void> {
     await this.agentFor(placement).prepare();
+    await this.closeNodeRoot(placement);
+  }
+
+  /**
+   * Local nodes share one machine and one task user: a node's root can be
+   * passed through but not listed, so a task cannot find another node's (or
+   * another account's) directories; node ids are 256-bit random.
+   */
+  private async closeNodeRoot(placement: NodePlacement): Promise<void> {
+    await fs.chmod(path.join(this.options.nodesDirectory, placement.nodeId), 0o711);
   }
 
   async releaseNode(placement: NodePlacement): Promise<void> {
@@ -40,6 +51,7 @@ export class LocalNodeProvider implements NodeProvider {
 
   async restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void> {
     await this.agentFor(placement).restart(options.wipe);
+    await this.closeNodeRoot(placement);
   }
 
   runTask(run: TaskRun): void {

@@ -1,0 +1,504 @@
+// Uploads a task's output files when its process has ended, as Batch does:
+// each OutputFile's filePattern (relative to the working directory, `$VAR`s
+// expanded first, `..` allowed up to the task directory) is matched with
+// Batch's wildcards (`*`, `**`, `?`, `[abc]`, `[a-c]`, `[!abc]`; names that
+// start with '.' only when the pattern says so), and the files are uploaded to
+// the container URL (a SAS URL) under `path` when the uploadCondition holds:
+//
+//   no wildcard:   path is the blob name (default: the file's name)
+//   wildcards:     path is a virtual directory; each file keeps its path
+//                  relative to the pattern's base (the part before the first
+//                  wildcard), so `../std*.txt` with path `t1` gives
+//                  `t1/stdout.txt` and `t1/stderr.txt`
+//
+// Progress goes to fileuploadout.txt and errors to fileuploaderr.txt in the
+// task directory. The first failure becomes the task's failureInfo with one
+// of Batch's codes (FileUploadContainerNotFound, FileUploadAccessDenied,
+// FileUploadTimedOut, FileUploadMiscError).
+//
+// The agent reads files with more rights than the task had, so nothing is
+// uploaded from outside the task directory: patterns that reach beyond it
+// are refused, symlinks are resolved and the target must lie inside it,
+// symlinked directories are never descended into, and each file is opened
+// without following a final symlink, checked to be a regular file and, where
+// /proc exists, checked again through its open descriptor.
+
+import { AnonymousCredential, ContainerClient, type BlobHTTPHeaders, type BlockBlobUploadStreamOptions } from '@azure/storage-blob';
+import { constants, type Dirent } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { OutputFile, TaskFailureInfo } from '../core/common.js';
+import { redactSas } from './resource-files.js';
+
+export const FILE_UPLOAD_CODES = {
+  containerNotFound: 'FileUploadContainerNotFound',
+  accessDenied: 'FileUploadAccessDenied',
+  timedOut: 'FileUploadTimedOut',
+  misc: 'FileUploadMiscError',
+} as const;
+
+const MESSAGES: Record<string, string> = {
+  [FILE_UPLOAD_CODES.containerNotFound]: 'One of the specified Azure container(s) was not found while attempting to upload an output file',
+  [FILE_UPLOAD_CODES.accessDenied]: 'Access to one of the specified Azure container(s) was denied while attempting to upload an output file',
+  [FILE_UPLOAD_CODES.timedOut]: 'A timeout occurred while attempting to upload an output file',
+  [FILE_UPLOAD_CODES.misc]: 'An unexpected error occurred while attempting to upload an output file',
+};
+
+const MAGIC = /[*?[]/;
+const UPLOAD_TIMEOUT_MS = 30 * 60_000;
+const UPLOAD_BLOCK_SIZE = 4 * 1024 * 1024;
+const UPLOAD_CONCURRENCY = 4;
+
+export interface TaskPaths {
+  /** Absolute path of the task directory (holds stdout.txt and wd/). */
+  taskDirectory: string;
+  /** Absolute path of the task working directory, which patterns are relative to. */
+  workingDirectory: string;
+  /** The task's environment, for `$VAR` and `${VAR}` in patterns. */
+  environment: Record<string, string>;
+}
+
+export interface CollectedFile {
+  /** Absolute, symlink-free path of the file to read. */
+  source: string;
+  /** The name the pattern matched, relative to the pattern's base (forward slashes). */
+  relative: string;
+  blobName: string;
+}
+
+export interface Collection {
+  /** The pattern after variable expansion, made absolute. */
+  fullPattern: string;
+  /** The directory the wildcards apply under (or the file itself, without wildcards). */
+  basePath: string;
+  files: CollectedFile[];
+  /** Matches that are not uploaded, and why. */
+  skipped: { file: string; reason: string }[];
+}
+
+/** A pattern the agent refuses (outside the task directory): the task fails with FileUploadMiscError. */
+export class OutputPatternError extends Error {}
+
+/** `$NAME` and `${NAME}` from the task's environment; unknown names stay as written (like os.path.expandvars). */
+export function expandVariables(text: string, environment: Record<string, string>): string {
+  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced?: string, bare?: string) => {
+    const name = braced ?? bare ?? '';
+    return Object.hasOwn(environment, name) ? (environment[name] ?? '') : whole;
+  });
+}
+
+export function hasWildcards(pattern: string): boolean {
+  return MAGIC.test(pattern);
+}
+
+/** Regex source for a character class body (between `[` and `]`), Python fnmatch's rules: `!` negates, `a-z` ranges, reversed ranges are empty. */
+function classSource(body: string): string {
+  const chars = Array.from(body);
+  const negated = chars[0] === '!';
+  if (negated) chars.shift();
+  const escape = (char: string) => (/[\]\[\\^-]/.test(char) ? `\\${char}` : char);
+  const items: string[] = [];
+  for (let k = 0; k < chars.length; k++) {
+    const low = chars[k] as string;
+    const high = chars[k + 2];
+    if (chars[k + 1] === '-' && high !== undefined) {
+      if ((low.codePointAt(0) ?? 0) <= (high.codePointAt(0) ?? 0)) items.push(`${escape(low)}-${escape(high)}`);
+      k += 2;
+    } else {
+      items.push(escape(low));
+    }
+  }
+  if (items.length === 0) return negated ? '[^/]' : '(?!)';
+  return `[${negated ? '^/' : ''}${items.join('')}]`;
+}
+
+/** Regex source for one path segment: `*`, `?` and `[...]` never cross '/'; an unclosed `[` is literal. */
+function segmentSource(segment: string): string {
+  const chars = Array.from(segment);
+  let source = segment.startsWith('.') ? '' : '(?!\\.)';
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i] as string;
+    if (char === '*') {
+      source += '[^/]*';
+    } else if (char === '?') {
+      source += '[^/]';
+    } else if (char === '[') {
+      let j = i + 1;
+      if (chars[j] === '!') j++;
+      if (chars[j] === ']') j++;
+      while (j < chars.length && chars[j] !== ']') j++;
+      if (j >= chars.length) {
+        source += '\\[';
+      } else {
+        source += classSource(chars.slice(i + 1, j).join(''));
+        i = j;
+      }
+    } else {
+      source += char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+  }
+  return source;
+}
+
+/**
+ * A matcher for paths relative to a pattern's base, with Batch's wildcards as
+ * Python's glob reads them: `*` and `?` within one name, `**` as a whole
+ * segment for any number of directories, `[abc]`, `[a-c]`, `[!abc]`, and
+ * `[*]` to escape a wildcard. Names starting with '.' match only a segment
+ * that starts with '.'; `**` never enters hidden directories. Nothing else
+ * is special: no braces, extglobs, negation or backslash escapes.
+ */
+export function globMatcher(glob: string): (relative: string) => boolean {
+  const segments = glob.split('/').filter((segment) => segment !== '' && segment !== '.');
+  let source = '';
+  segments.forEach((segment, index) => {
+    const last = index === segments.length - 1;
+    if (segment === '**') {
+      source += last ? '(?!\\.)[^/]+(?:/(?!\\.)[^/]+)*' : '(?:(?!\\.)[^/]+/)*';
+    } else {
+      source += segmentSource(segment) + (last ? '' : '/');
+    }
+  });
+  const regex = new RegExp(`^${source}$`, 'u');
+  return (relative) => regex.test(relative);
+}
+
+function inside(parent: string, child: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+async function realpathOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await fs.realpath(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function joinBlobName(prefix: string | undefined, relative: string): string {
+  const trimmed = (prefix ?? '').replace(/\/+$/, '');
+  return trimmed ? `${trimmed}/${relative}` : relative;
+}
+
+/**
+ * The files one OutputFile names, with their blob names. Throws
+ * OutputPatternError for a pattern that reaches outside the task directory.
+ */
+export async function collectOutputFiles(spec: { filePattern: string; path?: string }, paths: TaskPaths): Promise<Collection> {
+  const expanded = expandVariables(spec.filePattern, paths.environment);
+  if (expanded.includes('\0')) throw new OutputPatternError(`The file pattern '${spec.filePattern}' is not a valid path.`);
+  const taskDirectory = path.resolve(paths.taskDirectory);
+  const realTaskDirectory = await fs.realpath(taskDirectory);
+  // Only the pattern as written is scanned for wildcards: the working directory is a literal prefix.
+  const absolute = path.isAbsolute(expanded);
+  const fullPattern = absolute ? expanded : `${paths.workingDirectory.replace(/\/+$/, '')}/${expanded}`;
+  const segments = (absolute ? expanded.replace(/^\/+/, '') : expanded).split('/');
+  const firstMagic = segments.findIndex((segment) => MAGIC.test(segment));
+  const prefix = (firstMagic === -1 ? segments : segments.slice(0, firstMagic)).join('/');
+  const basePath = path.resolve(absolute ? '/' : paths.workingDirectory, prefix);
+  if (!inside(taskDirectory, basePath)) {
+    throw new OutputPatternError(
+      `The file pattern '${spec.filePattern}' names files outside the task directory; only files under ${taskDirectory} can be uploaded.`,
+    );
+  }
+  const collection: Collection = { fullPattern, basePath, files: [], skipped: [] };
+
+  const accept = async (candidate: string, relative: string, blobName: string): Promise<void> => {
+    const real = await realpathOrUndefined(candidate);
+    if (!real) return;
+    if (!inside(realTaskDirectory, real)) {
+      collection.skipped.push({ file: candidate, reason: 'it resolves to a path outside the task directory' });
+      return;
+    }
+    const stats = await fs.stat(real).catch(() => undefined);
+    if (!stats?.isFile()) {
+      if (stats) collection.skipped.push({ file: candidate, reason: 'it is not a regular file' });
+      return;
+    }
+    collection.files.push({ source: real, relative, blobName });
+  };
+
+  if (firstMagic === -1) {
+    const name = path.basename(basePath);
+    await accept(basePath, name, spec.path || name);
+    return collection;
+  }
+
+  const realBase = await realpathOrUndefined(basePath);
+  if (!realBase) return collection;
+  if (!inside(realTaskDirectory, realBase)) {
+    collection.skipped.push({ file: basePath, reason: 'it resolves to a path outside the task directory' });
+    return collection;
+  }
+  const glob = segments.slice(firstMagic).join('/');
+  const matches = globMatcher(glob);
+  const globSegments = glob.split('/').filter((segment) => segment !== '' && segment !== '.');
+  const maxDepth = globSegments.includes('**') ? Number.POSITIVE_INFINITY : globSegments.length;
+  const candidates: string[] = [];
+  const walk = async (relativeDirectory: string, depth: number): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(path.join(realBase, relativeDirectory), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const relative = relativeDirectory ? `${relativeDirectory}/${entry.name}` : entry.name;
+      // Dirent types come from lstat: a symlinked directory is a symlink here and is never descended into.
+      if (entry.isDirectory()) {
+        if (depth + 1 < maxDepth) await walk(relative, depth + 1);
+      } else if (matches(relative)) {
+        candidates.push(relative);
+      }
+    }
+  };
+  await walk('', 0);
+  for (const relative of candidates) await accept(path.join(realBase, relative), relative, joinBlobName(spec.path, relative));
+  return collection;
+}
+
+/** Put Blob request headers as the SDK takes them; the rest are reported as ignored. */
+export function blobOptionsFromHeaders(headers: { name: string; value?: string }[] | undefined): {
+  options: Pick<BlockBlobUploadStreamOptions, 'blobHTTPHeaders' | 'metadata' | 'tags' | 'tier'>;
+  ignored: string[];
+} {
+  const http: BlobHTTPHeaders = {};
+  const metadata: Record<string, string> = {};
+  const tags: Record<string, string> = {};
+  let tier: string | undefined;
+  const ignored: string[] = [];
+  for (const header of headers ?? []) {
+    const name = header.name.trim().toLowerCase();
+    const value = header.value ?? '';
+    const bare = name.startsWith('x-ms-blob-') ? name.slice('x-ms-blob-'.length) : name;
+    if (bare === 'content-type') http.blobContentType = value;
+    else if (bare === 'content-encoding') http.blobContentEncoding = value;
+    else if (bare === 'content-language') http.blobContentLanguage = value;
+    else if (bare === 'content-disposition') http.blobContentDisposition = value;
+    else if (bare === 'cache-control') http.blobCacheControl = value;
+    else if (bare === 'content-md5') http.blobContentMD5 = Buffer.from(value, 'base64');
+    else if (name.startsWith('x-ms-meta-') && name.length > 'x-ms-meta-'.length) metadata[header.name.trim().slice('x-ms-meta-'.length)] = value;
+    else if (name === 'x-ms-tags') for (const [key, tagValue] of new URLSearchParams(value)) tags[key] = tagValue;
+    else if (name === 'x-ms-access-tier') tier = value;
+    else ignored.push(header.name);
+  }
+  const options: Pick<BlockBlobUploadStreamOptions, 'blobHTTPHeaders' | 'metadata' | 'tags' | 'tier'> = { blobHTTPHeaders: http };
+  if (Object.keys(metadata).length > 0) options.metadata = metadata;
+  if (Object.keys(tags).length > 0) options.tags = tags;
+  if (tier) options.tier = tier;
+  return { options, ignored };
+}
+
+/** Whether an OutputFile is uploaded for a process that ended this way. */
+export function shouldUpload(condition: OutputFile['uploadOptions']['uploadCondition'], processFailed: boolean): boolean {
+  const normalized = condition.toLowerCase();
+  if (normalized === 'tasksuccess') return !processFailed;
+  if (normalized === 'taskfailure') return processFailed;
+  return true;
+}
+
+/** A URL fit for a log: no query string at all, so no SAS. */
+function withoutQuery(url: string): string {
+  const cut = url.search(/[?#]/);
+  return cut === -1 ? url : url.slice(0, cut);
+}
+
+function timestamp(date: Date): string {
+  const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+  return (
+    `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())},${pad(date.getUTCMilliseconds(), 3)}`
+  );
+}
+
+class UploadLog {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly clock: () => Date,
+  ) {}
+
+  write(line: string): void {
+    const text = `${timestamp(this.clock())} ${line}\n`;
+    this.chain = this.chain.then(() => fs.appendFile(this.file, text, { mode: 0o644 })).catch(() => undefined);
+  }
+
+  writeRaw(line: string): void {
+    this.chain = this.chain.then(() => fs.appendFile(this.file, `${line}\n`, { mode: 0o644 })).catch(() => undefined);
+  }
+
+  /** Creates the file if it is missing, so an empty error log still tells that uploads ran. */
+  async touch(): Promise<void> {
+    await fs.appendFile(this.file, '', { mode: 0o644 });
+  }
+
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}
+
+interface UploadError {
+  code: string;
+  storageCode?: string;
+  detail: string;
+}
+
+function classify(error: unknown, signal: AbortSignal): UploadError {
+  const rest = error as { statusCode?: number; code?: string; details?: { errorCode?: string }; name?: string; message?: string };
+  const storageCode = rest.details?.errorCode ?? (typeof rest.code === 'string' ? rest.code : undefined);
+  const detail = rest.message ?? String(error);
+  if (rest.name === 'AbortError' || signal.aborted) return { code: FILE_UPLOAD_CODES.timedOut, storageCode, detail };
+  if (rest.statusCode === 404) return { code: FILE_UPLOAD_CODES.containerNotFound, storageCode, detail };
+  if (rest.statusCode === 403 || rest.statusCode === 401) return { code: FILE_UPLOAD_CODES.accessDenied, storageCode, detail };
+  return { code: FILE_UPLOAD_CODES.misc, storageCode, detail };
+}
+
+/** Opens a collected file for reading, refusing anything that changed into something else since it was checked. */
+async function openConfined(source: string, realTaskDirectory: string): Promise<FileHandle> {
+  // O_NOFOLLOW: a final symlink swapped in fails; O_NONBLOCK: a FIFO swapped in cannot hang the agent.
+  const handle = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error(`'${source}' is no longer a regular file`);
+    const opened = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    if (opened !== undefined && !inside(realTaskDirectory, opened)) throw new Error(`'${source}' no longer lies inside the task directory`);
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+export interface UploadRequest extends TaskPaths {
+  outputFiles: OutputFile[];
+  /** True when the process exited non-zero or the run failed (e.g. maxWallClockTime). */
+  processFailed: boolean;
+  clock: () => Date;
+  /** Aborts the uploads (the task was stopped). */
+  signal?: AbortSignal;
+  /** Per-file upload timeout; FileUploadTimedOut when it passes. */
+  timeoutMs?: number;
+}
+
+/**
+ * Uploads what the task's OutputFiles name, as their conditions say. Returns
+ * the failureInfo of the first failure, or undefined when all went well.
+ * Writes fileuploadout.txt and fileuploaderr.txt in the task directory.
+ */
+export async function uploadOutputFiles(request: UploadRequest): Promise<TaskFailureInfo | undefined> {
+  if (request.outputFiles.length === 0) return undefined;
+  const out = new UploadLog(path.join(request.taskDirectory, 'fileuploadout.txt'), request.clock);
+  const err = new UploadLog(path.join(request.taskDirectory, 'fileuploaderr.txt'), request.clock);
+  try {
+    await Promise.all([out.touch(), err.touch()]);
+    return await uploadAll(request, out, err);
+  } catch (error) {
+    // Nothing unexpected (an unreadable task directory, a full disk) may lose the outcome.
+    const message = (error as Error).message;
+    err.writeRaw(JSON.stringify({ code: 'InternalError', user_error: false, message }));
+    return { category: 'usererror', code: FILE_UPLOAD_CODES.misc, message: `${MESSAGES[FILE_UPLOAD_CODES.misc]}: ${message}` };
+  } finally {
+    await Promise.all([out.flush(), err.flush()]);
+  }
+}
+
+async function uploadAll(request: UploadRequest, out: UploadLog, err: UploadLog): Promise<TaskFailureInfo | undefined> {
+  let failure: TaskFailureInfo | undefined;
+  const realTaskDirectory = await fs.realpath(request.taskDirectory);
+  const fail = (code: string, spec: OutputFile, file: string | undefined, destination: string, problem: UploadError | string): void => {
+    const detail = typeof problem === 'string' ? problem : problem.detail;
+    err.writeRaw(
+      JSON.stringify({
+        code: typeof problem === 'string' ? code : (problem.storageCode ?? code),
+        user_error: true,
+        pattern: spec.filePattern,
+        file,
+        destination,
+        message: detail.split('\n')[0],
+      }),
+    );
+    out.write(`Failed: ${MESSAGES[code] ?? detail}: ${detail.split('\n')[0]}`);
+    failure ??= {
+      category: 'usererror',
+      code,
+      message: MESSAGES[code] ?? detail,
+      details: [
+        { name: 'FilePattern', value: spec.filePattern },
+        { name: 'ContainerUrl', value: redactSas(spec.destination.container.containerUrl) },
+      ],
+    };
+  };
+
+  for (const spec of request.outputFiles) {
+    if (request.signal?.aborted) break;
+    const condition = spec.uploadOptions?.uploadCondition ?? 'taskcompletion';
+    const containerUrl = spec.destination.container.containerUrl;
+    const containerForLog = withoutQuery(containerUrl);
+    if (!shouldUpload(condition, request.processFailed)) {
+      out.write(`Skipping pattern ${spec.filePattern}: upload condition ${condition} not met (task ${request.processFailed ? 'failed' : 'succeeded'})`);
+      continue;
+    }
+    let collection: Collection;
+    try {
+      collection = await collectOutputFiles({ filePattern: spec.filePattern, path: spec.destination.container.path }, request);
+    } catch (error) {
+      const detail = error instanceof OutputPatternError ? error.message : `Could not resolve the file pattern: ${(error as Error).message}`;
+      fail(FILE_UPLOAD_CODES.misc, spec, undefined, containerForLog, detail);
+      continue;
+    }
+    out.write(
+      `Resolved mapping - base_path: ${collection.basePath}, full_pattern: ${collection.fullPattern}, original_pattern: ${spec.filePattern}, destination: ${containerForLog}${
+        spec.destination.container.path ? ` path: ${spec.destination.container.path}` : ''
+      }`,
+    );
+    for (const skipped of collection.skipped) out.write(`Not uploading ${skipped.file}: ${skipped.reason}`);
+    if (collection.files.length === 0) {
+      out.write(`No files matched pattern ${collection.fullPattern}`);
+      continue;
+    }
+    const { options, ignored } = blobOptionsFromHeaders(spec.destination.container.uploadHeaders);
+    for (const name of ignored) out.write(`Ignoring upload header ${name}: not a Put Blob header Lapis applies`);
+    let container: ContainerClient;
+    try {
+      container = new ContainerClient(containerUrl, new AnonymousCredential(), { retryOptions: { maxTries: 3 } });
+    } catch (error) {
+      fail(FILE_UPLOAD_CODES.misc, spec, undefined, containerForLog, `The container URL is not valid: ${(error as Error).message}`);
+      continue;
+    }
+    out.write(`Uploading ${collection.files.length} file(s) matching pattern ${collection.fullPattern}`);
+    for (const file of collection.files) {
+      if (request.signal?.aborted) break;
+      const destination = `${containerForLog}/${file.blobName}`;
+      const timeout = AbortSignal.timeout(request.timeoutMs ?? UPLOAD_TIMEOUT_MS);
+      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+      let handle: FileHandle;
+      try {
+        handle = await openConfined(file.source, realTaskDirectory);
+      } catch (error) {
+        out.write(`Not uploading ${file.source}: ${(error as Error).message}`);
+        continue;
+      }
+      try {
+        const size = (await handle.stat()).size;
+        const started = Date.now();
+        await container
+          .getBlockBlobClient(file.blobName)
+          .uploadStream(handle.createReadStream({ autoClose: false }), UPLOAD_BLOCK_SIZE, UPLOAD_CONCURRENCY, { ...options, abortSignal: signal });
+        out.write(`Uploaded ${file.source} to ${destination} (${size} bytes in ${Date.now() - started} ms)`);
+      } catch (error) {
+        if (request.signal?.aborted) break;
+        const problem = classify(error, timeout);
+        fail(problem.code, spec, file.source, destination, problem);
+        // The container is missing or refuses us: the other files of this pattern would fail alike.
+        break;
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    }
+  }
+  out.write(failure ? `Upload finished with an error: ${failure.code}` : 'Upload finished');
+  return failure;
+}
