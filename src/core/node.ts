@@ -13,8 +13,9 @@
 // while any slot is used and `idle` otherwise, or `offline` when its
 // scheduling is disabled and nothing runs on it.
 
+import type { TaskFailureInfo } from './common.js';
 import { batchErrors } from './errors.js';
-import type { ImageReference } from './pool.js';
+import type { ImageReference, StartTask } from './pool.js';
 import { formatTimestamp } from './time.js';
 
 export type ComputeNodeState =
@@ -55,6 +56,18 @@ export interface NodeUser {
   sshPublicKey?: string;
 }
 
+/** How a node's start task went, as Batch reports it in startTaskInfo. */
+export interface StartTaskInformation {
+  state: 'running' | 'completed';
+  startTime: string;
+  endTime?: string;
+  exitCode?: number;
+  failureInfo?: TaskFailureInfo;
+  retryCount: number;
+  lastRetryTime?: string;
+  result?: 'success' | 'failure';
+}
+
 export interface ComputeNode {
   id: string;
   state: ComputeNodeState;
@@ -73,8 +86,13 @@ export interface ComputeNode {
   isDedicated: boolean;
   nodeAgentInfo: { version: string; lastUpdateTime: string };
   virtualMachineInfo?: { imageReference: ImageReference };
+  /** The pool's start task as it was when this node last booted. */
+  startTask?: StartTask;
+  startTaskInfo?: StartTaskInformation;
   /** Lapis's own: the users added with ComputeNode_AddUser; never on the wire. */
   users?: NodeUser[];
+  /** Lapis's own: fences reports of earlier start task runs; never on the wire. */
+  startTaskAttempt?: number;
 }
 
 export const NODE_AGENT_VERSION = '1.0.0-lapis';
@@ -247,4 +265,52 @@ export function deleteNodeUser(node: ComputeNode, name: string): ComputeNode {
   const users = node.users ?? [];
   if (!users.some((user) => sameName(user.name, name))) throw batchErrors.nodeUserNotFound();
   return { ...node, users: users.filter((user) => !sameName(user.name, name)) };
+}
+
+/**
+ * A node that has just booted runs its pool's start task. With waitForSuccess
+ * it waits (unschedulable) in `waitingforstarttask`; otherwise it takes tasks
+ * while the start task runs.
+ */
+export function beginStartTask(node: ComputeNode, startTask: StartTask, now: Date): ComputeNode {
+  const time = formatTimestamp(now);
+  const started: ComputeNode = {
+    ...node,
+    startTask,
+    startTaskInfo: { state: 'running', startTime: time, retryCount: 0 },
+    startTaskAttempt: (node.startTaskAttempt ?? 0) + 1,
+  };
+  return (startTask.waitForSuccess ?? true) ? withState(started, 'waitingforstarttask', now) : started;
+}
+
+export function retryStartTask(node: ComputeNode, now: Date): ComputeNode {
+  const time = formatTimestamp(now);
+  const info = node.startTaskInfo ?? { state: 'running' as const, startTime: time, retryCount: 0 };
+  return {
+    ...node,
+    startTaskInfo: { state: 'running', startTime: time, retryCount: info.retryCount + 1, lastRetryTime: time },
+    startTaskAttempt: (node.startTaskAttempt ?? 0) + 1,
+  };
+}
+
+/** The start task's last run ended: a node that waited becomes idle, or starttaskfailed when it failed. */
+export function completeStartTask(
+  node: ComputeNode,
+  outcome: { exitCode?: number; failureInfo?: TaskFailureInfo; endTime: string },
+  now: Date,
+): ComputeNode {
+  const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
+  const failureInfo: TaskFailureInfo | undefined =
+    outcome.failureInfo ?? (failed ? { category: 'usererror', code: 'FailureExitCode', message: 'The task exited with an exit code representing a failure' } : undefined);
+  const info: StartTaskInformation = {
+    ...(node.startTaskInfo ?? { startTime: outcome.endTime, retryCount: 0 }),
+    state: 'completed',
+    endTime: outcome.endTime,
+    result: failed ? 'failure' : 'success',
+  };
+  if (outcome.exitCode !== undefined) info.exitCode = outcome.exitCode;
+  if (failureInfo) info.failureInfo = failureInfo;
+  const next: ComputeNode = { ...node, startTaskInfo: info };
+  if (node.state !== 'waitingforstarttask') return next;
+  return withState(next, failed ? 'starttaskfailed' : restingState(next), now);
 }

@@ -140,6 +140,8 @@ export interface ResolvedResourceFile {
 }
 
 export interface TaskRunRef {
+  /** A job's task, or a node's start task. */
+  kind: 'task' | 'startTask';
   account: string;
   poolId: string;
   nodeId: string;
@@ -148,7 +150,7 @@ export interface TaskRunRef {
   attempt: number;
 }
 
-/** Everything a node needs to run one attempt of a task. */
+/** Everything a node needs to run one attempt of a task, or of its pool's start task. */
 export interface TaskRun extends TaskRunRef {
   commandLine: string;
   taskDirectory: string;

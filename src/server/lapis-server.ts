@@ -85,7 +85,11 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
 
     let batchUrl = '';
     let taskService: TaskService | undefined;
-    const events: NodeEvents = { taskFinished: (report: TaskRunReport) => taskService?.recordRunOutcome(report) };
+    let nodeService: NodeService | undefined;
+    const events: NodeEvents = {
+      taskFinished: (report: TaskRunReport) =>
+        report.run.kind === 'startTask' ? nodeService?.recordStartTaskOutcome(report) : taskService?.recordRunOutcome(report),
+    };
     const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser });
     let scheduler: Scheduler | undefined;
     const context = new ServiceContext({
@@ -99,12 +103,13 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
     });
     taskService = new TaskService(context);
+    nodeService = new NodeService(context);
     const services = {
       pools: new PoolService(context),
       jobs: new JobService(context),
       jobSchedules: new JobScheduleService(context),
       tasks: taskService,
-      nodes: new NodeService(context),
+      nodes: nodeService,
       files: new FileService(context, taskService),
     };
     scheduler = new Scheduler({

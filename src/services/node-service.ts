@@ -14,6 +14,9 @@ import {
   addNodeUser,
   beginNodeRestart,
   beginNodeStart,
+  beginStartTask,
+  completeStartTask,
+  retryStartTask,
   deleteNodeUser,
   markNodeDeallocated,
   updateNodeUser,
@@ -28,10 +31,10 @@ import {
   type NodeRestartOption,
   type NodeUserSpec,
 } from '../core/node.js';
-import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
-import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRunRef } from '../core/ports.js';
+import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool, type StartTask } from '../core/pool.js';
+import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
-import { endRun, requeueRun, runRefOf } from './task-runs.js';
+import { endRun, requeueRun, resolveResourceFile, runRefOf } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -318,15 +321,71 @@ export class NodeService {
     if (!waits || running.length === 0) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
   }
 
+  /** A node has booted: it is ready, and runs its pool's start task if there is one. */
   markReady(placement: NodePlacement): void {
     const { store } = this.context;
-    store.transaction(() => {
+    const startRun = store.transaction((): TaskRun | undefined => {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
-      if (!record || (record.node.state !== 'starting' && !isRestarting(record.node))) return;
-      store.nodes.update({ ...record, node: markNodeReady(record.node, this.context.now()) });
+      if (!record || (record.node.state !== 'starting' && !isRestarting(record.node))) return undefined;
+      const pool = store.pools.get(placement.account, placement.poolId)?.pool;
+      let node = markNodeReady(record.node, this.context.now());
+      if (pool?.startTask) node = beginStartTask(node, pool.startTask, this.context.now());
+      store.nodes.update({ ...record, node });
       this.recordPoolAllocation(placement.account, placement.poolId);
+      return pool?.startTask ? this.startTaskRun(record, node, pool.startTask, false) : undefined;
     });
+    if (startRun) this.context.deps.provider.runTask(startRun);
     this.context.deps.signal.wake();
+  }
+
+  /**
+   * Records how a node's start task ended: a failure with retries left runs
+   * it again in the same directory; otherwise the node's startTaskInfo is
+   * completed and a node that waited for it becomes idle or starttaskfailed.
+   */
+  recordStartTaskOutcome(report: TaskRunReport): void {
+    const { store } = this.context;
+    const { run, outcome } = report;
+    const retry = store.transaction((): TaskRun | undefined => {
+      const record = store.nodes.get(run.account, run.poolId, run.nodeId);
+      if (!record || record.node.startTaskInfo?.state !== 'running' || record.node.startTaskAttempt !== run.attempt) return undefined;
+      const startTask = store.pools.get(run.account, run.poolId)?.pool.startTask;
+      const now = this.context.now();
+      const failedByExit = outcome.exitCode !== undefined && outcome.exitCode !== 0 && (!outcome.failureInfo || outcome.failureInfo.code === 'FailureExitCode');
+      const maxRetries = startTask?.maxTaskRetryCount ?? 0;
+      if (startTask && failedByExit && (maxRetries === -1 || (record.node.startTaskInfo?.retryCount ?? 0) < maxRetries)) {
+        const node = retryStartTask(record.node, now);
+        store.nodes.update({ ...record, node });
+        return this.startTaskRun(record, node, startTask, true);
+      }
+      store.nodes.update({ ...record, node: completeStartTask(record.node, outcome, now) });
+      return undefined;
+    });
+    if (retry) this.context.deps.provider.runTask(retry);
+    this.context.deps.signal.wake();
+  }
+
+  private startTaskRun(record: NodeRecord, node: ComputeNode, startTask: StartTask, isRetry: boolean): TaskRun {
+    const environment: Record<string, string> = {};
+    for (const setting of startTask.environmentSettings ?? []) environment[setting.name] = setting.value ?? '';
+    environment.AZ_BATCH_ACCOUNT_NAME = record.account;
+    environment.AZ_BATCH_ACCOUNT_URL = this.context.deps.publicUrl();
+    return {
+      kind: 'startTask',
+      account: record.account,
+      poolId: record.poolId,
+      nodeId: node.id,
+      jobId: '',
+      taskId: 'starttask',
+      attempt: node.startTaskAttempt ?? 1,
+      commandLine: startTask.commandLine,
+      taskDirectory: 'startup',
+      resourceFiles: (startTask.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
+      environment,
+      elevationLevel: startTask.userIdentity?.autoUser?.elevationLevel ?? 'nonadmin',
+      isRetry,
+      outputFiles: [],
+    };
   }
 
   markRemoved(placement: NodePlacement): void {

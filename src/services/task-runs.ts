@@ -1,9 +1,9 @@
 // Helpers shared by the services that end task runs: the run reference of a
 // running task, freeing its node slots, and where its files live.
 
-import type { TaskFailureInfo } from '../core/common.js';
+import type { ResourceFile, TaskFailureInfo } from '../core/common.js';
 import { releaseSlots } from '../core/node.js';
-import type { NodePlacement, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
+import type { NodePlacement, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
 import { completeTask, requeueTask, TASK_ENDED } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import type { ServiceContext } from './context.js';
@@ -16,6 +16,7 @@ export interface TaskFiles {
 export function runRefOf(record: TaskRecord): TaskRunRef {
   const nodeInfo = record.task.nodeInfo;
   return {
+    kind: 'task',
     account: record.account,
     poolId: nodeInfo?.poolId ?? '',
     nodeId: nodeInfo?.nodeId ?? '',
@@ -56,4 +57,15 @@ export function endRun(context: ServiceContext, record: TaskRecord, failureInfo:
   releaseRunSlots(context.store, record, 'failed', now);
   const task = completeTask(record.task, { failureInfo, endTime: formatTimestamp(now) }, now, eTag);
   context.store.tasks.update({ ...record, task });
+}
+
+/** A resource file with its source resolved to a URL the node can download (auto-storage gets a SAS). */
+export function resolveResourceFile(context: ServiceContext, account: string, file: ResourceFile): ResolvedResourceFile {
+  const resolved: ResolvedResourceFile = { filePath: file.filePath, fileMode: file.fileMode, blobPrefix: file.blobPrefix };
+  if (file.httpUrl) resolved.httpUrl = file.httpUrl;
+  else if (file.storageContainerUrl) resolved.containerUrl = file.storageContainerUrl;
+  else if (file.autoStorageContainerName) {
+    resolved.containerUrl = context.deps.autoStorage.containerSasUrl(account, file.autoStorageContainerName);
+  }
+  return resolved;
 }

@@ -7,7 +7,7 @@ import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
 import { assertAcceptsTasks, beginJobDisable, beginJobTermination, type Job } from '../core/job.js';
 import { freeSlots, occupySlots } from '../core/node.js';
-import type { Page, PageQuery, ResolvedResourceFile, TaskRecord, TaskRun, TaskRunReport } from '../core/ports.js';
+import type { Page, PageQuery, TaskRecord, TaskRun, TaskRunReport } from '../core/ports.js';
 import {
   assignToNode,
   completeTask,
@@ -25,7 +25,7 @@ import {
 } from '../core/task.js';
 import { parseDuration, isUnlimited } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
-import { endRun, releaseRunSlots, runRefOf, taskFilesOf } from './task-runs.js';
+import { endRun, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -291,23 +291,13 @@ export class TaskService {
       ...runRefOf(record),
       commandLine: task.commandLine,
       taskDirectory,
-      resourceFiles: (task.resourceFiles ?? []).map((file) => this.resolveResourceFile(record.account, file)),
+      resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
       environment,
       elevationLevel: task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin',
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,
       outputFiles: task.outputFiles ?? [],
     };
-  }
-
-  private resolveResourceFile(account: string, file: NonNullable<Task['resourceFiles']>[number]): ResolvedResourceFile {
-    const resolved: ResolvedResourceFile = { filePath: file.filePath, fileMode: file.fileMode, blobPrefix: file.blobPrefix };
-    if (file.httpUrl) resolved.httpUrl = file.httpUrl;
-    else if (file.storageContainerUrl) resolved.containerUrl = file.storageContainerUrl;
-    else if (file.autoStorageContainerName) {
-      resolved.containerUrl = this.context.deps.autoStorage.containerSasUrl(account, file.autoStorageContainerName);
-    }
-    return resolved;
   }
 
   /**

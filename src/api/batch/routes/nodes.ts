@@ -22,7 +22,7 @@ import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire
 import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  const { id, users: _internal, ...rest } = node;
+  const { id, users: _users, startTaskAttempt: _attempt, ...rest } = node;
   return { id, url: `${poolUrl(request, poolId)}/nodes/${id}`, ...rest };
 }
 
