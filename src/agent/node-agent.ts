@@ -175,6 +175,12 @@ export class NodeAgent {
       AZ_BATCH_TASK_WORKING_DIR: workingDirectory,
       AZ_BATCH_CERTIFICATES_DIR: path.join(taskDirectory, 'certs'),
       AZ_BATCH_TASK_USER: owner ? (this.options.taskUser?.name ?? '') : 'root',
+      ...(run.jobPreparationDirectory
+        ? {
+            AZ_BATCH_JOB_PREP_DIR: path.join(this.root, run.jobPreparationDirectory),
+            AZ_BATCH_JOB_PREP_WORKING_DIR: path.join(this.root, run.jobPreparationDirectory, 'wd'),
+          }
+        : {}),
     };
     const stdout = openSync(path.join(taskDirectory, 'stdout.txt'), 'a', 0o644);
     const stderr = openSync(path.join(taskDirectory, 'stderr.txt'), 'a', 0o644);

@@ -144,6 +144,10 @@ export const batchErrors = {
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'The pool scales automatically; disable autoscale before resizing it.'),
   autoScaleNotEnabled: () =>
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'Autoscale is not enabled on the pool; enable it before evaluating a formula.'),
+  jobPreparationTaskOrReleaseTaskNotSpecified: conflict(
+    'JobPreparationTaskOrReleaseTaskNotSpecified',
+    'The specified job has neither a job preparation task nor a job release task.',
+  ),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

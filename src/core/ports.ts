@@ -5,6 +5,7 @@
 import type { ComputeNode } from './node.js';
 import type { Job, JobState } from './job.js';
 import type { JobSchedule, JobScheduleState } from './job-schedule.js';
+import type { JobNodeStatus } from './job-preparation.js';
 import type { Pool } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
 import type { ElevationLevel, OutputFile } from './common.js';
@@ -119,6 +120,17 @@ export interface TaskRepository {
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
 }
 
+export interface JobNodeStatusRepository {
+  get(account: string, jobId: string, nodeId: string): JobNodeStatus | undefined;
+  put(account: string, jobId: string, status: JobNodeStatus): void;
+  listByJob(account: string, jobId: string): JobNodeStatus[];
+  page(account: string, jobId: string, page: PageQuery): Page<JobNodeStatus>;
+  /** The jobs (by lower-cased id) with a status on the node. */
+  listByNode(account: string, nodeId: string): { jobKey: string; status: JobNodeStatus }[];
+  deleteByJob(account: string, jobId: string): void;
+  delete(account: string, jobKey: string, nodeId: string): void;
+}
+
 export interface Store {
   /** Runs `work` in one transaction: all of it is stored or none of it. */
   transaction<T>(work: () => T): T;
@@ -126,6 +138,7 @@ export interface Store {
   readonly nodes: NodeRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
+  readonly jobNodeStatus: JobNodeStatusRepository;
   readonly tasks: TaskRepository;
   close(): void;
 }
@@ -140,8 +153,8 @@ export interface ResolvedResourceFile {
 }
 
 export interface TaskRunRef {
-  /** A job's task, or a node's start task. */
-  kind: 'task' | 'startTask';
+  /** A job's task, a node's start task, or a job's preparation or release task on a node. */
+  kind: 'task' | 'startTask' | 'jobPreparation' | 'jobRelease';
   account: string;
   poolId: string;
   nodeId: string;
@@ -163,6 +176,8 @@ export interface TaskRun extends TaskRunRef {
   isRetry: boolean;
   /** Uploaded when the process ends, as each file's uploadCondition says. */
   outputFiles: OutputFile[];
+  /** The job's preparation task directory (relative to the node root), for AZ_BATCH_JOB_PREP_DIR. */
+  jobPreparationDirectory?: string;
 }
 
 export interface TaskRunReport {

@@ -10,7 +10,7 @@ export function placeTasks(snapshot: PoolSnapshot): Assignment[] {
   const nodes = snapshot.nodes.map((node) => ({ ...node }));
   const plan: Assignment[] = [];
   for (const candidate of snapshot.candidates) {
-    const fitting = nodes.filter((node) => node.freeSlots >= candidate.requiredSlots);
+    const fitting = nodes.filter((node) => node.freeSlots >= candidate.requiredSlots && (!candidate.allowedNodes || candidate.allowedNodes.includes(node.nodeId)));
     if (fitting.length === 0) continue;
     const chosen = fitting.reduce((best, node) => {
       if (snapshot.nodeFillType === 'pack') return node.freeSlots < best.freeSlots ? node : best;

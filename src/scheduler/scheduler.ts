@@ -86,11 +86,14 @@ export class Scheduler {
     const ending = this.deps.jobs.settleEndingJobs();
     this.stopRuns(ending.stop);
     this.removeFiles(ending.removeFiles);
+    for (const run of ending.releases) this.deps.provider.runTask(run);
     const scheduleWake = this.deps.jobSchedules.settle();
     const autoScaleWake = this.deps.pools.runAutoScale();
     this.armTimer(earliest(scheduleWake, autoScaleWake));
 
-    for (const snapshot of this.deps.tasks.dispatchSnapshot()) {
+    const dispatch = this.deps.tasks.dispatchSnapshot();
+    for (const run of dispatch.preparations) this.deps.provider.runTask(run);
+    for (const snapshot of dispatch.snapshots) {
       const plan = placeTasks(snapshot);
       if (plan.length === 0) continue;
       for (const run of this.deps.tasks.commitAssignments(plan)) this.deps.provider.runTask(run);

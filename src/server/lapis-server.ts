@@ -17,6 +17,7 @@ import { nodeProviders } from '../providers/registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
 import { FileService } from '../services/file-service.js';
+import { JobPreparationService } from '../services/job-preparation-service.js';
 import { JobScheduleService } from '../services/job-schedule-service.js';
 import { JobService } from '../services/job-service.js';
 import { NodeService } from '../services/node-service.js';
@@ -86,9 +87,13 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     let batchUrl = '';
     let taskService: TaskService | undefined;
     let nodeService: NodeService | undefined;
+    let preparationService: JobPreparationService | undefined;
     const events: NodeEvents = {
-      taskFinished: (report: TaskRunReport) =>
-        report.run.kind === 'startTask' ? nodeService?.recordStartTaskOutcome(report) : taskService?.recordRunOutcome(report),
+      taskFinished: (report: TaskRunReport) => {
+        if (report.run.kind === 'startTask') nodeService?.recordStartTaskOutcome(report);
+        else if (report.run.kind === 'task') taskService?.recordRunOutcome(report);
+        else preparationService?.recordOutcome(report);
+      },
     };
     const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser });
     let scheduler: Scheduler | undefined;
@@ -102,11 +107,13 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       publicUrl: () => batchUrl,
       minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
     });
-    taskService = new TaskService(context);
-    nodeService = new NodeService(context);
+    preparationService = new JobPreparationService(context);
+    taskService = new TaskService(context, preparationService);
+    nodeService = new NodeService(context, preparationService);
     const services = {
       pools: new PoolService(context),
-      jobs: new JobService(context),
+      jobs: new JobService(context, preparationService),
+      preparation: preparationService,
       jobSchedules: new JobScheduleService(context),
       tasks: taskService,
       nodes: nodeService,

@@ -20,12 +20,16 @@ import {
   type JobChanges,
   type JobSpec,
 } from '../core/job.js';
-import type { Page, PageQuery, TaskCounts, TaskRunRef } from '../core/ports.js';
+import type { Page, PageQuery, TaskCounts, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
+import type { JobPreparationService } from './job-preparation-service.js';
 import { endRun, requeueRun, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export class JobService {
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly preparation: JobPreparationService,
+  ) {}
 
   add(caller: Caller, spec: JobSpec): Job {
     assertValidId(spec.id);
@@ -101,9 +105,10 @@ export class JobService {
    * disabled, completes or disappears. Returns the runs to stop and the task
    * directories to remove.
    */
-  settleEndingJobs(): { stop: TaskRunRef[]; removeFiles: TaskFiles[] } {
+  settleEndingJobs(): { stop: TaskRunRef[]; removeFiles: TaskFiles[]; releases: TaskRun[] } {
     const stop: TaskRunRef[] = [];
     const removeFiles: TaskFiles[] = [];
+    const releases: TaskRun[] = [];
     const { store } = this.context;
     store.transaction(() => {
       for (const { account, job } of store.jobs.listByState(['disabling', 'terminating', 'deleting'])) {
@@ -122,6 +127,8 @@ export class JobService {
           store.jobs.update({ account, job: completeJobDisable(job, now, eTag) });
           continue;
         }
+        // An ending job waits for its release task on every node that ran its preparation task.
+        if (this.preparation.releaseNodes(account, job, releases)) continue;
         if (job.state === 'terminating') {
           store.jobs.update({ account, job: completeJob(job, now, eTag) });
           continue;
@@ -132,10 +139,17 @@ export class JobService {
             if (files) removeFiles.push(files);
           }
         }
+        for (const status of store.jobNodeStatus.listByJob(account, job.id)) {
+          removeFiles.push({
+            placement: { account, poolId: status.poolId, nodeId: status.nodeId },
+            path: `workitems/${job.id}`,
+          });
+        }
+        store.jobNodeStatus.deleteByJob(account, job.id);
         store.tasks.deleteByJob(account, job.id);
         store.jobs.delete(account, job.id);
       }
     });
-    return { stop, removeFiles };
+    return { stop, removeFiles, releases };
   }
 }

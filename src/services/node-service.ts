@@ -34,6 +34,7 @@ import {
 import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool, type StartTask } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
+import type { JobPreparationService } from './job-preparation-service.js';
 import { endRun, requeueRun, resolveResourceFile, runRefOf } from './task-runs.js';
 
 export interface AllocationWork {
@@ -58,7 +59,10 @@ export interface NodeRemovalRequest {
 }
 
 export class NodeService {
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly preparation: JobPreparationService,
+  ) {}
 
   private findNode(caller: Caller, poolId: string, nodeId: string): NodeRecord {
     const { store } = this.context;
@@ -139,6 +143,7 @@ export class NodeService {
       }
       const fresh = store.nodes.get(caller.account, poolId, nodeId) ?? record;
       store.nodes.update({ ...fresh, node: beginNodeRestart(fresh.node, kind, this.context.now()) });
+      if (kind !== 'deallocating') this.preparation.forgetNode(caller.account, record.node.id, kind === 'reimaging');
       return stopped;
     });
     this.stopRuns(stop);

@@ -24,7 +24,9 @@ import {
   type TaskSpec,
 } from '../core/task.js';
 import { parseDuration, isUnlimited } from '../core/time.js';
+import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
 import type { Caller, ServiceContext } from './context.js';
+import type { JobPreparationService } from './job-preparation-service.js';
 import { endRun, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
@@ -42,8 +44,8 @@ export interface PoolSnapshot {
   poolId: string;
   nodeFillType: 'spread' | 'pack';
   nodes: { nodeId: string; freeSlots: number; runningTasks: number }[];
-  /** Runnable tasks, best first: job priority, then submission order. */
-  candidates: { jobId: string; taskId: string; requiredSlots: number }[];
+  /** Runnable tasks, best first: job priority, then submission order; allowedNodes limits where (a job preparation task gates them). */
+  candidates: { jobId: string; taskId: string; requiredSlots: number; allowedNodes?: string[] }[];
 }
 
 export interface Assignment {
@@ -57,7 +59,10 @@ export interface Assignment {
 export const MAX_TASKS_PER_COLLECTION = 100;
 
 export class TaskService {
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly preparation: JobPreparationService,
+  ) {}
 
   add(caller: Caller, jobId: string, spec: TaskSpec): Task {
     const [outcome] = this.addCollection(caller, jobId, [spec]);
@@ -198,39 +203,50 @@ export class TaskService {
     return record;
   }
 
-  /** The pools that have free slots, with the runnable tasks of their active jobs. */
-  dispatchSnapshot(): PoolSnapshot[] {
+  /**
+   * The pools that have free slots, with the runnable tasks of their active
+   * jobs; and the job preparation tasks to start on those nodes first.
+   */
+  dispatchSnapshot(): { snapshots: PoolSnapshot[]; preparations: TaskRun[] } {
     const { store } = this.context;
     const snapshots: PoolSnapshot[] = [];
-    for (const { account, pool } of store.pools.listAll()) {
-      if (pool.state !== 'active') continue;
-      const nodes = store.nodes
-        .listByPool(account, pool.id)
-        .map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount }))
-        .filter((node) => node.freeSlots > 0);
-      const capacity = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
-      if (capacity === 0) continue;
-      const jobs = store.jobs
-        .listByPool(account, pool.id, ['active'])
-        .map(({ job }) => job)
-        .sort((a, b) => b.priority - a.priority);
-      const candidates: PoolSnapshot['candidates'] = [];
-      for (const group of groupByPriority(jobs)) {
-        const room = capacity - candidates.length;
-        if (room <= 0) break;
-        const parallelRoom = parallelRoomByJob(store, account, group);
-        for (const record of store.tasks.listRunnable(account, [...parallelRoom.keys()], room)) {
-          const left = parallelRoom.get(record.jobId) ?? 0;
-          if (left <= 0) continue;
-          parallelRoom.set(record.jobId, left - 1);
-          candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots: record.task.requiredSlots });
+    const preparations: TaskRun[] = [];
+    store.transaction(() => {
+      for (const { account, pool } of store.pools.listAll()) {
+        if (pool.state !== 'active') continue;
+        const nodeRecords = store.nodes.listByPool(account, pool.id).filter(({ node }) => freeSlots(node, pool.taskSlotsPerNode) > 0);
+        const nodes = nodeRecords.map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount }));
+        const capacity = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
+        if (capacity === 0) continue;
+        const jobs = store.jobs
+          .listByPool(account, pool.id, ['active'])
+          .map(({ job }) => job)
+          .sort((a, b) => b.priority - a.priority);
+        const candidates: PoolSnapshot['candidates'] = [];
+        for (const group of groupByPriority(jobs)) {
+          const room = capacity - candidates.length;
+          if (room <= 0) break;
+          const parallelRoom = parallelRoomByJob(store, account, group);
+          const allowedNodes = new Map<string, string[] | undefined>();
+          for (const record of store.tasks.listRunnable(account, [...parallelRoom.keys()], room)) {
+            const left = parallelRoom.get(record.jobId) ?? 0;
+            if (left <= 0) continue;
+            if (!allowedNodes.has(record.jobId)) {
+              const job = group.find((candidate) => candidate.id.toLowerCase() === record.jobId.toLowerCase());
+              allowedNodes.set(record.jobId, job ? this.preparation.prepareNodes(account, job, nodeRecords, preparations) : undefined);
+            }
+            const allowed = allowedNodes.get(record.jobId);
+            if (allowed && allowed.length === 0) continue;
+            parallelRoom.set(record.jobId, left - 1);
+            candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots: record.task.requiredSlots, allowedNodes: allowed });
+          }
+        }
+        if (candidates.length > 0) {
+          snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, candidates });
         }
       }
-      if (candidates.length > 0) {
-        snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, candidates });
-      }
-    }
-    return snapshots;
+    });
+    return { snapshots, preparations };
   }
 
   /**
@@ -297,6 +313,7 @@ export class TaskService {
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,
       outputFiles: task.outputFiles ?? [],
+      jobPreparationDirectory: preparationTaskOf(job) ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
     };
   }
 

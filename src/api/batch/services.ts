@@ -1,6 +1,7 @@
 // The services the Batch REST surface calls.
 
 import type { FileService } from '../../services/file-service.js';
+import type { JobPreparationService } from '../../services/job-preparation-service.js';
 import type { JobScheduleService } from '../../services/job-schedule-service.js';
 import type { JobService } from '../../services/job-service.js';
 import type { NodeService } from '../../services/node-service.js';
@@ -11,6 +12,7 @@ export interface BatchServices {
   pools: PoolService;
   jobs: JobService;
   jobSchedules: JobScheduleService;
+  preparation: JobPreparationService;
   tasks: TaskService;
   nodes: NodeService;
   files: FileService;

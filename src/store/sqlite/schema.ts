@@ -95,4 +95,15 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX task_dependency_ranges_by_job ON task_dependency_ranges (account, job_key, first);
   CREATE INDEX task_dependency_ranges_by_task ON task_dependency_ranges (task_seq);
   `,
+  // Each node's progress with a job's preparation and release tasks.
+  `
+  CREATE TABLE job_node_status (
+    account TEXT NOT NULL,
+    job_key TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, job_key, node_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_node_status_by_node ON job_node_status (account, node_id);
+  `,
 ];

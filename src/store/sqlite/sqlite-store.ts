@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type {
   JobRecord,
   JobRepository,
+  JobNodeStatusRepository,
   JobScheduleRepository,
   NodeRecord,
   NodeRepository,
@@ -25,6 +26,7 @@ import { MIGRATIONS } from './schema.js';
 import { JOB_FILTER_COLUMNS, NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './filter-sql.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { numericId, SqliteTaskDependencies } from './task-dependencies.js';
+import { SqliteJobNodeStatus } from './job-node-status.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 
 export function openSqliteStore(options: { path?: string }): Store {
@@ -57,6 +59,7 @@ class SqliteStore implements Store {
   readonly nodes: NodeRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
+  readonly jobNodeStatus: JobNodeStatusRepository;
   readonly tasks: TaskRepository;
 
   constructor(private readonly db: Database.Database) {
@@ -64,6 +67,7 @@ class SqliteStore implements Store {
     this.nodes = new SqliteNodes(db);
     this.jobs = new SqliteJobs(db);
     this.jobSchedules = new SqliteJobSchedules(db);
+    this.jobNodeStatus = new SqliteJobNodeStatus(db);
     this.tasks = new SqliteTasks(db);
   }
 

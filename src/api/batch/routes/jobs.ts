@@ -1,5 +1,6 @@
 // Job operations: Job_Add, Job_List, Job_Get, Job_Patch, Job_Update,
-// Job_Disable, Job_Enable, Job_Delete, Job_Terminate, Job_GetTaskCounts.
+// Job_Disable, Job_Enable, Job_Delete, Job_Terminate, Job_GetTaskCounts,
+// Job_ListPreparationAndReleaseTaskStatus.
 
 import type { Job, JobChanges, JobSpec } from '../../../core/job.js';
 import type { BatchRequest, Operation } from '../operation.js';
@@ -118,6 +119,16 @@ export function jobOperations(services: BatchServices): Operation[] {
         const body = request.body === undefined ? {} : parseBody(jobTerminateSchema, request.body);
         const job = services.jobs.terminate(request.caller, request.params.jobId as string, body.terminateReason, request.conditions);
         return changedReply(202, job, jobUrl(request, job.id));
+      },
+    },
+    {
+      id: 'Job_ListPreparationAndReleaseTaskStatus',
+      method: 'GET',
+      path: '/jobs/:jobId/jobpreparationandreleasetaskstatus',
+      handler(request) {
+        const page = services.preparation.list(request.caller, request.params.jobId as string, pageQuery(request, undefined));
+        const items = page.items.map(({ preparationAttempt: _prep, releaseAttempt: _release, ...status }) => status);
+        return listReply(request, 'jobpreparationandreleasetaskstatuslist', items, page.continuation);
       },
     },
   ];

@@ -1,12 +1,37 @@
 // Request bodies of the job operations.
 
 import { z } from 'zod';
-import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, timestamp } from './validate.js';
+import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, resourceFile, timestamp, userIdentity } from './validate.js';
 
 const priority = () => integer().min(-1000).max(1000);
 const constraints = () => z.looseObject({ maxWallClockTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
 const poolInfo = () => z.looseObject({ poolId: z.string().optional(), autoPoolSpecification: z.looseObject({}).optional() });
 const onAllTasksComplete = () => lowerEnum(['noaction', 'terminatejob']);
+
+const jobPreparationTask = () =>
+  z.looseObject({
+    id: z.string().max(64).optional(),
+    commandLine: z.string(),
+    resourceFiles: z.array(resourceFile()).optional(),
+    environmentSettings: environmentSettings().optional(),
+    constraints: z
+      .looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() })
+      .optional(),
+    waitForSuccess: z.boolean().optional(),
+    userIdentity: userIdentity().optional(),
+    rerunOnNodeRebootAfterSuccess: z.boolean().optional(),
+  });
+
+const jobReleaseTask = () =>
+  z.looseObject({
+    id: z.string().max(64).optional(),
+    commandLine: z.string(),
+    resourceFiles: z.array(resourceFile()).optional(),
+    environmentSettings: environmentSettings().optional(),
+    maxWallClockTime: duration().optional(),
+    retentionTime: duration().optional(),
+    userIdentity: userIdentity().optional(),
+  });
 
 export const jobAddSchema = z.looseObject({
   id: z.string(),
@@ -20,6 +45,8 @@ export const jobAddSchema = z.looseObject({
   onTaskFailure: lowerEnum(['noaction', 'performexitoptionsjobaction']).optional(),
   usesTaskDependencies: z.boolean().optional(),
   commonEnvironmentSettings: environmentSettings().optional(),
+  jobPreparationTask: jobPreparationTask().optional(),
+  jobReleaseTask: jobReleaseTask().optional(),
   metadata: nameValuePairs().optional(),
 });
 

@@ -1,0 +1,131 @@
+// A job's preparation and release tasks: the preparation task runs once on
+// each node before the job's first task there (and again after a reboot,
+// unless told not to); the release task runs, when the job ends, on every
+// node that ran the preparation task. Each node's progress is one
+// JobNodeStatus, which Job_ListPreparationAndReleaseTaskStatus reports.
+
+import type { EnvironmentSetting, ResourceFile, TaskFailureInfo, UserIdentity } from './common.js';
+import type { Job } from './job.js';
+import { formatTimestamp } from './time.js';
+
+export interface JobPreparationTask {
+  id?: string;
+  commandLine: string;
+  resourceFiles?: ResourceFile[];
+  environmentSettings?: EnvironmentSetting[];
+  constraints?: { maxWallClockTime?: string; retentionTime?: string; maxTaskRetryCount?: number };
+  waitForSuccess?: boolean;
+  userIdentity?: UserIdentity;
+  rerunOnNodeRebootAfterSuccess?: boolean;
+}
+
+export interface JobReleaseTask {
+  id?: string;
+  commandLine: string;
+  resourceFiles?: ResourceFile[];
+  environmentSettings?: EnvironmentSetting[];
+  maxWallClockTime?: string;
+  retentionTime?: string;
+  userIdentity?: UserIdentity;
+}
+
+export interface PrepReleaseExecutionInfo {
+  state: 'running' | 'completed';
+  startTime: string;
+  endTime?: string;
+  taskRootDirectory: string;
+  taskRootDirectoryUrl?: string;
+  exitCode?: number;
+  failureInfo?: TaskFailureInfo;
+  retryCount: number;
+  lastRetryTime?: string;
+  result?: 'success' | 'failure';
+}
+
+export interface JobNodeStatus {
+  poolId: string;
+  nodeId: string;
+  nodeUrl: string;
+  jobPreparationTaskExecutionInfo?: PrepReleaseExecutionInfo;
+  jobReleaseTaskExecutionInfo?: PrepReleaseExecutionInfo;
+  /** Lapis's own: fence reports of earlier runs; never on the wire. */
+  preparationAttempt: number;
+  releaseAttempt: number;
+}
+
+export type PrepReleaseKind = 'jobPreparation' | 'jobRelease';
+
+export const DEFAULT_RELEASE_WALL_CLOCK = 'PT15M';
+
+export function preparationTaskOf(job: Job): JobPreparationTask | undefined {
+  return job.jobPreparationTask as JobPreparationTask | undefined;
+}
+
+export function releaseTaskOf(job: Job): JobReleaseTask | undefined {
+  return job.jobReleaseTask as JobReleaseTask | undefined;
+}
+
+/** Where Batch runs them on a Linux node, beside the job's tasks. */
+export function prepReleaseDirectory(jobId: string, kind: PrepReleaseKind): string {
+  return `workitems/${jobId}/job-1/${kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'}`;
+}
+
+/** With waitForSuccess (the default) the job's tasks wait on a node until its preparation succeeded there. */
+export function preparationGatesTasks(job: Job): boolean {
+  return (preparationTaskOf(job)?.waitForSuccess ?? true) === true;
+}
+
+export function preparationSucceeded(status: JobNodeStatus | undefined): boolean {
+  return status?.jobPreparationTaskExecutionInfo?.result === 'success';
+}
+
+function startedInfo(directory: string, directoryUrl: string, now: Date): PrepReleaseExecutionInfo {
+  return { state: 'running', startTime: formatTimestamp(now), taskRootDirectory: directory, taskRootDirectoryUrl: directoryUrl, retryCount: 0 };
+}
+
+export function beginRun(status: JobNodeStatus, kind: PrepReleaseKind, directoryUrl: string, jobId: string, now: Date): JobNodeStatus {
+  const info = startedInfo(prepReleaseDirectory(jobId, kind), directoryUrl, now);
+  return kind === 'jobPreparation'
+    ? { ...status, jobPreparationTaskExecutionInfo: info, preparationAttempt: status.preparationAttempt + 1 }
+    : { ...status, jobReleaseTaskExecutionInfo: info, releaseAttempt: status.releaseAttempt + 1 };
+}
+
+export function retryRun(status: JobNodeStatus, kind: PrepReleaseKind, now: Date): JobNodeStatus {
+  const key = kind === 'jobPreparation' ? 'jobPreparationTaskExecutionInfo' : 'jobReleaseTaskExecutionInfo';
+  const info = status[key];
+  if (!info) return status;
+  const time = formatTimestamp(now);
+  const retried: PrepReleaseExecutionInfo = {
+    state: 'running',
+    startTime: time,
+    taskRootDirectory: info.taskRootDirectory,
+    taskRootDirectoryUrl: info.taskRootDirectoryUrl,
+    retryCount: info.retryCount + 1,
+    lastRetryTime: time,
+  };
+  return kind === 'jobPreparation'
+    ? { ...status, jobPreparationTaskExecutionInfo: retried, preparationAttempt: status.preparationAttempt + 1 }
+    : { ...status, jobReleaseTaskExecutionInfo: retried, releaseAttempt: status.releaseAttempt + 1 };
+}
+
+export function completeRun(
+  status: JobNodeStatus,
+  kind: PrepReleaseKind,
+  outcome: { exitCode?: number; failureInfo?: TaskFailureInfo; endTime: string },
+): JobNodeStatus {
+  const key = kind === 'jobPreparation' ? 'jobPreparationTaskExecutionInfo' : 'jobReleaseTaskExecutionInfo';
+  const info = status[key];
+  if (!info) return status;
+  const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
+  const completed: PrepReleaseExecutionInfo = { ...info, state: 'completed', endTime: outcome.endTime, result: failed ? 'failure' : 'success' };
+  if (outcome.exitCode !== undefined) completed.exitCode = outcome.exitCode;
+  const failureInfo =
+    outcome.failureInfo ?? (failed ? { category: 'usererror' as const, code: 'FailureExitCode', message: 'The task exited with an exit code representing a failure' } : undefined);
+  if (failureInfo) completed.failureInfo = failureInfo;
+  return { ...status, [key]: completed };
+}
+
+export function isRunning(status: JobNodeStatus, kind: PrepReleaseKind): boolean {
+  const info = kind === 'jobPreparation' ? status.jobPreparationTaskExecutionInfo : status.jobReleaseTaskExecutionInfo;
+  return info?.state === 'running';
+}

@@ -1,0 +1,165 @@
+// Job preparation and release tasks on nodes: starting the preparation task
+// on the nodes a job's tasks may go to, gating the tasks on its success,
+// retrying it, running the release task on every prepared node when the job
+// ends, and listing each node's progress.
+
+import { batchErrors } from '../core/errors.js';
+import type { Job } from '../core/job.js';
+import {
+  beginRun,
+  completeRun,
+  DEFAULT_RELEASE_WALL_CLOCK,
+  isRunning,
+  preparationGatesTasks,
+  preparationSucceeded,
+  preparationTaskOf,
+  prepReleaseDirectory,
+  releaseTaskOf,
+  retryRun,
+  type JobNodeStatus,
+  type PrepReleaseKind,
+} from '../core/job-preparation.js';
+import type { NodeRecord, Page, PageQuery, TaskRun, TaskRunReport } from '../core/ports.js';
+import { isUnlimited, parseDuration } from '../core/time.js';
+import type { Caller, ServiceContext } from './context.js';
+import { resolveResourceFile } from './task-runs.js';
+
+export class JobPreparationService {
+  constructor(private readonly context: ServiceContext) {}
+
+  /**
+   * For dispatch, inside its transaction: starts the job's preparation task on
+   * each of these nodes where it has not run, and answers which nodes the
+   * job's tasks may use (undefined: any).
+   */
+  prepareNodes(account: string, job: Job, nodes: NodeRecord[], runs: TaskRun[]): string[] | undefined {
+    if (!preparationTaskOf(job)) return undefined;
+    const { jobNodeStatus } = this.context.store;
+    const allowed: string[] = [];
+    for (const record of nodes) {
+      let status = jobNodeStatus.get(account, job.id, record.node.id);
+      if (!status) {
+        status = this.begin(this.newStatus(record), job, 'jobPreparation');
+        jobNodeStatus.put(account, job.id, status);
+        runs.push(this.runOf(account, job, status, 'jobPreparation', false));
+      }
+      if (preparationSucceeded(status) || !preparationGatesTasks(job)) allowed.push(record.node.id);
+    }
+    return allowed;
+  }
+
+  /**
+   * For a job that is ending, inside the caller's transaction: starts the
+   * release task on every node that ran the preparation task. Returns the runs
+   * to start, and whether releases are still running (the job must wait).
+   */
+  releaseNodes(account: string, job: Job, runs: TaskRun[]): boolean {
+    const { jobNodeStatus } = this.context.store;
+    const statuses = jobNodeStatus.listByJob(account, job.id);
+    if (!releaseTaskOf(job)) return false;
+    let waiting = false;
+    for (let status of statuses) {
+      if (!status.jobPreparationTaskExecutionInfo) continue;
+      if (!status.jobReleaseTaskExecutionInfo) {
+        status = this.begin(status, job, 'jobRelease');
+        jobNodeStatus.put(account, job.id, status);
+        runs.push(this.runOf(account, job, status, 'jobRelease', false));
+      }
+      if (isRunning(status, 'jobRelease')) waiting = true;
+    }
+    return waiting;
+  }
+
+  /** Records how a preparation or release run ended; a failed preparation is retried as its constraints allow. */
+  recordOutcome(report: TaskRunReport): void {
+    const { store } = this.context;
+    const { run, outcome } = report;
+    const kind = run.kind as PrepReleaseKind;
+    const retry = store.transaction((): TaskRun | undefined => {
+      const job = store.jobs.get(run.account, run.jobId)?.job;
+      const status = store.jobNodeStatus.get(run.account, run.jobId, run.nodeId);
+      const attempt = kind === 'jobPreparation' ? status?.preparationAttempt : status?.releaseAttempt;
+      if (!job || !status || attempt !== run.attempt || !isRunning(status, kind)) return undefined;
+      const info = kind === 'jobPreparation' ? status.jobPreparationTaskExecutionInfo : status.jobReleaseTaskExecutionInfo;
+      const maxRetries = kind === 'jobPreparation' ? (preparationTaskOf(job)?.constraints?.maxTaskRetryCount ?? job.constraints.maxTaskRetryCount) : 0;
+      const failedByExit = outcome.exitCode !== undefined && outcome.exitCode !== 0 && (!outcome.failureInfo || outcome.failureInfo.code === 'FailureExitCode');
+      if (failedByExit && (maxRetries === -1 || (info?.retryCount ?? 0) < maxRetries)) {
+        const retried = retryRun(status, kind, this.context.now());
+        store.jobNodeStatus.put(run.account, run.jobId, retried);
+        return this.runOf(run.account, job, retried, kind, true);
+      }
+      store.jobNodeStatus.put(run.account, run.jobId, completeRun(status, kind, outcome));
+      return undefined;
+    });
+    if (retry) this.context.deps.provider.runTask(retry);
+    this.context.deps.signal.wake();
+  }
+
+  /** A rebooted or reimaged node prepares again for jobs that ask for it (all of them after a reimage). */
+  forgetNode(account: string, nodeId: string, wiped: boolean): void {
+    const { store } = this.context;
+    for (const { jobKey, status } of store.jobNodeStatus.listByNode(account, nodeId)) {
+      const job = store.jobs.get(account, jobKey)?.job;
+      const rerun = wiped || (job ? (preparationTaskOf(job)?.rerunOnNodeRebootAfterSuccess ?? true) : true);
+      if (rerun && !status.jobReleaseTaskExecutionInfo) store.jobNodeStatus.delete(account, jobKey, nodeId);
+    }
+  }
+
+  /** Job_ListPreparationAndReleaseTaskStatus; 409 for a job that has neither task. */
+  list(caller: Caller, jobId: string, page: PageQuery): Page<JobNodeStatus> {
+    const job = this.context.store.jobs.get(caller.account, jobId)?.job;
+    if (!job) throw batchErrors.jobNotFound();
+    if (!preparationTaskOf(job) && !releaseTaskOf(job)) throw batchErrors.jobPreparationTaskOrReleaseTaskNotSpecified();
+    return this.context.store.jobNodeStatus.page(caller.account, jobId, page);
+  }
+
+  private newStatus(record: NodeRecord): JobNodeStatus {
+    return {
+      poolId: record.poolId,
+      nodeId: record.node.id,
+      nodeUrl: `${this.context.deps.publicUrl()}/pools/${record.poolId}/nodes/${record.node.id}`,
+      preparationAttempt: 0,
+      releaseAttempt: 0,
+    };
+  }
+
+  private begin(status: JobNodeStatus, job: Job, kind: PrepReleaseKind): JobNodeStatus {
+    const directoryUrl = `${status.nodeUrl}/files/${prepReleaseDirectory(job.id, kind)}`;
+    return beginRun(status, kind, directoryUrl, job.id, this.context.now());
+  }
+
+  private runOf(account: string, job: Job, status: JobNodeStatus, kind: PrepReleaseKind, isRetry: boolean): TaskRun {
+    const preparation = preparationTaskOf(job);
+    const release = releaseTaskOf(job);
+    const spec = kind === 'jobPreparation' ? preparation : release;
+    if (!spec) throw batchErrors.internal();
+    const environment: Record<string, string> = {};
+    for (const setting of [...(job.commonEnvironmentSettings ?? []), ...(spec.environmentSettings ?? [])]) environment[setting.name] = setting.value ?? '';
+    Object.assign(environment, {
+      AZ_BATCH_ACCOUNT_NAME: account,
+      AZ_BATCH_ACCOUNT_URL: this.context.deps.publicUrl(),
+      AZ_BATCH_JOB_ID: job.id,
+      AZ_BATCH_TASK_ID: spec.id ?? (kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'),
+    });
+    const wallClockText = kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK);
+    const wallClock = wallClockText ? parseDuration(wallClockText) : undefined;
+    return {
+      kind,
+      account,
+      poolId: status.poolId,
+      nodeId: status.nodeId,
+      jobId: job.id,
+      taskId: kind,
+      attempt: kind === 'jobPreparation' ? status.preparationAttempt : status.releaseAttempt,
+      commandLine: spec.commandLine,
+      taskDirectory: prepReleaseDirectory(job.id, kind),
+      resourceFiles: (spec.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
+      environment,
+      elevationLevel: spec.userIdentity?.autoUser?.elevationLevel ?? 'nonadmin',
+      maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
+      isRetry,
+      outputFiles: [],
+      jobPreparationDirectory: preparation ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
+    };
+  }
+}
