@@ -3,7 +3,8 @@
 // local compute nodes.
 
 import { Command, Option } from 'commander';
-import { applyEnvironment, defaultConfig, parseAccounts, parsePort, type LapisConfig } from '../config/config.js';
+import { applyEnvironment, DEV_ACCOUNT, defaultConfig, parseAccounts, parsePort, type LapisConfig } from '../config/config.js';
+import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -52,6 +53,38 @@ export function buildCli(): Command {
       if ((options.cert === undefined) !== (options.key === undefined)) throw new Error('--cert and --key go together.');
       if (options.cert) config.tls = { certFile: options.cert as string, keyFile: options.key as string };
       await serve(config);
+    });
+
+  const app = program.command('app').description('Application packages that pools and tasks reference (applicationPackageReferences).');
+  app
+    .command('add')
+    .description('Add a package version from a zip file or a folder.')
+    .argument('<applicationId>', 'application id')
+    .argument('<version>', 'package version')
+    .argument('<source>', 'zip file or folder')
+    .option('--data <dir>', 'data directory of the Lapis service', process.env.LAPIS_DATA ?? '.lapis')
+    .option('--account <name>', 'Batch account the package belongs to', DEV_ACCOUNT.name)
+    .option('--display-name <name>', "the application's display name")
+    .option('--default', 'make this version the default')
+    .action(async (applicationId: string, version: string, source: string, options: Record<string, string | boolean | undefined>) => {
+      const summary = await addApplicationPackage(options.data as string, options.account as string, {
+        applicationId,
+        version,
+        source,
+        displayName: options.displayName as string | undefined,
+        makeDefault: options.default === true,
+      });
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    });
+  app
+    .command('remove')
+    .description('Remove a package version.')
+    .argument('<applicationId>', 'application id')
+    .argument('<version>', 'package version')
+    .option('--data <dir>', 'data directory of the Lapis service', process.env.LAPIS_DATA ?? '.lapis')
+    .option('--account <name>', 'Batch account the package belongs to', DEV_ACCOUNT.name)
+    .action(async (applicationId: string, version: string, options: Record<string, string | undefined>) => {
+      await removeApplicationPackage(options.data as string, options.account as string, applicationId, version);
     });
 
   return program;

@@ -9,6 +9,7 @@
 
 import type { NodePlacement, NodeProvider, TaskRunRef } from '../core/ports.js';
 import type { Clock } from '../core/time.js';
+import type { CertificateService } from '../services/certificate-service.js';
 import type { JobScheduleService } from '../services/job-schedule-service.js';
 import type { JobService } from '../services/job-service.js';
 import type { PoolService } from '../services/pool-service.js';
@@ -26,6 +27,7 @@ export interface SchedulerDeps {
   nodes: NodeService;
   jobs: JobService;
   jobSchedules: JobScheduleService;
+  certificates: CertificateService;
   pools: PoolService;
   tasks: TaskService;
   provider: NodeProvider;
@@ -88,6 +90,7 @@ export class Scheduler {
     this.removeFiles(ending.removeFiles);
     for (const run of ending.releases) this.deps.provider.runTask(run);
     const scheduleWake = this.deps.jobSchedules.settle();
+    this.deps.certificates.settleDeletions();
     const autoScaleWake = this.deps.pools.runAutoScale();
     this.armTimer(earliest(scheduleWake, autoScaleWake));
 

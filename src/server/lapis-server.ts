@@ -16,6 +16,8 @@ import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
+import { ApplicationService } from '../services/application-service.js';
+import { CertificateService } from '../services/certificate-service.js';
 import { FileService } from '../services/file-service.js';
 import { JobPreparationService } from '../services/job-preparation-service.js';
 import { JobScheduleService } from '../services/job-schedule-service.js';
@@ -23,6 +25,7 @@ import { JobService } from '../services/job-service.js';
 import { NodeService } from '../services/node-service.js';
 import { PoolService } from '../services/pool-service.js';
 import { TaskService } from '../services/task-service.js';
+import { LocalApplicationPackageFiles } from '../store/packages/local-application-packages.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createLogger } from './logger.js';
 import { findOsUser } from './os-users.js';
@@ -118,11 +121,14 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       tasks: taskService,
       nodes: nodeService,
       files: new FileService(context, taskService),
+      certificates: new CertificateService(context, store),
+      applications: new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications'))),
     };
     scheduler = new Scheduler({
       nodes: services.nodes,
       jobs: services.jobs,
       jobSchedules: services.jobSchedules,
+      certificates: services.certificates,
       pools: services.pools,
       tasks: services.tasks,
       provider,

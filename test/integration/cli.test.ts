@@ -82,3 +82,29 @@ test('--account and LAPIS_ACCOUNTS choose the accounts', async () => {
     child.kill('SIGKILL');
   }
 });
+
+test('lapis app add registers a package version that the served account lists', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-app-'));
+  const source = path.join(dataDir, 'package');
+  fs.mkdirSync(source);
+  fs.writeFileSync(path.join(source, 'tool.sh'), '#!/bin/sh\necho tool\n');
+  const added = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'app', 'add', 'tool', '1.2', source, '--data', path.join(dataDir, 'data'), '--default'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+  assert.equal(added.code, 0);
+  assert.deepEqual(JSON.parse(added.stdout), { id: 'tool', displayName: 'tool', versions: ['1.2'] });
+  const { child, ready } = startServe(['--data', path.join(dataDir, 'data')]);
+  try {
+    const fields = await ready;
+    const batch = new BatchServiceClient(new BatchSharedKeyCredentials(fields['Batch account'] as string, fields['Batch key'] as string), fields['Batch URL'] as string);
+    const applications = await batch.application.list();
+    assert.deepEqual(applications.map((application) => [application.id, application.versions]), [['tool', ['1.2']]]);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -18,6 +18,8 @@ import { verifySharedKey, type AccountKeys } from './auth/shared-key.js';
 import { errorEnvelope, statusOf } from './errors.js';
 import type { BatchReply, BatchRequest, Operation } from './operation.js';
 import { accountOperations } from './routes/account.js';
+import { applicationOperations } from './routes/applications.js';
+import { certificateOperations } from './routes/certificates.js';
 import { jobScheduleOperations } from './routes/job-schedules.js';
 import { fileOperations } from './routes/files.js';
 import { jobOperations } from './routes/jobs.js';
@@ -55,6 +57,8 @@ export function allOperations(services: BatchServices): Operation[] {
     ...taskOperations(services),
     ...fileOperations(services),
     ...accountOperations(services),
+    ...certificateOperations(services),
+    ...applicationOperations(services),
   ];
 }
 

@@ -1,5 +1,7 @@
 // The services the Batch REST surface calls.
 
+import type { ApplicationService } from '../../services/application-service.js';
+import type { CertificateService } from '../../services/certificate-service.js';
 import type { FileService } from '../../services/file-service.js';
 import type { JobPreparationService } from '../../services/job-preparation-service.js';
 import type { JobScheduleService } from '../../services/job-schedule-service.js';
@@ -16,4 +18,6 @@ export interface BatchServices {
   tasks: TaskService;
   nodes: NodeService;
   files: FileService;
+  certificates: CertificateService;
+  applications: ApplicationService;
 }

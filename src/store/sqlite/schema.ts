@@ -3,6 +3,8 @@
 // columns that lookups, lists and the scheduler need. Ids are stored
 // lower-cased in `key` columns: Batch ids are unique without regard to case.
 
+import { CERTIFICATES_AND_APPLICATIONS_MIGRATION } from './migrations-certificates-applications.js';
+
 export const MIGRATIONS: string[] = [
   `
   CREATE TABLE pools (
@@ -106,4 +108,6 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX job_node_status_by_node ON job_node_status (account, node_id);
   `,
+  // Certificates (data and password in columns of their own) and application packages.
+  CERTIFICATES_AND_APPLICATIONS_MIGRATION,
 ];

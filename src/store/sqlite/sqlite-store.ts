@@ -28,8 +28,11 @@ import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { numericId, SqliteTaskDependencies } from './task-dependencies.js';
 import { SqliteJobNodeStatus } from './job-node-status.js';
 import { SqliteJobSchedules } from './job-schedules.js';
+import { SqliteApplications } from './applications.js';
+import { SqliteCertificates } from './certificates.js';
+import type { ApplicationRepository, CertificateApplicationRepositories, CertificateRepository } from '../../core/ports-certificates-applications.js';
 
-export function openSqliteStore(options: { path?: string }): Store {
+export function openSqliteStore(options: { path?: string }): Store & CertificateApplicationRepositories {
   const file = options.path ?? ':memory:';
   const db = new Database(file);
   if (options.path) {
@@ -54,13 +57,15 @@ function migrate(db: Database.Database): void {
   }
 }
 
-class SqliteStore implements Store {
+class SqliteStore implements Store, CertificateApplicationRepositories {
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;
   readonly tasks: TaskRepository;
+  readonly certificates: CertificateRepository;
+  readonly applications: ApplicationRepository;
 
   constructor(private readonly db: Database.Database) {
     this.pools = new SqlitePools(db);
@@ -69,6 +74,8 @@ class SqliteStore implements Store {
     this.jobSchedules = new SqliteJobSchedules(db);
     this.jobNodeStatus = new SqliteJobNodeStatus(db);
     this.tasks = new SqliteTasks(db);
+    this.certificates = new SqliteCertificates(db);
+    this.applications = new SqliteApplications(db);
   }
 
   transaction<T>(work: () => T): T {

@@ -1,0 +1,103 @@
+// Certificate operations: Certificate_Add, Certificate_List, Certificate_Get,
+// Certificate_Delete, Certificate_CancelDeletion.
+//
+// A certificate is addressed by an OData key segment,
+// `/certificates(thumbprintAlgorithm=sha1,thumbprint=ABC…)`. find-my-way reads
+// `(` after a parameter as the start of its regular expression, so the route
+// is one parameter matching the whole parenthesised key, which is parsed here
+// (names in either order and any case, values optionally quoted).
+
+import { batchErrors } from '../../../core/errors.js';
+import type { Certificate, CertificateSpec } from '../../../core/certificate.js';
+import type { CertificateService } from '../../../services/certificate-service.js';
+import type { BatchRequest, Operation } from '../operation.js';
+import { certificateAddSchema } from '../schemas/certificate.js';
+import { parseBody } from '../schemas/validate.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, versionHeaders } from '../wire.js';
+
+const CERTIFICATE_PATH = '/certificates:key(^\\(.+\\)$)';
+
+export interface CertificateKey {
+  thumbprintAlgorithm: string;
+  thumbprint: string;
+}
+
+/** `(thumbprintAlgorithm=sha1,thumbprint=ABC)` → its two values; a malformed key is InvalidUri. */
+export function parseCertificateKey(segment: string): CertificateKey {
+  const inner = /^\((.*)\)$/.exec(segment)?.[1];
+  const values = new Map<string, string>();
+  for (const part of inner?.split(',') ?? []) {
+    const match = /^\s*([A-Za-z]+)\s*=\s*(?:'([^']*)'|([^']*?))\s*$/.exec(part);
+    if (!match) throw batchErrors.invalidUri();
+    values.set((match[1] as string).toLowerCase(), match[2] ?? match[3] ?? '');
+  }
+  const thumbprintAlgorithm = values.get('thumbprintalgorithm');
+  const thumbprint = values.get('thumbprint');
+  if (values.size !== 2 || !thumbprintAlgorithm || !thumbprint) throw batchErrors.invalidUri();
+  return { thumbprintAlgorithm, thumbprint };
+}
+
+function certificateUrl(request: BatchRequest, certificate: Pick<Certificate, 'thumbprintAlgorithm' | 'thumbprint'>): string {
+  return `${request.baseUrl}/certificates(thumbprintAlgorithm=${certificate.thumbprintAlgorithm},thumbprint=${certificate.thumbprint})`;
+}
+
+/** The wire shape: no ETag or times of Lapis's own, and never the data or password (which the value does not hold). */
+export function certificateToWire(request: BatchRequest, certificate: Certificate): object {
+  const { thumbprint, thumbprintAlgorithm, eTag: _eTag, lastModified: _lastModified, certificateFormat: _format, ...rest } = certificate;
+  return { thumbprint, thumbprintAlgorithm, url: certificateUrl(request, certificate), ...rest };
+}
+
+export function certificateOperations(services: { certificates: CertificateService }): Operation[] {
+  const key = (request: BatchRequest) => parseCertificateKey(request.params.key as string);
+  return [
+    {
+      id: 'Certificate_Add',
+      method: 'POST',
+      path: '/certificates',
+      handler(request) {
+        const spec = parseBody(certificateAddSchema, request.body) as CertificateSpec;
+        const certificate = services.certificates.add(request.caller, spec);
+        return createdReply(certificate, certificateUrl(request, certificate));
+      },
+    },
+    {
+      id: 'Certificate_List',
+      method: 'GET',
+      path: '/certificates',
+      handler(request) {
+        const page = services.certificates.list(request.caller, pageQuery(request, 'certificates'));
+        return listReply(request, 'certificates', page.items.map((certificate) => certificateToWire(request, certificate)), page.continuation);
+      },
+    },
+    {
+      id: 'Certificate_Get',
+      method: 'GET',
+      path: CERTIFICATE_PATH,
+      handler(request) {
+        const { thumbprintAlgorithm, thumbprint } = key(request);
+        const certificate = services.certificates.get(request.caller, thumbprintAlgorithm, thumbprint);
+        return entityReply(request, 'certificates', certificate, certificateToWire(request, certificate));
+      },
+    },
+    {
+      id: 'Certificate_Delete',
+      method: 'DELETE',
+      path: CERTIFICATE_PATH,
+      handler(request) {
+        const { thumbprintAlgorithm, thumbprint } = key(request);
+        const certificate = services.certificates.delete(request.caller, thumbprintAlgorithm, thumbprint);
+        return { status: 202, headers: versionHeaders(certificate) };
+      },
+    },
+    {
+      id: 'Certificate_CancelDeletion',
+      method: 'POST',
+      path: `${CERTIFICATE_PATH}/canceldelete`,
+      handler(request) {
+        const { thumbprintAlgorithm, thumbprint } = key(request);
+        const certificate = services.certificates.cancelDeletion(request.caller, thumbprintAlgorithm, thumbprint);
+        return changedReply(204, certificate, certificateUrl(request, certificate));
+      },
+    },
+  ];
+}
