@@ -116,6 +116,10 @@ export interface TaskRepository {
   listByState(account: string, jobId: string, state: TaskState): TaskRecord[];
   listRunningOnNode(account: string, nodeId: string): TaskRecord[];
   listAllRunning(): TaskRecord[];
+  /** Completed tasks whose retention time ran out by `now`, their directories still on the node. */
+  listRetentionExpired(now: number, limit: number): TaskRecord[];
+  /** The earliest retention deadline of any task, epoch ms. */
+  nextRetentionTime(): number | undefined;
   /** Tasks, and the slots they need, by state. */
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
 }

@@ -24,7 +24,7 @@ import { batchErrors } from './errors.js';
 import { resolveExitOptions, type DependencyAction, type ExitConditions, type JobAction } from './exit-conditions.js';
 import type { Job } from './job.js';
 import { creationStamps, transitionState } from './lifecycle.js';
-import { formatTimestamp, UNLIMITED_DURATION } from './time.js';
+import { formatTimestamp, isUnlimited, parseDuration, UNLIMITED_DURATION } from './time.js';
 
 export type TaskState = 'active' | 'preparing' | 'running' | 'completed';
 export type TaskExecutionResult = 'success' | 'failure';
@@ -94,6 +94,8 @@ export interface Task extends Versioned {
   nodeInfo?: TaskNodeInfo;
   /** Lapis's own: what the completed task's exit conditions say for its dependents; never on the wire. */
   dependencyAction?: DependencyAction;
+  /** Lapis's own: the task's directory was removed when its retention time ran out; never on the wire. */
+  filesCleanedUp?: boolean;
   [extra: string]: unknown;
 }
 
@@ -267,4 +269,16 @@ export function reactivateTask(task: Task, job: Job, now: Date, eTag: string): T
   const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, startTime: _start, lastRetryTime: _retry, ...execution } =
     task.executionInfo;
   return { ...rest, executionInfo: { ...execution, retryCount: 0 } };
+}
+
+/** When a completed task's directory is removed (its retentionTime after it ended), epoch ms; undefined if not due. */
+export function retentionDeadline(task: Task): number | undefined {
+  if (task.state !== 'completed' || task.filesCleanedUp || !task.nodeInfo || !task.executionInfo.endTime) return undefined;
+  const retention = parseDuration(task.constraints.retentionTime);
+  if (retention === undefined || isUnlimited(retention)) return undefined;
+  return Date.parse(task.executionInfo.endTime) + retention;
+}
+
+export function markFilesCleanedUp(task: Task): Task {
+  return { ...task, filesCleanedUp: true };
 }

@@ -89,10 +89,13 @@ export class Scheduler {
     this.stopRuns(ending.stop);
     this.removeFiles(ending.removeFiles);
     for (const run of ending.releases) this.deps.provider.runTask(run);
+    const deadlineWake = this.deps.jobs.enforceDeadlines();
+    const retention = this.deps.tasks.cleanExpiredTasks();
+    this.removeFiles(retention.removeFiles);
     const scheduleWake = this.deps.jobSchedules.settle();
     this.deps.certificates.settleDeletions();
     const autoScaleWake = this.deps.pools.runAutoScale();
-    this.armTimer(earliest(scheduleWake, autoScaleWake));
+    this.armTimer(earliest(scheduleWake, autoScaleWake, deadlineWake, retention.nextWake));
 
     const dispatch = this.deps.tasks.dispatchSnapshot();
     for (const run of dispatch.preparations) this.deps.provider.runTask(run);
@@ -103,7 +106,7 @@ export class Scheduler {
     }
   }
 
-  /** The one timer: a pass when the earliest job schedule run or autoscale sample falls due. */
+  /** The one timer: a pass when the earliest schedule run, autoscale sample, job deadline or task retention falls due. */
   private armTimer(at: number | undefined): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

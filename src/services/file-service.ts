@@ -39,6 +39,7 @@ export class FileService {
 
   private taskLocation(caller: Caller, task: Task): FileLocation {
     if (task.state === 'active' && !task.nodeInfo) throw batchErrors.taskFilesUnavailable();
+    if (task.filesCleanedUp) throw batchErrors.taskFilesCleanedup();
     const nodeInfo = task.nodeInfo;
     if (!nodeInfo) throw batchErrors.taskNotScheduled();
     const files = this.context.deps.provider.nodeFiles({ account: caller.account, poolId: nodeInfo.poolId, nodeId: nodeInfo.nodeId });

@@ -21,6 +21,7 @@ import {
   type JobSpec,
 } from '../core/job.js';
 import type { Page, PageQuery, TaskCounts, TaskRun, TaskRunRef } from '../core/ports.js';
+import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import { endRun, requeueRun, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
@@ -97,6 +98,30 @@ export class JobService {
     });
     this.context.deps.signal.wake();
     return updated;
+  }
+
+  /**
+   * Terminates the jobs that ran longer than their constraints'
+   * maxWallClockTime (counted from creation, as Batch does); returns when the
+   * next deadline falls (epoch ms).
+   */
+  enforceDeadlines(): number | undefined {
+    const { store } = this.context;
+    let next: number | undefined;
+    store.transaction(() => {
+      const now = this.context.now().getTime();
+      for (const { account, job } of store.jobs.listByState(['active', 'disabling', 'disabled', 'enabling'])) {
+        const limit = parseDuration(job.constraints.maxWallClockTime);
+        if (limit === undefined || isUnlimited(limit)) continue;
+        const deadline = Date.parse(job.creationTime) + limit;
+        if (deadline <= now) {
+          const { now: time, eTag } = this.context.stamp();
+          store.jobs.update({ account, job: beginJobTermination(job, 'MaxWallClockTimeExpiry', time, eTag) });
+          this.context.deps.signal.wake();
+        } else if (next === undefined || deadline < next) next = deadline;
+      }
+    });
+    return next;
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   assignToNode,
   completeTask,
   completionJobAction,
+  markFilesCleanedUp,
   createTask,
   reactivateTask,
   retryTask,
@@ -27,7 +28,7 @@ import { parseDuration, isUnlimited } from '../core/time.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
-import { endRun, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf } from './task-runs.js';
+import { endRun, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -57,6 +58,8 @@ export interface Assignment {
 }
 
 export const MAX_TASKS_PER_COLLECTION = 100;
+/** Task directories removed per sweep; the next sweep follows at once when more are due. */
+const RETENTION_SWEEP_SIZE = 500;
 
 export class TaskService {
   constructor(
@@ -170,6 +173,24 @@ export class TaskService {
     }
     this.context.deps.signal.wake();
     return task;
+  }
+
+  /**
+   * Removes the directories of completed tasks whose retention time ran out
+   * (their file APIs then answer TaskFilesCleanedup). Returns the directories
+   * to remove and when the next one is due (epoch ms).
+   */
+  cleanExpiredTasks(): { removeFiles: TaskFiles[]; nextWake?: number } {
+    const { store } = this.context;
+    const removeFiles: TaskFiles[] = [];
+    store.transaction(() => {
+      for (const record of store.tasks.listRetentionExpired(this.context.now().getTime(), RETENTION_SWEEP_SIZE)) {
+        const files = taskFilesOf(record);
+        if (files) removeFiles.push(files);
+        store.tasks.update({ ...record, task: markFilesCleanedUp(record.task) });
+      }
+    });
+    return { removeFiles, nextWake: store.tasks.nextRetentionTime() };
   }
 
   /** Task_Reactivate: a failed task runs again, with its retry count reset. */

@@ -110,4 +110,9 @@ export const MIGRATIONS: string[] = [
   `,
   // Certificates (data and password in columns of their own) and application packages.
   CERTIFICATES_AND_APPLICATIONS_MIGRATION,
+  // When a completed task's directory is due for removal (retentionTime), epoch ms.
+  `
+  ALTER TABLE tasks ADD COLUMN retention_until INTEGER;
+  CREATE INDEX tasks_by_retention ON tasks (retention_until) WHERE retention_until IS NOT NULL;
+  `,
 ];

@@ -20,7 +20,7 @@ import type {
   TaskRepository,
 } from '../../core/ports.js';
 import type { JobState } from '../../core/job.js';
-import type { TaskState } from '../../core/task.js';
+import { retentionDeadline, type TaskState } from '../../core/task.js';
 import { idKey } from '../../core/ids.js';
 import { MIGRATIONS } from './schema.js';
 import { JOB_FILTER_COLUMNS, NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './filter-sql.js';
@@ -257,6 +257,8 @@ class SqliteTasks implements TaskRepository {
   private readonly allRunningStmt;
   private readonly countsStmt;
   private readonly stateStmt;
+  private readonly retentionDueStmt;
+  private readonly nextRetentionStmt;
   private readonly deleteJobEdgesStmt;
   private readonly deleteJobRangesStmt;
   private readonly dependencies: SqliteTaskDependencies;
@@ -267,7 +269,9 @@ class SqliteTasks implements TaskRepository {
     this.insertStmt = db.prepare(
       'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, num_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, doc = ? WHERE seq = ?');
+    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, doc = ? WHERE seq = ?');
+    this.retentionDueStmt = db.prepare(`SELECT seq, account, job_id, attempt, doc FROM tasks WHERE retention_until <= ? ORDER BY retention_until LIMIT ?`);
+    this.nextRetentionStmt = db.prepare('SELECT min(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL');
     this.dependencies = new SqliteTaskDependencies(db);
     this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ? RETURNING seq');
     this.deleteByJobStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ?');
@@ -319,7 +323,17 @@ class SqliteTasks implements TaskRepository {
     const { task } = record;
     const before = this.stateStmt.get(record.seq) as { state: string; dep_action: string | null } | undefined;
     const depAction = task.state === 'completed' ? (task.dependencyAction ?? null) : null;
-    this.updateStmt.run(task.state, task.executionInfo.result ?? null, task.nodeInfo?.nodeId ?? null, record.attempt, task.requiredSlots, depAction, JSON.stringify(task), record.seq);
+    this.updateStmt.run(
+      task.state,
+      task.executionInfo.result ?? null,
+      task.nodeInfo?.nodeId ?? null,
+      record.attempt,
+      task.requiredSlots,
+      depAction,
+      retentionDeadline(task) ?? null,
+      JSON.stringify(task),
+      record.seq,
+    );
     if (before && (before.state === 'completed') !== (task.state === 'completed')) {
       this.dependencies.parentChanged(record.account, record.jobId, task.id);
     }
@@ -358,6 +372,13 @@ class SqliteTasks implements TaskRepository {
   }
   listAllRunning() {
     return (this.allRunningStmt.all() as Row[]).map(this.toRecord);
+  }
+  listRetentionExpired(now: number, limit: number) {
+    return (this.retentionDueStmt.all(now, limit) as Row[]).map(this.toRecord);
+  }
+  nextRetentionTime(): number | undefined {
+    const row = this.nextRetentionStmt.get() as { at: number | null };
+    return row.at ?? undefined;
   }
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts } {
     const tasks: TaskCounts = { active: 0, running: 0, completed: 0, succeeded: 0, failed: 0 };
