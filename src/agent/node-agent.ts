@@ -15,6 +15,7 @@ import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
 import { uploadOutputFiles } from './output-files.js';
+import { installApplicationPackages, writeCertificates } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError, type Owner } from './resource-files.js';
 
 const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'workitems'];
@@ -146,6 +147,14 @@ export class NodeAgent {
       endTime: formatTimestamp(this.options.clock()),
     });
 
+    if (run.preProcessingFailure) return ended({ failureInfo: run.preProcessingFailure });
+    let packageEnvironment: Record<string, string>;
+    try {
+      packageEnvironment = await installApplicationPackages(this.root, run.applicationPackages);
+    } catch (error) {
+      return ended({ failureInfo: { category: 'servererror', code: 'ApplicationPackageError', message: `The application packages could not be installed: ${(error as Error).message}` } });
+    }
+    await writeCertificates(path.join(taskDirectory, 'certs'), run.certificates, owner);
     try {
       if (!run.isRetry) await downloadResourceFiles(run.resourceFiles, workingDirectory, owner);
     } catch (error) {
@@ -164,6 +173,7 @@ export class NodeAgent {
       HOME: workingDirectory,
       USER: owner ? (this.options.taskUser?.name ?? '') : 'root',
       ...run.environment,
+      ...packageEnvironment,
       AZ_BATCH_POOL_ID: run.poolId,
       AZ_BATCH_NODE_ID: run.nodeId,
       AZ_BATCH_NODE_IS_DEDICATED: 'true',

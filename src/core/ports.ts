@@ -8,7 +8,7 @@ import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus } from './job-preparation.js';
 import type { Pool } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
-import type { ElevationLevel, OutputFile } from './common.js';
+import type { ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
 
 export interface PoolRecord {
@@ -167,6 +167,24 @@ export interface TaskRunRef {
   attempt: number;
 }
 
+/** An application package a run needs on its node, installed once under the node root. */
+export interface NodeApplicationPackage {
+  /** The package's files on the server. */
+  sourcePath: string;
+  /** Where the node keeps it, relative to the node root. */
+  directory: string;
+  /** The AZ_BATCH_APP_PACKAGE_* variables that name it. */
+  variables: string[];
+}
+
+/** A file of the task's certificates directory. */
+export interface NodeCertificateFile {
+  name: string;
+  encoding: 'base64' | 'utf8';
+  content: string;
+  mode: number;
+}
+
 /** Everything a node needs to run one attempt of a task, or of its pool's start task. */
 export interface TaskRun extends TaskRunRef {
   commandLine: string;
@@ -182,6 +200,10 @@ export interface TaskRun extends TaskRunRef {
   outputFiles: OutputFile[];
   /** The job's preparation task directory (relative to the node root), for AZ_BATCH_JOB_PREP_DIR. */
   jobPreparationDirectory?: string;
+  applicationPackages?: NodeApplicationPackage[];
+  certificates?: NodeCertificateFile[];
+  /** A failure found before the run could start (e.g. a package that does not exist): the node reports it without running anything. */
+  preProcessingFailure?: TaskFailureInfo;
 }
 
 export interface TaskRunReport {

@@ -87,6 +87,7 @@ export interface Task extends Versioned {
   environmentSettings?: EnvironmentSetting[];
   exitConditions?: ExitConditions;
   dependsOn?: TaskDependencies;
+  applicationPackageReferences?: ApplicationPackageReference[];
   constraints: TaskConstraints;
   requiredSlots: number;
   userIdentity: UserIdentity;

@@ -20,6 +20,7 @@ import { ApplicationService } from '../services/application-service.js';
 import { CertificateService } from '../services/certificate-service.js';
 import { FileService } from '../services/file-service.js';
 import { JobPreparationService } from '../services/job-preparation-service.js';
+import { NodeSetup } from '../services/node-setup.js';
 import { JobScheduleService } from '../services/job-schedule-service.js';
 import { JobService } from '../services/job-service.js';
 import { NodeService } from '../services/node-service.js';
@@ -110,9 +111,12 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       publicUrl: () => batchUrl,
       minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
     });
-    preparationService = new JobPreparationService(context);
-    taskService = new TaskService(context, preparationService);
-    nodeService = new NodeService(context, preparationService);
+    const certificates = new CertificateService(context, store);
+    const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));
+    const setup = new NodeSetup(applications, certificates);
+    preparationService = new JobPreparationService(context, setup);
+    taskService = new TaskService(context, preparationService, setup);
+    nodeService = new NodeService(context, preparationService, setup);
     const services = {
       pools: new PoolService(context),
       jobs: new JobService(context, preparationService),
@@ -121,8 +125,8 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       tasks: taskService,
       nodes: nodeService,
       files: new FileService(context, taskService),
-      certificates: new CertificateService(context, store),
-      applications: new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications'))),
+      certificates,
+      applications,
     };
     scheduler = new Scheduler({
       nodes: services.nodes,

@@ -22,10 +22,14 @@ import {
 import type { NodeRecord, Page, PageQuery, TaskRun, TaskRunReport } from '../core/ports.js';
 import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
+import type { NodeSetup } from './node-setup.js';
 import { resolveResourceFile } from './task-runs.js';
 
 export class JobPreparationService {
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly setup: NodeSetup,
+  ) {}
 
   /**
    * For dispatch, inside its transaction: starts the job's preparation task on
@@ -143,8 +147,11 @@ export class JobPreparationService {
     });
     const wallClockText = kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK);
     const wallClock = wallClockText ? parseDuration(wallClockText) : undefined;
+    const setup = this.setup.forRun(account, this.context.store.pools.get(account, status.poolId)?.pool, undefined, 'task');
     return {
       kind,
+      applicationPackages: setup.applicationPackages,
+      certificates: setup.certificates,
       account,
       poolId: status.poolId,
       nodeId: status.nodeId,

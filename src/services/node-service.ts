@@ -35,6 +35,7 @@ import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNode
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
+import type { NodeSetup } from './node-setup.js';
 import { endRun, requeueRun, resolveResourceFile, runRefOf } from './task-runs.js';
 
 export interface AllocationWork {
@@ -62,6 +63,7 @@ export class NodeService {
   constructor(
     private readonly context: ServiceContext,
     private readonly preparation: JobPreparationService,
+    private readonly setup: NodeSetup,
   ) {}
 
   private findNode(caller: Caller, poolId: string, nodeId: string): NodeRecord {
@@ -375,8 +377,12 @@ export class NodeService {
     for (const setting of startTask.environmentSettings ?? []) environment[setting.name] = setting.value ?? '';
     environment.AZ_BATCH_ACCOUNT_NAME = record.account;
     environment.AZ_BATCH_ACCOUNT_URL = this.context.deps.publicUrl();
+    const pool = this.context.store.pools.get(record.account, record.poolId)?.pool;
+    const setup = this.setup.forRun(record.account, pool, undefined, 'starttask');
     return {
       kind: 'startTask',
+      applicationPackages: setup.applicationPackages,
+      certificates: setup.certificates,
       account: record.account,
       poolId: record.poolId,
       nodeId: node.id,

@@ -28,6 +28,7 @@ import { parseDuration, isUnlimited } from '../core/time.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
+import type { NodeSetup } from './node-setup.js';
 import { endRun, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
@@ -65,6 +66,7 @@ export class TaskService {
   constructor(
     private readonly context: ServiceContext,
     private readonly preparation: JobPreparationService,
+    private readonly setup: NodeSetup,
   ) {}
 
   add(caller: Caller, jobId: string, spec: TaskSpec): Task {
@@ -324,8 +326,13 @@ export class TaskService {
       AZ_BATCH_TASK_ID: task.id,
     });
     const wallClock = parseDuration(task.constraints.maxWallClockTime);
+    const pool = task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined;
+    const setup = this.setup.forRun(record.account, pool, task.applicationPackageReferences, 'task');
     return {
       ...runRefOf(record),
+      applicationPackages: setup.applicationPackages,
+      certificates: setup.certificates,
+      preProcessingFailure: setup.failure,
       commandLine: task.commandLine,
       taskDirectory,
       resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
