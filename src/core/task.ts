@@ -97,6 +97,8 @@ export interface Task extends Versioned {
   dependencyAction?: DependencyAction;
   /** Lapis's own: the task's directory was removed when its retention time ran out; never on the wire. */
   filesCleanedUp?: boolean;
+  /** Lapis's own: the slots the running task holds on its node (a job manager may hold them all); never on the wire. */
+  slotsHeld?: number;
   [extra: string]: unknown;
 }
 

@@ -24,6 +24,7 @@ import {
 } from '../core/job-schedule.js';
 import type { Page, PageQuery } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
+import { insertJob } from './job-service.js';
 
 /** Enough jobs per page when a deleted schedule removes its jobs. */
 const JOBS_PER_SWEEP = 1000;
@@ -158,7 +159,7 @@ export class JobScheduleService {
     else if (step.kind === 'createJob') {
       const jobId = nextJobId(schedule);
       try {
-        store.jobs.insert({ account, job: createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag) });
+        insertJob(this.context, account, createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag), now, eTag);
         next = advanceSchedule(schedule, jobId, `${this.context.deps.publicUrl()}/jobs/${jobId}`, now, eTag);
       } catch (error) {
         if (!isBatchError(error)) throw error;

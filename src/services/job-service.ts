@@ -3,6 +3,8 @@
 // remove their files, then complete or remove the job.
 
 import { checkConditions, type Conditions } from '../core/conditions.js';
+import { jobManagerOf, jobManagerTaskSpec } from '../core/job-manager.js';
+import { createTask } from '../core/task.js';
 import { batchErrors } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
 import {
@@ -38,7 +40,7 @@ export class JobService {
     const job = createJob(spec, now, eTag);
     this.context.store.transaction(() => {
       if (this.context.store.jobSchedules.get(caller.account, spec.id)) throw batchErrors.jobScheduleWithSameIdExists();
-      if (!this.context.store.jobs.insert({ account: caller.account, job })) throw batchErrors.jobExists();
+      if (!insertJob(this.context, caller.account, job, now, eTag)) throw batchErrors.jobExists();
     });
     this.context.deps.signal.wake();
     return job;
@@ -177,4 +179,18 @@ export class JobService {
     });
     return { stop, removeFiles, releases };
   }
+}
+
+/**
+ * Stores a new job with its job manager task, if it has one, as its first
+ * task; the manager is checked first, so the job is stored whole or not at
+ * all. False when a job with the id exists.
+ */
+export function insertJob(context: ServiceContext, account: string, job: Job, now: Date, eTag: string): boolean {
+  const manager = jobManagerOf(job);
+  if (manager) assertValidId(manager.id);
+  const managerTask = manager ? createTask({ ...jobManagerTaskSpec(manager), id: manager.id }, job, now, eTag) : undefined;
+  if (!context.store.jobs.insert({ account, job })) return false;
+  if (managerTask) context.store.tasks.insert({ account, jobId: job.id, attempt: 0, task: managerTask });
+  return true;
 }

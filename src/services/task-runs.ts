@@ -41,7 +41,7 @@ export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succ
   if (!nodeInfo) return;
   const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
   if (!nodeRecord) return;
-  store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.task.requiredSlots, outcome, now) });
+  store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.task.slotsHeld ?? record.task.requiredSlots, outcome, now) });
 }
 
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */

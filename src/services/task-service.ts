@@ -25,6 +25,7 @@ import {
   type TaskSpec,
 } from '../core/task.js';
 import { parseDuration, isUnlimited } from '../core/time.js';
+import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
@@ -254,14 +255,23 @@ export class TaskService {
           for (const record of store.tasks.listRunnable(account, [...parallelRoom.keys()], room)) {
             const left = parallelRoom.get(record.jobId) ?? 0;
             if (left <= 0) continue;
+            const job = group.find((candidate) => candidate.id.toLowerCase() === record.jobId.toLowerCase());
             if (!allowedNodes.has(record.jobId)) {
-              const job = group.find((candidate) => candidate.id.toLowerCase() === record.jobId.toLowerCase());
               allowedNodes.set(record.jobId, job ? this.preparation.prepareNodes(account, job, nodeRecords, preparations) : undefined);
             }
-            const allowed = allowedNodes.get(record.jobId);
+            let allowed = allowedNodes.get(record.jobId);
+            let requiredSlots = record.task.requiredSlots;
+            const manager = job && isJobManager(job, record.task) ? jobManagerOf(job) : undefined;
+            if (manager) {
+              requiredSlots = jobManagerSlots(manager, record.task, pool.taskSlotsPerNode);
+              if (manager.allowLowPriorityNode === false) {
+                const dedicated = nodeRecords.filter(({ node }) => node.isDedicated).map(({ node }) => node.id);
+                allowed = (allowed ?? dedicated).filter((nodeId) => dedicated.includes(nodeId));
+              }
+            }
             if (allowed && allowed.length === 0) continue;
             parallelRoom.set(record.jobId, left - 1);
-            candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots: record.task.requiredSlots, allowedNodes: allowed });
+            candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots, allowedNodes: allowed });
           }
         }
         if (candidates.length > 0) {
@@ -287,7 +297,9 @@ export class TaskService {
         const nodeRecord = store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId);
         if (!taskRecord || !jobRecord || !poolRecord || !nodeRecord) continue;
         if (taskRecord.task.state !== 'active' || jobRecord.job.state !== 'active') continue;
-        if (freeSlots(nodeRecord.node, poolRecord.pool.taskSlotsPerNode) < taskRecord.task.requiredSlots) continue;
+        const manager = isJobManager(jobRecord.job, taskRecord.task) ? jobManagerOf(jobRecord.job) : undefined;
+        const slots = manager ? jobManagerSlots(manager, taskRecord.task, poolRecord.pool.taskSlotsPerNode) : taskRecord.task.requiredSlots;
+        if (freeSlots(nodeRecord.node, poolRecord.pool.taskSlotsPerNode) < slots) continue;
         const { now, eTag } = this.context.stamp();
         const directory = taskRootDirectory(jobRecord.job.id, taskRecord.task.id);
         const nodeUrl = `${this.context.deps.publicUrl()}/pools/${poolRecord.pool.id}/nodes/${nodeRecord.node.id}`;
@@ -304,9 +316,9 @@ export class TaskService {
           now,
           eTag,
         );
-        const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task };
+        const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...task, slotsHeld: slots } };
         store.tasks.update(record);
-        store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, task.requiredSlots, now) });
+        store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
         runs.push(this.describeRun(record, jobRecord.job, directory, false));
       }
       return runs;
@@ -367,6 +379,7 @@ export class TaskService {
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
       if (jobRecord) this.applyExitJobAction(jobRecord.account, jobRecord.job, task);
+      if (jobRecord) this.completeJobAfterManager(jobRecord.account, jobRecord.job, task);
       this.completeJobIfDone(run.account, run.jobId);
       return undefined;
     });
@@ -382,6 +395,15 @@ export class TaskService {
     const { now, eTag } = this.context.stamp();
     const changed = action === 'terminate' ? beginJobTermination(job, 'TaskFailed', now, eTag) : beginJobDisable(job, 'requeue', now, eTag);
     this.context.store.jobs.update({ account, job: changed });
+  }
+
+  /** A job manager task with killJobOnCompletion (the default) ends its job when it completes. */
+  private completeJobAfterManager(account: string, job: Job, task: Task): void {
+    const current = this.context.store.jobs.get(account, job.id)?.job;
+    if (!current || current.state !== 'active' || !isJobManager(current, task)) return;
+    if (jobManagerOf(current)?.killJobOnCompletion === false) return;
+    const { now, eTag } = this.context.stamp();
+    this.context.store.jobs.update({ account, job: beginJobTermination(current, 'JMComplete', now, eTag) });
   }
 
   private completeJobIfDone(account: string, jobId: string): void {

@@ -15,7 +15,7 @@ export function taskUrl(request: BatchRequest, jobId: string, taskId: string): s
 }
 
 function taskToWire(request: BatchRequest, jobId: string, task: Task): object {
-  const { id, displayName, dependencyAction: _action, filesCleanedUp: _cleaned, ...rest } = task;
+  const { id, displayName, dependencyAction: _action, filesCleanedUp: _cleaned, slotsHeld: _slots, ...rest } = task;
   return { id, displayName, url: taskUrl(request, jobId, id), ...rest };
 }
 

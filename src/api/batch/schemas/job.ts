@@ -1,6 +1,7 @@
 // Request bodies of the job operations.
 
 import { z } from 'zod';
+import { taskAddSchema } from './task.js';
 import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, resourceFile, timestamp, userIdentity } from './validate.js';
 
 const priority = () => integer().min(-1000).max(1000);
@@ -33,6 +34,13 @@ const jobReleaseTask = () =>
     userIdentity: userIdentity().optional(),
   });
 
+const jobManagerTask = () =>
+  taskAddSchema.extend({
+    killJobOnCompletion: z.boolean().optional(),
+    runExclusive: z.boolean().optional(),
+    allowLowPriorityNode: z.boolean().optional(),
+  });
+
 export const jobAddSchema = z.looseObject({
   id: z.string(),
   displayName: z.string().max(1024).optional(),
@@ -45,6 +53,7 @@ export const jobAddSchema = z.looseObject({
   onTaskFailure: lowerEnum(['noaction', 'performexitoptionsjobaction']).optional(),
   usesTaskDependencies: z.boolean().optional(),
   commonEnvironmentSettings: environmentSettings().optional(),
+  jobManagerTask: jobManagerTask().optional(),
   jobPreparationTask: jobPreparationTask().optional(),
   jobReleaseTask: jobReleaseTask().optional(),
   metadata: nameValuePairs().optional(),
