@@ -135,6 +135,44 @@ export interface JobNodeStatusRepository {
   delete(account: string, jobKey: string, nodeId: string): void;
 }
 
+export interface NodeUsageInterval {
+  poolId: string;
+  nodeId: string;
+  vmSize: string;
+  dedicated: boolean;
+  startMs: number;
+  /** Undefined while the node is in its pool. */
+  endMs?: number;
+}
+
+export interface TaskCompletionUsage {
+  succeeded: boolean;
+  retries: number;
+  /** Time the task's runs took. */
+  wallMs: number;
+  /** Time from its creation to its first run. */
+  waitMs: number;
+}
+
+export interface AccountTaskTotals {
+  succeeded: number;
+  failed: number;
+  retries: number;
+  wallMs: number;
+  waitMs: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface UsageRepository {
+  nodeStarted(account: string, poolId: string, nodeId: string, vmSize: string, dedicated: boolean, startMs: number): void;
+  nodeEnded(account: string, nodeId: string, endMs: number): void;
+  /** Node lifetimes that overlap [fromMs, toMs). */
+  overlapping(account: string, fromMs: number, toMs: number): NodeUsageInterval[];
+  taskCompleted(account: string, usage: TaskCompletionUsage, nowMs: number): void;
+  taskTotals(account: string): AccountTaskTotals | undefined;
+}
+
 export interface Store {
   /** Runs `work` in one transaction: all of it is stored or none of it. */
   transaction<T>(work: () => T): T;
@@ -143,6 +181,7 @@ export interface Store {
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;
+  readonly usage: UsageRepository;
   readonly tasks: TaskRepository;
   close(): void;
 }

@@ -21,6 +21,7 @@ import { CertificateService } from '../services/certificate-service.js';
 import { FileService } from '../services/file-service.js';
 import { JobPreparationService } from '../services/job-preparation-service.js';
 import { NodeSetup } from '../services/node-setup.js';
+import { StatisticsService } from '../services/statistics-service.js';
 import { JobScheduleService } from '../services/job-schedule-service.js';
 import { JobService } from '../services/job-service.js';
 import { NodeService } from '../services/node-service.js';
@@ -127,6 +128,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       files: new FileService(context, taskService),
       certificates,
       applications,
+      statistics: new StatisticsService(context),
     };
     scheduler = new Scheduler({
       nodes: services.nodes,

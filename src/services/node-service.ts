@@ -304,6 +304,7 @@ export class NodeService {
     const nodeId = newNodeId(account, pool.id, isDedicated);
     const node = newNode(nodeId, { vmSize: pool.vmSize, isDedicated, imageReference: pool.virtualMachineConfiguration?.imageReference }, this.context.now());
     this.context.store.nodes.insert({ account, poolId: pool.id, node });
+    this.context.store.usage.nodeStarted(account, pool.id, nodeId, pool.vmSize, isDedicated, this.context.now().getTime());
     return { account, poolId: pool.id, nodeId };
   }
 
@@ -403,6 +404,7 @@ export class NodeService {
     const { store } = this.context;
     store.transaction(() => {
       store.nodes.delete(placement.account, placement.poolId, placement.nodeId);
+      store.usage.nodeEnded(placement.account, placement.nodeId, this.context.now().getTime());
       this.recordPoolAllocation(placement.account, placement.poolId);
     });
     this.context.deps.signal.wake();

@@ -4,7 +4,7 @@
 import type { ResourceFile, TaskFailureInfo } from '../core/common.js';
 import { releaseSlots } from '../core/node.js';
 import type { NodePlacement, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
-import { completeTask, requeueTask, TASK_ENDED } from '../core/task.js';
+import { completeTask, requeueTask, TASK_ENDED, type Task } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import type { ServiceContext } from './context.js';
 
@@ -57,6 +57,24 @@ export function endRun(context: ServiceContext, record: TaskRecord, failureInfo:
   releaseRunSlots(context.store, record, 'failed', now);
   const task = completeTask(record.task, { failureInfo, endTime: formatTimestamp(now) }, now, eTag);
   context.store.tasks.update({ ...record, task });
+  recordTaskUsage(context, record.account, task);
+}
+
+/** Adds a completed task to its account's lifetime job statistics. */
+export function recordTaskUsage(context: ServiceContext, account: string, task: Task): void {
+  const { startTime, endTime, retryCount } = task.executionInfo;
+  const started = startTime ? Date.parse(startTime) : undefined;
+  const ended = endTime ? Date.parse(endTime) : undefined;
+  context.store.usage.taskCompleted(
+    account,
+    {
+      succeeded: task.executionInfo.result === 'success',
+      retries: retryCount,
+      wallMs: started !== undefined && ended !== undefined ? ended - started : 0,
+      waitMs: started !== undefined ? started - Date.parse(task.creationTime) : 0,
+    },
+    context.now().getTime(),
+  );
 }
 
 /** A resource file with its source resolved to a URL the node can download (auto-storage gets a SAS). */

@@ -30,7 +30,7 @@ import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, recordTaskUsage, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -161,7 +161,9 @@ export class TaskService {
       if (record.task.state === 'completed') throw batchErrors.taskCompleted();
       if (record.task.state === 'active') {
         const { now, eTag } = this.context.stamp();
-        store.tasks.update({ ...record, task: terminateWaitingTask(record.task, now, eTag) });
+        const ended = terminateWaitingTask(record.task, now, eTag);
+        store.tasks.update({ ...record, task: ended });
+        recordTaskUsage(this.context, record.account, ended);
       } else {
         endRun(this.context, record);
       }
@@ -378,6 +380,7 @@ export class TaskService {
       const task = completeTask(record.task, outcome, now, eTag);
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
+      recordTaskUsage(this.context, record.account, task);
       if (jobRecord) this.applyExitJobAction(jobRecord.account, jobRecord.job, task);
       if (jobRecord) this.completeJobAfterManager(jobRecord.account, jobRecord.job, task);
       this.completeJobIfDone(run.account, run.jobId);

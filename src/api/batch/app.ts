@@ -21,6 +21,7 @@ import { accountOperations } from './routes/account.js';
 import { applicationOperations } from './routes/applications.js';
 import { certificateOperations } from './routes/certificates.js';
 import { jobScheduleOperations } from './routes/job-schedules.js';
+import { statisticsOperations } from './routes/statistics.js';
 import { fileOperations } from './routes/files.js';
 import { jobOperations } from './routes/jobs.js';
 import { nodeOperations } from './routes/nodes.js';
@@ -54,6 +55,7 @@ export function allOperations(services: BatchServices): Operation[] {
     ...nodeOperations(services),
     ...jobOperations(services),
     ...jobScheduleOperations(services),
+    ...statisticsOperations(services),
     ...taskOperations(services),
     ...fileOperations(services),
     ...accountOperations(services),
@@ -213,6 +215,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
         const query = singleValuedQuery(request.query);
         const apiVersion = checkApiVersion(query['api-version']);
         if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
+        if (operation.until && isAtLeast(apiVersion, operation.until)) throw batchErrors.invalidUri();
         const batchRequest: BatchRequest = {
           caller: { account: request.batchAccount as string },
           apiVersion,

@@ -38,5 +38,7 @@ export interface Operation {
   path: string;
   /** The first API version that has the operation; earlier versions answer InvalidUri, as for any unknown path. */
   since?: ApiVersion;
+  /** The first API version that no longer has it. */
+  until?: ApiVersion;
   handler(request: BatchRequest): BatchReply | Promise<BatchReply>;
 }

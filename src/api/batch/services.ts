@@ -8,6 +8,7 @@ import type { JobScheduleService } from '../../services/job-schedule-service.js'
 import type { JobService } from '../../services/job-service.js';
 import type { NodeService } from '../../services/node-service.js';
 import type { PoolService } from '../../services/pool-service.js';
+import type { StatisticsService } from '../../services/statistics-service.js';
 import type { TaskService } from '../../services/task-service.js';
 
 export interface BatchServices {
@@ -18,6 +19,7 @@ export interface BatchServices {
   tasks: TaskService;
   nodes: NodeService;
   files: FileService;
+  statistics: StatisticsService;
   certificates: CertificateService;
   applications: ApplicationService;
 }

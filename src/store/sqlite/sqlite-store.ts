@@ -8,6 +8,7 @@ import type {
   JobRecord,
   JobRepository,
   JobNodeStatusRepository,
+  UsageRepository,
   JobScheduleRepository,
   NodeRecord,
   NodeRepository,
@@ -27,6 +28,7 @@ import { JOB_FILTER_COLUMNS, NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { numericId, SqliteTaskDependencies } from './task-dependencies.js';
 import { SqliteJobNodeStatus } from './job-node-status.js';
+import { SqliteUsage } from './usage.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 import { SqliteApplications } from './applications.js';
 import { SqliteCertificates } from './certificates.js';
@@ -63,6 +65,7 @@ class SqliteStore implements Store, CertificateApplicationRepositories {
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;
+  readonly usage: UsageRepository;
   readonly tasks: TaskRepository;
   readonly certificates: CertificateRepository;
   readonly applications: ApplicationRepository;
@@ -73,6 +76,7 @@ class SqliteStore implements Store, CertificateApplicationRepositories {
     this.jobs = new SqliteJobs(db);
     this.jobSchedules = new SqliteJobSchedules(db);
     this.jobNodeStatus = new SqliteJobNodeStatus(db);
+    this.usage = new SqliteUsage(db);
     this.tasks = new SqliteTasks(db);
     this.certificates = new SqliteCertificates(db);
     this.applications = new SqliteApplications(db);

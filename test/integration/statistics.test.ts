@@ -1,0 +1,67 @@
+// Usage metrics and lifetime statistics through @azure/batch, from real
+// nodes and tasks: node hours per pool and hour, the account's task totals,
+// and the operations' removal in 2023-05-01.17.0.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { parseDuration } from '../../src/core/time.js';
+import { addPoolAndWait, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { signedRequest } from '../../src/testkit/signed-request.js';
+import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
+
+let server: TestServer;
+const poolId = uniqueId('StatsPool');
+
+before(async () => {
+  server = await startTestServer();
+  await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 2 });
+  const jobId = uniqueId('Job');
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.addCollection(jobId, [
+    { id: 'ok-1', commandLine: '/bin/sleep 0.2' },
+    { id: 'ok-2', commandLine: '/bin/true' },
+    { id: 'bad', commandLine: '/bin/sh -c "exit 2"', constraints: { maxTaskRetryCount: 1 } },
+  ]);
+  for (const id of ['ok-1', 'ok-2', 'bad']) await waitForTaskState(server.batch, jobId, id, 'completed');
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test('lifetime job statistics count the account\'s completed tasks, retries and time', async () => {
+  const stats = await server.batch.job.getAllLifetimeStatistics();
+  assert.equal(stats.numSucceededTasks, 2);
+  assert.equal(stats.numFailedTasks, 1);
+  assert.equal(stats.numTaskRetries, 1);
+  assert.ok((parseDuration(String(stats.wallClockTime)) ?? 0) >= 200, `wallClockTime ${String(stats.wallClockTime)}`);
+  assert.ok(stats.startTime instanceof Date && stats.lastUpdateTime instanceof Date);
+});
+
+test('lifetime pool statistics report the dedicated core time of the account\'s nodes', async () => {
+  const stats = await server.batch.pool.getAllLifetimeStatistics();
+  const coreTime = parseDuration(String(stats.usageStats?.dedicatedCoreTime)) ?? 0;
+  assert.ok(coreTime > 0, `dedicatedCoreTime ${String(stats.usageStats?.dedicatedCoreTime)}`);
+  assert.equal(stats.resourceStats?.avgCPUPercentage, 0);
+});
+
+test('usage metrics give each pool\'s node hours per hour', async () => {
+  const now = Date.now();
+  const metrics = await server.batch.pool.listUsageMetrics({
+    poolListUsageMetricsOptions: { startTime: new Date(now - 3_600_000), endTime: new Date(now + 3_600_000) },
+  });
+  const mine = metrics.filter((entry) => entry.poolId === poolId);
+  assert.ok(mine.length >= 1, JSON.stringify(metrics));
+  assert.ok(mine.every((entry) => entry.totalCoreHours > 0 && entry.vmSize === 'standard_ds1_v2'));
+  assert.ok(mine.every((entry) => (entry.endTime as Date).getTime() - (entry.startTime as Date).getTime() === 3_600_000));
+});
+
+test('the lifetime statistics are gone from 2023-05-01.17.0', async () => {
+  for (const path of ['/lifetimejobstats', '/lifetimepoolstats']) {
+    const old = await signedRequest(server, 'GET', path, { query: 'api-version=2022-10-01.16.0' });
+    assert.equal(old.status, 200);
+    const later = await signedRequest(server, 'GET', path, { query: 'api-version=2023-05-01.17.0' });
+    assert.equal(later.status, 400);
+    assert.equal(later.body.code, 'InvalidUri');
+  }
+});
