@@ -148,6 +148,8 @@ export const batchErrors = {
     'JobPreparationTaskOrReleaseTaskNotSpecified',
     'The specified job has neither a job preparation task nor a job release task.',
   ),
+  remoteDesktopNotSupported: () =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'Remote desktop files are only available for nodes of cloud service configuration pools.'),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

@@ -306,6 +306,11 @@ export interface AutoStorage {
   containerSasUrl(batchAccount: string, containerName: string): string;
 }
 
+/** Writes blobs into a container a client names by URL (with its SAS). */
+export interface BlobUploader {
+  upload(containerUrl: string, blobName: string, content: Buffer): Promise<void>;
+}
+
 /** Wakes the scheduler: something it may act on has changed. */
 export interface SchedulerSignal {
   wake(): void;

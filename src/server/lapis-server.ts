@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { buildBatchApi } from '../api/batch/app.js';
 import type { AccountKeys } from '../api/batch/auth/shared-key.js';
+import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
 import type { NodeEvents, TaskRunReport } from '../core/ports.js';
@@ -108,6 +109,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       signal: { wake: () => scheduler?.wake() },
       provider,
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),
+      blobUploader: new SasBlobUploader(),
       logger,
       publicUrl: () => batchUrl,
       minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),

@@ -3,7 +3,7 @@
 
 import type { Clock } from '../core/time.js';
 import { ETagSequence } from '../core/etag.js';
-import type { AutoStorage, NodeProvider, SchedulerSignal, Store } from '../core/ports.js';
+import type { AutoStorage, BlobUploader, NodeProvider, SchedulerSignal, Store } from '../core/ports.js';
 
 export interface ServiceLogger {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -16,6 +16,7 @@ export interface ServiceDeps {
   signal: SchedulerSignal;
   provider: NodeProvider;
   autoStorage: AutoStorage;
+  blobUploader: BlobUploader;
   logger: ServiceLogger;
   /** The account URL tasks see as AZ_BATCH_ACCOUNT_URL, e.g. http://127.0.0.1:10100. */
   publicUrl(): string;

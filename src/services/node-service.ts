@@ -173,6 +173,33 @@ export class NodeService {
     });
   }
 
+  /**
+   * ComputeNode_UploadBatchServiceLogs: a local node's service logs are its
+   * start task output and a snapshot of its state, uploaded under a virtual
+   * directory named for the node and the time.
+   */
+  async uploadServiceLogs(caller: Caller, poolId: string, nodeId: string, request: { containerUrl: string; startTime: string }): Promise<{ virtualDirectoryName: string; numberOfFilesUploaded: number }> {
+    const record = this.findNode(caller, poolId, nodeId);
+    const placement = { account: caller.account, poolId: record.poolId, nodeId: record.node.id };
+    const files = this.context.deps.provider.nodeFiles(placement);
+    const directory = `${record.poolId}/${record.node.id}/${this.context.now().toISOString().replace(/[:.]/g, '-')}`;
+    const { users: _users, startTaskAttempt: _attempt, ...node } = record.node;
+    const uploads: { name: string; content: Buffer }[] = [{ name: 'lapis-node.json', content: Buffer.from(JSON.stringify({ poolId: record.poolId, node, logsSince: request.startTime }, null, 2)) }];
+    for (const name of ['startup/stdout.txt', 'startup/stderr.txt']) {
+      const entry = await files?.stat(name);
+      if (!files || !entry || entry.isDirectory) continue;
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await files.read(name)).content) chunks.push(Buffer.from(chunk));
+      uploads.push({ name: name.replace('/', '-'), content: Buffer.concat(chunks) });
+    }
+    try {
+      for (const upload of uploads) await this.context.deps.blobUploader.upload(request.containerUrl, `${directory}/${upload.name}`, upload.content);
+    } catch (error) {
+      throw batchErrors.invalidPropertyValue('containerUrl', `The logs could not be uploaded to the container: ${(error as Error).message.split('\n')[0]}`);
+    }
+    return { virtualDirectoryName: directory, numberOfFilesUploaded: uploads.length };
+  }
+
   /** ComputeNode_Start (2024-07-01.20.0): a deallocated node starts again. */
   start(caller: Caller, poolId: string, nodeId: string): void {
     const { store } = this.context;

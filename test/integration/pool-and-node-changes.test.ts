@@ -3,6 +3,7 @@
 // ComputeNode_EnableScheduling, Account_ListPoolNodeCounts and the node file
 // operations.
 
+import { ContainerSASPermissions } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addPoolAndWait, batchError, httpError, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
@@ -309,5 +310,35 @@ describe('node users, remote login and extensions', () => {
     assert.deepEqual([...(await server.batch.computeNodeExtension.list(poolId, nodeId))], []);
     await assert.rejects(server.batch.computeNodeExtension.get(poolId, nodeId, 'CustomScript'), batchError('ResourceNotFound', 404));
     await assert.rejects(server.batch.computeNode.getRemoteLoginSettings(poolId, 'tvmps_nope_d'), batchError('NodeNotFound', 404));
+  });
+});
+
+describe('node service logs and remote desktop', () => {
+  test('uploadBatchServiceLogs writes the node\'s logs into the given container', async () => {
+    const poolId = uniqueId('Logs');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1, startTask: { commandLine: '/bin/echo started up' } });
+    const [node] = await server.batch.computeNode.list(poolId);
+    const container = server.blob.getContainerClient(uniqueId('logs').toLowerCase());
+    await container.create();
+    const sas = container.generateSasUrl({ permissions: ContainerSASPermissions.parse('rcwl'), expiresOn: new Date(Date.now() + 3_600_000) });
+    const result = await server.batch.computeNode.uploadBatchServiceLogs(poolId, node?.id as string, { containerUrl: await sas, startTime: new Date(Date.now() - 60_000) });
+    assert.ok((result.numberOfFilesUploaded ?? 0) >= 1);
+    const names: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: result.virtualDirectoryName })) names.push(blob.name);
+    assert.equal(names.length, result.numberOfFilesUploaded);
+    assert.ok(names.some((name) => name.endsWith('lapis-node.json')));
+    await assert.rejects(
+      server.batch.computeNode.uploadBatchServiceLogs(poolId, node?.id as string, { containerUrl: `${server.lapis.storageAccountUrl}/missing-container`, startTime: new Date() }),
+      batchError('InvalidPropertyValue', 400),
+    );
+  });
+
+  test('remote desktop files exist only for cloud service pools', async () => {
+    const poolId = uniqueId('Rdp');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const [node] = await server.batch.computeNode.list(poolId);
+    const response = await signedRequest(server, 'GET', `/pools/${poolId}/nodes/${node?.id}/rdp`);
+    assert.equal(response.status, 409);
+    assert.equal(response.body.code, 'OperationInvalidForCurrentState');
   });
 });

@@ -2,7 +2,8 @@
 // ComputeNode_DisableScheduling, ComputeNode_EnableScheduling,
 // ComputeNode_Reboot, ComputeNode_Reimage, ComputeNode_AddUser,
 // ComputeNode_UpdateUser, ComputeNode_DeleteUser, ComputeNode_GetRemoteLoginSettings,
-// ComputeNodeExtension_List, ComputeNodeExtension_Get, and from 2024-07-01.20.0
+// ComputeNodeExtension_List, ComputeNodeExtension_Get, ComputeNode_UploadBatchServiceLogs,
+// ComputeNode_GetRemoteDesktop (until 2024-07-01.20.0), and from 2024-07-01.20.0
 // ComputeNode_Start and ComputeNode_Deallocate.
 
 import { batchErrors } from '../../../core/errors.js';
@@ -15,6 +16,7 @@ import {
   nodeRebootSchema,
   nodeReimageSchema,
   nodeUpdateUserSchema,
+  nodeUploadLogsSchema,
 } from '../schemas/node.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
@@ -188,6 +190,30 @@ export function nodeOperations(services: BatchServices): Operation[] {
         const nodeId = request.params.nodeId as string;
         services.nodes.start(request.caller, poolId, nodeId);
         return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+      },
+    },
+    {
+      id: 'ComputeNode_UploadBatchServiceLogs',
+      method: 'POST',
+      path: '/pools/:poolId/nodes/:nodeId/uploadbatchservicelogs',
+      async handler(request) {
+        const body = parseBody(nodeUploadLogsSchema, request.body);
+        const result = await services.nodes.uploadServiceLogs(request.caller, request.params.poolId as string, request.params.nodeId as string, body);
+        return { status: 200, body: { 'odata.metadata': metadataUrl(request, '@Element'), ...result } };
+      },
+    },
+    {
+      id: 'ComputeNode_GetRemoteDesktop',
+      method: 'GET',
+      path: '/pools/:poolId/nodes/:nodeId/rdp',
+      until: '2024-07-01.20.0',
+      handler(request) {
+        const poolId = request.params.poolId as string;
+        const node = services.nodes.get(request.caller, poolId, request.params.nodeId as string);
+        const pool = services.pools.get(request.caller, poolId);
+        if (!pool.cloudServiceConfiguration) throw batchErrors.remoteDesktopNotSupported();
+        const file = `full address:s:${node.ipAddress}:3389\nprompt for credentials:i:1\n`;
+        return { status: 200, stream: (async function* () { yield Buffer.from(file); })(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': Buffer.byteLength(file) } };
       },
     },
   ];

@@ -35,3 +35,9 @@ export const nodeUpdateUserSchema = z.looseObject({
 });
 
 export const nodeDeallocateSchema = z.looseObject({ nodeDeallocateOption: restartOption().optional() });
+
+export const nodeUploadLogsSchema = z.looseObject({
+  containerUrl: z.string().url(),
+  startTime: timestamp(),
+  endTime: timestamp().optional(),
+});
