@@ -103,6 +103,15 @@ export interface TaskCounts {
   failed: number;
 }
 
+/** A job's task totals, for its $expand=stats. */
+export interface TaskStatistics {
+  succeeded: number;
+  failed: number;
+  retries: number;
+  wallMs: number;
+  waitMs: number;
+}
+
 export interface TaskRepository {
   get(account: string, jobId: string, taskId: string): TaskRecord | undefined;
   /** Inserts unless a task with the same id (any case) exists; false when it does. */
@@ -116,6 +125,7 @@ export interface TaskRepository {
   listByState(account: string, jobId: string, state: TaskState): TaskRecord[];
   listRunningOnNode(account: string, nodeId: string): TaskRecord[];
   listAllRunning(): TaskRecord[];
+  statistics(account: string, jobId: string): TaskStatistics;
   /** Completed tasks whose retention time ran out by `now`, their directories still on the node. */
   listRetentionExpired(now: number, limit: number): TaskRecord[];
   /** The earliest retention deadline of any task, epoch ms. */

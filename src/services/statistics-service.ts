@@ -50,9 +50,11 @@ export class StatisticsService {
     return [...buckets.values()].sort((a, b) => a.startTime.localeCompare(b.startTime) || a.poolId.localeCompare(b.poolId));
   }
 
-  poolLifetime(caller: Caller) {
+  poolLifetime(caller: Caller, poolId?: string) {
     const now = this.context.now();
-    const intervals = this.context.store.usage.overlapping(caller.account, 0, now.getTime() + 1);
+    const intervals = this.context.store.usage
+      .overlapping(caller.account, 0, now.getTime() + 1)
+      .filter((interval) => poolId === undefined || interval.poolId.toLowerCase() === poolId.toLowerCase());
     const dedicatedMs = intervals
       .filter((interval) => interval.dedicated)
       .reduce((sum, interval) => sum + ((interval.endMs ?? now.getTime()) - interval.startMs) * CORES_PER_NODE, 0);
@@ -78,6 +80,33 @@ export class StatisticsService {
         networkWriteGiB: 0,
       },
     };
+  }
+
+  /** A job's `stats` ($expand=stats): its tasks' totals. */
+  jobStatistics(caller: Caller, jobIds: string[]) {
+    const totals = jobIds.map((jobId) => this.context.store.tasks.statistics(caller.account, jobId));
+    const sum = (pick: (entry: (typeof totals)[number]) => number) => totals.reduce((total, entry) => total + pick(entry), 0);
+    const now = formatTimestamp(this.context.now());
+    return {
+      startTime: now,
+      lastUpdateTime: now,
+      userCPUTime: formatDuration(0),
+      kernelCPUTime: formatDuration(0),
+      wallClockTime: formatDuration(sum((entry) => entry.wallMs)),
+      readIOps: 0,
+      writeIOps: 0,
+      readIOGiB: 0,
+      writeIOGiB: 0,
+      numSucceededTasks: sum((entry) => entry.succeeded),
+      numFailedTasks: sum((entry) => entry.failed),
+      numTaskRetries: sum((entry) => entry.retries),
+      waitTime: formatDuration(sum((entry) => entry.waitMs)),
+    };
+  }
+
+  /** A pool's `stats` ($expand=stats): its nodes' core time. */
+  poolStatistics(caller: Caller, poolId: string) {
+    return this.poolLifetime(caller, poolId);
   }
 
   jobLifetime(caller: Caller) {

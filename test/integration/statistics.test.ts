@@ -12,10 +12,11 @@ import { startTestServer, type TestServer } from '../../src/testkit/test-server.
 let server: TestServer;
 const poolId = uniqueId('StatsPool');
 
+const jobId = uniqueId('Job');
+
 before(async () => {
   server = await startTestServer();
   await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 2 });
-  const jobId = uniqueId('Job');
   await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
   await server.batch.task.addCollection(jobId, [
     { id: 'ok-1', commandLine: '/bin/sleep 0.2' },
@@ -64,4 +65,23 @@ test('the lifetime statistics are gone from 2023-05-01.17.0', async () => {
     assert.equal(later.status, 400);
     assert.equal(later.body.code, 'InvalidUri');
   }
+});
+
+test('$expand=stats adds a job\'s, a pool\'s and a schedule\'s statistics; other expansions are refused', async () => {
+  const job = await server.batch.job.get(jobId, { jobGetOptions: { expand: 'stats' } });
+  assert.equal(job.stats?.numSucceededTasks, 2);
+  assert.equal(job.stats?.numFailedTasks, 1);
+  assert.equal(job.stats?.numTaskRetries, 1);
+  assert.equal(job.stats?.url, `${server.lapis.batchUrl}/jobs/${jobId}/stats`);
+  assert.equal((await server.batch.job.get(jobId)).stats, undefined, 'only when asked');
+  const [listed] = (await server.batch.job.list({ jobListOptions: { expand: 'stats' } })).filter((entry) => entry.id === jobId);
+  assert.equal(listed?.stats?.numSucceededTasks, 2);
+  const pool = await server.batch.pool.get(poolId, { poolGetOptions: { expand: 'stats' } });
+  assert.ok((parseDuration(String(pool.stats?.usageStats?.dedicatedCoreTime)) ?? 0) > 0);
+  await server.batch.jobSchedule.add({ id: 'stats-schedule', schedule: { doNotRunUntil: new Date(Date.now() + 3_600_000) }, jobSpecification: { poolInfo: { poolId } } });
+  const schedule = await server.batch.jobSchedule.get('stats-schedule', { jobScheduleGetOptions: { expand: 'stats' } });
+  assert.equal(schedule.stats?.numSucceededTasks, 0);
+  const bad = await signedRequest(server, 'GET', `/jobs/${jobId}`, { query: 'api-version=2022-10-01.16.0&$expand=tasks' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.code, 'InvalidQueryParameterValue');
 });

@@ -48,6 +48,17 @@ export function entityReply(request: BatchRequest, fragment: string, resource: V
   };
 }
 
+/** The properties `$expand` names: Batch expands `stats` and `metadata` (metadata is always returned here). */
+export function parseExpand(request: BatchRequest): Set<string> {
+  const text = request.query['$expand'];
+  if (text === undefined) return new Set();
+  const names = text.split(',').map((name) => name.trim().toLowerCase());
+  if (names.some((name) => name !== 'stats' && name !== 'metadata')) {
+    throw batchErrors.invalidQueryParameterValue('$expand', text, 'Only stats and metadata can be expanded.');
+  }
+  return new Set(names);
+}
+
 /** A `true` / `false` query flag such as `recursive` or `force`; absent is false. */
 export function parseBooleanQuery(request: BatchRequest, name: string): boolean {
   const value = request.query[name];

@@ -17,6 +17,7 @@ import type {
   PoolRepository,
   Store,
   TaskCounts,
+  TaskStatistics,
   TaskRecord,
   TaskRepository,
 } from '../../core/ports.js';
@@ -262,6 +263,7 @@ class SqliteTasks implements TaskRepository {
   private readonly countsStmt;
   private readonly stateStmt;
   private readonly retentionDueStmt;
+  private readonly statisticsStmt;
   private readonly nextRetentionStmt;
   private readonly deleteJobEdgesStmt;
   private readonly deleteJobRangesStmt;
@@ -276,6 +278,14 @@ class SqliteTasks implements TaskRepository {
     this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, doc = ? WHERE seq = ?');
     this.retentionDueStmt = db.prepare(`SELECT seq, account, job_id, attempt, doc FROM tasks WHERE retention_until <= ? ORDER BY retention_until LIMIT ?`);
     this.nextRetentionStmt = db.prepare('SELECT min(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL');
+    // Only for $expand=stats: it reads every task document of the job.
+    this.statisticsStmt = db.prepare(`
+      SELECT sum(result = 'success') AS succeeded, sum(result = 'failure') AS failed,
+        sum(coalesce(json_extract(doc, '$.executionInfo.retryCount'), 0)) AS retries,
+        sum(CASE WHEN state = 'completed' THEN (julianday(json_extract(doc, '$.executionInfo.endTime')) - julianday(json_extract(doc, '$.executionInfo.startTime'))) * 86400000 ELSE 0 END) AS wall_ms,
+        sum(CASE WHEN json_extract(doc, '$.executionInfo.startTime') IS NOT NULL
+          THEN (julianday(json_extract(doc, '$.executionInfo.startTime')) - julianday(json_extract(doc, '$.creationTime'))) * 86400000 ELSE 0 END) AS wait_ms
+      FROM tasks WHERE account = ? AND job_key = ?`);
     this.dependencies = new SqliteTaskDependencies(db);
     this.deleteStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ? AND key = ? RETURNING seq');
     this.deleteByJobStmt = db.prepare('DELETE FROM tasks WHERE account = ? AND job_key = ?');
@@ -376,6 +386,16 @@ class SqliteTasks implements TaskRepository {
   }
   listAllRunning() {
     return (this.allRunningStmt.all() as Row[]).map(this.toRecord);
+  }
+  statistics(account: string, jobId: string): TaskStatistics {
+    const row = this.statisticsStmt.get(account, idKey(jobId)) as Row;
+    return {
+      succeeded: (row.succeeded as number | null) ?? 0,
+      failed: (row.failed as number | null) ?? 0,
+      retries: (row.retries as number | null) ?? 0,
+      wallMs: Math.round((row.wall_ms as number | null) ?? 0),
+      waitMs: Math.round((row.wait_ms as number | null) ?? 0),
+    };
   }
   listRetentionExpired(now: number, limit: number) {
     return (this.retentionDueStmt.all(now, limit) as Row[]).map(this.toRecord);

@@ -9,7 +9,7 @@ import type { BatchRequest, Operation } from '../operation.js';
 import { jobScheduleAddSchema, jobSchedulePatchSchema, jobScheduleUpdateSchema } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
 import { jobToWire } from './jobs.js';
 
 function scheduleUrl(request: BatchRequest, scheduleId: string): string {
@@ -23,6 +23,10 @@ function scheduleToWire(request: BatchRequest, schedule: JobSchedule): object {
 
 export function jobScheduleOperations(services: BatchServices): Operation[] {
   const id = (request: BatchRequest) => request.params.jobScheduleId as string;
+  const scheduleStats = (request: BatchRequest, scheduleId: string) => {
+    const jobIds = services.jobSchedules.listJobs(request.caller, scheduleId, { maxResults: 1000 }).items.map((job) => job.id);
+    return { stats: { url: `${scheduleUrl(request, scheduleId)}/stats`, ...services.statistics.jobStatistics(request.caller, jobIds) } };
+  };
   const changed = (status: number) => (request: BatchRequest, schedule: JobSchedule) => changedReply(status, schedule, scheduleUrl(request, schedule.id));
   return [
     {
@@ -41,7 +45,9 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
       path: '/jobschedules',
       handler(request) {
         const page = services.jobSchedules.list(request.caller, pageQuery(request, 'jobSchedules'));
-        return listReply(request, 'jobschedules', page.items.map((schedule) => scheduleToWire(request, schedule)), page.continuation);
+        const withStats = parseExpand(request).has('stats');
+        const items = page.items.map((schedule) => ({ ...scheduleToWire(request, schedule), ...(withStats ? scheduleStats(request, schedule.id) : {}) }));
+        return listReply(request, 'jobschedules', items, page.continuation);
       },
     },
     {
@@ -50,7 +56,8 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
       path: '/jobschedules/:jobScheduleId',
       handler(request) {
         const schedule = services.jobSchedules.get(request.caller, id(request), request.conditions);
-        return entityReply(request, 'jobschedules', schedule, scheduleToWire(request, schedule));
+        const stats = parseExpand(request).has('stats') ? scheduleStats(request, schedule.id) : {};
+        return entityReply(request, 'jobschedules', schedule, { ...scheduleToWire(request, schedule), ...stats });
       },
     },
     {

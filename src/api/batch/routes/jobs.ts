@@ -7,7 +7,7 @@ import type { BatchRequest, Operation } from '../operation.js';
 import { jobAddSchema, jobDisableSchema, jobPatchSchema, jobTerminateSchema, jobUpdateSchema } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseBooleanQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
 
 export function jobUrl(request: BatchRequest, jobId: string): string {
   return `${request.baseUrl}/jobs/${jobId}`;
@@ -19,6 +19,9 @@ export function jobToWire(request: BatchRequest, job: Job): object {
 }
 
 export function jobOperations(services: BatchServices): Operation[] {
+  const jobStats = (request: BatchRequest, jobId: string) => ({
+    stats: { url: `${jobUrl(request, jobId)}/stats`, ...services.statistics.jobStatistics(request.caller, [jobId]) },
+  });
   return [
     {
       id: 'Job_Add',
@@ -36,7 +39,9 @@ export function jobOperations(services: BatchServices): Operation[] {
       path: '/jobs',
       handler(request) {
         const page = services.jobs.list(request.caller, pageQuery(request, 'jobs'));
-        return listReply(request, 'jobs', page.items.map((job) => jobToWire(request, job)), page.continuation);
+        const withStats = parseExpand(request).has('stats');
+        const items = page.items.map((job) => ({ ...jobToWire(request, job), ...(withStats ? jobStats(request, job.id) : {}) }));
+        return listReply(request, 'jobs', items, page.continuation);
       },
     },
     {
@@ -45,7 +50,8 @@ export function jobOperations(services: BatchServices): Operation[] {
       path: '/jobs/:jobId',
       handler(request) {
         const job = services.jobs.get(request.caller, request.params.jobId as string, request.conditions);
-        return entityReply(request, 'jobs', job, jobToWire(request, job));
+        const stats = parseExpand(request).has('stats') ? jobStats(request, job.id) : {};
+        return entityReply(request, 'jobs', job, { ...jobToWire(request, job), ...stats });
       },
     },
     {

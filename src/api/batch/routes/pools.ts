@@ -17,7 +17,7 @@ import {
 } from '../schemas/pool.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseExpand } from '../wire.js';
 
 export function poolUrl(request: BatchRequest, poolId: string): string {
   return `${request.baseUrl}/pools/${poolId}`;
@@ -29,6 +29,9 @@ export function poolToWire(request: BatchRequest, pool: Pool): object {
 }
 
 export function poolOperations(services: BatchServices): Operation[] {
+  const poolStats = (request: BatchRequest, pool: Pool) => ({
+    stats: { url: `${poolUrl(request, pool.id)}/stats`, ...services.statistics.poolStatistics(request.caller, pool.id) },
+  });
   return [
     {
       id: 'Pool_Add',
@@ -46,7 +49,9 @@ export function poolOperations(services: BatchServices): Operation[] {
       path: '/pools',
       handler(request) {
         const page = services.pools.list(request.caller, pageQuery(request, 'pools'));
-        return listReply(request, 'pools', page.items.map((pool) => poolToWire(request, pool)), page.continuation);
+        const withStats = parseExpand(request).has('stats');
+        const items = page.items.map((pool) => ({ ...poolToWire(request, pool), ...(withStats ? poolStats(request, pool) : {}) }));
+        return listReply(request, 'pools', items, page.continuation);
       },
     },
     {
@@ -55,7 +60,8 @@ export function poolOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId',
       handler(request) {
         const pool = services.pools.get(request.caller, request.params.poolId as string, request.conditions);
-        return entityReply(request, 'pools', pool, poolToWire(request, pool));
+        const stats = parseExpand(request).has('stats') ? poolStats(request, pool) : {};
+        return entityReply(request, 'pools', pool, { ...poolToWire(request, pool), ...stats });
       },
     },
     {
