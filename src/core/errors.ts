@@ -150,6 +150,10 @@ export const batchErrors = {
   ),
   remoteDesktopNotSupported: () =>
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'Remote desktop files are only available for nodes of cloud service configuration pools.'),
+  poolNotEmpty: (properties: readonly string[]) =>
+    new BatchError('OperationInvalidForCurrentState', 'conflict', 'These pool properties can change only while the pool has no nodes.', [
+      { key: 'PropertyNames', value: properties.join(',') },
+    ]),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

@@ -267,12 +267,41 @@ function setOrRemove(pool: Pool, name: (typeof REPLACEABLE)[number], value: unkn
   else fields[name] = value;
 }
 
-/** Pool_Patch: only the properties the request names change. A start task change applies to nodes as they next join, reboot or are reimaged. */
-export function patchPool(pool: Pool, changes: PoolPropertyChanges, now: Date, eTag: string): Pool {
+/** What Pool_Patch may also change from 2024-07-01.20.0, while the pool has no nodes. */
+export const EMPTY_POOL_PATCHABLE = [
+  'displayName',
+  'vmSize',
+  'taskSlotsPerNode',
+  'taskSchedulingPolicy',
+  'enableInterNodeCommunication',
+  'virtualMachineConfiguration',
+  'networkConfiguration',
+  'userAccounts',
+  'mountConfiguration',
+  'upgradePolicy',
+  'resourceTags',
+] as const;
+
+export type EmptyPoolChanges = Partial<Record<(typeof EMPTY_POOL_PATCHABLE)[number], unknown>>;
+
+/**
+ * Pool_Patch: only the properties the request names change. A start task
+ * change applies to nodes as they next join, reboot or are reimaged. The
+ * properties of `emptyPoolChanges` (2024-07-01.20.0) change only while the
+ * pool has no nodes.
+ */
+export function patchPool(pool: Pool, changes: PoolPropertyChanges, now: Date, eTag: string, emptyPoolChanges: EmptyPoolChanges = {}): Pool {
   assertNotDeleting(pool);
   const next = touch(pool, now, eTag);
   for (const name of REPLACEABLE) {
     if (changes[name] !== undefined) setOrRemove(next, name, changes[name]);
+  }
+  const named = EMPTY_POOL_PATCHABLE.filter((name) => emptyPoolChanges[name] !== undefined);
+  if (named.length > 0) {
+    const hasNodes = pool.currentDedicatedNodes + pool.currentLowPriorityNodes + pool.targetDedicatedNodes + pool.targetLowPriorityNodes > 0;
+    if (hasNodes) throw batchErrors.poolNotEmpty(named);
+    const fields = next as Record<string, unknown>;
+    for (const name of named) fields[name] = name === 'vmSize' ? String(emptyPoolChanges[name]).toLowerCase() : emptyPoolChanges[name];
   }
   return next;
 }

@@ -25,6 +25,7 @@ import {
   resizePool,
   stopPoolResize,
   updatePoolProperties,
+  type EmptyPoolChanges,
   type Pool,
   type PoolPropertyChanges,
   type PoolSpec,
@@ -134,8 +135,8 @@ export class PoolService {
     this.mutate(caller, poolId, conditions, (pool, now, eTag) => markPoolDeleting(pool, now, eTag));
   }
 
-  patch(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions): Pool {
-    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => patchPool(pool, changes, now, eTag));
+  patch(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions, emptyPoolChanges?: EmptyPoolChanges): Pool {
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => patchPool(pool, changes, now, eTag, emptyPoolChanges));
   }
 
   updateProperties(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions): Pool {

@@ -94,3 +94,40 @@ describe('2023-11-01.18.0 and later pool properties', () => {
     assert.deepEqual(pool.body.upgradePolicy, { mode: 'manual' });
   });
 });
+
+describe('2024-07-01.20.0 pool patch', () => {
+  test('a pool without nodes takes the wider patch; one with nodes refuses it; earlier versions ignore it', async () => {
+    const empty = uniqueId('Empty');
+    await addPoolAndWait(server.batch, empty, { targetDedicatedNodes: 0 });
+    const patched = await signedRequest(server, 'PATCH', `/pools/${empty}`, {
+      query: V20,
+      body: JSON.stringify({ vmSize: 'STANDARD_D2S_V3', taskSlotsPerNode: 3, resourceTags: { tier: 'gold' } }),
+    });
+    assert.equal(patched.status, 200, patched.text);
+    const pool = await server.batch.pool.get(empty);
+    assert.equal(pool.vmSize, 'standard_d2s_v3');
+    assert.equal(pool.taskSlotsPerNode, 3);
+
+    const old = await signedRequest(server, 'PATCH', `/pools/${empty}`, { query: V16, body: JSON.stringify({ taskSlotsPerNode: 5 }) });
+    assert.equal(old.status, 200);
+    assert.equal((await server.batch.pool.get(empty)).taskSlotsPerNode, 3, 'the 2022-10 patch does not know the property');
+
+    const busy = uniqueId('Busy');
+    await addPoolAndWait(server.batch, busy, { targetDedicatedNodes: 1 });
+    const refused = await signedRequest(server, 'PATCH', `/pools/${busy}`, { query: V20, body: JSON.stringify({ taskSlotsPerNode: 2 }) });
+    assert.equal(refused.status, 409);
+    assert.equal((await server.batch.pool.get(busy)).taskSlotsPerNode, 1);
+  });
+
+  test('pool user passwords and private keys are never returned', async () => {
+    const id = uniqueId('Users');
+    const body = {
+      ...poolSpec(id, { targetDedicatedNodes: 0 }),
+      userAccounts: [{ name: 'runner', password: 'Pool-Secret-123', linuxUserConfiguration: { uid: 1200, sshPrivateKey: 'PRIVATE-KEY-DATA' } }],
+    };
+    assert.equal((await signedRequest(server, 'POST', '/pools', { query: V16, body: JSON.stringify(body) })).status, 201);
+    const got = await signedRequest(server, 'GET', `/pools/${id}`, { query: V16 });
+    assert.ok(!got.text.includes('Pool-Secret-123') && !got.text.includes('PRIVATE-KEY-DATA'), got.text);
+    assert.equal((got.body.userAccounts as { name: string }[])[0]?.name, 'runner');
+  });
+});

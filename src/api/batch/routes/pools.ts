@@ -4,12 +4,13 @@
 // copy when adding the next resource (see CONTRIBUTING.md).
 
 import { isBatchError } from '../../../core/errors.js';
-import type { Pool, PoolPropertyChanges, PoolSpec } from '../../../core/pool.js';
+import type { EmptyPoolChanges, Pool, PoolPropertyChanges, PoolSpec } from '../../../core/pool.js';
 import type { BatchRequest, Operation } from '../operation.js';
 import {
   poolAddSchema,
   poolEnableAutoScaleSchema,
   poolEvaluateAutoScaleSchema,
+  poolPatchEmptyPoolSchema,
   poolPatchSchema,
   poolRemoveNodesSchema,
   poolResizeSchema,
@@ -17,6 +18,7 @@ import {
 } from '../schemas/pool.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
+import { isAtLeast } from '../versions.js';
 import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseExpand } from '../wire.js';
 
 export function poolUrl(request: BatchRequest, poolId: string): string {
@@ -24,8 +26,21 @@ export function poolUrl(request: BatchRequest, poolId: string): string {
 }
 
 export function poolToWire(request: BatchRequest, pool: Pool): object {
-  const { id, displayName, resizeDeallocationOption: _internal, ...rest } = pool;
-  return { id, displayName, url: poolUrl(request, id), ...rest };
+  const { id, displayName, resizeDeallocationOption: _internal, userAccounts, ...rest } = pool;
+  const wire: Record<string, unknown> = { id, displayName, url: poolUrl(request, id), ...rest };
+  if (Array.isArray(userAccounts)) wire.userAccounts = userAccounts.map(withoutSecrets);
+  return wire;
+}
+
+/** A pool user's password and SSH private key are never returned. */
+function withoutSecrets(account: unknown): unknown {
+  if (account === null || typeof account !== 'object') return account;
+  const { password: _password, linuxUserConfiguration, ...rest } = account as Record<string, unknown>;
+  if (linuxUserConfiguration && typeof linuxUserConfiguration === 'object') {
+    const { sshPrivateKey: _key, ...linux } = linuxUserConfiguration as Record<string, unknown>;
+    return { ...rest, linuxUserConfiguration: linux };
+  }
+  return rest;
 }
 
 export function poolOperations(services: BatchServices): Operation[] {
@@ -112,7 +127,8 @@ export function poolOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId',
       handler(request) {
         const changes = parseBody(poolPatchSchema, request.body) as PoolPropertyChanges;
-        const pool = services.pools.patch(request.caller, request.params.poolId as string, changes, request.conditions);
+        const wider = isAtLeast(request.apiVersion, '2024-07-01.20.0') ? (parseBody(poolPatchEmptyPoolSchema, request.body) as EmptyPoolChanges) : undefined;
+        const pool = services.pools.patch(request.caller, request.params.poolId as string, changes, request.conditions, wider);
         return changedReply(200, pool, poolUrl(request, pool.id));
       },
     },

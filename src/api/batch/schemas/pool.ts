@@ -84,3 +84,18 @@ export const poolEnableAutoScaleSchema = z.looseObject({
 });
 
 export const poolEvaluateAutoScaleSchema = z.looseObject({ autoScaleFormula: z.string() });
+
+/** What Pool_Patch also takes from 2024-07-01.20.0 (pools without nodes only). */
+export const poolPatchEmptyPoolSchema = z.looseObject({
+  displayName: z.string().max(1024).optional(),
+  vmSize: z.string().min(1).optional(),
+  taskSlotsPerNode: integer().min(1).max(256).optional(),
+  taskSchedulingPolicy: z.looseObject({ nodeFillType: lowerEnum(['spread', 'pack']) }).optional(),
+  enableInterNodeCommunication: z.boolean().optional(),
+  virtualMachineConfiguration: z.looseObject({ imageReference: z.looseObject({}), nodeAgentSKUId: z.string() }).optional(),
+  networkConfiguration: z.looseObject({}).optional(),
+  userAccounts: z.array(z.looseObject({ name: z.string(), password: z.string().optional() })).optional(),
+  mountConfiguration: z.array(z.looseObject({})).optional(),
+  upgradePolicy: z.looseObject({ mode: z.string() }).optional(),
+  resourceTags: z.record(z.string(), z.string()).optional(),
+});
