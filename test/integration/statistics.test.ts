@@ -55,6 +55,10 @@ test('usage metrics give each pool\'s node hours per hour', async () => {
   assert.ok(mine.length >= 1, JSON.stringify(metrics));
   assert.ok(mine.every((entry) => entry.totalCoreHours > 0 && entry.vmSize === 'standard_ds1_v2'));
   assert.ok(mine.every((entry) => (entry.endTime as Date).getTime() - (entry.startTime as Date).getTime() === 3_600_000));
+  const filtered = await server.batch.pool.listUsageMetrics({
+    poolListUsageMetricsOptions: { startTime: new Date(now - 3_600_000), endTime: new Date(now + 3_600_000), filter: `poolId eq '${poolId}'` },
+  });
+  assert.deepEqual([...new Set(filtered.map((entry) => entry.poolId))], [poolId]);
 });
 
 test('the lifetime statistics are gone from 2023-05-01.17.0', async () => {

@@ -21,6 +21,7 @@ export type FilterListKind =
   | 'certificates'
   | 'files'
   | 'poolNodeCounts'
+  | 'poolUsageMetrics'
   | 'supportedImages';
 
 const EQUALITY: readonly FilterOperator[] = ['eq', 'ne'];
@@ -166,6 +167,7 @@ export const FILTER_PROPERTIES: Readonly<Record<FilterListKind, readonly FilterP
   // Task and node file lists: only a name prefix.
   files: [string('name', ['startswith'])],
   poolNodeCounts: [string('poolId', ['eq'])],
+  poolUsageMetrics: [string('poolId'), string('vmSize')],
   supportedImages: [
     enumOf('osType', ['linux', 'windows']),
     enumOf('verificationType', ['verified', 'unverified']),

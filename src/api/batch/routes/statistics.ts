@@ -3,6 +3,7 @@
 // Job_GetAllLifetimeStatistics.
 
 import { batchErrors } from '../../../core/errors.js';
+import { matchesFilter } from '../../../core/odata/filter-eval.js';
 import type { BatchRequest, Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery } from '../wire.js';
@@ -24,8 +25,10 @@ export function statisticsOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/poolusagemetrics',
       handler(request) {
-        const page = pageQuery(request, undefined);
-        const metrics = services.statistics.poolUsageMetrics(request.caller, { startTime: timeQuery(request, 'starttime'), endTime: timeQuery(request, 'endtime') });
+        const page = pageQuery(request, 'poolUsageMetrics');
+        const metrics = services.statistics
+          .poolUsageMetrics(request.caller, { startTime: timeQuery(request, 'starttime'), endTime: timeQuery(request, 'endtime') })
+          .filter((entry) => !page.filter || matchesFilter(page.filter, entry));
         const offset = Number(page.continuation ?? 0) || 0;
         const next = offset + page.maxResults < metrics.length ? String(offset + page.maxResults) : undefined;
         return listReply(request, 'poolusagemetrics', metrics.slice(offset, offset + page.maxResults), next);
