@@ -98,6 +98,7 @@ export class Scheduler {
     this.armTimer(earliest(scheduleWake, autoScaleWake, deadlineWake, retention.nextWake));
 
     const dispatch = this.deps.tasks.dispatchSnapshot();
+    this.stopRuns(dispatch.preempted);
     for (const run of dispatch.preparations) this.deps.provider.runTask(run);
     for (const snapshot of dispatch.snapshots) {
       const plan = placeTasks(snapshot);

@@ -7,7 +7,7 @@ import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
 import { assertAcceptsTasks, beginJobDisable, beginJobTermination, type Job } from '../core/job.js';
 import { freeSlots, occupySlots } from '../core/node.js';
-import type { Page, PageQuery, TaskRecord, TaskRun, TaskRunReport } from '../core/ports.js';
+import type { Page, PageQuery, TaskRecord, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
 import {
   assignToNode,
   completeTask,
@@ -30,7 +30,7 @@ import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, recordTaskUsage, releaseRunSlots, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, recordTaskUsage, releaseRunSlots, requeueRun, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -60,6 +60,8 @@ export interface Assignment {
 }
 
 export const MAX_TASKS_PER_COLLECTION = 100;
+/** Most waiting tasks of a job one preemption pass makes room for. */
+const PREEMPTION_BATCH = 100;
 /** Task directories removed per sweep; the next sweep follows at once when more are due. */
 const RETENTION_SWEEP_SIZE = 500;
 
@@ -233,13 +235,15 @@ export class TaskService {
    * The pools that have free slots, with the runnable tasks of their active
    * jobs; and the job preparation tasks to start on those nodes first.
    */
-  dispatchSnapshot(): { snapshots: PoolSnapshot[]; preparations: TaskRun[] } {
+  dispatchSnapshot(): { snapshots: PoolSnapshot[]; preparations: TaskRun[]; preempted: TaskRunRef[] } {
     const { store } = this.context;
     const snapshots: PoolSnapshot[] = [];
     const preparations: TaskRun[] = [];
+    const preempted: TaskRunRef[] = [];
     store.transaction(() => {
       for (const { account, pool } of store.pools.listAll()) {
         if (pool.state !== 'active') continue;
+        this.preemptForPriority(account, pool.id, pool.taskSlotsPerNode, preempted);
         const nodeRecords = store.nodes.listByPool(account, pool.id).filter(({ node }) => freeSlots(node, pool.taskSlotsPerNode) > 0);
         const nodes = nodeRecords.map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount }));
         const capacity = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
@@ -281,7 +285,39 @@ export class TaskService {
         }
       }
     });
-    return { snapshots, preparations };
+    return { snapshots, preparations, preempted };
+  }
+
+  /**
+   * allowTaskPreemption: when a pool has no room for the runnable tasks of a
+   * job, running tasks of lower-priority jobs that allow preemption are
+   * requeued (requeueCount + 1) to make room, lowest priority first.
+   */
+  private preemptForPriority(account: string, poolId: string, taskSlotsPerNode: number, preempted: TaskRunRef[]): void {
+    const { store } = this.context;
+    const jobs = store.jobs.listByPool(account, poolId, ['active']).map(({ job }) => job);
+    if (!jobs.some((job) => job.allowTaskPreemption)) return;
+    const nodes = store.nodes.listByPool(account, poolId).map(({ node }) => node);
+    let room = nodes.reduce((sum, node) => sum + freeSlots(node, taskSlotsPerNode), 0);
+    const priorityOf = new Map(jobs.map((job) => [job.id.toLowerCase(), job]));
+    const victims = nodes
+      .flatMap((node) => store.tasks.listRunningOnNode(account, node.id))
+      .filter((record) => priorityOf.get(record.jobId.toLowerCase())?.allowTaskPreemption)
+      .sort((a, b) => (priorityOf.get(a.jobId.toLowerCase())?.priority ?? 0) - (priorityOf.get(b.jobId.toLowerCase())?.priority ?? 0));
+    if (victims.length === 0) return;
+    for (const job of [...jobs].sort((a, b) => b.priority - a.priority)) {
+      const waiting = store.tasks.listRunnable(account, [job.id], PREEMPTION_BATCH);
+      let needed = waiting.reduce((sum, record) => sum + record.task.requiredSlots, 0) - room;
+      while (needed > 0) {
+        const victim = victims[0];
+        if (!victim || (priorityOf.get(victim.jobId.toLowerCase())?.priority ?? 0) >= job.priority) return;
+        victims.shift();
+        preempted.push(runRefOf(victim));
+        requeueRun(this.context, victim);
+        needed -= victim.task.slotsHeld ?? victim.task.requiredSlots;
+      }
+      room = Math.max(0, -needed);
+    }
   }
 
   /**
