@@ -140,6 +140,8 @@ export class NodeAgent {
     const owner = this.owner(run);
     await fs.mkdir(workingDirectory, { recursive: true });
     if (owner) await fs.chown(workingDirectory, owner.uid, owner.gid);
+    // AZ_BATCH_TASK_SHARED_DIR (the task directory) is read/write for a multi-instance task's commands.
+    if (owner && run.instance) await fs.chown(taskDirectory, owner.uid, owner.gid);
     const startTime = formatTimestamp(this.options.clock());
     const ended = (outcome: Omit<TaskRunOutcome, 'endTime' | 'startTime'>): TaskRunOutcome => ({
       ...outcome,
@@ -185,6 +187,14 @@ export class NodeAgent {
       AZ_BATCH_TASK_WORKING_DIR: workingDirectory,
       AZ_BATCH_CERTIFICATES_DIR: path.join(taskDirectory, 'certs'),
       AZ_BATCH_TASK_USER: owner ? (this.options.taskUser?.name ?? '') : 'root',
+      ...(run.instance
+        ? {
+            AZ_BATCH_HOST_LIST: run.instance.hostList.join(','),
+            AZ_BATCH_MASTER_NODE: run.instance.masterNode,
+            AZ_BATCH_IS_CURRENT_NODE_MASTER: String(run.instance.id === 0),
+            AZ_BATCH_TASK_SHARED_DIR: taskDirectory,
+          }
+        : {}),
       ...(run.jobPreparationDirectory
         ? {
             AZ_BATCH_JOB_PREP_DIR: path.join(this.root, run.jobPreparationDirectory),
@@ -192,8 +202,8 @@ export class NodeAgent {
           }
         : {}),
     };
-    const stdout = openSync(path.join(taskDirectory, 'stdout.txt'), 'a', 0o644);
-    const stderr = openSync(path.join(taskDirectory, 'stderr.txt'), 'a', 0o644);
+    const stdout = openSync(path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'), 'a', 0o644);
+    const stderr = openSync(path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'), 'a', 0o644);
     let exited: { outcome: TaskRunOutcome; ran: boolean };
     try {
       const [program, ...args] = argv.argv as [string, ...string[]];

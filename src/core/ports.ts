@@ -253,6 +253,10 @@ export interface TaskRun extends TaskRunRef {
   certificates?: NodeCertificateFile[];
   /** A failure found before the run could start (e.g. a package that does not exist): the node reports it without running anything. */
   preProcessingFailure?: TaskFailureInfo;
+  /** One instance of a multi-instance task: its coordination command, or (on the primary) its application command. */
+  instance?: { id: number; phase: 'coordination' | 'application'; hostList: string[]; masterNode: string };
+  /** Where the run's output goes, in its task directory; stdout.txt and stderr.txt unless told. */
+  outputNames?: { stdout: string; stderr: string };
 }
 
 export interface TaskRunReport {

@@ -23,6 +23,8 @@ import type {
 import { batchErrors } from './errors.js';
 import { resolveExitOptions, type DependencyAction, type ExitConditions, type JobAction } from './exit-conditions.js';
 import type { Job } from './job.js';
+import type { InstanceStatus, MultiInstanceSettings } from './multi-instance.js';
+import type { TaskNodeInfo } from './task-node-info.js';
 import { creationStamps, transitionState } from './lifecycle.js';
 import { formatTimestamp, isUnlimited, parseDuration, UNLIMITED_DURATION } from './time.js';
 
@@ -64,14 +66,7 @@ export interface TaskExecutionInformation {
   result?: TaskExecutionResult;
 }
 
-export interface TaskNodeInfo {
-  affinityId: string;
-  nodeUrl: string;
-  poolId: string;
-  nodeId: string;
-  taskRootDirectory: string;
-  taskRootDirectoryUrl: string;
-}
+export type { TaskNodeInfo } from './task-node-info.js';
 
 export interface Task extends Versioned {
   id: string;
@@ -88,6 +83,7 @@ export interface Task extends Versioned {
   exitConditions?: ExitConditions;
   dependsOn?: TaskDependencies;
   applicationPackageReferences?: ApplicationPackageReference[];
+  multiInstanceSettings?: MultiInstanceSettings;
   constraints: TaskConstraints;
   requiredSlots: number;
   userIdentity: UserIdentity;
@@ -99,6 +95,8 @@ export interface Task extends Versioned {
   filesCleanedUp?: boolean;
   /** Lapis's own: the slots the running task holds on its node (a job manager may hold them all); never on the wire. */
   slotsHeld?: number;
+  /** Lapis's own: the instances of a running or completed multi-instance task; listed by Task_ListSubtasks. */
+  instances?: InstanceStatus[];
   [extra: string]: unknown;
 }
 
@@ -223,7 +221,7 @@ export function completionJobAction(task: Task): JobAction {
 /** Returns a task whose node was lost to the queue; requeues do not count as retries. */
 export function requeueTask(task: Task, now: Date, eTag: string): Task {
   const next = transition(task, 'active', now, eTag);
-  const { nodeInfo: _node, ...rest } = next;
+  const { nodeInfo: _node, instances: _instances, slotsHeld: _slots, ...rest } = next;
   return {
     ...rest,
     executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: formatTimestamp(now) },

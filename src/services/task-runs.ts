@@ -37,11 +37,13 @@ export function taskFilesOf(record: TaskRecord): TaskFiles | undefined {
 
 /** Frees the slots a running task held on its node, counting the run as `outcome`. */
 export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succeeded' | 'failed' | 'abandoned', now: Date): void {
-  const nodeInfo = record.task.nodeInfo;
-  if (!nodeInfo) return;
-  const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
-  if (!nodeRecord) return;
-  store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.task.slotsHeld ?? record.task.requiredSlots, outcome, now) });
+  // A multi-instance task holds slots on each of its instances' nodes.
+  const placements = record.task.instances?.map((instance) => instance.nodeInfo) ?? (record.task.nodeInfo ? [record.task.nodeInfo] : []);
+  for (const nodeInfo of placements) {
+    const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
+    if (!nodeRecord) continue;
+    store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.task.slotsHeld ?? record.task.requiredSlots, outcome, now) });
+  }
 }
 
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */

@@ -7,7 +7,7 @@ import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
 import { assertAcceptsTasks, beginJobDisable, beginJobTermination, type Job } from '../core/job.js';
 import { freeSlots, occupySlots } from '../core/node.js';
-import type { Page, PageQuery, TaskRecord, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
+import type { NodeRecord, Page, PageQuery, TaskRecord, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
 import {
   assignToNode,
   completeTask,
@@ -27,6 +27,10 @@ import {
 import { parseDuration, isUnlimited } from '../core/time.js';
 import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
+import { completeInstance, instanceCount, multiInstanceOf, startInstances, type InstanceStatus } from '../core/multi-instance.js';
+import type { ComputeNode } from '../core/node.js';
+import type { Pool } from '../core/pool.js';
+import type { TaskNodeInfo } from '../core/task-node-info.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
@@ -48,7 +52,7 @@ export interface PoolSnapshot {
   nodeFillType: 'spread' | 'pack';
   nodes: { nodeId: string; freeSlots: number; runningTasks: number }[];
   /** Runnable tasks, best first: job priority, then submission order; allowedNodes limits where (a job preparation task gates them). */
-  candidates: { jobId: string; taskId: string; requiredSlots: number; allowedNodes?: string[] }[];
+  candidates: { jobId: string; taskId: string; requiredSlots: number; allowedNodes?: string[]; instances?: number }[];
 }
 
 export interface Assignment {
@@ -57,6 +61,8 @@ export interface Assignment {
   nodeId: string;
   jobId: string;
   taskId: string;
+  /** A multi-instance task's nodes, primary first. */
+  nodeIds?: string[];
 }
 
 export const MAX_TASKS_PER_COLLECTION = 100;
@@ -277,7 +283,8 @@ export class TaskService {
             }
             if (allowed && allowed.length === 0) continue;
             parallelRoom.set(record.jobId, left - 1);
-            candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots, allowedNodes: allowed });
+            const instances = instanceCount(record.task);
+            candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots, allowedNodes: allowed, ...(instances > 1 ? { instances } : {}) });
           }
         }
         if (candidates.length > 0) {
@@ -335,6 +342,10 @@ export class TaskService {
         const nodeRecord = store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId);
         if (!taskRecord || !jobRecord || !poolRecord || !nodeRecord) continue;
         if (taskRecord.task.state !== 'active' || jobRecord.job.state !== 'active') continue;
+        if (assignment.nodeIds) {
+          runs.push(...this.commitInstances(taskRecord, jobRecord.job, poolRecord.pool, assignment.nodeIds));
+          continue;
+        }
         const manager = isJobManager(jobRecord.job, taskRecord.task) ? jobManagerOf(jobRecord.job) : undefined;
         const slots = manager ? jobManagerSlots(manager, taskRecord.task, poolRecord.pool.taskSlotsPerNode) : taskRecord.task.requiredSlots;
         if (freeSlots(nodeRecord.node, poolRecord.pool.taskSlotsPerNode) < slots) continue;
@@ -360,6 +371,97 @@ export class TaskService {
         runs.push(this.describeRun(record, jobRecord.job, directory, false));
       }
       return runs;
+    });
+  }
+
+  private nodeInfoOf(pool: Pool, node: ComputeNode, directory: string): TaskNodeInfo {
+    const nodeUrl = `${this.context.deps.publicUrl()}/pools/${pool.id}/nodes/${node.id}`;
+    return { affinityId: node.affinityId, nodeUrl, poolId: pool.id, nodeId: node.id, taskRootDirectory: directory, taskRootDirectoryUrl: `${nodeUrl}/files/${directory}` };
+  }
+
+  /** Starts a multi-instance task on all its nodes at once: each instance runs the coordination command first. */
+  private commitInstances(taskRecord: TaskRecord, job: Job, pool: Pool, nodeIds: string[]): TaskRun[] {
+    const { store } = this.context;
+    const nodeRecords = nodeIds.map((nodeId) => store.nodes.get(taskRecord.account, pool.id, nodeId));
+    const slots = taskRecord.task.requiredSlots;
+    if (nodeRecords.some((record) => !record || freeSlots(record.node, pool.taskSlotsPerNode) < slots)) return [];
+    const { now, eTag } = this.context.stamp();
+    const directory = taskRootDirectory(job.id, taskRecord.task.id);
+    const nodeInfos = (nodeRecords as NodeRecord[]).map((record) => this.nodeInfoOf(pool, record.node, directory));
+    const started = assignToNode(taskRecord.task, nodeInfos[0] as TaskNodeInfo, now, eTag);
+    const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...started, slotsHeld: slots, instances: startInstances(nodeInfos, now) } };
+    store.tasks.update(record);
+    for (const nodeRecord of nodeRecords as NodeRecord[]) store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
+    const settings = multiInstanceOf(record.task);
+    if (!settings?.coordinationCommandLine) {
+      // Nothing to coordinate: the primary runs the application at once; the subtasks hold their nodes.
+      for (const instance of record.task.instances ?? []) instance.coordinated = true;
+      store.tasks.update(record);
+      return [this.instanceRun(record, job, 0, 'application')];
+    }
+    return nodeInfos.map((_, id) => this.instanceRun(record, job, id, 'coordination'));
+  }
+
+  private instanceRun(record: TaskRecord, job: Job, id: number, phase: 'coordination' | 'application'): TaskRun {
+    const instances = record.task.instances ?? [];
+    const instance = instances[id] as InstanceStatus;
+    const settings = multiInstanceOf(record.task);
+    const base = this.describeRun(record, job, instance.nodeInfo.taskRootDirectory, phase === 'application');
+    const common = (settings?.commonResourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file));
+    const primary = instances[0] as InstanceStatus;
+    return {
+      ...base,
+      poolId: instance.nodeInfo.poolId,
+      nodeId: instance.nodeInfo.nodeId,
+      commandLine: phase === 'coordination' ? (settings?.coordinationCommandLine ?? '') : record.task.commandLine,
+      resourceFiles: phase === 'coordination' ? [...common, ...(id === 0 ? base.resourceFiles : [])] : [],
+      isRetry: phase === 'application',
+      outputFiles: phase === 'application' ? base.outputFiles : [],
+      instance: { id, phase, hostList: instances.map(() => '127.0.0.1'), masterNode: `127.0.0.1:${6000 + (primary.id ?? 0)}` },
+      ...(phase === 'coordination' ? { outputNames: { stdout: 'coordination-stdout.txt', stderr: 'coordination-stderr.txt' } } : {}),
+    };
+  }
+
+  /**
+   * One instance's run ended. A failed coordination command fails the task;
+   * when every instance has coordinated, the primary runs the application
+   * command; its end is the task's end, and the other instances stop.
+   */
+  private recordInstanceOutcome(report: TaskRunReport): { runs: TaskRun[]; stop: TaskRunRef[] } {
+    const { store } = this.context;
+    const { run, outcome } = report;
+    const instance = (run as TaskRun).instance as NonNullable<TaskRun['instance']>;
+    return store.transaction(() => {
+      const record = store.tasks.get(run.account, run.jobId, run.taskId);
+      if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || !record.task.instances) return { runs: [], stop: [] };
+      const job = store.jobs.get(run.account, run.jobId)?.job;
+      const now = this.context.now();
+      const instances = [...record.task.instances];
+      const current = instances[instance.id];
+      if (!current || !job) return { runs: [], stop: [] };
+      const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
+      if (instance.phase === 'coordination' && !failed) {
+        instances[instance.id] = { ...current, coordinated: true };
+        const updated: TaskRecord = { ...record, task: { ...record.task, instances } };
+        store.tasks.update(updated);
+        const ready = instances.every((entry) => entry.coordinated);
+        return { runs: ready ? [this.instanceRun(updated, job, 0, 'application')] : [], stop: [] };
+      }
+      // The application ended, or a coordination command failed: the task ends on every node.
+      const { eTag } = this.context.stamp();
+      const ended = instances.map((entry) =>
+        entry.state === 'completed' ? entry : completeInstance(entry, entry.id === instance.id ? outcome : { exitCode: entry.coordinated ? 0 : undefined, endTime: outcome.endTime }, now),
+      );
+      const stop = ended
+        .filter((entry) => entry.id !== instance.id)
+        .map((entry) => ({ ...runRefOf(record), poolId: entry.nodeInfo.poolId, nodeId: entry.nodeInfo.nodeId }));
+      const task = completeTask({ ...record.task, instances: ended }, outcome, now, eTag);
+      releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
+      store.tasks.update({ ...record, task });
+      recordTaskUsage(this.context, record.account, task);
+      this.applyExitJobAction(run.account, job, task);
+      this.completeJobIfDone(run.account, run.jobId);
+      return { runs: [], stop };
     });
   }
 
@@ -400,6 +502,15 @@ export class TaskService {
    * (the task was requeued, ended or deleted meanwhile) are ignored.
    */
   recordRunOutcome(report: TaskRunReport): void {
+    if ((report.run as TaskRun).instance) {
+      const { runs, stop } = this.recordInstanceOutcome(report);
+      for (const run of runs) this.context.deps.provider.runTask(run);
+      for (const ref of stop) {
+        void this.context.deps.provider.stopTask(ref).catch((error: unknown) => this.context.deps.logger.warn({ err: error, taskId: ref.taskId }, 'could not stop a subtask'));
+      }
+      this.context.deps.signal.wake();
+      return;
+    }
     const { store } = this.context;
     const { run, outcome } = report;
     const retry = store.transaction((): TaskRun | undefined => {

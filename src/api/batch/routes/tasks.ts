@@ -7,7 +7,7 @@ import type { BatchRequest, Operation } from '../operation.js';
 import { taskAddSchema, taskCollectionSchema, taskUpdateSchema } from '../schemas/task.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { jobUrl } from './jobs.js';
 
 export function taskUrl(request: BatchRequest, jobId: string, taskId: string): string {
@@ -15,7 +15,7 @@ export function taskUrl(request: BatchRequest, jobId: string, taskId: string): s
 }
 
 function taskToWire(request: BatchRequest, jobId: string, task: Task): object {
-  const { id, displayName, dependencyAction: _action, filesCleanedUp: _cleaned, slotsHeld: _slots, ...rest } = task;
+  const { id, displayName, dependencyAction: _action, filesCleanedUp: _cleaned, slotsHeld: _slots, instances: _instances, ...rest } = task;
   return { id, displayName, url: taskUrl(request, jobId, id), ...rest };
 }
 
@@ -121,9 +121,10 @@ export function taskOperations(services: BatchServices): Operation[] {
       method: 'GET',
       path: '/jobs/:jobId/tasks/:taskId/subtasksinfo',
       handler(request) {
-        // Multi-instance tasks are not run yet, so no task has subtasks.
-        services.tasks.get(request.caller, request.params.jobId as string, request.params.taskId as string);
-        return { status: 200, body: { 'odata.metadata': metadataUrl(request, 'subtaskinfo'), value: [] } };
+        // The subtasks of a multi-instance task are its instances other than the primary.
+        const task = services.tasks.get(request.caller, request.params.jobId as string, request.params.taskId as string);
+        const value = (task.instances ?? []).slice(1).map(({ coordinated: _coordinated, ...subtask }) => subtask);
+        return { status: 200, body: { 'odata.metadata': metadataUrl(request, 'subtaskinfo'), value: value.map((subtask) => project(subtask, parseSelect(request))) } };
       },
     },
   ];
