@@ -220,7 +220,11 @@ export class NodeAgent {
         entry.child = child;
         if (child.pid) {
           const pidFile = path.join(this.pidDirectory, String(child.pid));
-          const written = fs.mkdir(this.pidDirectory, { recursive: true }).then(() => fs.writeFile(pidFile, run.taskId));
+          // A pid file that cannot be written (a full disk) only costs the cleanup after a crash.
+          const written = fs
+            .mkdir(this.pidDirectory, { recursive: true })
+            .then(() => fs.writeFile(pidFile, run.taskId))
+            .catch(() => undefined);
           // Removed only after it was written, so no stale pid outlives its process.
           child.once('close', () => void written.finally(() => fs.rm(pidFile, { force: true })).catch(() => undefined));
         }

@@ -94,13 +94,23 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     let taskService: TaskService | undefined;
     let nodeService: NodeService | undefined;
     let preparationService: JobPreparationService | undefined;
-    const events: NodeEvents = {
-      taskFinished: (report: TaskRunReport) => {
-        if (report.run.kind === 'startTask') nodeService?.recordStartTaskOutcome(report);
-        else if (report.run.kind === 'task') taskService?.recordRunOutcome(report);
-        else preparationService?.recordOutcome(report);
-      },
+    const route = (report: TaskRunReport) => {
+      if (report.run.kind === 'startTask') nodeService?.recordStartTaskOutcome(report);
+      else if (report.run.kind === 'task') taskService?.recordRunOutcome(report);
+      else preparationService?.recordOutcome(report);
     };
+    // An outcome the store cannot take now (a full disk) is kept and offered
+    // again, so the server neither crashes nor loses it.
+    const deliver = (report: TaskRunReport, attempt = 0): void => {
+      if (stopped) return;
+      try {
+        route(report);
+      } catch (error) {
+        logger.error({ err: error, taskId: report.run.taskId, attempt }, 'could not record a run outcome; retrying');
+        setTimeout(() => deliver(report, attempt + 1), Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))).unref();
+      }
+    };
+    const events: NodeEvents = { taskFinished: (report: TaskRunReport) => deliver(report) };
     const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser });
     let scheduler: Scheduler | undefined;
     const context = new ServiceContext({

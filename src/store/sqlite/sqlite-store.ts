@@ -61,6 +61,8 @@ function migrate(db: Database.Database): void {
 }
 
 class SqliteStore implements Store, CertificateApplicationRepositories {
+  /** How deep the current call is in transaction(): nested calls join the outer transaction. */
+  private depth = 0;
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
   readonly jobs: JobRepository;
@@ -84,8 +86,21 @@ class SqliteStore implements Store, CertificateApplicationRepositories {
   }
 
   transaction<T>(work: () => T): T {
-    if (this.db.inTransaction) return work();
-    return this.db.transaction(work).immediate();
+    if (this.depth > 0) return work();
+    // A transaction left open by a failed rollback (a full disk) would swallow every later write: end it first.
+    if (this.db.inTransaction) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // Nothing to roll back after all.
+      }
+    }
+    this.depth += 1;
+    try {
+      return this.db.transaction(work).immediate();
+    } finally {
+      this.depth -= 1;
+    }
   }
 
   close(): void {

@@ -1,15 +1,16 @@
 # Sourced by the az checks: an isolated az configuration, the Batch account
 # flags, and small assertion helpers. Endpoints and keys come from BATCH_URL,
-# BATCH_ACCOUNT and BATCH_KEY. A script sets POOL and JOB to the ids it creates
-# and clears them once it has deleted them; on a failure they are deleted at exit.
+# BATCH_ACCOUNT and BATCH_KEY. A script sets POOL, JOB and SCHEDULE to the ids it
+# creates and clears them once it has deleted them; on a failure they are deleted at exit.
 
 : "${BATCH_URL:?set BATCH_URL}" "${BATCH_ACCOUNT:?set BATCH_ACCOUNT}" "${BATCH_KEY:?set BATCH_KEY}"
 
 # A throwaway config dir: no login, no telemetry, no update check, no colour.
 AZURE_CONFIG_DIR="$(mktemp -d)"
 export AZURE_CONFIG_DIR AZURE_CORE_COLLECT_TELEMETRY=no AZURE_CORE_ONLY_SHOW_ERRORS=yes AZURE_CORE_NO_COLOR=yes
-WORK="$(mktemp -d)" POOL="" JOB=""
+WORK="$(mktemp -d)" POOL="" JOB="" SCHEDULE=""
 on_exit() {
+  if [ -n "$SCHEDULE" ]; then azb job-schedule delete --job-schedule-id "$SCHEDULE" --yes -o none >/dev/null 2>&1 || true; fi
   if [ -n "$JOB" ]; then azb job delete --job-id "$JOB" --yes -o none >/dev/null 2>&1 || true; fi
   if [ -n "$POOL" ]; then azb pool delete --pool-id "$POOL" --yes -o none >/dev/null 2>&1 || true; fi
   rm -rf "$AZURE_CONFIG_DIR" "$WORK"
