@@ -41,7 +41,8 @@ export type ElevationLevel = 'nonadmin' | 'admin';
 export type AutoUserScope = 'task' | 'pool';
 
 export interface UserIdentity {
-  userName?: string;
+  /** `username` on the wire (the SDKs call it userName). */
+  username?: string;
   autoUser?: { scope?: AutoUserScope; elevationLevel?: ElevationLevel };
 }
 

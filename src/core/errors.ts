@@ -154,6 +154,16 @@ export const batchErrors = {
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'These pool properties can change only while the pool has no nodes.', [
       { key: 'PropertyNames', value: properties.join(',') },
     ]),
+  noContainerRuntime: (property: string) =>
+    new BatchError(
+      'InvalidPropertyValue',
+      'badRequest',
+      'The value provided for one of the properties in the request body is invalid.',
+      [
+        { key: 'PropertyName', value: property },
+        { key: 'Reason', value: 'Lapis local nodes have no container runtime (Docker or a CRI runtime); tasks cannot run in containers here.' },
+      ],
+    ),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

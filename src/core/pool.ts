@@ -118,6 +118,9 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { m
   if (!spec.virtualMachineConfiguration && !spec.cloudServiceConfiguration) {
     throw batchErrors.missingRequiredProperty('virtualMachineConfiguration');
   }
+  // Never a silent run on the host of what was meant for a container.
+  if (spec.virtualMachineConfiguration?.containerConfiguration) throw batchErrors.noContainerRuntime('virtualMachineConfiguration.containerConfiguration');
+  if (spec.startTask?.containerSettings) throw batchErrors.noContainerRuntime('startTask.containerSettings');
   const stamps = creationStamps(now, eTag);
   return {
     ...spec,

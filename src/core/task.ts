@@ -133,10 +133,11 @@ export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): T
     if (range.start > range.end) throw batchErrors.invalidPropertyValue('dependsOn.taskIdRanges', 'A range\'s start must not be greater than its end.');
   }
   checkExitConditions(spec.exitConditions, job);
+  if (spec.containerSettings) throw batchErrors.noContainerRuntime('containerSettings');
   if (spec.requiredSlots !== undefined && spec.requiredSlots < 1) {
     throw batchErrors.invalidPropertyValue('requiredSlots', 'requiredSlots must be at least 1.');
   }
-  if (spec.userIdentity?.userName && spec.userIdentity.autoUser) {
+  if (spec.userIdentity?.username && spec.userIdentity.autoUser) {
     throw batchErrors.invalidPropertyValue('userIdentity', 'Specify either userName or autoUser, not both.');
   }
   return {

@@ -28,6 +28,7 @@ import { parseDuration, isUnlimited } from '../core/time.js';
 import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
 import { completeInstance, instanceCount, multiInstanceOf, startInstances, type InstanceStatus } from '../core/multi-instance.js';
+import type { ElevationLevel, TaskFailureInfo } from '../core/common.js';
 import type { ComputeNode } from '../core/node.js';
 import type { Pool } from '../core/pool.js';
 import type { TaskNodeInfo } from '../core/task-node-info.js';
@@ -480,6 +481,8 @@ export class TaskService {
     const wallClock = parseDuration(task.constraints.maxWallClockTime);
     const pool = task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined;
     const setup = this.setup.forRun(record.account, pool, task.applicationPackageReferences, 'task');
+    const userFailure = namedUserFailure(task, pool);
+    if (userFailure && !setup.failure) setup.failure = userFailure;
     return {
       ...runRefOf(record),
       applicationPackages: setup.applicationPackages,
@@ -489,7 +492,7 @@ export class TaskService {
       taskDirectory,
       resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
       environment,
-      elevationLevel: task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin',
+      elevationLevel: elevationOf(task, pool),
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,
       outputFiles: task.outputFiles ?? [],
@@ -585,4 +588,23 @@ function parallelRoomByJob(store: ServiceContext['store'], account: string, jobs
     if (left > 0) room.set(job.id, left);
   }
   return room;
+}
+
+/** A named user (userIdentity.username) runs with the elevation its pool's userAccounts entry gives it. */
+function elevationOf(task: Task, pool: Pool | undefined): ElevationLevel {
+  const userName = task.userIdentity.username;
+  if (!userName) return task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin';
+  return poolUserAccount(pool, userName)?.elevationLevel === 'admin' ? 'admin' : 'nonadmin';
+}
+
+function poolUserAccount(pool: Pool | undefined, userName: string): { name: string; elevationLevel?: string } | undefined {
+  const accounts = Array.isArray(pool?.userAccounts) ? (pool?.userAccounts as { name: string; elevationLevel?: string }[]) : [];
+  return accounts.find((account) => account.name.toLowerCase() === userName.toLowerCase());
+}
+
+/** A task naming a user its pool does not define fails before it starts. */
+function namedUserFailure(task: Task, pool: Pool | undefined): TaskFailureInfo | undefined {
+  const userName = task.userIdentity.username;
+  if (!userName || poolUserAccount(pool, userName)) return undefined;
+  return { category: 'usererror', code: 'UserNotFound', message: `The user ${userName} is not one of the pool's userAccounts.` };
 }

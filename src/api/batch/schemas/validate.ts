@@ -99,6 +99,6 @@ export const resourceFile = () =>
 
 export const userIdentity = () =>
   z.looseObject({
-    userName: z.string().optional(),
+    username: z.string().optional(),
     autoUser: z.looseObject({ scope: lowerEnum(['task', 'pool']).optional(), elevationLevel: lowerEnum(['nonadmin', 'admin']).optional() }).optional(),
   });
