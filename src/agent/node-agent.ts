@@ -37,6 +37,8 @@ interface RunningTask {
 
 export class NodeAgent {
   private readonly running = new Map<string, RunningTask>();
+  /** Process groups of finished coordination commands, ended when their multi-instance task ends. */
+  private readonly lingering = new Map<string, number>();
   readonly files: NodeFileSystem;
 
   constructor(
@@ -88,11 +90,18 @@ export class NodeAgent {
       }))
       .then((outcome) => {
         this.running.delete(runKey(run));
+        // A coordination command may leave daemons in its process group: they live until the task ends.
+        if (run.instance?.phase === 'coordination' && entry.child?.pid) this.lingering.set(runKey(run), entry.child.pid);
         if (!entry.stopped) this.events.taskFinished({ run, outcome });
       });
   }
 
   async stop(ref: TaskRunRef): Promise<void> {
+    const lingering = this.lingering.get(runKey(ref));
+    if (lingering) {
+      this.lingering.delete(runKey(ref));
+      killGroup(lingering);
+    }
     const entry = this.running.get(runKey(ref));
     if (!entry) return;
     entry.stopped = true;

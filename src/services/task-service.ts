@@ -453,9 +453,8 @@ export class TaskService {
       const ended = instances.map((entry) =>
         entry.state === 'completed' ? entry : completeInstance(entry, entry.id === instance.id ? outcome : { exitCode: entry.coordinated ? 0 : undefined, endTime: outcome.endTime }, now),
       );
-      const stop = ended
-        .filter((entry) => entry.id !== instance.id)
-        .map((entry) => ({ ...runRefOf(record), poolId: entry.nodeInfo.poolId, nodeId: entry.nodeInfo.nodeId }));
+      // Every instance is stopped, the reporting one too: daemons its coordination command left end with the task.
+      const stop = ended.map((entry) => ({ ...runRefOf(record), poolId: entry.nodeInfo.poolId, nodeId: entry.nodeInfo.nodeId }));
       const task = completeTask({ ...record.task, instances: ended }, outcome, now, eTag);
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });

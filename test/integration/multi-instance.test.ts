@@ -73,3 +73,28 @@ test('a task needing more instances than the pool has nodes waits', async () => 
   const task = await waitForTaskState(server.batch, jobId, 'too-wide', 'completed');
   assert.equal(task.executionInfo?.result, 'success');
 });
+
+test('daemons a coordination command leaves behind end with the task', async () => {
+  const jobId = uniqueId('Job');
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, {
+    id: 'daemons',
+    commandLine: '/bin/bash -c "sleep 0.3; cat $AZ_BATCH_TASK_SHARED_DIR/daemon.pid"',
+    multiInstanceSettings: { numberOfInstances: 2, coordinationCommandLine: '/bin/bash -c "sleep 300 & echo $! > $AZ_BATCH_TASK_SHARED_DIR/daemon.pid"' },
+  });
+  const task = await waitForTaskState(server.batch, jobId, 'daemons', 'completed');
+  assert.equal(task.executionInfo?.result, 'success');
+  const pid = Number((await read(jobId, 'daemons', 'stdout.txt')).trim());
+  assert.ok(pid > 1);
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 5000;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(alive(), false, 'the daemon was ended with the task');
+});
