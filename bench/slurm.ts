@@ -1,0 +1,332 @@
+// 3. against a real scheduler: the same trivial tasks on a single-node Slurm
+// cluster on this machine — Debian's slurm-wlm and munge, installed with apt
+// when missing, started here with a configuration of the bench's own in a
+// scratch directory (its own munge socket and key, its own ports), stopped
+// after. Run as one job array and as single `sbatch --wrap` jobs; each job
+// writes its own stdout/stderr files. Lapis runs the same N side by side on a
+// pool of as many slots as the Slurm node has CPUs. If Slurm cannot be
+// installed or started, the section says why and the bench goes on.
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { isRoot } from '../src/config/config.js';
+import type { BenchContext } from './context.js';
+import { figure, type SectionResult } from './figures.js';
+import { lapisRun } from './throughput.js';
+import { inParallel, now, round, sleep } from './stats.js';
+
+const exec = promisify(execFile);
+
+class SlurmUnavailable extends Error {}
+
+async function which(program: string): Promise<string | undefined> {
+  for (const directory of ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin']) {
+    const candidate = path.join(directory, program);
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function installSlurm(log: (line: string) => void): Promise<void> {
+  const needed = ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'munged', 'mungekey'];
+  const missing = (await Promise.all(needed.map(async (name) => ((await which(name)) ? undefined : name)))).filter((name) => name !== undefined);
+  if (missing.length === 0) return;
+  if (!isRoot()) throw new SlurmUnavailable(`Slurm is not installed (${missing.join(', ')} missing) and the bench is not root, so it cannot apt-get install slurm-wlm munge`);
+  if (!(await which('apt-get'))) throw new SlurmUnavailable('Slurm is not installed and there is no apt-get here to install slurm-wlm and munge');
+  log('  installing slurm-wlm and munge with apt-get…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => exec('apt-get', ['install', '-y', '--no-install-recommends', 'slurm-wlm', 'munge'], { env, timeout: 600_000, maxBuffer: 32 << 20 });
+  try {
+    await install();
+  } catch {
+    try {
+      await exec('apt-get', ['update'], { env, timeout: 300_000, maxBuffer: 32 << 20 });
+      await install();
+    } catch (error) {
+      throw new SlurmUnavailable(`apt-get install slurm-wlm munge failed: ${lastLine((error as { stderr?: string }).stderr ?? (error as Error).message)}`);
+    }
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter((line) => line.trim() !== '').pop() ?? text;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class SlurmCluster {
+  readonly env: NodeJS.ProcessEnv;
+  version = '';
+  private readonly conf: string;
+
+  constructor(
+    private readonly directory: string,
+    private readonly cpus: number,
+    private readonly maxTasks: number,
+  ) {
+    this.conf = path.join(directory, 'slurm.conf');
+    this.env = { ...process.env, SLURM_CONF: this.conf };
+  }
+
+  private get mungeSocket(): string {
+    return path.join(this.directory, 'munge', 'munge.sock');
+  }
+
+  async start(): Promise<void> {
+    const d = this.directory;
+    for (const sub of ['munge', 'state', 'spool', 'log', 'out']) fs.mkdirSync(path.join(d, sub), { recursive: true });
+    // munged wants its socket directory reachable but not writable by others, and a key only it reads.
+    fs.chmodSync(d, 0o755);
+    fs.chmodSync(path.join(d, 'munge'), 0o711);
+    const key = path.join(d, 'munge', 'munge.key');
+    await exec('mungekey', ['--create', `--keyfile=${key}`]).catch(async () => {
+      fs.writeFileSync(key, Buffer.from(Array.from({ length: 128 }, () => Math.floor(Math.random() * 256))), { mode: 0o600 });
+    });
+    fs.chmodSync(key, 0o600);
+    await exec('munged', [
+      '--force',
+      `--socket=${this.mungeSocket}`,
+      `--key-file=${key}`,
+      `--pid-file=${path.join(d, 'munge', 'munged.pid')}`,
+      `--log-file=${path.join(d, 'munge', 'munged.log')}`,
+      `--seed-file=${path.join(d, 'munge', 'munged.seed')}`,
+    ]).catch((error: Error & { stderr?: string }) => {
+      throw new SlurmUnavailable(`munged did not start: ${lastLine(error.stderr ?? error.message)}`);
+    });
+
+    const host = os.hostname().split('.')[0] as string;
+    const [controllerPort, daemonPort] = [await freePort(), await freePort()];
+    fs.writeFileSync(
+      this.conf,
+      [
+        '# Written by the Lapis bench: a single-node cluster in a scratch directory.',
+        'ClusterName=lapisbench',
+        `SlurmctldHost=${host}`,
+        'SlurmUser=root',
+        'SlurmdUser=root',
+        'AuthType=auth/munge',
+        'CredType=cred/munge',
+        `AuthInfo=socket=${this.mungeSocket}`,
+        `SlurmctldPort=${controllerPort}`,
+        `SlurmdPort=${daemonPort}`,
+        `StateSaveLocation=${path.join(d, 'state')}`,
+        `SlurmdSpoolDir=${path.join(d, 'spool')}`,
+        `SlurmctldPidFile=${path.join(d, 'slurmctld.pid')}`,
+        `SlurmdPidFile=${path.join(d, 'slurmd.pid')}`,
+        `SlurmctldLogFile=${path.join(d, 'log', 'slurmctld.log')}`,
+        `SlurmdLogFile=${path.join(d, 'log', 'slurmd.log')}`,
+        'ProctrackType=proctrack/linuxproc',
+        'TaskPlugin=task/none',
+        'MpiDefault=none',
+        'SwitchType=switch/none',
+        'SelectType=select/cons_tres',
+        'SelectTypeParameters=CR_CPU',
+        'SchedulerType=sched/backfill',
+        // Slurm's high-throughput advice: schedule at every event, no batching delay.
+        'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,defer_batch,max_rpc_cnt=0',
+        'JobAcctGatherType=jobacct_gather/none',
+        'AccountingStorageType=accounting_storage/none',
+        'JobCompType=jobcomp/none',
+        'MailProg=/bin/true',
+        'ReturnToService=2',
+        `MaxJobCount=${Math.max(10_000, 2 * this.maxTasks + 100)}`,
+        `MaxArraySize=${Math.max(1001, this.maxTasks + 1)}`,
+        'MinJobAge=2',
+        // As many CPUs as the Lapis pool has slots, whatever the machine has.
+        'SlurmdParameters=config_overrides',
+        `NodeName=${host} CPUs=${this.cpus} State=UNKNOWN`,
+        `PartitionName=bench Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
+        '',
+      ].join('\n'),
+    );
+    const daemon = async (program: string) => {
+      await exec(program, ['-f', this.conf], { env: this.env }).catch((error: Error & { stderr?: string }) => {
+        throw new SlurmUnavailable(`${program} did not start: ${lastLine(error.stderr ?? error.message)}`);
+      });
+    };
+    await daemon('slurmctld');
+    await daemon('slurmd');
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { stdout } = await exec('sinfo', ['-h', '-o', '%T'], { env: this.env }).catch(() => ({ stdout: '' }));
+      if (/^idle/m.test(stdout)) break;
+      if (Date.now() > deadline) {
+        const log = fs.existsSync(path.join(d, 'log', 'slurmctld.log')) ? fs.readFileSync(path.join(d, 'log', 'slurmctld.log'), 'utf8') : '';
+        throw new SlurmUnavailable(`the Slurm node did not become idle within 60 s (sinfo: '${stdout.trim()}'); slurmctld.log: ${lastLine(log)}`);
+      }
+      await sleep(200);
+    }
+    this.version = (await exec('sbatch', ['--version'], { env: this.env })).stdout.trim();
+  }
+
+  /** Jobs still pending, running or completing (array tasks counted one by one). */
+  async queued(): Promise<number> {
+    const { stdout } = await exec('squeue', ['-h', '-r', '-o', '%i'], { env: this.env, maxBuffer: 64 << 20 });
+    return stdout.split('\n').filter((line) => line.trim() !== '').length;
+  }
+
+  async waitEmpty(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.queued()) > 0) {
+      if (Date.now() > deadline) throw new Error(`Slurm jobs still queued after ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  }
+
+  private outputs(label: string): string {
+    const directory = path.join(this.directory, 'out', label);
+    fs.mkdirSync(directory, { recursive: true });
+    return directory;
+  }
+
+  /** N array tasks of /bin/true; ms from submission to the queue emptying. */
+  async runArray(tasks: number): Promise<number> {
+    const out = this.outputs('array');
+    const begin = now();
+    await exec('sbatch', ['--parsable', `--array=0-${tasks - 1}`, '-D', out, '-o', `${out}/%A_%a.out`, '-e', `${out}/%A_%a.err`, '--wrap', '/bin/true'], { env: this.env });
+    await this.waitEmpty(Math.max(300_000, tasks * 2000));
+    const ms = now() - begin;
+    this.checkOutputs(out, tasks);
+    return ms;
+  }
+
+  /** N single `sbatch --wrap /bin/true` jobs, submitted 4 at a time; ms from the first submission to the queue emptying. */
+  async runSingles(tasks: number): Promise<number> {
+    const out = this.outputs('wrap');
+    const begin = now();
+    await inParallel(
+      Array.from({ length: tasks }, (_, index) => index),
+      4,
+      async (index) => {
+        await exec('sbatch', ['--parsable', '-D', out, '-o', `${out}/${index}.out`, '-e', `${out}/${index}.err`, '--wrap', '/bin/true'], { env: this.env });
+      },
+    );
+    await this.waitEmpty(Math.max(300_000, tasks * 2000));
+    const ms = now() - begin;
+    this.checkOutputs(out, tasks);
+    return ms;
+  }
+
+  private checkOutputs(directory: string, tasks: number): void {
+    const outs = fs.readdirSync(directory).filter((name) => name.endsWith('.out')).length;
+    if (outs !== tasks) throw new Error(`Slurm wrote ${outs} stdout files for ${tasks} jobs`);
+  }
+
+  /** Stops slurmd, slurmctld and munged (by their pid files), whatever state they are in. */
+  async stop(): Promise<void> {
+    const pidOf = (file: string) => readPid(path.join(this.directory, file));
+    const daemons = [pidOf('slurmd.pid'), pidOf('slurmctld.pid')].filter((pid): pid is number => pid !== undefined);
+    await exec('scontrol', ['shutdown'], { env: this.env, timeout: 15_000 }).catch(() => undefined);
+    await ended(daemons, 10_000);
+    const munged = pidOf(path.join('munge', 'munged.pid'));
+    if (munged !== undefined && alive(munged)) process.kill(munged, 'SIGTERM');
+    await ended(munged === undefined ? [] : [munged], 5_000);
+  }
+}
+
+/** Waits for the processes to end, then kills those left. */
+async function ended(pids: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
+export async function slurmSection(context: BenchContext): Promise<SectionResult> {
+  const started = now();
+  const tasks = context.options.slurmTasks;
+  const cpus = context.options.slurmCpus;
+  const skip = (reason: string): SectionResult => {
+    context.log(`  Slurm skipped: ${reason}`);
+    return { section: 'slurm', seconds: (now() - started) / 1000, figures: [], details: { tasks, cpus }, notes: [], skipped: reason };
+  };
+  if (process.platform !== 'linux') return skip('Slurm runs on Linux only');
+  const directory = context.directory('slurm');
+  let cluster: SlurmCluster | undefined;
+  try {
+    await installSlurm(context.log);
+    cluster = new SlurmCluster(directory, cpus, tasks);
+    await cluster.start();
+    context.log(`  ${cluster.version} started: one node of ${cpus} CPUs`);
+    const arrayMs = await cluster.runArray(tasks);
+    context.log(`  Slurm job array: ${tasks} tasks in ${round(arrayMs)} ms`);
+    const singlesMs = await cluster.runSingles(tasks);
+    context.log(`  Slurm sbatch --wrap: ${tasks} jobs in ${round(singlesMs)} ms`);
+    const { lapis } = await context.sharedServers();
+    const { ms: lapisMs } = await lapisRun(lapis, 'slurmcmp', tasks, cpus, context.options.parallel);
+    context.log(`  Lapis, same N on ${cpus} slots: ${round(lapisMs)} ms`);
+    const rate = (ms: number) => tasks / (ms / 1000);
+    const lapisRate = rate(lapisMs);
+    const version = cluster.version;
+    const note = tasks < 10_000 ? `N = ${tasks}, the issue's N is 10,000` : undefined;
+    return {
+      section: 'slurm',
+      seconds: (now() - started) / 1000,
+      figures: [
+        figure({
+          section: 'slurm',
+          id: 'slurm.array',
+          label: `Lapis vs Slurm job array, N = ${tasks}, ${cpus} slots / CPUs`,
+          unit: 'tasks/s',
+          lapis: lapisRate,
+          baseline: rate(arrayMs),
+          baselineLabel: `${version} job array`,
+          better: 'higher',
+          target: { text: '≥ 20 × Slurm', met: lapisRate / rate(arrayMs) >= 20, note },
+        }),
+        figure({
+          section: 'slurm',
+          id: 'slurm.wrap',
+          label: `Lapis vs Slurm single sbatch --wrap jobs, N = ${tasks}, ${cpus} slots / CPUs`,
+          unit: 'tasks/s',
+          lapis: lapisRate,
+          baseline: rate(singlesMs),
+          baselineLabel: `${version} sbatch --wrap`,
+          better: 'higher',
+          target: { text: '≥ 20 × Slurm', met: lapisRate / rate(singlesMs) >= 20, note },
+        }),
+      ],
+      details: { tasks, cpus, version, arrayMs, singlesMs, lapisMs, slurmConf: fs.readFileSync(path.join(directory, 'slurm.conf'), 'utf8') },
+      notes: [
+        'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job; its main scheduler runs on events but launches at most one round of jobs a second on this configuration.',
+      ],
+    };
+  } catch (error) {
+    if (error instanceof SlurmUnavailable) return skip(error.message);
+    return skip(`Slurm failed here: ${(error as Error).message}`);
+  } finally {
+    await cluster?.stop().catch(() => undefined);
+    if (fs.existsSync(directory)) fs.rmSync(directory, { recursive: true, force: true });
+  }
+}

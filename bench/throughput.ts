@@ -1,0 +1,151 @@
+// 2. throughput: N trivial tasks (/bin/true) in one job on one pool with S
+// total slots (nodes × taskSlotsPerNode), added with addCollection, timed
+// from the first add to the last completion seen by the client. Baseline, side
+// by side: bench/direct-spawn.ts starting the same N processes at the same
+// concurrency, each with its own new directory and stdout/stderr files.
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { isRoot } from '../src/config/config.js';
+import { findOsUser } from '../src/server/os-users.js';
+import { addPool, addTasks, slotLayout, trivialTasks, waitForCompleted, waitUntil } from './batch-helpers.js';
+import type { BenchContext } from './context.js';
+import { figure, type Figure, type SectionResult } from './figures.js';
+import { cpuMeter, REPO_ROOT, type CpuShare, type ServerProcess } from './server-process.js';
+import { now, round } from './stats.js';
+
+const run = promisify(execFile);
+
+export interface ThroughputPoint {
+  slots: number;
+  nodes: number;
+  slotsPerNode: number;
+  tasks: number;
+  lapisMs: number;
+  lapisTasksPerS: number;
+  baselineMs: number;
+  baselineTasksPerS: number;
+  /** Lapis wall time / baseline wall time. */
+  wallRatio: number;
+  /** How busy the Lapis server process (one JavaScript thread) and the client were during the Lapis run. */
+  lapisCpu: CpuShare;
+}
+
+/** The same user Lapis runs non-admin tasks as (nobody when root), so both sides pay the same setuid. */
+export function taskUserIds(): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  const user = findOsUser(process.env.LAPIS_TASK_USER ?? 'nobody');
+  return user ? { uid: user.uid, gid: user.gid } : undefined;
+}
+
+export async function directSpawn(context: BenchContext, tasks: number, concurrency: number): Promise<number> {
+  const directory = context.directory(`direct-spawn-${concurrency}`);
+  const ids = taskUserIds();
+  const args = ['--import', 'tsx', path.join(REPO_ROOT, 'bench', 'direct-spawn.ts'), '--tasks', String(tasks), '--concurrency', String(concurrency), '--dir', directory];
+  if (ids) args.push('--uid', String(ids.uid), '--gid', String(ids.gid));
+  try {
+    const { stdout } = await run(process.execPath, args, { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { ms: number; failed: number };
+    if (result.failed > 0) throw new Error(`direct spawn: ${result.failed} of ${tasks} processes failed`);
+    return result.ms;
+  } finally {
+    fs.rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Runs N tasks on a fresh pool of S slots; resolves with the wall time from the first add to the last completion. */
+export async function lapisRun(server: ServerProcess, label: string, tasks: number, slots: number, parallel: number): Promise<{ ms: number; cpu: CpuShare }> {
+  const { batch } = server;
+  const { nodes, slotsPerNode } = slotLayout(slots);
+  const poolId = `${label}-pool`;
+  const jobId = `${label}-job`;
+  await addPool(batch, poolId, nodes, slotsPerNode);
+  await batch.job.add({ id: jobId, poolInfo: { poolId } });
+  const list = trivialTasks(tasks);
+  const meter = cpuMeter(server);
+  const begin = now();
+  await addTasks(batch, jobId, list, parallel);
+  // Polling getTaskCounts costs the server a scan of the job's tasks: poll less often the more there are (error ≤ ~1%).
+  const interval = Math.min(100, Math.max(20, Math.round(tasks / 100)));
+  const counts = await waitForCompleted(batch, jobId, tasks, Math.max(120_000, tasks * 100), interval);
+  const ms = now() - begin;
+  const cpu = meter();
+  if (counts.failed > 0) throw new Error(`${counts.failed} of ${tasks} tasks failed on Lapis`);
+  // Clean up outside the timed part: the job ends, the pool goes (its node directories with it).
+  await batch.job.terminate(jobId);
+  await batch.pool.deleteMethod(poolId);
+  await waitUntil(
+    async () => {
+      try {
+        await batch.pool.get(poolId);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    `pool ${poolId} to be deleted`,
+    120_000,
+    50,
+  );
+  await batch.job.deleteMethod(jobId);
+  return { ms, cpu };
+}
+
+export async function throughputSection(context: BenchContext): Promise<SectionResult> {
+  const started = now();
+  const { lapis } = await context.sharedServers();
+  const { tasks, parallel } = context.options;
+  const points: ThroughputPoint[] = [];
+  for (const slots of context.options.slots) {
+    const { nodes, slotsPerNode } = slotLayout(slots);
+    const baselineMs = await directSpawn(context, tasks, slots);
+    const { ms: lapisMs, cpu: lapisCpu } = await lapisRun(lapis, `tp${slots}`, tasks, slots, parallel);
+    const point: ThroughputPoint = {
+      slots,
+      nodes,
+      slotsPerNode,
+      tasks,
+      lapisMs,
+      lapisTasksPerS: tasks / (lapisMs / 1000),
+      baselineMs,
+      baselineTasksPerS: tasks / (baselineMs / 1000),
+      wallRatio: lapisMs / baselineMs,
+      lapisCpu,
+    };
+    points.push(point);
+    context.log(
+      `  S = ${String(slots).padStart(2)} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis server busy ${round(lapisCpu.serverCores * 100)}% of a core, client ${round(lapisCpu.clientCores * 100)}%`,
+    );
+  }
+  const figures: Figure[] = points.map((point) =>
+    figure({
+      section: 'throughput',
+      id: `throughput.s${point.slots}`,
+      label: `throughput, S = ${point.slots} (${point.nodes} × ${point.slotsPerNode}), N = ${point.tasks}`,
+      unit: 'tasks/s',
+      lapis: point.lapisTasksPerS,
+      baseline: point.baselineTasksPerS,
+      baselineLabel: 'direct spawn',
+      better: 'higher',
+      target:
+        point.slots === 8
+          ? {
+              text: 'wall ≤ 1.3 × baseline (ratio ≥ 0.77)',
+              met: point.wallRatio <= 1.3,
+              note: point.tasks < 10_000 ? `N = ${point.tasks}, the issue's N is 10,000` : undefined,
+            }
+          : undefined,
+    }),
+  );
+  return {
+    section: 'throughput',
+    seconds: (now() - started) / 1000,
+    figures,
+    details: { points, parallelRequests: parallel, taskUser: taskUserIds() ?? 'the bench user' },
+    notes: [
+      'Lapis is timed from the first addCollection to the first getTaskCounts (polled every 20–100 ms, by N) that shows all N completed; the baseline from its first spawn to its last exit.',
+    ],
+  };
+}
