@@ -215,7 +215,7 @@ test(
   'a task that ends while the store cannot write does not bring lapis serve down, and its outcome is recorded once space is back',
   {
     skip,
-    timeout: 120_000,
+    timeout: 45_000,
     todo:
       'open: lapis serve no longer exits (outcomes are retried, pid-file and stale-transaction handling fixed), but after space returns ' +
       'the task is not seen completed and the test times out; to investigate with the server log (src/server/lapis-server.ts deliver, store transaction).',
