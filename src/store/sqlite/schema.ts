@@ -140,4 +140,8 @@ export const MIGRATIONS: string[] = [
     last_ms INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Job_GetTaskCounts from an index alone: counts and slots by state and result.
+  `
+  CREATE INDEX tasks_counts ON tasks (account, job_key, state, result, slots);
+  `,
 ];
