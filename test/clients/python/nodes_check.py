@@ -187,6 +187,8 @@ def reboot_terminate():
     add_task("sleeper", '/bin/bash -c "sleep 60"')
     running = task_state("sleeper", "running")
     target = running.node_info.node_id
+    # "running" is set when the node is handed the task; wait until its process has its output files.
+    wait_for("the sleeper's stdout.txt", lambda: any(n.endswith("/sleeper/stdout.txt") for n in node_file_names(target)) or None)
     before = node(target).last_boot_time
     batch.compute_node.reboot(POOL_ID, target, batchmodels.ComputeNodeRebootOption.terminate)
     task = task_state("sleeper", "completed")
