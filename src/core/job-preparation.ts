@@ -6,6 +6,7 @@
 
 import type { EnvironmentSetting, ResourceFile, TaskFailureInfo, UserIdentity } from './common.js';
 import type { Job } from './job.js';
+import { runResult } from './run-outcome.js';
 import { formatTimestamp } from './time.js';
 
 export interface JobPreparationTask {
@@ -116,11 +117,9 @@ export function completeRun(
   const key = kind === 'jobPreparation' ? 'jobPreparationTaskExecutionInfo' : 'jobReleaseTaskExecutionInfo';
   const info = status[key];
   if (!info) return status;
-  const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
+  const { failed, failureInfo } = runResult(outcome);
   const completed: PrepReleaseExecutionInfo = { ...info, state: 'completed', endTime: outcome.endTime, result: failed ? 'failure' : 'success' };
   if (outcome.exitCode !== undefined) completed.exitCode = outcome.exitCode;
-  const failureInfo =
-    outcome.failureInfo ?? (failed ? { category: 'usererror' as const, code: 'FailureExitCode', message: 'The task exited with an exit code representing a failure' } : undefined);
   if (failureInfo) completed.failureInfo = failureInfo;
   return { ...status, [key]: completed };
 }

@@ -16,6 +16,7 @@
 import type { TaskFailureInfo } from './common.js';
 import { batchErrors } from './errors.js';
 import type { ImageReference, StartTask } from './pool.js';
+import { runResult } from './run-outcome.js';
 import { formatTimestamp } from './time.js';
 
 export type ComputeNodeState =
@@ -299,9 +300,7 @@ export function completeStartTask(
   outcome: { exitCode?: number; failureInfo?: TaskFailureInfo; endTime: string },
   now: Date,
 ): ComputeNode {
-  const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
-  const failureInfo: TaskFailureInfo | undefined =
-    outcome.failureInfo ?? (failed ? { category: 'usererror', code: 'FailureExitCode', message: 'The task exited with an exit code representing a failure' } : undefined);
+  const { failed, failureInfo } = runResult(outcome);
   const info: StartTaskInformation = {
     ...(node.startTaskInfo ?? { startTime: outcome.endTime, retryCount: 0 }),
     state: 'completed',

@@ -26,6 +26,7 @@ import type { Job } from './job.js';
 import type { InstanceStatus, MultiInstanceSettings } from './multi-instance.js';
 import type { TaskNodeInfo } from './task-node-info.js';
 import { creationStamps, transitionState } from './lifecycle.js';
+import { earnsRetry, runResult } from './run-outcome.js';
 import { formatTimestamp, isUnlimited, parseDuration, UNLIMITED_DURATION } from './time.js';
 
 export type TaskState = 'active' | 'preparing' | 'running' | 'completed';
@@ -175,10 +176,7 @@ export interface TaskRunOutcome {
 
 /** Whether a finished run earns another try: only non-zero exits retry, never pre-processing errors. */
 export function shouldRetry(task: Task, outcome: TaskRunOutcome): boolean {
-  if (outcome.exitCode === undefined || outcome.exitCode === 0) return false;
-  if (outcome.failureInfo && outcome.failureInfo.code !== 'FailureExitCode') return false;
-  const max = task.constraints.maxTaskRetryCount;
-  return max === -1 || task.executionInfo.retryCount < max;
+  return earnsRetry(outcome, task.executionInfo.retryCount, task.constraints.maxTaskRetryCount);
 }
 
 /** The task stays running on its node for another try; startTime is the latest try's. */
@@ -195,10 +193,7 @@ export function retryTask(task: Task, now: Date, eTag: string): Task {
 
 export function completeTask(task: Task, outcome: TaskRunOutcome, now: Date, eTag: string): Task {
   const next = transition(task, 'completed', now, eTag);
-  const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
-  const failureInfo: TaskFailureInfo | undefined =
-    outcome.failureInfo ??
-    (failed ? { category: 'usererror', code: 'FailureExitCode', message: 'The task exited with an exit code representing a failure' } : undefined);
+  const { failed, failureInfo } = runResult(outcome);
   const executionInfo: TaskExecutionInformation = {
     ...task.executionInfo,
     startTime: outcome.startTime ?? task.executionInfo.startTime ?? outcome.endTime,

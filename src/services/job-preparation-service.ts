@@ -4,6 +4,7 @@
 // ends, and listing each node's progress.
 
 import { batchErrors } from '../core/errors.js';
+import { earnsRetry } from '../core/run-outcome.js';
 import type { Job } from '../core/job.js';
 import {
   beginRun,
@@ -86,8 +87,7 @@ export class JobPreparationService {
       if (!job || !status || attempt !== run.attempt || !isRunning(status, kind)) return undefined;
       const info = kind === 'jobPreparation' ? status.jobPreparationTaskExecutionInfo : status.jobReleaseTaskExecutionInfo;
       const maxRetries = kind === 'jobPreparation' ? (preparationTaskOf(job)?.constraints?.maxTaskRetryCount ?? job.constraints.maxTaskRetryCount) : 0;
-      const failedByExit = outcome.exitCode !== undefined && outcome.exitCode !== 0 && (!outcome.failureInfo || outcome.failureInfo.code === 'FailureExitCode');
-      if (failedByExit && (maxRetries === -1 || (info?.retryCount ?? 0) < maxRetries)) {
+      if (earnsRetry(outcome, info?.retryCount ?? 0, maxRetries)) {
         const retried = retryRun(status, kind, this.context.now());
         store.jobNodeStatus.put(run.account, run.jobId, retried);
         return this.runOf(run.account, job, retried, kind, true);

@@ -5,6 +5,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { checkConditions, type Conditions } from '../core/conditions.js';
+import { earnsRetry } from '../core/run-outcome.js';
 import { matchesFilter } from '../core/odata/filter-eval.js';
 import { batchErrors } from '../core/errors.js';
 import {
@@ -36,7 +37,7 @@ import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, requeueRun, resolveResourceFile, runRefOf } from './task-runs.js';
+import { endRun, requeueRun, resolveResourceFile, runRefOf, stopRunsInBackground } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -112,7 +113,7 @@ export class NodeService {
       store.nodes.update({ ...fresh, node: disableNodeScheduling(fresh.node, this.context.now()) });
       return stopped;
     });
-    this.stopRuns(stop);
+    stopRunsInBackground(this.context, stop);
     this.context.deps.signal.wake();
   }
 
@@ -148,7 +149,7 @@ export class NodeService {
       if (kind !== 'deallocating') this.preparation.forgetNode(caller.account, record.node.id, kind === 'reimaging');
       return stopped;
     });
-    this.stopRuns(stop);
+    stopRunsInBackground(this.context, stop);
     this.context.deps.signal.wake();
   }
 
@@ -239,7 +240,7 @@ export class NodeService {
       for (const record of records) this.beginRemoval(record, work, request.nodeDeallocationOption ?? 'requeue');
       return updated;
     });
-    this.stopRuns(work.stop);
+    stopRunsInBackground(this.context, work.stop);
     this.context.deps.signal.wake();
     return pool;
   }
@@ -264,12 +265,6 @@ export class NodeService {
     };
   }
 
-  private stopRuns(runs: TaskRunRef[]): void {
-    const { provider, logger } = this.context.deps;
-    for (const run of runs) {
-      void provider.stopTask(run).catch((error: unknown) => logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task'));
-    }
-  }
 
   get(caller: Caller, poolId: string, nodeId: string): ComputeNode {
     const { store } = this.context;
@@ -386,9 +381,7 @@ export class NodeService {
       if (!record || record.node.startTaskInfo?.state !== 'running' || record.node.startTaskAttempt !== run.attempt) return undefined;
       const startTask = store.pools.get(run.account, run.poolId)?.pool.startTask;
       const now = this.context.now();
-      const failedByExit = outcome.exitCode !== undefined && outcome.exitCode !== 0 && (!outcome.failureInfo || outcome.failureInfo.code === 'FailureExitCode');
-      const maxRetries = startTask?.maxTaskRetryCount ?? 0;
-      if (startTask && failedByExit && (maxRetries === -1 || (record.node.startTaskInfo?.retryCount ?? 0) < maxRetries)) {
+      if (startTask && earnsRetry(outcome, record.node.startTaskInfo?.retryCount ?? 0, startTask.maxTaskRetryCount ?? 0)) {
         const node = retryStartTask(record.node, now);
         store.nodes.update({ ...record, node });
         return this.startTaskRun(record, node, startTask, true);

@@ -35,7 +35,7 @@ import type { TaskNodeInfo } from '../core/task-node-info.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, recordTaskUsage, releaseRunSlots, requeueRun, resolveResourceFile, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, recordTaskUsage, releaseRunSlots, requeueRun, resolveResourceFile, runRefOf, stopRunsInBackground, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -180,11 +180,7 @@ export class TaskService {
       const task = store.tasks.get(caller.account, jobId, taskId)?.task ?? record.task;
       return { stopped: record.task.state === 'active' ? undefined : record, task };
     });
-    if (stopped) {
-      void this.context.deps.provider
-        .stopTask(runRefOf(stopped))
-        .catch((error: unknown) => this.context.deps.logger.warn({ err: error, taskId }, 'could not stop a terminated task'));
-    }
+    if (stopped) stopRunsInBackground(this.context, [runRefOf(stopped)]);
     this.context.deps.signal.wake();
     return task;
   }
@@ -507,9 +503,7 @@ export class TaskService {
     if ((report.run as TaskRun).instance) {
       const { runs, stop } = this.recordInstanceOutcome(report);
       for (const run of runs) this.context.deps.provider.runTask(run);
-      for (const ref of stop) {
-        void this.context.deps.provider.stopTask(ref).catch((error: unknown) => this.context.deps.logger.warn({ err: error, taskId: ref.taskId }, 'could not stop a subtask'));
-      }
+      stopRunsInBackground(this.context, stop);
       this.context.deps.signal.wake();
       return;
     }

@@ -221,8 +221,6 @@ describe('Task_Update, Task_Terminate, Task_Reactivate, Task_ListSubtasks', () =
     assert.equal(failed.executionInfo?.retryCount, 1);
     assert.equal(failed.executionInfo?.exitCode, 3);
     await server.batch.task.reactivate(jobId, 'flaky');
-    const reactivated = await server.batch.task.get(jobId, 'flaky');
-    assert.ok(reactivated.state === 'active' || reactivated.state === 'running' || reactivated.state === 'completed');
     const again = await waitFor(async () => {
       const task = await server.batch.task.get(jobId, 'flaky');
       return task.state === 'completed' && task.previousState === 'running' && task.eTag !== failed.eTag ? task : undefined;
