@@ -25,7 +25,21 @@ import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
   const { id, users: _users, startTaskAttempt: _attempt, ...rest } = node;
-  return { id, url: `${poolUrl(request, poolId)}/nodes/${id}`, ...rest };
+  return { id, url: nodeUrl(request, poolId, id), ...rest };
+}
+
+function nodeUrl(request: BatchRequest, poolId: string, nodeId: string): string {
+  return `${poolUrl(request, poolId)}/nodes/${nodeId}`;
+}
+
+/** The pool and node a `/pools/:poolId/nodes/:nodeId` route names. */
+function nodeParams(request: BatchRequest): { poolId: string; nodeId: string } {
+  return { poolId: request.params.poolId as string, nodeId: request.params.nodeId as string };
+}
+
+/** A node action's answer: Batch names the node in DataServiceId. */
+function nodeActionReply(request: BatchRequest, status: 200 | 202, poolId: string, nodeId: string) {
+  return { status, headers: { DataServiceId: nodeUrl(request, poolId, nodeId) } };
 }
 
 export function nodeOperations(services: BatchServices): Operation[] {
@@ -59,10 +73,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/disablescheduling',
       handler(request) {
         const body = request.body === undefined ? {} : parseBody(nodeDisableSchedulingSchema, request.body);
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.disableScheduling(request.caller, poolId, nodeId, body.nodeDisableSchedulingOption);
-        return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+        return nodeActionReply(request, 200, poolId, nodeId);
       },
     },
     {
@@ -70,10 +83,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/enablescheduling',
       handler(request) {
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.enableScheduling(request.caller, poolId, nodeId);
-        return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+        return nodeActionReply(request, 200, poolId, nodeId);
       },
     },
     {
@@ -82,10 +94,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/reboot',
       handler(request) {
         const body = request.body === undefined ? {} : parseBody(nodeRebootSchema, request.body);
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.restart(request.caller, poolId, nodeId, 'rebooting', body.nodeRebootOption);
-        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+        return nodeActionReply(request, 202, poolId, nodeId);
       },
     },
     {
@@ -94,10 +105,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/reimage',
       handler(request) {
         const body = request.body === undefined ? {} : parseBody(nodeReimageSchema, request.body);
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.restart(request.caller, poolId, nodeId, 'reimaging', body.nodeReimageOption);
-        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+        return nodeActionReply(request, 202, poolId, nodeId);
       },
     },
     {
@@ -106,10 +116,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/users',
       handler(request) {
         const spec = parseBody(nodeAddUserSchema, request.body);
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.addUser(request.caller, poolId, nodeId, spec);
-        const url = `${poolUrl(request, poolId)}/nodes/${nodeId}/users/${spec.name}`;
+        const url = `${nodeUrl(request, poolId, nodeId)}/users/${spec.name}`;
         return { status: 201, headers: { DataServiceId: url, Location: url } };
       },
     },
@@ -119,10 +128,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/users/:userName',
       handler(request) {
         const spec = parseBody(nodeUpdateUserSchema, request.body);
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.updateUser(request.caller, poolId, nodeId, request.params.userName as string, spec);
-        return { status: 200, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}/users/${request.params.userName as string}` } };
+        return { status: 200, headers: { DataServiceId: `${nodeUrl(request, poolId, nodeId)}/users/${request.params.userName as string}` } };
       },
     },
     {
@@ -174,10 +182,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       since: '2024-07-01.20.0',
       handler(request) {
         const body = request.body === undefined ? {} : parseBody(nodeDeallocateSchema, request.body);
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.restart(request.caller, poolId, nodeId, 'deallocating', body.nodeDeallocateOption);
-        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+        return nodeActionReply(request, 202, poolId, nodeId);
       },
     },
     {
@@ -186,10 +193,9 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/start',
       since: '2024-07-01.20.0',
       handler(request) {
-        const poolId = request.params.poolId as string;
-        const nodeId = request.params.nodeId as string;
+        const { poolId, nodeId } = nodeParams(request);
         services.nodes.start(request.caller, poolId, nodeId);
-        return { status: 202, headers: { DataServiceId: `${poolUrl(request, poolId)}/nodes/${nodeId}` } };
+        return nodeActionReply(request, 202, poolId, nodeId);
       },
     },
     {
