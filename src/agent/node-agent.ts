@@ -1,35 +1,43 @@
 // The node agent: one compute node's directories and processes. It lays the
 // node out as on a Batch Linux node, downloads a task's resource files,
 // starts its command line as a process (no shell) in its own process group
-// with stdout.txt / stderr.txt written live, enforces maxWallClockTime,
+// through the task launcher, with stdout.txt / stderr.txt written live, and
+// has it recorded so a restarted server can recover it; enforces maxWallClockTime,
 // uploads the task's output files once the process has ended, and reports
 // the outcome. It knows nothing of the server but the NodeEvents port.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { splitCommandLine } from '../core/command-line.js';
-import type { NodeEvents, NodeFileSystem, TaskRun, TaskRunRef } from '../core/ports.js';
+import type { NodeEvents, NodeFileSystem, NodeUserAccounts, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
 import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError, type Owner } from './resource-files.js';
+import type { RunRecord } from './launcher-protocol.js';
+import { killGroup } from './process-groups.js';
+import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.js';
+import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 
-const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'workitems'];
+const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'volatile/pids', 'workitems'];
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface NodeAgentOptions {
   /** The user non-admin tasks run as when the agent runs as root. */
   taskUser?: Owner & { name: string };
+  /** Makes the pools' named users OS accounts (when the agent runs as root); without it they run as taskUser. */
+  userAccounts?: NodeUserAccounts;
   clock: () => Date;
+  /** How often the agent tells the server it is alive (NodeEvents.nodeHeartbeat). */
+  heartbeatIntervalMs: number;
 }
 
 interface RunningTask {
   run: TaskRun;
-  child?: ChildProcess;
+  /** The run's process, once asked of the launcher. */
+  launched?: LaunchedRun;
   stopped: boolean;
   /** Aborts output file uploads when the run is stopped. */
   aborter: AbortController;
@@ -39,6 +47,7 @@ export class NodeAgent {
   private readonly running = new Map<string, RunningTask>();
   /** Process groups of finished coordination commands, ended when their multi-instance task ends. */
   private readonly lingering = new Map<string, number>();
+  private heartbeat: NodeJS.Timeout | undefined;
   readonly files: NodeFileSystem;
 
   constructor(
@@ -46,6 +55,7 @@ export class NodeAgent {
     private readonly root: string,
     private readonly events: NodeEvents,
     private readonly options: NodeAgentOptions,
+    private readonly launcher: TaskLauncher,
   ) {
     this.files = new ConfinedNodeFiles(root);
   }
@@ -54,30 +64,21 @@ export class NodeAgent {
     for (const directory of NODE_DIRECTORIES) await fs.mkdir(path.join(this.root, directory), { recursive: true });
     // Like AZ_BATCH_NODE_SHARED_DIR on Batch: read/write for every task on the node.
     await fs.chmod(path.join(this.root, 'shared'), 0o1777);
-    await this.killLeftovers();
+    await endLeftoverRuns(this.root);
+    this.startHeartbeat();
   }
 
-  private get pidDirectory(): string {
-    return path.join(this.root, 'volatile', 'pids');
+  /** From a prepared node until shutdown: the server takes a node whose heartbeats stop for lost. */
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    this.events.nodeHeartbeat(this.nodeId);
+    this.heartbeat = setInterval(() => this.events.nodeHeartbeat(this.nodeId), this.options.heartbeatIntervalMs);
+    this.heartbeat.unref();
   }
 
-  /**
-   * A previous agent process that died (kill -9) leaves its tasks running:
-   * their runs were requeued, so their process groups are ended before the
-   * node takes new work, or a task would run twice at once.
-   */
-  private async killLeftovers(): Promise<void> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.pidDirectory);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const pid = Number(name);
-      if (Number.isInteger(pid) && pid > 1) killGroup(pid);
-      await fs.rm(path.join(this.pidDirectory, name), { force: true });
-    }
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   run(run: TaskRun): void {
@@ -90,9 +91,13 @@ export class NodeAgent {
       }))
       .then((outcome) => {
         this.running.delete(runKey(run));
+        const pid = entry.launched?.pid;
         // A coordination command may leave daemons in its process group: they live until the task ends.
-        if (run.instance?.phase === 'coordination' && entry.child?.pid) this.lingering.set(runKey(run), entry.child.pid);
-        if (!entry.stopped) this.events.taskFinished({ run, outcome });
+        if (run.instance?.phase === 'coordination' && pid) this.lingering.set(runKey(run), pid);
+        if (entry.stopped) return;
+        this.events.taskFinished({ run, outcome });
+        // The outcome is stored: the run's record is no longer needed for a recovery.
+        if (pid) this.launcher.forget(pidDirectoryOf(this.root), pid);
       });
   }
 
@@ -106,14 +111,15 @@ export class NodeAgent {
     if (!entry) return;
     entry.stopped = true;
     entry.aborter.abort();
-    killTree(entry.child);
+    this.endProcess(entry);
   }
 
   async destroy(): Promise<void> {
+    this.stopHeartbeat();
     for (const entry of this.running.values()) {
       entry.stopped = true;
       entry.aborter.abort();
-      killTree(entry.child);
+      this.endProcess(entry);
     }
     this.running.clear();
     await fs.rm(this.root, { recursive: true, force: true });
@@ -126,17 +132,28 @@ export class NodeAgent {
     await this.prepare();
   }
 
-  /** Ends every process but keeps the files (server shutdown). */
+  /** Ends every process and the heartbeat but keeps the files (server shutdown). */
   shutdown(): void {
+    this.stopHeartbeat();
     for (const entry of this.running.values()) {
       entry.stopped = true;
       entry.aborter.abort();
-      killTree(entry.child);
+      this.endProcess(entry);
     }
     this.running.clear();
   }
 
-  private owner(run: TaskRun): Owner | undefined {
+  private endProcess(entry: RunningTask): void {
+    if (entry.launched) this.launcher.kill(entry.launched, 'stopped');
+  }
+
+  /** Whom the run's process runs as; undefined: as the agent (root when it runs as root). */
+  private async owner(run: TaskRun): Promise<(Owner & { name: string }) | undefined> {
+    if (run.user && this.options.userAccounts) {
+      const account = await this.options.userAccounts.ensure({ account: run.account, poolId: run.poolId, nodeId: this.nodeId }, run.user);
+      // An admin named user runs as root, as an admin autoUser does; its account (in the sudo group) still exists.
+      return run.user.elevationLevel === 'admin' ? undefined : account;
+    }
     const user = this.options.taskUser;
     if (!user || run.elevationLevel === 'admin') return undefined;
     return user;
@@ -146,7 +163,7 @@ export class NodeAgent {
     const { run } = entry;
     const taskDirectory = path.join(this.root, run.taskDirectory);
     const workingDirectory = path.join(taskDirectory, 'wd');
-    const owner = this.owner(run);
+    const owner = await this.owner(run);
     await fs.mkdir(workingDirectory, { recursive: true });
     if (owner) await fs.chown(workingDirectory, owner.uid, owner.gid);
     // AZ_BATCH_TASK_SHARED_DIR (the task directory) is read/write for a multi-instance task's commands.
@@ -182,7 +199,7 @@ export class NodeAgent {
       PATH: SAFE_PATH,
       LANG: 'C.UTF-8',
       HOME: workingDirectory,
-      USER: owner ? (this.options.taskUser?.name ?? '') : 'root',
+      USER: owner?.name ?? 'root',
       ...run.environment,
       ...packageEnvironment,
       AZ_BATCH_POOL_ID: run.poolId,
@@ -195,7 +212,7 @@ export class NodeAgent {
       AZ_BATCH_TASK_DIR: taskDirectory,
       AZ_BATCH_TASK_WORKING_DIR: workingDirectory,
       AZ_BATCH_CERTIFICATES_DIR: path.join(taskDirectory, 'certs'),
-      AZ_BATCH_TASK_USER: owner ? (this.options.taskUser?.name ?? '') : 'root',
+      AZ_BATCH_TASK_USER: owner?.name ?? 'root',
       ...(run.instance
         ? {
             AZ_BATCH_HOST_LIST: run.instance.hostList.join(','),
@@ -211,78 +228,51 @@ export class NodeAgent {
           }
         : {}),
     };
-    const stdout = openSync(path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'), 'a', 0o644);
-    const stderr = openSync(path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'), 'a', 0o644);
-    let exited: { outcome: TaskRunOutcome; ran: boolean };
-    try {
-      const [program, ...args] = argv.argv as [string, ...string[]];
-      exited = await new Promise<{ outcome: TaskRunOutcome; ran: boolean }>((resolve) => {
-        let timedOut = false;
-        const child = spawn(program, args, {
-          cwd: workingDirectory,
-          env: environment,
-          stdio: ['ignore', stdout, stderr],
-          detached: true,
-          uid: owner?.uid,
-          gid: owner?.gid,
-        });
-        entry.child = child;
-        if (child.pid) {
-          const pidFile = path.join(this.pidDirectory, String(child.pid));
-          // A pid file that cannot be written (a full disk) only costs the cleanup after a crash.
-          const written = fs
-            .mkdir(this.pidDirectory, { recursive: true })
-            .then(() => fs.writeFile(pidFile, run.taskId))
-            .catch(() => undefined);
-          // Removed only after it was written, so no stale pid outlives its process.
-          child.once('close', () => void written.finally(() => fs.rm(pidFile, { force: true })).catch(() => undefined));
-        }
-        const timer =
-          run.maxWallClockTimeMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                killTree(child);
-              }, run.maxWallClockTimeMs);
-        child.once('error', (error: NodeJS.ErrnoException) => {
-          if (timer) clearTimeout(timer);
-          const notFound = error.code === 'ENOENT' || error.code === 'EACCES';
-          resolve({
-            ran: false,
-            outcome: ended({
-              failureInfo: {
-                category: 'usererror',
-                code: notFound ? 'CommandProgramNotFound' : 'CommandLaunchFailed',
-                message: notFound ? `The program '${program}' could not be found or run.` : `The task could not be started: ${error.message}`,
-              },
-            }),
-          });
-        });
-        child.once('exit', (code, signal) => {
-          if (timer) clearTimeout(timer);
-          // The task is done when its process is; stray children of it are ended too.
-          killTree(child);
-          if (timedOut) {
-            resolve({
-              ran: true,
-              outcome: ended({
-                exitCode: code ?? signalExitCode(signal),
-                failureInfo: { category: 'usererror', code: 'MaxWallClockTimeExpiry', message: 'The task ran longer than its maxWallClockTime and was terminated.' },
-              }),
-            });
-            return;
-          }
-          resolve({ ran: true, outcome: ended({ exitCode: code ?? signalExitCode(signal) }) });
-        });
+    const [program, ...args] = argv.argv as [string, ...string[]];
+    const record: RunRecord = {
+      run: { kind: run.kind, account: run.account, poolId: run.poolId, nodeId: run.nodeId, jobId: run.jobId, taskId: run.taskId, attempt: run.attempt },
+      startTime,
+      // A restart completes only a plain task from its exit; output files would still have to be uploaded.
+      recoverable: run.kind === 'task' && !run.instance && run.outputFiles.length === 0,
+    };
+    const launched = this.launcher.start({
+      program,
+      args,
+      cwd: workingDirectory,
+      env: environment,
+      uid: owner?.uid,
+      gid: owner?.gid,
+      stdout: path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'),
+      stderr: path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'),
+      pidDirectory: pidDirectoryOf(this.root),
+      record: JSON.stringify(record),
+    });
+    entry.launched = launched;
+    let timedOut = false;
+    const timer =
+      run.maxWallClockTimeMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            this.launcher.kill(launched, 'timedOut');
+          }, run.maxWallClockTimeMs);
+    const result = await launched.result.finally(() => clearTimeout(timer));
+    if (result.kind === 'lost') throw new Error('The task launcher ended while the task ran.');
+    if (result.kind === 'failed') {
+      if (result.stage === 'open') throw new Error(`The task's output files could not be opened: ${result.message}`);
+      const notFound = result.code === 'ENOENT' || result.code === 'EACCES';
+      return ended({
+        failureInfo: {
+          category: 'usererror',
+          code: notFound ? 'CommandProgramNotFound' : 'CommandLaunchFailed',
+          message: notFound ? `The program '${program}' could not be found or run.` : `The task could not be started: ${result.message}`,
+        },
       });
-    } finally {
-      closeSync(stdout);
-      closeSync(stderr);
     }
+    const outcome = ended(processOutcome({ code: result.code, signal: result.signal, timedOut }));
 
     // Batch uploads output files only for a process that ran, and the task completes once they are up.
-    const { outcome } = exited;
-    if (!exited.ran || run.outputFiles.length === 0 || entry.stopped) return outcome;
+    if (run.outputFiles.length === 0 || entry.stopped) return outcome;
     const uploadFailure = await uploadOutputFiles({
       outputFiles: run.outputFiles,
       taskDirectory,
@@ -299,23 +289,4 @@ export class NodeAgent {
 
 function runKey(ref: TaskRunRef): string {
   return `${ref.account}\n${ref.jobId.toLowerCase()}\n${ref.taskId.toLowerCase()}\n${ref.attempt}`;
-}
-
-/** Shell convention: a process ended by signal N exits 128 + N. */
-function signalExitCode(signal: NodeJS.Signals | null): number {
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
-  return 128 + (signal ? (numbers[signal] ?? 0) : 0);
-}
-
-/** Kills the task's whole process group (it was started detached, as its leader). */
-function killTree(child: ChildProcess | undefined): void {
-  if (child?.pid) killGroup(child.pid);
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // The group is already gone.
-  }
 }

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { applyEnvironment, DEV_ACCOUNT, defaultConfig, parseAccounts, parsePort, type LapisConfig } from '../config/config.js';
 import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
+import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth, parseHeapGrowingPercent } from './heap-growth.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -28,8 +29,15 @@ export function buildCli(): Command {
     .option('--account <name:key>', 'a Batch account (repeatable); default: the development account', collect, [])
     .option('--task-user <name>', 'OS user that non-admin tasks run as when Lapis runs as root', process.env.LAPIS_TASK_USER ?? 'nobody')
     .option('--autoscale-min-interval <duration>', 'shortest autoscale evaluation interval accepted (Azure: PT5M); shorter suits local use', process.env.LAPIS_AUTOSCALE_MIN_INTERVAL ?? 'PT5M')
+    .option('--node-heartbeat-timeout <duration>', 'how long a node agent may stay silent before its node is marked unknown, its tasks requeued and the node restarted', process.env.LAPIS_NODE_HEARTBEAT_TIMEOUT ?? 'PT5S')
+    .option('--request-timeout <duration>', 'how long a client has to send a whole request, headers and body; a stalled one is answered 408 and closed', process.env.LAPIS_REQUEST_TIMEOUT ?? 'PT30S')
     .option('--cert <file>', 'TLS certificate (PEM) to serve HTTPS')
     .option('--key <file>', 'TLS private key (PEM) to serve HTTPS')
+    .option(
+      '--heap-growing-percent <n>',
+      "how far (%) V8's heap may grow past its live objects between full collections; 0 keeps V8's heuristics",
+      process.env.LAPIS_HEAP_GROWING_PERCENT ?? String(DEFAULT_HEAP_GROWING_PERCENT),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.LAPIS_LOG_LEVEL ?? 'info'))
     .action(async (options: Record<string, string | string[] | boolean | undefined>) => {
       const base = applyEnvironment(defaultConfig());
@@ -49,7 +57,10 @@ export function buildCli(): Command {
         taskUser: options.taskUser as string,
         logLevel: options.logLevel as string,
         autoScaleMinInterval: options.autoscaleMinInterval as string,
+        nodeHeartbeatTimeout: options.nodeHeartbeatTimeout as string,
+        requestTimeout: options.requestTimeout as string,
       };
+      limitHeapGrowth(parseHeapGrowingPercent(options.heapGrowingPercent as string));
       if ((options.cert === undefined) !== (options.key === undefined)) throw new Error('--cert and --key go together.');
       if (options.cert) config.tls = { certFile: options.cert as string, keyFile: options.key as string };
       await serve(config);

@@ -27,6 +27,10 @@ export interface LapisConfig {
   taskUser: string;
   /** The shortest autoscale evaluation interval accepted, an ISO-8601 duration (Azure: PT5M). */
   autoScaleMinInterval: string;
+  /** How long a node's agent may stay silent before its node is marked unknown and restarted, an ISO-8601 duration. */
+  nodeHeartbeatTimeout: string;
+  /** How long a client has to send a whole request (headers and body), an ISO-8601 duration; a stalled request is answered 408 and closed. */
+  requestTimeout: string;
   tls?: { certFile: string; keyFile: string };
 }
 
@@ -52,6 +56,8 @@ export function defaultConfig(): LapisConfig {
     logLevel: 'info',
     taskUser: 'nobody',
     autoScaleMinInterval: 'PT5M',
+    nodeHeartbeatTimeout: 'PT5S',
+    requestTimeout: 'PT30S',
   };
 }
 
@@ -89,6 +95,8 @@ export function applyEnvironment(config: LapisConfig, env: NodeJS.ProcessEnv = p
   if (env.LAPIS_LOG_LEVEL) next.logLevel = env.LAPIS_LOG_LEVEL;
   if (env.LAPIS_TASK_USER) next.taskUser = env.LAPIS_TASK_USER;
   if (env.LAPIS_AUTOSCALE_MIN_INTERVAL) next.autoScaleMinInterval = env.LAPIS_AUTOSCALE_MIN_INTERVAL;
+  if (env.LAPIS_NODE_HEARTBEAT_TIMEOUT) next.nodeHeartbeatTimeout = env.LAPIS_NODE_HEARTBEAT_TIMEOUT;
+  if (env.LAPIS_REQUEST_TIMEOUT) next.requestTimeout = env.LAPIS_REQUEST_TIMEOUT;
   return next;
 }
 

@@ -13,6 +13,7 @@ export type BatchErrorKind =
   | 'rangeNotSatisfiable'
   | 'methodNotAllowed'
   | 'serverBusy'
+  | 'requestTimeout'
   | 'internal';
 
 export interface BatchErrorDetail {
@@ -67,6 +68,8 @@ export const batchErrors = {
     ]),
   requestBodyTooLarge: () =>
     new BatchError('RequestBodyTooLarge', 'tooLarge', 'The request body is too large and exceeds the maximum permissible limit.'),
+  /** The client did not send its whole request within the server's request timeout (a stalled or very slow body). */
+  requestTimedOut: () => new BatchError('OperationTimedOut', 'requestTimeout', 'The operation could not be completed within the permitted time.'),
   missingRequiredQueryParameter: (name: string) =>
     new BatchError('MissingRequiredQueryParameter', 'badRequest', 'A query parameter that\'s mandatory for this request is not specified.', [
       { key: 'QueryParameterName', value: name },
@@ -105,6 +108,10 @@ export const batchErrors = {
       'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.',
       [{ key: 'AuthenticationErrorDetail', value: detail }],
     ),
+  insufficientAccountPermissions: (detail: string) =>
+    new BatchError('InsufficientAccountPermissions', 'authentication', 'The account being accessed does not have sufficient permissions to execute this operation.', [
+      { key: 'AuthenticationErrorDetail', value: detail },
+    ]),
   conditionNotMet: () => new BatchError('ConditionNotMet', 'conditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.'),
   notModified: () => new BatchError('ConditionNotMet', 'notModified', 'The condition specified using HTTP conditional header(s) is not met.'),
   invalidRange: () => new BatchError('InvalidRange', 'rangeNotSatisfiable', 'The range specified is invalid for the current size of the resource.'),

@@ -80,6 +80,18 @@ export function preparationSucceeded(status: JobNodeStatus | undefined): boolean
   return status?.jobPreparationTaskExecutionInfo?.result === 'success';
 }
 
+/**
+ * Where the job's tasks stand on a node: `ready` to run, `preparing` (they
+ * may be assigned there but wait until its preparation task succeeds), or
+ * `unavailable` (it failed there, or has not started).
+ */
+export type NodePreparation = 'ready' | 'preparing' | 'unavailable';
+
+export function nodePreparation(job: Job, status: JobNodeStatus | undefined): NodePreparation {
+  if (!preparationTaskOf(job) || !preparationGatesTasks(job) || preparationSucceeded(status)) return 'ready';
+  return status && isRunning(status, 'jobPreparation') ? 'preparing' : 'unavailable';
+}
+
 function startedInfo(directory: string, directoryUrl: string, now: Date): PrepReleaseExecutionInfo {
   return { state: 'running', startTime: formatTimestamp(now), taskRootDirectory: directory, taskRootDirectoryUrl: directoryUrl, retryCount: 0 };
 }

@@ -9,6 +9,11 @@
 //                                                 ▼           ▼
 //                                              leavingpool ──▶ (removed)
 //
+//   idle / running / offline / waitingforstarttask / starttaskfailed
+//        ──(agent silent past the heartbeat timeout)──▶ unknown
+//   unknown ──(the provider restarts it)──▶ idle, or its start task again
+//   unknown ──(restart failed)──▶ unusable
+//
 // A node runs up to the pool's taskSlotsPerNode task slots; it is `running`
 // while any slot is used and `idle` otherwise, or `offline` when its
 // scheduling is disabled and nothing runs on it.
@@ -94,6 +99,8 @@ export interface ComputeNode {
   users?: NodeUser[];
   /** Lapis's own: fences reports of earlier start task runs; never on the wire. */
   startTaskAttempt?: number;
+  /** Lapis's own: leaving with nodeDeallocationOption retaineddata, it waits until its tasks' retention times have passed; never on the wire. */
+  retainsTaskData?: boolean;
 }
 
 export const NODE_AGENT_VERSION = '1.0.0-lapis';
@@ -139,8 +146,26 @@ export function markNodeRestarting(node: ComputeNode, now: Date): ComputeNode {
   return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'starting', now);
 }
 
-export function markNodeLeaving(node: ComputeNode, now: Date): ComputeNode {
-  return withState(node, 'leavingpool', now);
+export function markNodeLeaving(node: ComputeNode, now: Date, retainsTaskData = false): ComputeNode {
+  const leaving = withState(node, 'leavingpool', now);
+  return retainsTaskData ? { ...leaving, retainsTaskData } : leaving;
+}
+
+const HEARTBEATING_STATES: ReadonlySet<ComputeNodeState> = new Set(['idle', 'running', 'offline', 'waitingforstarttask', 'starttaskfailed']);
+
+/** A booted node the server expects heartbeats from: not being started, restarted, removed or recovered. */
+export function expectsHeartbeat(node: ComputeNode): boolean {
+  return HEARTBEATING_STATES.has(node.state);
+}
+
+/** The server lost contact with the node's agent (Batch: `unknown`); its tasks were requeued, so it holds no slot. */
+export function markNodeLost(node: ComputeNode, now: Date): ComputeNode {
+  return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'unknown', now);
+}
+
+/** A lost node that could not be restarted (Batch: `unusable`): it runs nothing until it is removed. */
+export function markNodeUnusable(node: ComputeNode, now: Date): ComputeNode {
+  return withState(node, 'unusable', now);
 }
 
 export function isSchedulable(node: ComputeNode): boolean {

@@ -120,6 +120,8 @@ export interface TaskRepository {
   delete(account: string, jobId: string, taskId: string): void;
   deleteByJob(account: string, jobId: string): void;
   list(account: string, jobId: string, page: PageQuery): Page<TaskRecord>;
+  /** The same page as list, each task as its stored JSON text (JSON.stringify of the Task), for answers that pass it on unparsed. */
+  listJson(account: string, jobId: string, page: PageQuery): Page<string>;
   /** Active tasks of the given jobs, in submission order. */
   listRunnable(account: string, jobIds: string[], limit: number): TaskRecord[];
   listByState(account: string, jobId: string, state: TaskState): TaskRecord[];
@@ -130,6 +132,8 @@ export interface TaskRepository {
   listRetentionExpired(now: number, limit: number): TaskRecord[];
   /** The earliest retention deadline of any task, epoch ms. */
   nextRetentionTime(): number | undefined;
+  /** The latest retention deadline of the tasks whose directories are still on the node, epoch ms. */
+  lastRetentionOnNode(account: string, nodeId: string): number | undefined;
   /** Tasks, and the slots they need, by state. */
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
 }
@@ -234,6 +238,35 @@ export interface NodeCertificateFile {
   mode: number;
 }
 
+/** One of a pool's userAccounts, as a node needs it to make the account (the password is a secret: never log it). */
+export interface NodeUserAccount {
+  name: string;
+  password?: string;
+  elevationLevel: ElevationLevel;
+  /** linuxUserConfiguration: given together or not at all. */
+  uid?: number;
+  gid?: number;
+  sshPrivateKey?: string;
+}
+
+/** The OS account a named user's tasks run as on a node. */
+export interface OsAccount {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/**
+ * Makes a pool's named users real OS accounts on the machine that hosts a
+ * node, and removes them when no node there needs them any more.
+ */
+export interface NodeUserAccounts {
+  ensure(placement: NodePlacement, user: NodeUserAccount): Promise<OsAccount>;
+  /** The node is gone; accounts that only it used are removed. */
+  releaseNode(nodeId: string): Promise<void>;
+}
+
 /** Everything a node needs to run one attempt of a task, or of its pool's start task. */
 export interface TaskRun extends TaskRunRef {
   commandLine: string;
@@ -241,6 +274,8 @@ export interface TaskRun extends TaskRunRef {
   resourceFiles: ResolvedResourceFile[];
   environment: Record<string, string>;
   elevationLevel: ElevationLevel;
+  /** The pool's named user the run is for (userIdentity.userName); its elevationLevel is the run's. */
+  user?: NodeUserAccount;
   /** Undefined when unlimited. */
   maxWallClockTimeMs?: number;
   /** A retry reuses the working directory: resource files are not downloaded again. */
@@ -267,6 +302,12 @@ export interface TaskRunReport {
 /** What a node tells the server; providers call it, services implement it. */
 export interface NodeEvents {
   taskFinished(report: TaskRunReport): void;
+  /**
+   * The node's agent is alive. Every agent sends it at the heartbeat interval
+   * it is given, from the moment its node is prepared until it is shut down;
+   * a node silent for longer than the server's timeout is taken for lost.
+   */
+  nodeHeartbeat(nodeId: string): void;
 }
 
 export interface NodePlacement {
@@ -305,12 +346,22 @@ export interface NodeProvider {
   provisionNode(placement: NodePlacement): Promise<void>;
   /** Ends every process of the node and removes its files. */
   releaseNode(placement: NodePlacement): Promise<void>;
-  /** Ends every process of the node and starts it again; `wipe` (a reimage) removes its files first. */
+  /**
+   * Ends every process of the node and starts it again; `wipe` (a reimage)
+   * removes its files first. Also how a lost node (silent agent) is
+   * recovered: a provider that cannot restart it in place replaces it, or throws.
+   */
   restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void>;
   runTask(run: TaskRun): void;
   /** Ends the run's process tree; the run reports no outcome afterwards. */
   stopTask(run: TaskRunRef): Promise<void>;
   nodeFiles(placement: NodePlacement): NodeFileSystem | undefined;
+  /**
+   * At server start, before any node is provisioned: how runs that a previous
+   * server process started ended while no server was there to hear it, as
+   * far as the nodes recorded it. Read once; a provider that cannot know omits it.
+   */
+  outcomesRecordedBeforeRestart?(): TaskRunReport[];
   close(): Promise<void>;
 }
 
@@ -323,6 +374,17 @@ export interface AutoStorage {
 /** Writes blobs into a container a client names by URL (with its SAS). */
 export interface BlobUploader {
   upload(containerUrl: string, blobName: string, content: Buffer): Promise<void>;
+}
+
+/** What a task authentication token grants: the operations on one job of one account. */
+export interface TaskTokenScope {
+  account: string;
+  jobId: string;
+}
+
+/** Issues the tokens tasks with authenticationTokenSettings get as AZ_BATCH_AUTHENTICATION_TOKEN. */
+export interface TaskTokenIssuer {
+  issue(scope: TaskTokenScope, expiresAt: Date): string;
 }
 
 /** Wakes the scheduler: something it may act on has changed. */

@@ -3,10 +3,13 @@
 //            ┌──────── requeue (node lost, pool deleted; requeueCount + 1) ────────┐
 //            ▼                                                                     │
 //   add ─▶ active ──assignToNode──▶ running ──finish (exit 0 or out of retries)──▶ completed
-//                                   │    ▲
-//                                   └────┘ retry: non-zero exit with retries left; runs
-//                                          again on the same node, same directory
-//                                          (retryCount + 1), as Batch does
+//           │  ▲                    ▲    │    ▲
+//           │  │                    │    └────┘ retry: non-zero exit with retries left; runs
+//           │  │                    │           again on the same node, same directory
+//           │  │                    │           (retryCount + 1), as Batch does
+//           │  │                    └──startAfterPreparation (it succeeded there)─────┐
+//           │  └──returnFromPreparation (it failed there, or the node went)──┐        │
+//           └──assignToNode (the node's job preparation task is not done)──▶ preparing
 //
 // `attempt` fences results: a report for an earlier attempt (a node that
 // came back after its task was requeued) is ignored.
@@ -138,6 +141,10 @@ export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): T
   if (spec.requiredSlots !== undefined && spec.requiredSlots < 1) {
     throw batchErrors.invalidPropertyValue('requiredSlots', 'requiredSlots must be at least 1.');
   }
+  const access = (spec.authenticationTokenSettings as { access?: unknown } | undefined)?.access;
+  if (access !== undefined && (!Array.isArray(access) || access.some((scope) => scope !== 'job'))) {
+    throw batchErrors.invalidPropertyValue('authenticationTokenSettings.access', "The only access scope is 'job'.");
+  }
   if (spec.userIdentity?.username && spec.userIdentity.autoUser) {
     throw batchErrors.invalidPropertyValue('userIdentity', 'Specify either userName or autoUser, not both.');
   }
@@ -161,10 +168,28 @@ function transition(task: Task, state: TaskState, now: Date, eTag: string): Task
   return transitionState<TaskState, Task>(task, state, now, eTag);
 }
 
-export function assignToNode(task: Task, nodeInfo: TaskNodeInfo, now: Date, eTag: string): Task {
+/** A task assigned to a node runs there, or first waits (`preparing`) for the job preparation task on that node. */
+export function assignToNode(task: Task, nodeInfo: TaskNodeInfo, now: Date, eTag: string, state: 'running' | 'preparing' = 'running'): Task {
+  const next = transition(task, state, now, eTag);
+  const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, startTime: _start, ...execution } = task.executionInfo;
+  return { ...next, nodeInfo, executionInfo: state === 'running' ? { ...execution, startTime: formatTimestamp(now) } : execution };
+}
+
+/** The job preparation task succeeded on the preparing task's node: the task starts there. */
+export function startAfterPreparation(task: Task, now: Date, eTag: string): Task {
   const next = transition(task, 'running', now, eTag);
-  const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, ...execution } = task.executionInfo;
-  return { ...next, nodeInfo, executionInfo: { ...execution, startTime: formatTimestamp(now) } };
+  return { ...next, executionInfo: { ...task.executionInfo, startTime: formatTimestamp(now) } };
+}
+
+/**
+ * The job preparation task failed on the preparing task's node (or the node
+ * went): the task is active again, eligible for another node; it never ran,
+ * so this is no requeue.
+ */
+export function returnFromPreparation(task: Task, now: Date, eTag: string): Task {
+  const next = transition(task, 'active', now, eTag);
+  const { nodeInfo: _node, slotsHeld: _slots, ...rest } = next;
+  return rest;
 }
 
 export interface TaskRunOutcome {
@@ -226,6 +251,12 @@ export function requeueTask(task: Task, now: Date, eTag: string): Task {
 
 export const TASK_ENDED: TaskFailureInfo = { category: 'usererror', code: 'TaskEnded', message: 'Task Was Ended by User Request' };
 
+export const MAX_WALL_CLOCK_TIME_EXPIRED: TaskFailureInfo = {
+  category: 'usererror',
+  code: 'MaxWallClockTimeExpiry',
+  message: 'The task ran longer than its maxWallClockTime and was terminated.',
+};
+
 /** The wire path of a task's directory on its node, relative to the node root. */
 export function taskRootDirectory(jobId: string, taskId: string): string {
   return `workitems/${jobId}/job-1/${taskId}`;
@@ -274,6 +305,22 @@ export function retentionDeadline(task: Task): number | undefined {
   const retention = parseDuration(task.constraints.retentionTime);
   if (retention === undefined || isUnlimited(retention)) return undefined;
   return Date.parse(task.executionInfo.endTime) + retention;
+}
+
+/** A task token outlives the run it is issued for by at most this much: Batch documents no lifetime; a week covers long job managers. */
+const AUTHENTICATION_TOKEN_LIFETIME_MS = 7 * 24 * 3600_000;
+
+/**
+ * When the authentication token of a run starting at `now` expires, for a
+ * task whose authenticationTokenSettings ask for job access; undefined for
+ * other tasks. A run with a maxWallClockTime needs it no longer than that.
+ */
+export function authenticationTokenExpiry(task: Task, now: Date): Date | undefined {
+  const access = (task.authenticationTokenSettings as { access?: string[] } | undefined)?.access ?? [];
+  if (!access.includes('job')) return undefined;
+  const wallClock = parseDuration(task.constraints.maxWallClockTime);
+  const lifetime = wallClock === undefined || isUnlimited(wallClock) ? AUTHENTICATION_TOKEN_LIFETIME_MS : Math.min(wallClock, AUTHENTICATION_TOKEN_LIFETIME_MS);
+  return new Date(now.getTime() + lifetime);
 }
 
 export function markFilesCleanedUp(task: Task): Task {

@@ -6,6 +6,13 @@
 //
 // Node provisioning and release are asynchronous; each node is worked on at
 // most once at a time (the `busy` set), and its completion wakes a new pass.
+//
+// Liveness runs on its own cadence, not in the pass that follows every task
+// completion: agents heartbeat (NodeEvents.nodeHeartbeat), and every half
+// heartbeat timeout a check marks nodes silent past the timeout `unknown`,
+// requeues their tasks and restarts them through the provider; the same
+// check fails tasks running past maxWallClockTime plus that timeout, in case
+// their agent never says so.
 
 import type { NodePlacement, NodeProvider, TaskRunRef } from '../core/ports.js';
 import type { Clock } from '../core/time.js';
@@ -16,6 +23,7 @@ import type { PoolService } from '../services/pool-service.js';
 import type { NodeService } from '../services/node-service.js';
 import type { TaskService } from '../services/task-service.js';
 import type { TaskFiles } from '../services/task-runs.js';
+import { NodeLiveness } from './node-liveness.js';
 import { placeTasks } from './placement.js';
 
 export interface SchedulerLogger {
@@ -33,6 +41,8 @@ export interface SchedulerDeps {
   provider: NodeProvider;
   logger: SchedulerLogger;
   clock: Clock;
+  /** How long a node's agent may stay silent before its node is taken for lost; also the grace past a task's maxWallClockTime. */
+  nodeHeartbeatTimeoutMs: number;
 }
 
 /** setTimeout's largest delay; a later wake is re-armed by the pass it triggers. */
@@ -44,8 +54,17 @@ export class Scheduler {
   private readonly busy = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private readonly liveness: NodeLiveness;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.liveness = new NodeLiveness(deps.nodeHeartbeatTimeoutMs);
+  }
+
+  /** A node's agent is alive (NodeEvents.nodeHeartbeat). */
+  heartbeat(nodeId: string): void {
+    this.liveness.heard(nodeId, performance.now());
+  }
 
   wake(): void {
     if (this.scheduled || this.stopped) return;
@@ -61,16 +80,22 @@ export class Scheduler {
     });
   }
 
-  /** Requeues what a previous process left running and starts its nodes again. */
+  /** Completes what ended while no server ran, requeues what a previous process left running, and starts its nodes again. */
   recover(): void {
+    this.deps.tasks.recordOutcomesFromBeforeRestart();
     const work = this.deps.nodes.recoverAfterRestart();
     this.startNodeWork(work.provision, work.release, work.stop);
     this.wake();
+    if (!this.livenessTimer) {
+      this.livenessTimer = setInterval(() => this.checkLiveness(), this.liveness.checkIntervalMs);
+      this.livenessTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
     await Promise.allSettled([...this.pending]);
   }
 
@@ -105,6 +130,40 @@ export class Scheduler {
       if (plan.length === 0) continue;
       for (const run of this.deps.tasks.commitAssignments(plan)) this.deps.provider.runTask(run);
     }
+  }
+
+  /**
+   * Nodes silent past the timeout are marked lost (their tasks requeued) and
+   * restarted; tasks past maxWallClockTime and the same grace are failed.
+   */
+  private checkLiveness(): void {
+    if (this.stopped) return;
+    try {
+      const silent = this.liveness.silent(this.deps.nodes.heartbeatingNodes(), performance.now());
+      const { lost, stop } = silent.length > 0 ? this.deps.nodes.markLost(silent) : { lost: [], stop: [] };
+      this.stopRuns(stop);
+      for (const placement of lost) {
+        this.deps.logger.warn({ nodeId: placement.nodeId, poolId: placement.poolId }, 'node agent silent past the heartbeat timeout: node marked unknown and restarted');
+        this.recoverNode(placement);
+      }
+      this.stopRuns(this.deps.tasks.enforceWallClockLimits(this.liveness.timeoutMs));
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'liveness check failed');
+    }
+  }
+
+  /** Restarts a lost node through its provider; one that cannot be restarted becomes unusable. */
+  private recoverNode(placement: NodePlacement): void {
+    this.onNode(placement, 'recover', async () => {
+      try {
+        await this.deps.provider.restartNode(placement, { wipe: false });
+      } catch (error) {
+        this.deps.nodes.markUnusable(placement);
+        throw error;
+      }
+      this.liveness.heard(placement.nodeId, performance.now());
+      this.deps.nodes.markReady(placement);
+    });
   }
 
   /** The one timer: a pass when the earliest schedule run, autoscale sample, job deadline or task retention falls due. */

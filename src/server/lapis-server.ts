@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { buildBatchApi } from '../api/batch/app.js';
 import type { AccountKeys } from '../api/batch/auth/shared-key.js';
+import { TaskTokens } from '../api/batch/auth/task-token.js';
 import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
@@ -15,6 +16,7 @@ import type { NodeEvents, TaskRunReport } from '../core/ports.js';
 import { parseDuration, type Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
+import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
 import { ApplicationService } from '../services/application-service.js';
@@ -31,7 +33,8 @@ import { TaskService } from '../services/task-service.js';
 import { LocalApplicationPackageFiles } from '../store/packages/local-application-packages.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createLogger } from './logger.js';
-import { findOsUser } from './os-users.js';
+import { OutcomeDelivery } from './outcome-delivery.js';
+import { findOsUser, OsUserAccounts } from './os-users.js';
 
 export interface RunningLapis {
   config: LapisConfig;
@@ -50,6 +53,18 @@ export const systemClock: Clock = { now: () => new Date() };
 function autoScaleMinInterval(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms < 1000) throw new Error(`The autoscale minimum interval must be an ISO-8601 duration of at least a second, not '${text}'.`);
+  return ms;
+}
+
+function nodeHeartbeatTimeout(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000) throw new Error(`The node heartbeat timeout must be an ISO-8601 duration of at least a second, not '${text}'.`);
+  return ms;
+}
+
+function requestTimeout(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 100) throw new Error(`The request timeout must be an ISO-8601 duration of at least 0.1 seconds, not '${text}'.`);
   return ms;
 }
 
@@ -99,20 +114,19 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       else if (report.run.kind === 'task') taskService?.recordRunOutcome(report);
       else preparationService?.recordOutcome(report);
     };
-    // An outcome the store cannot take now (a full disk) is kept and offered
-    // again, so the server neither crashes nor loses it.
-    const deliver = (report: TaskRunReport, attempt = 0): void => {
-      if (stopped) return;
-      try {
-        route(report);
-      } catch (error) {
-        logger.error({ err: error, taskId: report.run.taskId, attempt }, 'could not record a run outcome; retrying');
-        setTimeout(() => deliver(report, attempt + 1), Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))).unref();
-      }
-    };
-    const events: NodeEvents = { taskFinished: (report: TaskRunReport) => deliver(report) };
-    const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser });
+    // An outcome the store cannot take now (a full disk) is kept and offered again.
+    const outcomes = new OutcomeDelivery(route, logger);
     let scheduler: Scheduler | undefined;
+    const accounts = new Map<string, AccountKeys>(
+      config.accounts.map((account) => [account.name.toLowerCase(), { name: account.name, keys: [Buffer.from(account.key, 'base64')] }]),
+    );
+    const taskTokens = new TaskTokens(accounts);
+    const events: NodeEvents = {
+      taskFinished: (report: TaskRunReport) => outcomes.deliver(report),
+      nodeHeartbeat: (nodeId: string) => scheduler?.heartbeat(nodeId),
+    };
+    const heartbeatTimeoutMs = nodeHeartbeatTimeout(config.nodeHeartbeatTimeout);
+    const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser, userAccounts: isRoot() ? new OsUserAccounts() : undefined, heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs) });
     const context = new ServiceContext({
       store,
       clock,
@@ -123,6 +137,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       logger,
       publicUrl: () => batchUrl,
       minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
+      taskTokens,
     });
     const certificates = new CertificateService(context, store);
     const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));
@@ -152,13 +167,11 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       provider,
       logger,
       clock,
+      nodeHeartbeatTimeoutMs: heartbeatTimeoutMs,
     });
 
-    const accounts = new Map<string, AccountKeys>(
-      config.accounts.map((account) => [account.name.toLowerCase(), { name: account.name, keys: [Buffer.from(account.key, 'base64')] }]),
-    );
     const https = config.tls ? { key: fs.readFileSync(config.tls.keyFile), cert: fs.readFileSync(config.tls.certFile) } : undefined;
-    const app = buildBatchApi({ services, accounts, logger, now: () => clock.now(), isReady: () => ready, https });
+    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: requestTimeout(config.requestTimeout) });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -178,6 +191,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
         if (stopped) return;
         stopped = true;
         ready = false;
+        outcomes.stop();
         await app.close();
         await scheduler?.stop();
         await provider.close();

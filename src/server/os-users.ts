@@ -1,11 +1,34 @@
-// Looks up a local OS user by name (for running tasks as a non-root user).
+// OS users on this machine: looking one up by name (the user non-admin tasks
+// run as), and making a pool's named users (userAccounts) real accounts.
+//
+// Local nodes share one machine, so a named user's account serves every
+// node of its pool here. It gets the user's own name when that name is free
+// (or already this pool's), so `id -un` prints it as on a Batch node;
+// otherwise a name unique to the account and pool (`lb<hash>_<name>`), since
+// one machine cannot hold two different users of one name. The account
+// records its pool in its comment field, the uid/gid of
+// linuxUserConfiguration when given, a home directory, the password, and
+// the sshPrivateKey as ~/.ssh/id_rsa with its public half in id_rsa.pub and
+// authorized_keys, as Batch places it. It is removed when the last node here
+// that used it is released (pool deleted or shrunk); a pool created again
+// under the same id whose user differs (uid/gid) gets it made anew.
+//
+// Admin users (elevationLevel admin) are also put in the `sudo` group; their
+// tasks run as root, as an admin autoUser's do. Passwords are never logged
+// nor put on a command line (chpasswd reads them from stdin).
 
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { NodePlacement, NodeUserAccount, NodeUserAccounts, OsAccount } from '../core/ports.js';
 
 export interface OsUser {
   name: string;
   uid: number;
   gid: number;
+  comment?: string;
+  home?: string;
 }
 
 export function findOsUser(name: string, passwdFile = '/etc/passwd'): OsUser | undefined {
@@ -16,8 +39,143 @@ export function findOsUser(name: string, passwdFile = '/etc/passwd'): OsUser | u
     return undefined;
   }
   for (const line of text.split('\n')) {
-    const [user, , uid, gid] = line.split(':');
-    if (user === name && uid !== undefined && gid !== undefined) return { name, uid: Number(uid), gid: Number(gid) };
+    const [user, , uid, gid, comment, home] = line.split(':');
+    if (user === name && uid !== undefined && gid !== undefined) return { name, uid: Number(uid), gid: Number(gid), comment, home };
   }
   return undefined;
+}
+
+/** What Debian's useradd accepts without --badname, and at most 32 characters. */
+const PLAIN_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+export class OsUserAccounts implements NodeUserAccounts {
+  /** Accounts made or checked by this process, by pool and user; one promise, so concurrent runs make it once. */
+  private readonly accounts = new Map<string, Promise<OsAccount>>();
+  /** The nodes that used each account, by pool and user. */
+  private readonly users = new Map<string, Set<string>>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly passwdFile = '/etc/passwd',
+    private readonly groupFile = '/etc/group',
+  ) {}
+
+  ensure(placement: NodePlacement, user: NodeUserAccount): Promise<OsAccount> {
+    const marker = markerOf(placement);
+    const key = `${marker}\n${user.name.toLowerCase()}`;
+    const nodes = this.users.get(key) ?? new Set<string>();
+    nodes.add(placement.nodeId);
+    this.users.set(key, nodes);
+    let account = this.accounts.get(key);
+    if (!account) {
+      // The name is chosen inside the queue, so two pools never both take a free name.
+      account = this.serially(() => this.make(this.osName(user.name, marker), marker, user));
+      this.accounts.set(key, account);
+      // A failure is not remembered: the next run tries again.
+      account.catch(() => this.accounts.delete(key));
+    }
+    return account;
+  }
+
+  async releaseNode(nodeId: string): Promise<void> {
+    for (const [key, nodes] of this.users) {
+      if (!nodes.delete(nodeId) || nodes.size > 0) continue;
+      this.users.delete(key);
+      const account = await this.accounts.get(key)?.catch(() => undefined);
+      this.accounts.delete(key);
+      if (account) await this.serially(() => run('userdel', ['-r', '-f', account.name]).catch(() => undefined));
+    }
+  }
+
+  /** The user's own name when it is free (as a user and as a group) or already this pool's; otherwise one unique to the pool. */
+  private osName(userName: string, marker: string): string {
+    if (PLAIN_NAME.test(userName)) {
+      const existing = findOsUser(userName, this.passwdFile);
+      if (existing?.comment === marker || (!existing && !hasGroup(userName, this.groupFile))) return userName;
+    }
+    const suffix = userName.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+    return `lb${marker.slice(-8)}_${suffix}`.slice(0, 32);
+  }
+
+  /** useradd and friends edit /etc/passwd and /etc/group: one at a time. */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async make(name: string, marker: string, user: NodeUserAccount): Promise<OsAccount> {
+    let existing = findOsUser(name, this.passwdFile);
+    const differs = existing && (existing.comment !== marker || (user.uid !== undefined && (existing.uid !== user.uid || existing.gid !== user.gid)));
+    if (existing && differs) {
+      // Left by an earlier pool of the same id, or a name clash: made anew for this pool.
+      await run('userdel', ['-r', '-f', name]).catch(() => undefined);
+      existing = undefined;
+    }
+    if (!existing) {
+      const options = ['-m', '-s', '/bin/bash', '-c', marker];
+      if (user.uid !== undefined && user.gid !== undefined) {
+        if (!(await groupExists(String(user.gid)))) await run('groupadd', ['-g', String(user.gid), name]);
+        options.push('-u', String(user.uid), '-g', String(user.gid));
+      } else {
+        options.push('-U');
+      }
+      await run('useradd', [...options, name]);
+    }
+    if (user.password) await run('chpasswd', [], `${name}:${user.password}\n`);
+    if (user.elevationLevel === 'admin' && (await groupExists('sudo'))) await run('usermod', ['-aG', 'sudo', name]);
+    const created = findOsUser(name, this.passwdFile);
+    if (!created) throw new Error(`The user account ${name} could not be created.`);
+    const home = created.home || `/home/${name}`;
+    if (user.sshPrivateKey) await placeSshKey(home, user.sshPrivateKey, created);
+    return { name, uid: created.uid, gid: created.gid, home };
+  }
+}
+
+function hasGroup(name: string, groupFile: string): boolean {
+  try {
+    return fs.readFileSync(groupFile, 'utf8').split('\n').some((line) => line.split(':')[0] === name);
+  } catch {
+    return false;
+  }
+}
+
+/** The comment that marks an account as a pool's named user. */
+function markerOf(placement: NodePlacement): string {
+  const digest = createHash('sha256').update(`${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}`).digest('hex');
+  return `lapis pool user ${digest.slice(0, 16)}`;
+}
+
+async function groupExists(group: string): Promise<boolean> {
+  return run('getent', ['group', group]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** ~/.ssh/id_rsa (0600), its public key in id_rsa.pub and authorized_keys, all owned by the user. */
+async function placeSshKey(home: string, privateKey: string, owner: OsUser): Promise<void> {
+  const directory = path.join(home, '.ssh');
+  await fs.promises.mkdir(directory, { recursive: true, mode: 0o700 });
+  const keyFile = path.join(directory, 'id_rsa');
+  await fs.promises.writeFile(keyFile, privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+  const publicKey = await run('ssh-keygen', ['-y', '-f', keyFile]).catch(() => undefined);
+  if (publicKey) {
+    await fs.promises.writeFile(path.join(directory, 'id_rsa.pub'), publicKey, { mode: 0o644 });
+    await fs.promises.appendFile(path.join(directory, 'authorized_keys'), publicKey, { mode: 0o600 });
+  }
+  for (const file of [directory, ...(await fs.promises.readdir(directory)).map((entry) => path.join(directory, entry))]) {
+    await fs.promises.chown(file, owner.uid, owner.gid);
+  }
+}
+
+/** Runs a program (no shell); its stderr, which may name the user but never the password, becomes the error. */
+function run(program: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(program, args, { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${program} failed: ${stderr.trim() || error.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
 }

@@ -3,7 +3,7 @@
 
 import type { Clock } from '../core/time.js';
 import { ETagSequence } from '../core/etag.js';
-import type { AutoStorage, BlobUploader, NodeProvider, SchedulerSignal, Store } from '../core/ports.js';
+import type { AutoStorage, BlobUploader, NodeProvider, SchedulerSignal, Store, TaskTokenIssuer } from '../core/ports.js';
 
 export interface ServiceLogger {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -22,6 +22,8 @@ export interface ServiceDeps {
   publicUrl(): string;
   /** The shortest autoscale evaluation interval accepted (Azure: 5 minutes). */
   minAutoScaleIntervalMs: number;
+  /** Signs the authentication tokens of tasks with authenticationTokenSettings. */
+  taskTokens: TaskTokenIssuer;
 }
 
 export class ServiceContext {

@@ -11,16 +11,17 @@ import {
   completeRun,
   DEFAULT_RELEASE_WALL_CLOCK,
   isRunning,
-  preparationGatesTasks,
-  preparationSucceeded,
+  nodePreparation,
   preparationTaskOf,
   prepReleaseDirectory,
   releaseTaskOf,
   retryRun,
   type JobNodeStatus,
+  type NodePreparation,
   type PrepReleaseKind,
 } from '../core/job-preparation.js';
 import type { NodeRecord, Page, PageQuery, TaskRun, TaskRunReport } from '../core/ports.js';
+import { runIdentity } from '../core/pool-users.js';
 import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { NodeSetup } from './node-setup.js';
@@ -35,12 +36,14 @@ export class JobPreparationService {
   /**
    * For dispatch, inside its transaction: starts the job's preparation task on
    * each of these nodes where it has not run, and answers which nodes the
-   * job's tasks may use (undefined: any).
+   * job's tasks may run on now (`ready`) and which they may wait on while the
+   * preparation task runs there (`preparing`); undefined: any node.
    */
-  prepareNodes(account: string, job: Job, nodes: NodeRecord[], runs: TaskRun[]): string[] | undefined {
+  prepareNodes(account: string, job: Job, nodes: NodeRecord[], runs: TaskRun[]): { ready: string[]; preparing: string[] } | undefined {
     if (!preparationTaskOf(job)) return undefined;
     const { jobNodeStatus } = this.context.store;
-    const allowed: string[] = [];
+    const ready: string[] = [];
+    const preparing: string[] = [];
     for (const record of nodes) {
       let status = jobNodeStatus.get(account, job.id, record.node.id);
       if (!status) {
@@ -48,9 +51,16 @@ export class JobPreparationService {
         jobNodeStatus.put(account, job.id, status);
         runs.push(this.runOf(account, job, status, 'jobPreparation', false));
       }
-      if (preparationSucceeded(status) || !preparationGatesTasks(job)) allowed.push(record.node.id);
+      const state = nodePreparation(job, status);
+      if (state === 'ready') ready.push(record.node.id);
+      else if (state === 'preparing') preparing.push(record.node.id);
     }
-    return allowed;
+    return { ready, preparing };
+  }
+
+  /** Where the job's tasks stand on the node (see nodePreparation). */
+  preparationOn(account: string, job: Job, nodeId: string): NodePreparation {
+    return nodePreparation(job, this.context.store.jobNodeStatus.get(account, job.id, nodeId));
   }
 
   /**
@@ -99,12 +109,16 @@ export class JobPreparationService {
     this.context.deps.signal.wake();
   }
 
-  /** A rebooted or reimaged node prepares again for jobs that ask for it (all of them after a reimage). */
+  /**
+   * A rebooted or reimaged node prepares again for jobs that ask for it (all
+   * of them after a reimage), and for those whose preparation task the
+   * restart cut short.
+   */
   forgetNode(account: string, nodeId: string, wiped: boolean): void {
     const { store } = this.context;
     for (const { jobKey, status } of store.jobNodeStatus.listByNode(account, nodeId)) {
       const job = store.jobs.get(account, jobKey)?.job;
-      const rerun = wiped || (job ? (preparationTaskOf(job)?.rerunOnNodeRebootAfterSuccess ?? true) : true);
+      const rerun = wiped || isRunning(status, 'jobPreparation') || (job ? (preparationTaskOf(job)?.rerunOnNodeRebootAfterSuccess ?? true) : true);
       if (rerun && !status.jobReleaseTaskExecutionInfo) store.jobNodeStatus.delete(account, jobKey, nodeId);
     }
   }
@@ -147,11 +161,14 @@ export class JobPreparationService {
     });
     const wallClockText = kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK);
     const wallClock = wallClockText ? parseDuration(wallClockText) : undefined;
-    const setup = this.setup.forRun(account, this.context.store.pools.get(account, status.poolId)?.pool, undefined, 'task');
+    const pool = this.context.store.pools.get(account, status.poolId)?.pool;
+    const setup = this.setup.forRun(account, pool, undefined, 'task');
+    const identity = runIdentity(spec.userIdentity, pool);
     return {
       kind,
       applicationPackages: setup.applicationPackages,
       certificates: setup.certificates,
+      preProcessingFailure: identity.failure,
       account,
       poolId: status.poolId,
       nodeId: status.nodeId,
@@ -162,7 +179,8 @@ export class JobPreparationService {
       taskDirectory: prepReleaseDirectory(job.id, kind),
       resourceFiles: (spec.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
       environment,
-      elevationLevel: spec.userIdentity?.autoUser?.elevationLevel ?? 'nonadmin',
+      elevationLevel: identity.elevationLevel,
+      user: identity.user,
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,
       outputFiles: [],

@@ -26,7 +26,7 @@ import type { Page, PageQuery, TaskCounts, TaskRun, TaskRunRef } from '../core/p
 import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
-import { endRun, requeueRun, runRefOf, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, requeueRun, runRefsOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export class JobService {
   constructor(
@@ -139,12 +139,13 @@ export class JobService {
     const { store } = this.context;
     store.transaction(() => {
       for (const { account, job } of store.jobs.listByState(['disabling', 'terminating', 'deleting'])) {
-        const running = store.tasks.listByState(account, job.id, 'running');
+        // A task waiting on a node for the job preparation task holds slots there, as a running one does.
+        const running = [...store.tasks.listByState(account, job.id, 'running'), ...store.tasks.listByState(account, job.id, 'preparing')];
         if (job.state === 'disabling' && job.disableTasks === 'wait') {
           if (running.length > 0) continue;
         } else {
           for (const record of running) {
-            stop.push(runRefOf(record));
+            stop.push(...runRefsOf(record));
             if (job.state === 'disabling' && job.disableTasks === 'requeue') requeueRun(this.context, record);
             else endRun(this.context, record);
           }

@@ -20,6 +20,9 @@ import {
   retryStartTask,
   deleteNodeUser,
   markNodeDeallocated,
+  expectsHeartbeat,
+  markNodeLost,
+  markNodeUnusable,
   updateNodeUser,
   isRestarting,
   markNodeReady,
@@ -34,10 +37,11 @@ import {
 } from '../core/node.js';
 import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool, type StartTask } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
+import { runIdentity } from '../core/pool-users.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, requeueRun, resolveResourceFile, runRefOf, stopRunsInBackground } from './task-runs.js';
+import { endRun, requeueRun, resolveResourceFile, runningTasksOnNode, runRefsOf, stopRunsInBackground } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -103,8 +107,8 @@ export class NodeService {
       const stopped: TaskRunRef[] = [];
       disableNodeScheduling(record.node, this.context.now());
       if (option !== 'taskcompletion') {
-        for (const taskRecord of store.tasks.listRunningOnNode(caller.account, record.node.id)) {
-          stopped.push(runRefOf(taskRecord));
+        for (const taskRecord of runningTasksOnNode(store, caller.account, poolId, record.node.id)) {
+          stopped.push(...runRefsOf(taskRecord));
           if (option === 'requeue') requeueRun(this.context, taskRecord);
           else endRun(this.context, taskRecord);
         }
@@ -138,8 +142,8 @@ export class NodeService {
       beginNodeRestart(record.node, kind, this.context.now());
       const stopped: TaskRunRef[] = [];
       if (option === 'requeue' || option === 'terminate') {
-        for (const taskRecord of store.tasks.listRunningOnNode(caller.account, record.node.id)) {
-          stopped.push(runRefOf(taskRecord));
+        for (const taskRecord of runningTasksOnNode(store, caller.account, poolId, record.node.id)) {
+          stopped.push(...runRefsOf(taskRecord));
           if (option === 'requeue') requeueRun(this.context, taskRecord);
           else endRun(this.context, taskRecord);
         }
@@ -300,7 +304,7 @@ export class NodeService {
           continue;
         }
         for (const record of nodes) {
-          if (record.node.state === 'leavingpool' && record.node.runningTasksCount === 0) {
+          if (record.node.state === 'leavingpool' && this.mayLeave(record)) {
             work.release.push({ account, poolId: pool.id, nodeId: record.node.id });
           }
         }
@@ -332,31 +336,90 @@ export class NodeService {
 
   /**
    * Marks a node leaving. Requeue (Batch's default) and terminate end its
-   * running tasks and release it now; taskcompletion and retaineddata release
-   * it once its running tasks have finished (see planAllocation).
+   * running tasks and release it now; taskcompletion releases it once its
+   * running tasks have finished, retaineddata once, in addition, the
+   * retention times of the tasks that ran there have passed (see planAllocation;
+   * the scheduler's retention timer brings the pass that releases it).
    */
   private beginRemoval(record: NodeRecord, work: AllocationWork, option: ComputeNodeDeallocationOption): void {
     const { store } = this.context;
-    const running = store.tasks.listRunningOnNode(record.account, record.node.id);
+    const running = runningTasksOnNode(store, record.account, record.poolId, record.node.id);
     const waits = option === 'taskcompletion' || option === 'retaineddata';
     if (!waits) {
       for (const taskRecord of running) {
-        work.stop.push(runRefOf(taskRecord));
+        work.stop.push(...runRefsOf(taskRecord));
         if (option === 'terminate') endRun(this.context, taskRecord);
         else requeueRun(this.context, taskRecord);
       }
     }
     const fresh = store.nodes.get(record.account, record.poolId, record.node.id) ?? record;
-    store.nodes.update({ ...fresh, node: markNodeLeaving(fresh.node, this.context.now()) });
-    if (!waits || running.length === 0) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
+    const leaving: NodeRecord = { ...fresh, node: markNodeLeaving(fresh.node, this.context.now(), option === 'retaineddata') };
+    store.nodes.update(leaving);
+    if (!waits || (running.length === 0 && this.mayLeave(leaving))) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
   }
 
-  /** A node has booted: it is ready, and runs its pool's start task if there is one. */
+  /** A leaving node goes once its tasks are done and, with retaineddata, its tasks' files are no longer retained. */
+  private mayLeave(record: NodeRecord): boolean {
+    if (record.node.runningTasksCount > 0) return false;
+    if (!record.node.retainsTaskData) return true;
+    const retainedUntil = this.context.store.tasks.lastRetentionOnNode(record.account, record.node.id);
+    return retainedUntil === undefined || retainedUntil <= this.context.now().getTime();
+  }
+
+  /** The nodes whose agents should be heartbeating (see expectsHeartbeat). */
+  heartbeatingNodes(): NodePlacement[] {
+    return this.context.store.nodes
+      .listAll()
+      .filter((record) => expectsHeartbeat(record.node))
+      .map((record) => ({ account: record.account, poolId: record.poolId, nodeId: record.node.id }));
+  }
+
+  /**
+   * Nodes whose agents fell silent. As Batch does when it loses contact with
+   * a node, each is marked `unknown` and its running tasks go back to the
+   * queue (a requeue, never a retry); the caller restarts it through the
+   * provider and then calls markReady. Returns the nodes marked (those still
+   * expected to heartbeat) and the runs to stop.
+   */
+  markLost(placements: readonly NodePlacement[]): { lost: NodePlacement[]; stop: TaskRunRef[] } {
+    const { store } = this.context;
+    const lost: NodePlacement[] = [];
+    const stop: TaskRunRef[] = [];
+    store.transaction(() => {
+      for (const placement of placements) {
+        const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
+        if (!record || !expectsHeartbeat(record.node)) continue;
+        for (const taskRecord of runningTasksOnNode(store, placement.account, placement.poolId, placement.nodeId)) {
+          stop.push(...runRefsOf(taskRecord));
+          requeueRun(this.context, taskRecord);
+        }
+        const fresh = store.nodes.get(placement.account, placement.poolId, placement.nodeId) ?? record;
+        store.nodes.update({ ...fresh, node: markNodeLost(fresh.node, this.context.now()) });
+        // The restart that recovers the node is a reboot: job preparation runs again.
+        this.preparation.forgetNode(placement.account, placement.nodeId, false);
+        lost.push(placement);
+      }
+    });
+    if (lost.length > 0) this.context.deps.signal.wake();
+    return { lost, stop };
+  }
+
+  /** A lost node its provider could not restart. */
+  markUnusable(placement: NodePlacement): void {
+    const { store } = this.context;
+    store.transaction(() => {
+      const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
+      if (!record || record.node.state !== 'unknown') return;
+      store.nodes.update({ ...record, node: markNodeUnusable(record.node, this.context.now()) });
+    });
+  }
+
+  /** A node has booted (or a lost one was restarted): it is ready, and runs its pool's start task if there is one. */
   markReady(placement: NodePlacement): void {
     const { store } = this.context;
     const startRun = store.transaction((): TaskRun | undefined => {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
-      if (!record || (record.node.state !== 'starting' && !isRestarting(record.node))) return undefined;
+      if (!record || (record.node.state !== 'starting' && record.node.state !== 'unknown' && !isRestarting(record.node))) return undefined;
       const pool = store.pools.get(placement.account, placement.poolId)?.pool;
       let node = markNodeReady(record.node, this.context.now());
       if (pool?.startTask) node = beginStartTask(node, pool.startTask, this.context.now());
@@ -400,8 +463,10 @@ export class NodeService {
     environment.AZ_BATCH_ACCOUNT_URL = this.context.deps.publicUrl();
     const pool = this.context.store.pools.get(record.account, record.poolId)?.pool;
     const setup = this.setup.forRun(record.account, pool, undefined, 'starttask');
+    const identity = runIdentity(startTask.userIdentity, pool);
     return {
       kind: 'startTask',
+      preProcessingFailure: identity.failure,
       applicationPackages: setup.applicationPackages,
       certificates: setup.certificates,
       account: record.account,
@@ -414,7 +479,8 @@ export class NodeService {
       taskDirectory: 'startup',
       resourceFiles: (startTask.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
       environment,
-      elevationLevel: startTask.userIdentity?.autoUser?.elevationLevel ?? 'nonadmin',
+      elevationLevel: identity.elevationLevel,
+      user: identity.user,
       isRetry,
       outputFiles: [],
     };
@@ -453,9 +519,11 @@ export class NodeService {
   }
 
   /**
-   * After a restart no local process survives: running tasks go back to the
-   * queue (a requeue, as when Batch loses a node), nodes start again, and
-   * nodes that were leaving are released again.
+   * After a restart, once the runs that ended meanwhile are completed
+   * (TaskService.recordOutcomesFromBeforeRestart): the runs still running go
+   * back to the queue (a requeue, as when Batch loses a node; their leftover
+   * processes are ended when their node starts again), nodes start again,
+   * and nodes that were leaving are released again.
    */
   recoverAfterRestart(): AllocationWork {
     const work: AllocationWork = { provision: [], release: [], stop: [] };
@@ -472,6 +540,7 @@ export class NodeService {
         }
         if (record.node.state === 'deallocated') continue;
         store.nodes.update({ ...record, node: markNodeRestarting(record.node, this.context.now()) });
+        this.preparation.forgetNode(record.account, record.node.id, false);
         work.provision.push(placement);
       }
     });

@@ -26,6 +26,30 @@ export function runRefOf(record: TaskRecord): TaskRunRef {
   };
 }
 
+/**
+ * The runs to stop when a task's run ends from outside: one per node it
+ * occupies, so every instance of a multi-instance task stops with it.
+ */
+export function runRefsOf(record: TaskRecord): TaskRunRef[] {
+  const primary = runRefOf(record);
+  if (!record.task.instances) return [primary];
+  return record.task.instances.map((instance) => ({ ...primary, poolId: instance.nodeInfo.poolId, nodeId: instance.nodeInfo.nodeId }));
+}
+
+/**
+ * The tasks running on a node: those whose (primary) node it is, and
+ * multi-instance tasks with a subtask there, found among the pool's other nodes.
+ */
+export function runningTasksOnNode(store: Store, account: string, poolId: string, nodeId: string): TaskRecord[] {
+  const own = store.tasks.listRunningOnNode(account, nodeId);
+  const subtasks = store.nodes
+    .listByPool(account, poolId)
+    .filter(({ node }) => node.id !== nodeId)
+    .flatMap(({ node }) => store.tasks.listRunningOnNode(account, node.id))
+    .filter((record) => record.task.instances?.some((instance) => instance.nodeInfo.nodeId === nodeId));
+  return [...own, ...subtasks];
+}
+
 export function taskFilesOf(record: TaskRecord): TaskFiles | undefined {
   const nodeInfo = record.task.nodeInfo;
   if (!nodeInfo) return undefined;

@@ -6,17 +6,21 @@ import { checkConditions, type Conditions } from '../core/conditions.js';
 import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
 import { assertAcceptsTasks, beginJobDisable, beginJobTermination, type Job } from '../core/job.js';
-import { freeSlots, occupySlots } from '../core/node.js';
+import { freeSlots, isSchedulable, occupySlots } from '../core/node.js';
 import type { NodeRecord, Page, PageQuery, TaskRecord, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
 import {
   assignToNode,
+  authenticationTokenExpiry,
   completeTask,
   completionJobAction,
   markFilesCleanedUp,
   createTask,
+  MAX_WALL_CLOCK_TIME_EXPIRED,
   reactivateTask,
   retryTask,
+  returnFromPreparation,
   shouldRetry,
+  startAfterPreparation,
   taskRootDirectory,
   terminateWaitingTask,
   updateTaskConstraints,
@@ -24,18 +28,18 @@ import {
   type TaskConstraints,
   type TaskSpec,
 } from '../core/task.js';
-import { parseDuration, isUnlimited } from '../core/time.js';
+import { formatTimestamp, parseDuration, isUnlimited } from '../core/time.js';
 import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
+import { runIdentity } from '../core/pool-users.js';
 import { completeInstance, instanceCount, multiInstanceOf, startInstances, type InstanceStatus } from '../core/multi-instance.js';
-import type { ElevationLevel, TaskFailureInfo } from '../core/common.js';
 import type { ComputeNode } from '../core/node.js';
 import type { Pool } from '../core/pool.js';
 import type { TaskNodeInfo } from '../core/task-node-info.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, recordTaskUsage, releaseRunSlots, requeueRun, resolveResourceFile, runRefOf, stopRunsInBackground, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, recordTaskUsage, releaseRunSlots, requeueRun, resolveResourceFile, runRefOf, runRefsOf, stopRunsInBackground, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -128,20 +132,26 @@ export class TaskService {
     return { items: result.items.map((record) => record.task), continuation: result.continuation };
   }
 
+  /** Task_List without $select: each task as its stored JSON text, for the API to pass on. */
+  listJson(caller: Caller, jobId: string, page: PageQuery): Page<string> {
+    if (!this.context.store.jobs.get(caller.account, jobId)) throw batchErrors.jobNotFound();
+    return this.context.store.tasks.listJson(caller.account, jobId, page);
+  }
+
   /** Deletes a task; a running one is ended first, and its files are removed from the node. */
   delete(caller: Caller, jobId: string, taskId: string, conditions?: Conditions): void {
     const { store } = this.context;
     const removed = store.transaction(() => {
       const record = this.findTask(caller, jobId, taskId);
       checkConditions(record.task, conditions, 'write');
-      if (record.task.state === 'running') releaseRunSlots(store, record, 'abandoned', this.context.now());
+      if (record.task.state === 'running' || record.task.state === 'preparing') releaseRunSlots(store, record, 'abandoned', this.context.now());
       store.tasks.delete(caller.account, jobId, taskId);
       return record;
     });
     const { provider, logger } = this.context.deps;
     const files = taskFilesOf(removed);
     void (async () => {
-      if (removed.task.state === 'running') await provider.stopTask(runRefOf(removed));
+      if (removed.task.state === 'running') await Promise.all(runRefsOf(removed).map((ref) => provider.stopTask(ref)));
       if (files) await provider.nodeFiles(files.placement)?.delete(files.path, true);
     })().catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not clean up a deleted task'));
     this.context.deps.signal.wake();
@@ -180,7 +190,7 @@ export class TaskService {
       const task = store.tasks.get(caller.account, jobId, taskId)?.task ?? record.task;
       return { stopped: record.task.state === 'active' ? undefined : record, task };
     });
-    if (stopped) stopRunsInBackground(this.context, [runRefOf(stopped)]);
+    if (stopped) stopRunsInBackground(this.context, runRefsOf(stopped));
     this.context.deps.signal.wake();
     return task;
   }
@@ -236,7 +246,8 @@ export class TaskService {
 
   /**
    * The pools that have free slots, with the runnable tasks of their active
-   * jobs; and the job preparation tasks to start on those nodes first.
+   * jobs; and the runs to start first: job preparation tasks on those nodes,
+   * and tasks whose node has just finished preparing for them.
    */
   dispatchSnapshot(): { snapshots: PoolSnapshot[]; preparations: TaskRun[]; preempted: TaskRunRef[] } {
     const { store } = this.context;
@@ -245,6 +256,7 @@ export class TaskService {
     const preempted: TaskRunRef[] = [];
     store.transaction(() => {
       for (const { account, pool } of store.pools.listAll()) {
+        this.settlePreparingTasks(account, pool.id, preparations);
         if (pool.state !== 'active') continue;
         this.preemptForPriority(account, pool.id, pool.taskSlotsPerNode, preempted);
         const nodeRecords = store.nodes.listByPool(account, pool.id).filter(({ node }) => freeSlots(node, pool.taskSlotsPerNode) > 0);
@@ -260,15 +272,18 @@ export class TaskService {
           const room = capacity - candidates.length;
           if (room <= 0) break;
           const parallelRoom = parallelRoomByJob(store, account, group);
-          const allowedNodes = new Map<string, string[] | undefined>();
+          const preparedNodes = new Map<string, { ready: string[]; preparing: string[] } | undefined>();
           for (const record of store.tasks.listRunnable(account, [...parallelRoom.keys()], room)) {
             const left = parallelRoom.get(record.jobId) ?? 0;
             if (left <= 0) continue;
             const job = group.find((candidate) => candidate.id.toLowerCase() === record.jobId.toLowerCase());
-            if (!allowedNodes.has(record.jobId)) {
-              allowedNodes.set(record.jobId, job ? this.preparation.prepareNodes(account, job, nodeRecords, preparations) : undefined);
+            if (!preparedNodes.has(record.jobId)) {
+              preparedNodes.set(record.jobId, job ? this.preparation.prepareNodes(account, job, nodeRecords, preparations) : undefined);
             }
-            let allowed = allowedNodes.get(record.jobId);
+            const instances = instanceCount(record.task);
+            const prepared = preparedNodes.get(record.jobId);
+            // A task may wait on a node whose preparation task is still running (`preparing`); a multi-instance task starts only on prepared nodes.
+            let allowed = prepared && (instances > 1 ? prepared.ready : [...prepared.ready, ...prepared.preparing]);
             let requiredSlots = record.task.requiredSlots;
             const manager = job && isJobManager(job, record.task) ? jobManagerOf(job) : undefined;
             if (manager) {
@@ -280,7 +295,6 @@ export class TaskService {
             }
             if (allowed && allowed.length === 0) continue;
             parallelRoom.set(record.jobId, left - 1);
-            const instances = instanceCount(record.task);
             candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots, allowedNodes: allowed, ...(instances > 1 ? { instances } : {}) });
           }
         }
@@ -316,7 +330,7 @@ export class TaskService {
         const victim = victims[0];
         if (!victim || (priorityOf.get(victim.jobId.toLowerCase())?.priority ?? 0) >= job.priority) return;
         victims.shift();
-        preempted.push(runRefOf(victim));
+        preempted.push(...runRefsOf(victim));
         requeueRun(this.context, victim);
         needed -= victim.task.slotsHeld ?? victim.task.requiredSlots;
       }
@@ -346,29 +360,48 @@ export class TaskService {
         const manager = isJobManager(jobRecord.job, taskRecord.task) ? jobManagerOf(jobRecord.job) : undefined;
         const slots = manager ? jobManagerSlots(manager, taskRecord.task, poolRecord.pool.taskSlotsPerNode) : taskRecord.task.requiredSlots;
         if (freeSlots(nodeRecord.node, poolRecord.pool.taskSlotsPerNode) < slots) continue;
+        const preparation = this.preparation.preparationOn(assignment.account, jobRecord.job, nodeRecord.node.id);
+        if (preparation === 'unavailable') continue;
         const { now, eTag } = this.context.stamp();
         const directory = taskRootDirectory(jobRecord.job.id, taskRecord.task.id);
-        const nodeUrl = `${this.context.deps.publicUrl()}/pools/${poolRecord.pool.id}/nodes/${nodeRecord.node.id}`;
-        const task = assignToNode(
-          taskRecord.task,
-          {
-            affinityId: nodeRecord.node.affinityId,
-            nodeUrl,
-            poolId: poolRecord.pool.id,
-            nodeId: nodeRecord.node.id,
-            taskRootDirectory: directory,
-            taskRootDirectoryUrl: `${nodeUrl}/files/${directory}`,
-          },
-          now,
-          eTag,
-        );
+        const state = preparation === 'ready' ? 'running' : 'preparing';
+        const task = assignToNode(taskRecord.task, this.nodeInfoOf(poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
         const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...task, slotsHeld: slots } };
         store.tasks.update(record);
         store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
-        runs.push(this.describeRun(record, jobRecord.job, directory, false));
+        // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
+        if (state === 'running') runs.push(this.describeRun(record, jobRecord.job, directory, false));
       }
       return runs;
     });
+  }
+
+  /**
+   * Tasks waiting on a node for their job's preparation task (`preparing`)
+   * start once it has succeeded there, and go back to the queue, to be placed
+   * anew, when it failed there, the node went or stopped taking tasks, or
+   * their job is no longer active.
+   */
+  private settlePreparingTasks(account: string, poolId: string, runs: TaskRun[]): void {
+    const { store } = this.context;
+    for (const { job } of store.jobs.listByPool(account, poolId, ['active', 'disabling', 'disabled', 'enabling', 'terminating'])) {
+      if (!preparationTaskOf(job)) continue;
+      for (const record of store.tasks.listByState(account, job.id, 'preparing')) {
+        const nodeInfo = record.task.nodeInfo;
+        const node = nodeInfo ? store.nodes.get(account, nodeInfo.poolId, nodeInfo.nodeId)?.node : undefined;
+        const preparation = node && nodeInfo && isSchedulable(node) && job.state === 'active' ? this.preparation.preparationOn(account, job, node.id) : 'unavailable';
+        if (preparation === 'preparing') continue;
+        const { now, eTag } = this.context.stamp();
+        if (preparation === 'ready' && nodeInfo) {
+          const started: TaskRecord = { ...record, task: startAfterPreparation(record.task, now, eTag) };
+          store.tasks.update(started);
+          runs.push(this.describeRun(started, job, nodeInfo.taskRootDirectory, false));
+          continue;
+        }
+        releaseRunSlots(store, record, 'abandoned', now);
+        store.tasks.update({ ...record, task: returnFromPreparation(record.task, now, eTag) });
+      }
+    }
   }
 
   private nodeInfoOf(pool: Pool, node: ComputeNode, directory: string): TaskNodeInfo {
@@ -450,7 +483,7 @@ export class TaskService {
         entry.state === 'completed' ? entry : completeInstance(entry, entry.id === instance.id ? outcome : { exitCode: entry.coordinated ? 0 : undefined, endTime: outcome.endTime }, now),
       );
       // Every instance is stopped, the reporting one too: daemons its coordination command left end with the task.
-      const stop = ended.map((entry) => ({ ...runRefOf(record), poolId: entry.nodeInfo.poolId, nodeId: entry.nodeInfo.nodeId }));
+      const stop = runRefsOf(record);
       const task = completeTask({ ...record.task, instances: ended }, outcome, now, eTag);
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
@@ -473,11 +506,13 @@ export class TaskService {
       AZ_BATCH_JOB_ID: job.id,
       AZ_BATCH_TASK_ID: task.id,
     });
+    const tokenExpiry = authenticationTokenExpiry(task, this.context.now());
+    if (tokenExpiry) environment.AZ_BATCH_AUTHENTICATION_TOKEN = this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id }, tokenExpiry);
     const wallClock = parseDuration(task.constraints.maxWallClockTime);
     const pool = task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined;
     const setup = this.setup.forRun(record.account, pool, task.applicationPackageReferences, 'task');
-    const userFailure = namedUserFailure(task, pool);
-    if (userFailure && !setup.failure) setup.failure = userFailure;
+    const identity = runIdentity(task.userIdentity, pool);
+    if (identity.failure && !setup.failure) setup.failure = identity.failure;
     return {
       ...runRefOf(record),
       applicationPackages: setup.applicationPackages,
@@ -487,7 +522,8 @@ export class TaskService {
       taskDirectory,
       resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
       environment,
-      elevationLevel: elevationOf(task, pool),
+      elevationLevel: identity.elevationLevel,
+      user: identity.user,
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,
       outputFiles: task.outputFiles ?? [],
@@ -507,9 +543,29 @@ export class TaskService {
       this.context.deps.signal.wake();
       return;
     }
+    const retry = this.storeRunOutcome(report);
+    if (retry) this.context.deps.provider.runTask(retry);
+    else this.context.deps.signal.wake();
+  }
+
+  /**
+   * At server start: runs that ended while the server was down, as their
+   * nodes recorded them, complete as if reported then. A retry one earns is
+   * not started here: it stays running and NodeService.recoverAfterRestart
+   * requeues it with every other run that was in flight.
+   */
+  recordOutcomesFromBeforeRestart(): void {
+    const reports = this.context.deps.provider.outcomesRecordedBeforeRestart?.() ?? [];
+    this.context.store.transaction(() => {
+      for (const report of reports) if (report.run.kind === 'task') this.storeRunOutcome(report);
+    });
+  }
+
+  /** Stores how a (not multi-instance) run ended; returns the retry to start, if it earned one. */
+  private storeRunOutcome(report: TaskRunReport): TaskRun | undefined {
     const { store } = this.context;
     const { run, outcome } = report;
-    const retry = store.transaction((): TaskRun | undefined => {
+    return store.transaction((): TaskRun | undefined => {
       const record = store.tasks.get(run.account, run.jobId, run.taskId);
       if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || record.task.nodeInfo?.nodeId !== run.nodeId) return undefined;
       const { now, eTag } = this.context.stamp();
@@ -529,8 +585,29 @@ export class TaskService {
       this.completeJobIfDone(run.account, run.jobId);
       return undefined;
     });
-    if (retry) this.context.deps.provider.runTask(retry);
-    else this.context.deps.signal.wake();
+  }
+
+  /**
+   * The server's backstop for maxWallClockTime, which the node's agent
+   * enforces: a run still going `graceMs` past its deadline (counted from its
+   * startTime, as Batch does) ends as its agent would have ended it, with
+   * MaxWallClockTimeExpiry. Returns the runs to stop.
+   */
+  enforceWallClockLimits(graceMs: number): TaskRunRef[] {
+    const now = this.context.now();
+    const overdue = this.context.store.tasks.listAllRunning().filter((record) => {
+      const limit = parseDuration(record.task.constraints.maxWallClockTime);
+      const startTime = record.task.executionInfo.startTime;
+      if (limit === undefined || isUnlimited(limit) || !startTime) return false;
+      return Date.parse(startTime) + limit + graceMs <= now.getTime();
+    });
+    const outcome = { failureInfo: MAX_WALL_CLOCK_TIME_EXPIRED, endTime: formatTimestamp(now) };
+    for (const record of overdue) {
+      // A multi-instance task ends through its primary, as when its application command ends.
+      const instance = record.task.instances ? { id: 0, phase: 'application' as const, hostList: [], masterNode: '' } : undefined;
+      this.recordRunOutcome({ run: { ...runRefOf(record), ...(instance ? { instance } : {}) }, outcome });
+    }
+    return overdue.flatMap(runRefsOf);
   }
 
   /** With onTaskFailure performexitoptionsjobaction, the task's exit options may disable or terminate its job. */
@@ -583,21 +660,3 @@ function parallelRoomByJob(store: ServiceContext['store'], account: string, jobs
   return room;
 }
 
-/** A named user (userIdentity.username) runs with the elevation its pool's userAccounts entry gives it. */
-function elevationOf(task: Task, pool: Pool | undefined): ElevationLevel {
-  const userName = task.userIdentity.username;
-  if (!userName) return task.userIdentity.autoUser?.elevationLevel ?? 'nonadmin';
-  return poolUserAccount(pool, userName)?.elevationLevel === 'admin' ? 'admin' : 'nonadmin';
-}
-
-function poolUserAccount(pool: Pool | undefined, userName: string): { name: string; elevationLevel?: string } | undefined {
-  const accounts = Array.isArray(pool?.userAccounts) ? (pool?.userAccounts as { name: string; elevationLevel?: string }[]) : [];
-  return accounts.find((account) => account.name.toLowerCase() === userName.toLowerCase());
-}
-
-/** A task naming a user its pool does not define fails before it starts. */
-function namedUserFailure(task: Task, pool: Pool | undefined): TaskFailureInfo | undefined {
-  const userName = task.userIdentity.username;
-  if (!userName || poolUserAccount(pool, userName)) return undefined;
-  return { category: 'usererror', code: 'UserNotFound', message: `The user ${userName} is not one of the pool's userAccounts.` };
-}

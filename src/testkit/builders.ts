@@ -86,3 +86,13 @@ export function httpError(statusCode: number) {
     return true;
   };
 }
+
+/** Whether a process of this id exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -37,7 +37,13 @@ export interface SignedResponse {
   body: BatchErrorBody & Record<string, unknown>;
 }
 
-export async function signedRequest(server: TestServer, method: HttpMethods, path: string, options: SignedRequestOptions = {}): Promise<SignedResponse> {
+/** The request target and signed headers of a request, for tests that write its bytes themselves (slow or stalled bodies). */
+export async function signedRequestHead(
+  server: TestServer,
+  method: HttpMethods,
+  path: string,
+  options: SignedRequestOptions = {},
+): Promise<{ target: string; headers: Record<string, string> }> {
   const url = `${server.lapis.batchUrl}${path}?${options.query ?? `api-version=${PRIMARY_API_VERSION}`}`;
   const resource = new WebResource(url, method, options.body);
   if (options.body !== undefined) resource.headers.set('Content-Type', JSON_REQUEST_TYPE);
@@ -49,11 +55,16 @@ export async function signedRequest(server: TestServer, method: HttpMethods, pat
   if (options.body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-length')) {
     headers['Content-Length'] = String(Buffer.byteLength(options.body));
   }
+  return { target: url.slice(server.lapis.batchUrl.length), headers };
+}
+
+export async function signedRequest(server: TestServer, method: HttpMethods, path: string, options: SignedRequestOptions = {}): Promise<SignedResponse> {
+  const { target: requestTarget, headers } = await signedRequestHead(server, method, path, options);
   const target = new URL(server.lapis.batchUrl);
   const transport = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const request = transport.request(
-      { host: target.hostname, port: target.port, method, path: url.slice(server.lapis.batchUrl.length), headers },
+      { host: target.hostname, port: target.port, method, path: requestTarget, headers },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));

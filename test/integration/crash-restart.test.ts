@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { DEV_ACCOUNT } from '../../src/config/config.js';
-import { poolSpec, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
+import { isAlive, poolSpec, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { waitFor } from '../../src/testkit/test-server.js';
 
 const BIN = path.resolve('bin/lapis.js');
@@ -25,15 +25,6 @@ async function serve(dataDir: string): Promise<{ child: ChildProcess; batch: Bat
     child.once('exit', (code) => reject(new Error(`lapis serve exited with ${code}: ${output}`)));
   });
   return { child, batch: new BatchServiceClient(new BatchSharedKeyCredentials(DEV_ACCOUNT.name, DEV_ACCOUNT.key), batchUrl) };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('after kill -9 of lapis serve, a restart requeues the running task and ends its orphaned process', async () => {

@@ -4,14 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { addPoolAndWait, batchError, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { addPoolAndWait, batchError, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
 let server: TestServer;
 const poolId = uniqueId('JmPool');
+const logLines: string[] = [];
 
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ config: { logLevel: 'debug' }, logDestination: { write: (line: string) => void logLines.push(line) } });
   await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1, taskSlotsPerNode: 4 });
 });
 
@@ -61,5 +62,59 @@ describe('job manager task', () => {
       batchError('InvalidPropertyValue', 400),
     );
     await assert.rejects(server.batch.job.get(jobId), batchError('JobNotFound', 404));
+  });
+
+  test('with authenticationTokenSettings the task may call the Batch API for its own job only', async () => {
+    const jobId = uniqueId('Job');
+    const otherJob = uniqueId('Other');
+    await server.batch.job.add({ id: otherJob, poolInfo: { poolId } });
+    // A script with nothing but the token: its own job, a task added to it, another job, the pools.
+    const script = [
+      "const u=process.env.AZ_BATCH_ACCOUNT_URL, v='?api-version=2022-10-01.16.0', job='/jobs/'+process.env.AZ_BATCH_JOB_ID;",
+      "const h={authorization:'Bearer '+process.env.AZ_BATCH_AUTHENTICATION_TOKEN, 'content-type':'application/json; odata=minimalmetadata'};",
+      "const call=async(p,init={})=>{const r=await fetch(u+p+v,{headers:h,...init});const t=await r.text();const b=t?JSON.parse(t):{};return r.status+' '+(b.id??b.code??'');};",
+      "require('fs').writeFileSync('token.txt', process.env.AZ_BATCH_AUTHENTICATION_TOKEN);",
+      "(async()=>{console.log(await call(job));",
+      "console.log(await call(job+'/tasks',{method:'POST',body:JSON.stringify({id:'child',commandLine:'/bin/true'})}));",
+      `console.log(await call('/jobs/${otherJob}'));`,
+      "console.log(await call('/pools'));})();",
+    ].join('');
+    await server.batch.job.add({
+      id: jobId,
+      poolInfo: { poolId },
+      jobManagerTask: { id: 'manager', commandLine: `${process.execPath} -e "${script}"`, killJobOnCompletion: false, authenticationTokenSettings: { access: ['job'] } },
+    });
+    const manager = await waitForTaskState(server.batch, jobId, 'manager', 'completed');
+    assert.equal(manager.executionInfo?.result, 'success', JSON.stringify(manager.executionInfo));
+    const output = await readStream((await server.batch.file.getFromTask(jobId, 'manager', 'stdout.txt')).readableStreamBody);
+    assert.equal(output, `200 ${jobId}\n201 \n403 InsufficientAccountPermissions\n403 InsufficientAccountPermissions\n`);
+    assert.equal((await server.batch.task.get(jobId, 'child')).id, 'child');
+
+    const token = await readStream((await server.batch.file.getFromTask(jobId, 'manager', 'wd/token.txt')).readableStreamBody);
+    assert.ok(token.length > 20);
+    assert.ok(logLines.length > 0);
+    assert.ok(!logLines.some((line) => line.includes(token)), 'the token appears in no log line');
+  });
+
+  test('an ordinary task gets a token only when it asks for one; a forged token is refused', async () => {
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    const show = '/bin/bash -c "echo ${AZ_BATCH_AUTHENTICATION_TOKEN:-none}"';
+    await server.batch.task.addCollection(jobId, [
+      { id: 'with', commandLine: show, authenticationTokenSettings: { access: ['job'] } },
+      { id: 'without', commandLine: show },
+    ]);
+    await waitForTaskState(server.batch, jobId, 'with', 'completed');
+    await waitForTaskState(server.batch, jobId, 'without', 'completed');
+    const read = async (taskId: string) => (await readStream((await server.batch.file.getFromTask(jobId, taskId, 'stdout.txt')).readableStreamBody)).trim();
+    assert.equal(await read('without'), 'none');
+    const token = await read('with');
+    const url = `${server.lapis.batchUrl}/jobs/${jobId}?api-version=2022-10-01.16.0`;
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    const [payload, signature] = token.split('.') as [string, string];
+    const forged = `${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    const refused = await fetch(url, { headers: { authorization: `Bearer ${forged}` } });
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { code: string }).code, 'AuthenticationFailed');
   });
 });

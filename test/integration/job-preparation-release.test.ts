@@ -99,6 +99,43 @@ describe('job preparation and release tasks', () => {
     assert.equal(status?.jobPreparationTaskExecutionInfo?.state, 'running');
   });
 
+  test('a task waits on its node as preparing while the preparation runs there, then runs', async () => {
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId }, jobPreparationTask: { commandLine: '/bin/sleep 2' } });
+    await server.batch.task.add(jobId, { id: 'patient', commandLine: '/bin/true' });
+    const preparing = await waitForTaskState(server.batch, jobId, 'patient', 'preparing');
+    assert.equal(preparing.previousState, 'active');
+    assert.ok(preparing.stateTransitionTime);
+    assert.ok(preparing.nodeInfo?.nodeId, 'a preparing task is assigned to its node');
+    assert.equal(preparing.executionInfo?.startTime, undefined);
+    const listed = await server.batch.task.list(jobId, { taskListOptions: { filter: "state eq 'preparing'" } });
+    assert.deepEqual(listed.map((task) => task.id), ['patient']);
+    const { taskCounts } = await server.batch.job.getTaskCounts(jobId);
+    assert.equal(taskCounts.running, 1, 'TaskCounts counts a preparing task as running');
+    assert.equal(taskCounts.active, 0);
+
+    const done = await waitForTaskState(server.batch, jobId, 'patient', 'completed');
+    assert.equal(done.executionInfo?.result, 'success');
+    assert.equal(done.nodeInfo?.nodeId, preparing.nodeInfo?.nodeId);
+    const [status] = await statuses(jobId);
+    const preparedAt = status?.jobPreparationTaskExecutionInfo?.endTime?.getTime() ?? Infinity;
+    assert.ok((done.executionInfo?.startTime?.getTime() ?? 0) >= preparedAt, 'the task started once the preparation had succeeded');
+  });
+
+  test('a preparing task goes back to active when the preparation fails on its node', async () => {
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId }, jobPreparationTask: { commandLine: '/bin/bash -c "sleep 1; exit 3"' } });
+    await server.batch.task.add(jobId, { id: 'returned', commandLine: '/bin/true' });
+    await waitForTaskState(server.batch, jobId, 'returned', 'preparing');
+    const returned = await waitFor(async () => {
+      const task = await server.batch.task.get(jobId, 'returned');
+      return task.state === 'active' && task.previousState === 'preparing' ? task : undefined;
+    });
+    assert.equal(returned.nodeInfo, undefined);
+    assert.equal(returned.executionInfo?.requeueCount, 0);
+    assert.equal((await server.batch.job.getTaskCounts(jobId)).taskCounts.active, 1);
+  });
+
   test('a job with neither task answers 409; an unknown job 404', async () => {
     const jobId = uniqueId('Job');
     await server.batch.job.add({ id: jobId, poolInfo: { poolId } });

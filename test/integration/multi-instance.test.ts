@@ -5,8 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { addPoolAndWait, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
-import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
+import { addPoolAndWait, isAlive, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
 let server: TestServer;
 const poolId = uniqueId('MpiPool');
@@ -86,15 +86,52 @@ test('daemons a coordination command leaves behind end with the task', async () 
   assert.equal(task.executionInfo?.result, 'success');
   const pid = Number((await read(jobId, 'daemons', 'stdout.txt')).trim());
   assert.ok(pid > 1);
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const alive = () => isAlive(pid);
   const deadline = Date.now() + 5000;
   while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(alive(), false, 'the daemon was ended with the task');
+});
+
+/** Starts a two-instance task whose instances each leave a daemon, and waits until the application runs; returns the daemons' pids by node. */
+async function startTaskWithDaemons(jobId: string, taskId: string): Promise<{ primary: string; subtask: string; pids: number[] }> {
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, {
+    id: taskId,
+    commandLine: '/bin/bash -c "sleep 300"',
+    multiInstanceSettings: { numberOfInstances: 2, coordinationCommandLine: '/bin/bash -c "sleep 300 & echo $! > $AZ_BATCH_TASK_SHARED_DIR/daemon.pid"' },
+  });
+  const task = await waitForTaskState(server.batch, jobId, taskId, 'running');
+  const primary = task.nodeInfo?.nodeId as string;
+  const subtask = await waitFor(async () => (await server.batch.task.listSubtasks(jobId, taskId)).value?.[0]?.nodeInfo?.nodeId);
+  const directory = task.nodeInfo?.taskRootDirectory as string;
+  const pids = await waitFor(async () => {
+    const read = async (nodeId: string) => Number((await readStream((await server.batch.file.getFromComputeNode(poolId, nodeId, `${directory}/daemon.pid`)).readableStreamBody)).trim());
+    const found = [await read(primary), await read(subtask)];
+    return found.every((pid) => pid > 1) ? found : undefined;
+  });
+  return { primary, subtask, pids };
+}
+
+async function waitForDeath(pids: number[]): Promise<void> {
+  await waitFor(() => (pids.some(isAlive) ? undefined : true), { what: `processes ${pids.join(', ')} to end` });
+}
+
+test('a multi-instance task requeued by removing its subtask node stops its processes on every node', async () => {
+  const jobId = uniqueId('Job');
+  const { subtask, pids } = await startTaskWithDaemons(jobId, 'requeued');
+  assert.ok(pids.every(isAlive));
+  await server.batch.pool.removeNodes(poolId, { nodeList: [subtask], nodeDeallocationOption: 'requeue' });
+  await waitFor(async () => ((await server.batch.task.get(jobId, 'requeued')).executionInfo?.requeueCount === 1 ? true : undefined));
+  await waitForDeath(pids);
+  await server.batch.job.terminate(jobId);
+});
+
+test('a multi-instance task requeued by disabling its job stops its processes on every node', async () => {
+  const jobId = uniqueId('Job');
+  const { pids } = await startTaskWithDaemons(jobId, 'disabled');
+  await server.batch.job.disable(jobId, 'requeue');
+  const task = await waitForTaskState(server.batch, jobId, 'disabled', 'active');
+  assert.equal(task.executionInfo?.requeueCount, 1);
+  await waitForDeath(pids);
+  await server.batch.job.terminate(jobId);
 });

@@ -94,6 +94,26 @@ describe('Pool_RemoveNodes', () => {
     assert.equal(pool.currentDedicatedNodes, 0);
   });
 
+  test('retaineddata: the node leaves once its task has finished and the task\'s retention time has passed', async () => {
+    const poolId = uniqueId('Retain');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'kept', commandLine: '/bin/bash -c "sleep 0.5; echo kept"', constraints: { retentionTime: 'PT4S' } });
+    const running = await waitForTaskState(server.batch, jobId, 'kept', 'running');
+    const nodeId = running.nodeInfo?.nodeId as string;
+    await server.batch.pool.removeNodes(poolId, { nodeList: [nodeId], nodeDeallocationOption: 'retaineddata' });
+    const done = await waitForTaskState(server.batch, jobId, 'kept', 'completed');
+    assert.equal(done.executionInfo?.result, 'success');
+    // The task's files stay readable on the leaving node while they are retained.
+    assert.equal((await server.batch.computeNode.get(poolId, nodeId)).state, 'leavingpool');
+    assert.equal(await readStream((await server.batch.file.getFromTask(jobId, 'kept', 'stdout.txt')).readableStreamBody), 'kept\n');
+    const pool = await waitForPoolSteady(server.batch, poolId);
+    assert.equal(pool.currentDedicatedNodes, 0);
+    const retainedUntil = Date.parse(done.executionInfo?.endTime?.toISOString() ?? '') + 4000;
+    assert.ok(Date.now() >= retainedUntil, `the node left ${retainedUntil - Date.now()} ms before the retention time passed`);
+  });
+
   test('unknown nodes and a resizing pool are refused', async () => {
     const poolId = uniqueId('Remove');
     await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });

@@ -5,19 +5,22 @@
 //   of its leader only, as an OOM killer or an operator would): Batch reports
 //   the exit code (128 + 9) and a FailureExitCode failure, and retries the
 //   task if it has retries left; no process of the task survives.
-// - A node's agent dies (it stops reporting and its processes are gone):
-//   Batch marks the node as failed (unknown / unusable), recovers or replaces
-//   it, and requeues its running tasks onto other nodes without consuming a
-//   retry. Lapis's local nodes run their agent inside the server process, so
-//   the test injects the death by wrapping NodeAgent in this process; the
-//   server's own death (every agent at once) is reliability-crash.test.ts.
+// - A node's agent dies (it stops heartbeating and its processes are gone):
+//   Batch marks the node unknown, requeues its running tasks onto other nodes
+//   without consuming a retry, and recovers the node. Lapis's local nodes run
+//   their agent inside the server process, so the test injects the death by
+//   wrapping NodeAgent in this process; the server's own death (every agent at
+//   once) is reliability-crash.test.ts.
+// - An agent that stays alive but never reports a run: the server ends the
+//   task past its maxWallClockTime (plus the heartbeat timeout) with
+//   MaxWallClockTimeExpiry.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { NodeAgent } from '../../src/agent/node-agent.js';
-import type { TaskRun } from '../../src/core/ports.js';
+import type { NodeEvents, TaskRun } from '../../src/core/ports.js';
 import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 import { isAlive, makeLedgerDirectory, reportFigures } from '../fixtures/reliability.js';
@@ -25,24 +28,36 @@ import { isAlive, makeLedgerDirectory, reportFigures } from '../fixtures/reliabi
 let server: TestServer;
 let ledger: string;
 
-// Fault injection for the agent-death test: agents by node id, and the nodes whose agent is dead.
+// Fault injection: agents by node id, the last run each was given, and the nodes whose agent drops its runs.
 const agents = new Map<string, NodeAgent>();
-const deadNodes = new Set<string>();
+const lastRuns = new Map<string, TaskRun>();
+const deafNodes = new Set<string>();
 const originalRun = NodeAgent.prototype.run;
+const originalRestart = NodeAgent.prototype.restart;
+// A deaf node's restart waits until the test lets it go, so the test sees the node `unknown`.
+const heldRestarts = new Map<string, () => void>();
+// Short, so that detection takes seconds; the default is PT5S.
+const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 before(async () => {
   NodeAgent.prototype.run = function run(this: NodeAgent, taskRun: TaskRun): void {
     agents.set(this.nodeId, this);
-    // A dead agent takes no work and reports nothing.
-    if (deadNodes.has(this.nodeId)) return;
+    lastRuns.set(this.nodeId, taskRun);
+    // A dead (or deaf) agent takes no work and reports nothing.
+    if (deafNodes.has(this.nodeId)) return;
     originalRun.call(this, taskRun);
   };
-  server = await startTestServer();
+  NodeAgent.prototype.restart = async function restart(this: NodeAgent, wipe: boolean): Promise<void> {
+    if (deafNodes.has(this.nodeId)) await new Promise<void>((resolve) => heldRestarts.set(this.nodeId, resolve));
+    await originalRestart.call(this, wipe);
+  };
+  server = await startTestServer({ config: { nodeHeartbeatTimeout: `PT${HEARTBEAT_TIMEOUT_MS / 1000}S` } });
   ledger = makeLedgerDirectory('lapis-rel-node-');
 });
 
 after(async () => {
   NodeAgent.prototype.run = originalRun;
+  NodeAgent.prototype.restart = originalRestart;
   await server.stop();
   fs.rmSync(ledger, { recursive: true, force: true });
 });
@@ -109,62 +124,114 @@ test('a task whose leader process alone is killed completes as failed (137, Fail
   reportFigures(t, 'node-leader-killed', { killToCompletedMs: Math.round(ms), exitCode: 137, orphans: 0 });
 });
 
-test(
-  'a node whose agent dies mid-task is marked failed and its task is requeued onto another node without consuming a retry',
-  {
-    todo:
-      'Lapis has no node liveness check: the local provider\'s NodeAgent lives in the server process and the server only learns of a run ' +
-      'through NodeEvents.taskFinished. Nothing (heartbeat, lease, or a provider event such as nodeLost) marks a silent node unknown/unusable ' +
-      'or requeues its running tasks, and maxWallClockTime is enforced by the same agent, so the task stays running forever.',
-    timeout: 60_000,
-  },
-  async (t) => {
-    const { batch } = server;
-    await addPoolAndWait(batch, 'AgentDeathPool', { targetDedicatedNodes: 2 });
-    await batch.job.add({ id: 'AgentDeathJob', poolInfo: { poolId: 'AgentDeathPool' } });
-    const dir = path.join(ledger, 'agent');
-    fs.mkdirSync(dir);
-    fs.chmodSync(dir, 0o777);
-    // First run blocks; a rerun (on the other node) finishes.
-    const script = `if [ -e ${dir}/started ]; then echo rerun; else echo $$ > ${dir}/started; exec sleep 300; fi`;
-    await batch.task.add('AgentDeathJob', { id: 'Stranded', commandLine: `/bin/sh -c '${script}'`, constraints: { maxWallClockTime: 'PT5S' } });
-    const running = await waitForTaskState(batch, 'AgentDeathJob', 'Stranded', 'running');
-    const deadNode = running.nodeInfo?.nodeId as string;
-    const pid = await waitFor(() => readPid(path.join(dir, 'started')));
+test('a node whose agent dies mid-task is marked unknown, its task requeued onto another node without consuming a retry, and the node restarted', { timeout: 60_000 }, async (t) => {
+  const { batch } = server;
+  await addPoolAndWait(batch, 'AgentDeathPool', { targetDedicatedNodes: 2 });
+  await batch.job.add({ id: 'AgentDeathJob', poolInfo: { poolId: 'AgentDeathPool' } });
+  const dir = path.join(ledger, 'agent');
+  fs.mkdirSync(dir);
+  fs.chmodSync(dir, 0o777);
+  // The first run blocks; the rerun (on the other node) waits for `release`, then finishes.
+  const script = `if [ -e ${dir}/started ]; then while [ ! -e ${dir}/release ]; do sleep 0.1; done; echo rerun; else echo $$ > ${dir}/started; exec sleep 300; fi`;
+  await batch.task.add('AgentDeathJob', { id: 'Stranded', commandLine: `/bin/sh -c '${script}'`, constraints: { maxWallClockTime: 'PT1M' } });
+  const running = await waitForTaskState(batch, 'AgentDeathJob', 'Stranded', 'running');
+  const deadNode = running.nodeInfo?.nodeId as string;
+  const pid = await waitFor(() => readPid(path.join(dir, 'started')));
+  const deadAgent = agents.get(deadNode) as NodeAgent;
+  const staleRun = lastRuns.get(deadNode) as TaskRun;
+  const bootedAt = (await batch.computeNode.get('AgentDeathPool', deadNode)).lastBootTime?.getTime() as number;
 
-    // The agent dies: its processes are gone and it never reports again.
-    const diedAt = performance.now();
-    deadNodes.add(deadNode);
-    agents.get(deadNode)?.shutdown();
-    await waitFor(() => (isAlive(pid) ? undefined : true));
+  // The agent dies: its processes are gone and it never heartbeats or reports again.
+  const diedAt = performance.now();
+  deafNodes.add(deadNode);
+  deadAgent.shutdown();
+  await waitFor(() => (isAlive(pid) ? undefined : true));
 
+  try {
     const detectMs = 15_000;
-    try {
-      const node = await waitFor(
-        async () => {
-          const state = (await batch.computeNode.get('AgentDeathPool', deadNode)).state;
-          return state === 'unknown' || state === 'unusable' || state === 'rebooting' || state === 'starting' ? state : undefined;
-        },
-        { timeoutMs: detectMs, intervalMs: 100, what: 'the node whose agent died to leave idle/running (Batch: unknown or unusable, then recovered or replaced)' },
-      );
-      const detectedMs = performance.now() - diedAt;
-      const task = await waitFor(
-        async () => {
-          const current = await batch.task.get('AgentDeathJob', 'Stranded');
-          return current.state === 'completed' ? current : undefined;
-        },
-        { timeoutMs: detectMs, intervalMs: 100, what: 'the stranded task to be requeued and complete' },
-      );
-      assert.equal(task.executionInfo?.result, 'success');
-      assert.equal(task.executionInfo?.requeueCount, 1, 'requeued, as Batch does on node recovery');
-      assert.equal(task.executionInfo?.retryCount, 0, 'a recovery requeue does not consume a retry');
-      assert.notEqual(task.nodeInfo?.nodeId, deadNode, 'the rerun went to a live node');
-      reportFigures(t, 'node-agent-died', { nodeState: node, detectMs: Math.round(detectedMs), requeuedAndCompletedMs: Math.round(performance.now() - diedAt) });
-    } finally {
-      const stranded = await batch.task.get('AgentDeathJob', 'Stranded');
-      t.diagnostic(`after ${Math.round((performance.now() - diedAt) / 1000)} s (maxWallClockTime PT5S) the task is ${stranded.state} on ${stranded.nodeInfo?.nodeId === deadNode ? 'the dead node' : 'another node'}`);
-      deadNodes.delete(deadNode);
-      await batch.task.terminate('AgentDeathJob', 'Stranded').catch(() => undefined);
-    }
-  },
-);
+    const nodeState = await waitFor(
+      async () => {
+        const state = (await batch.computeNode.get('AgentDeathPool', deadNode)).state;
+        return state === 'idle' || state === 'running' ? undefined : state;
+      },
+      { timeoutMs: detectMs, intervalMs: 50, what: 'the node whose agent died to leave idle/running' },
+    );
+    assert.equal(nodeState, 'unknown', "Batch's state for a node it lost contact with");
+    const detectedMs = performance.now() - diedAt;
+    const rerun = await waitFor(
+      async () => {
+        const current = await batch.task.get('AgentDeathJob', 'Stranded');
+        return current.state === 'running' && current.nodeInfo?.nodeId !== deadNode ? current : undefined;
+      },
+      { timeoutMs: detectMs, intervalMs: 50, what: 'the stranded task to be requeued onto the live node' },
+    );
+    const requeuedMs = performance.now() - diedAt;
+    assert.equal(rerun.executionInfo?.requeueCount, 1);
+
+    // The dead agent's late report of its run is fenced off by the attempt number.
+    (deadAgent as unknown as { events: NodeEvents }).events.taskFinished({ run: staleRun, outcome: { exitCode: 3, endTime: new Date().toISOString() } });
+    const afterStale = await batch.task.get('AgentDeathJob', 'Stranded');
+    assert.equal(afterStale.state, 'running', 'a stale report does not complete the rerun');
+    assert.equal(afterStale.nodeInfo?.nodeId, rerun.nodeInfo?.nodeId);
+
+    fs.writeFileSync(path.join(dir, 'release'), '');
+    const task = await waitForTaskState(batch, 'AgentDeathJob', 'Stranded', 'completed', 20_000);
+    assert.equal(task.executionInfo?.result, 'success');
+    assert.equal(task.executionInfo?.exitCode, 0);
+    assert.equal(task.executionInfo?.requeueCount, 1, 'requeued, as Batch does when it loses a node');
+    assert.equal(task.executionInfo?.retryCount, 0, 'a requeue does not consume a retry');
+    assert.notEqual(task.nodeInfo?.nodeId, deadNode, 'the rerun went to a live node');
+    assert.match(await readStream((await batch.file.getFromTask('AgentDeathJob', 'Stranded', 'stdout.txt')).readableStreamBody), /rerun/);
+
+    // The node is restarted (its agent comes back) and the pool is back at its target.
+    deafNodes.delete(deadNode);
+    heldRestarts.get(deadNode)?.();
+    const recovered = await waitFor(
+      async () => {
+        const node = await batch.computeNode.get('AgentDeathPool', deadNode);
+        return node.state === 'idle' ? node : undefined;
+      },
+      { timeoutMs: detectMs, what: 'the lost node to be restarted' },
+    );
+    const recoveredMs = performance.now() - diedAt;
+    assert.ok((recovered.lastBootTime?.getTime() ?? 0) > bootedAt, 'the node booted again');
+    assert.equal((await batch.pool.get('AgentDeathPool')).currentDedicatedNodes, 2);
+    reportFigures(t, 'node-agent-died', {
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      nodeState,
+      detectMs: Math.round(detectedMs),
+      requeuedMs: Math.round(requeuedMs),
+      recoveredMs: Math.round(recoveredMs),
+    });
+  } finally {
+    deafNodes.delete(deadNode);
+    heldRestarts.get(deadNode)?.();
+    await batch.task.terminate('AgentDeathJob', 'Stranded').catch(() => undefined);
+  }
+});
+
+test('a task whose live agent never reports it is failed with MaxWallClockTimeExpiry by the server, and its node stays in service', { timeout: 60_000 }, async (t) => {
+  const { batch } = server;
+  await addPoolAndWait(batch, 'DeafAgentPool', { targetDedicatedNodes: 1 });
+  const [node] = await batch.computeNode.list('DeafAgentPool');
+  const nodeId = node?.id as string;
+  await batch.job.add({ id: 'DeafAgentJob', poolInfo: { poolId: 'DeafAgentPool' } });
+  // The agent keeps heartbeating but drops its runs: only the server can end the task.
+  deafNodes.add(nodeId);
+  try {
+    await batch.task.add('DeafAgentJob', { id: 'Unreported', commandLine: '/bin/echo never runs', constraints: { maxWallClockTime: 'PT2S' } });
+    await waitForTaskState(batch, 'DeafAgentJob', 'Unreported', 'running');
+    const task = await waitForTaskState(batch, 'DeafAgentJob', 'Unreported', 'completed', 20_000);
+    assert.equal(task.executionInfo?.result, 'failure');
+    assert.equal(task.executionInfo?.failureInfo?.code, 'MaxWallClockTimeExpiry');
+    assert.equal(task.executionInfo?.requeueCount, 0);
+    const overrunMs = Date.parse(String(task.executionInfo?.endTime)) - Date.parse(String(task.executionInfo?.startTime));
+    assert.ok(overrunMs >= 2_000, 'not before its maxWallClockTime');
+    assert.equal((await batch.computeNode.get('DeafAgentPool', nodeId)).state, 'idle', 'a heartbeating node is not taken for lost');
+    reportFigures(t, 'node-agent-silent-on-a-task', { maxWallClockTimeMs: 2_000, graceMs: HEARTBEAT_TIMEOUT_MS, startToFailedMs: overrunMs });
+  } finally {
+    deafNodes.delete(nodeId);
+  }
+  await batch.task.add('DeafAgentJob', { id: 'After', commandLine: '/bin/echo after' });
+  assert.equal((await waitForTaskState(batch, 'DeafAgentJob', 'After', 'completed')).executionInfo?.exitCode, 0);
+});

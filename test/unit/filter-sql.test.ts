@@ -21,14 +21,19 @@ const insertPool = db.prepare("INSERT INTO pools (account, key, doc) VALUES ('ac
 
 type Doc = Record<string, unknown> & { state: string };
 
-/** Replaces the job's tasks with these documents, keyed t0, t1, …; the columns hold what SqliteTasks would write. */
+/**
+ * Replaces the job's tasks with these documents, keyed t0, t1, …; the columns
+ * hold what SqliteTasks would write: enums in their lower-case wire form,
+ * which is the only form core writes (the documents may vary the case).
+ */
 function storeTasks(docs: Doc[]): void {
   db.transaction(() => {
     db.exec('DELETE FROM tasks');
     docs.forEach((doc, index) => {
       const execution = doc.executionInfo as Record<string, unknown> | null | undefined;
       const node = doc.nodeInfo as Record<string, unknown> | null | undefined;
-      insertTask.run(`t${index}`, doc.state, execution?.result ?? null, node?.nodeId ?? null, JSON.stringify(doc));
+      const result = typeof execution?.result === 'string' ? execution.result.toLowerCase() : (execution?.result ?? null);
+      insertTask.run(`t${index}`, doc.state.toLowerCase(), result, node?.nodeId ?? null, JSON.stringify(doc));
     });
   })();
 }

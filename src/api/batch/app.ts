@@ -1,7 +1,8 @@
 // The Batch REST surface on Fastify. The pipeline, in order:
 //
 //   1. /health answers without auth;
-//   2. SharedKey authentication (on the raw request line, before the body);
+//   2. SharedKey authentication (on the raw request line, before the body),
+//      or a task's bearer token, which allows only its own job's operations;
 //   3. the api-version check;
 //   4. body parsing (1 MiB limit → RequestBodyTooLarge; bad JSON → InvalidRequestBody);
 //   5. the operation's handler, which calls a service;
@@ -15,7 +16,10 @@ import type { Logger } from 'pino';
 import type { Conditions } from '../../core/conditions.js';
 import { BatchError, batchErrors, isBatchError } from '../../core/errors.js';
 import { verifySharedKey, type AccountKeys } from './auth/shared-key.js';
+import { isBearer, tokenAllows, type TaskTokens } from './auth/task-token.js';
+import type { TaskTokenScope } from '../../core/ports.js';
 import { errorEnvelope, statusOf } from './errors.js';
+import { answerClientError, requestTimeoutOptions } from './slow-clients.js';
 import type { BatchReply, BatchRequest, Operation } from './operation.js';
 import { accountOperations } from './routes/account.js';
 import { applicationOperations } from './routes/applications.js';
@@ -37,15 +41,21 @@ const JSON_CONTENT_TYPE = 'application/json;odata=minimalmetadata';
 export interface BatchApiOptions {
   services: BatchServices;
   accounts: Map<string, AccountKeys>;
+  /** Verifies task authentication tokens (Authorization: Bearer). */
+  taskTokens: TaskTokens;
   logger: Logger;
   now: () => Date;
   isReady: () => boolean;
   https?: { key: Buffer; cert: Buffer };
+  /** How long a client has to send a whole request, headers and body (slow-clients.ts). */
+  requestTimeoutMs: number;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     batchAccount?: string;
+    /** Set when a task's authentication token authenticated the request: the job it may act on. */
+    tokenScope?: TaskTokenScope;
   }
 }
 
@@ -162,7 +172,11 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     },
     exposeHeadRoutes: false,
     bodyLimit: MAX_BODY_BYTES,
-    ...(options.https ? { https: options.https } : {}),
+    requestTimeout: options.requestTimeoutMs,
+    // Stopping closes every connection, not only idle ones: a client stalled mid-body would otherwise hold close() for the whole request timeout.
+    forceCloseConnections: true,
+    ...(options.https ? { https: { ...options.https, ...requestTimeoutOptions(options.requestTimeoutMs) } } : { http: requestTimeoutOptions(options.requestTimeoutMs) }),
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, options.logger),
   }) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
@@ -175,6 +189,18 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
 
   /** Sets request.batchAccount, or answers AuthenticationFailed and returns false. */
   function authenticate(request: FastifyRequest, reply: FastifyReply): boolean {
+    const authorization = headerOf(request, 'authorization');
+    if (isBearer(authorization)) {
+      const verified = options.taskTokens.verify(authorization as string, options.now());
+      if (verified.ok) {
+        request.batchAccount = verified.scope.account;
+        request.tokenScope = verified.scope;
+        return true;
+      }
+      request.log.warn({ requestId: request.id, method: request.method, url: request.url }, 'authentication failed');
+      sendError(request, reply, batchErrors.authenticationFailed(verified.detail));
+      return false;
+    }
     const result = verifySharedKey(
       {
         method: request.method,
@@ -216,6 +242,9 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
         const apiVersion = checkApiVersion(query['api-version']);
         if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
         if (operation.until && isAtLeast(apiVersion, operation.until)) throw batchErrors.invalidUri();
+        if (request.tokenScope && !tokenAllows(request.tokenScope, operation.path, request.params as Record<string, string>)) {
+          throw batchErrors.insufficientAccountPermissions(`The task authentication token grants access to job ${request.tokenScope.jobId} only.`);
+        }
         const batchRequest: BatchRequest = {
           caller: { account: request.batchAccount as string },
           apiVersion,
@@ -236,6 +265,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
           if (request.method === 'HEAD') return reply.send();
           return reply.send(Readable.from(result.stream));
         }
+        if (result.json !== undefined) return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(result.json, 'utf8'));
         if (result.body === undefined) return reply.send();
         return sendJson(reply, result.body);
       },

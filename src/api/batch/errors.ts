@@ -11,6 +11,8 @@ const STATUS: Record<BatchErrorKind, number> = {
   conflict: 409,
   conditionNotMet: 412,
   notModified: 304,
+  // Batch answers OperationTimedOut with 500 when it runs out of time; a client that stops sending is the client's fault.
+  requestTimeout: 408,
   tooLarge: 413,
   rangeNotSatisfiable: 416,
   internal: 500,

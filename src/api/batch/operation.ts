@@ -27,6 +27,8 @@ export interface BatchRequest {
 export interface BatchReply {
   status: number;
   body?: unknown;
+  /** A JSON body already serialized, sent as it is (instead of body). */
+  json?: string;
   /** A file's bytes, streamed as they are read. */
   stream?: AsyncIterable<Uint8Array>;
   headers?: Record<string, string | number>;

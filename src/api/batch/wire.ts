@@ -100,15 +100,24 @@ export function listReply(request: BatchRequest, fragment: string, items: object
     'odata.metadata': metadataUrl(request, fragment),
     value: items.map((item) => project(item, select)),
   };
-  if (continuation) {
-    const next = new URL(`${request.baseUrl}${request.path}`);
-    for (const [name, value] of Object.entries(request.query)) {
-      if (value !== undefined && name !== '$skiptoken') next.searchParams.set(name, value);
-    }
-    next.searchParams.set('$skiptoken', continuation);
-    body['odata.nextLink'] = next.toString();
-  }
+  if (continuation) body['odata.nextLink'] = nextLink(request, continuation);
   return { status: 200, body };
+}
+
+/** listReply for items already serialized as JSON text: the same bytes, without parsing and serializing each item again. */
+export function listJsonReply(request: BatchRequest, fragment: string, itemsJson: string[], continuation: string | undefined): BatchReply {
+  const metadata = JSON.stringify(metadataUrl(request, fragment));
+  const next = continuation ? `,"odata.nextLink":${JSON.stringify(nextLink(request, continuation))}` : '';
+  return { status: 200, json: `{"odata.metadata":${metadata},"value":[${itemsJson.join(',')}]${next}}` };
+}
+
+function nextLink(request: BatchRequest, continuation: string): string {
+  const next = new URL(`${request.baseUrl}${request.path}`);
+  for (const [name, value] of Object.entries(request.query)) {
+    if (value !== undefined && name !== '$skiptoken') next.searchParams.set(name, value);
+  }
+  next.searchParams.set('$skiptoken', continuation);
+  return next.toString();
 }
 
 export function createdReply(resource: Versioned, url: string): BatchReply {

@@ -1,11 +1,15 @@
 // LocalNodeProvider: compute nodes as directories and processes on this
-// machine. Each node is a NodeAgent rooted at `<nodesDirectory>/<nodeId>`.
+// machine. Each node is a NodeAgent rooted at `<nodesDirectory>/<nodeId>`;
+// all of them start their task processes through one TaskLauncher.
 // The reference provider: a new one implements the same NodeProvider port.
 
+import { readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NodeAgent, type NodeAgentOptions } from '../../agent/node-agent.js';
-import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef } from '../../core/ports.js';
+import { recordedOutcomes } from '../../agent/run-records.js';
+import { TaskLauncher } from '../../agent/task-launcher.js';
+import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 
 export interface LocalNodeProviderOptions extends NodeAgentOptions {
   nodesDirectory: string;
@@ -14,6 +18,7 @@ export interface LocalNodeProviderOptions extends NodeAgentOptions {
 export class LocalNodeProvider implements NodeProvider {
   readonly name = 'local';
   private readonly agents = new Map<string, NodeAgent>();
+  private readonly launcher = new TaskLauncher();
 
   constructor(
     private readonly events: NodeEvents,
@@ -23,7 +28,7 @@ export class LocalNodeProvider implements NodeProvider {
   private agentFor(placement: NodePlacement): NodeAgent {
     let agent = this.agents.get(placement.nodeId);
     if (!agent) {
-      agent = new NodeAgent(placement.nodeId, path.join(this.options.nodesDirectory, placement.nodeId), this.events, this.options);
+      agent = new NodeAgent(placement.nodeId, path.join(this.options.nodesDirectory, placement.nodeId), this.events, this.options, this.launcher);
       this.agents.set(placement.nodeId, agent);
     }
     return agent;
@@ -47,6 +52,7 @@ export class LocalNodeProvider implements NodeProvider {
     const agent = this.agentFor(placement);
     this.agents.delete(placement.nodeId);
     await agent.destroy();
+    await this.options.userAccounts?.releaseNode(placement.nodeId);
   }
 
   async restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void> {
@@ -66,8 +72,19 @@ export class LocalNodeProvider implements NodeProvider {
     return this.agents.get(placement.nodeId)?.files;
   }
 
+  outcomesRecordedBeforeRestart(): TaskRunReport[] {
+    let nodeIds: string[];
+    try {
+      nodeIds = readdirSync(this.options.nodesDirectory);
+    } catch {
+      return [];
+    }
+    return nodeIds.flatMap((nodeId) => recordedOutcomes(path.join(this.options.nodesDirectory, nodeId)));
+  }
+
   async close(): Promise<void> {
     for (const agent of this.agents.values()) agent.shutdown();
     this.agents.clear();
+    await this.launcher.close();
   }
 }

@@ -6,7 +6,9 @@
 // It means exactly what core/odata/filter-eval.ts means (a test holds the two
 // together): a missing value fails every comparison except `ne`, so each leaf
 // is two-valued (IS / IS NOT / coalesce(…, 0)) and NOT never meets a NULL;
-// enums compare lower-cased; datetimes compare by a key padded to seven
+// enums compare lower-cased (a column of their own already holds the
+// lower-case wire value, so it is compared as it is and its index serves
+// `state eq 'active'`); datetimes compare by a key padded to seven
 // fractional digits; strings compare by code point (SQLite's BINARY order).
 
 import type { FilterNode, FilterProperty, FilterValue } from '../../core/odata/filter-ast.js';
@@ -17,7 +19,11 @@ export interface SqlFragment {
 }
 
 export interface FilterSqlOptions {
-  /** Properties that have their own column, by wire name → SQL expression. The column must hold the same value as the document. */
+  /**
+   * Properties that have their own column, by wire name → SQL expression. The
+   * column must hold the same value as the document; for an enum, its
+   * lower-case wire value (core's state and result values are).
+   */
   columns?: Readonly<Record<string, string>>;
   /** The column holding the JSON document; `doc` unless told. */
   docColumn?: string;
@@ -50,7 +56,7 @@ function timestampKey(e: string): string {
 
 function comparable(property: FilterProperty, options: FilterSqlOptions): string {
   const e = valueExpression(property, options);
-  if (property.type === 'enum') return `lower(${e})`;
+  if (property.type === 'enum') return options.columns?.[property.name] === undefined ? `lower(${e})` : e;
   if (property.type === 'datetime') return timestampKey(e);
   return e;
 }

@@ -4,6 +4,7 @@
 // lower-cased in `key` columns: Batch ids are unique without regard to case.
 
 import { CERTIFICATES_AND_APPLICATIONS_MIGRATION } from './migrations-certificates-applications.js';
+import { TASK_COUNTS_MIGRATION } from './migrations-task-counts.js';
 
 export const MIGRATIONS: string[] = [
   `
@@ -144,4 +145,6 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX tasks_counts ON tasks (account, job_key, state, result, slots);
   `,
+  // Job_GetTaskCounts from a table of counts per job that triggers keep.
+  TASK_COUNTS_MIGRATION,
 ];

@@ -272,6 +272,7 @@ class SqliteTasks implements TaskRepository {
   private readonly deleteStmt;
   private readonly deleteByJobStmt;
   private readonly pages;
+  private readonly jsonPages;
   private readonly byStateStmt;
   private readonly onNodeStmt;
   private readonly allRunningStmt;
@@ -280,8 +281,10 @@ class SqliteTasks implements TaskRepository {
   private readonly retentionDueStmt;
   private readonly statisticsStmt;
   private readonly nextRetentionStmt;
+  private readonly nodeRetentionStmt;
   private readonly deleteJobEdgesStmt;
   private readonly deleteJobRangesStmt;
+  private readonly deleteJobCountsStmt;
   private readonly dependencies: SqliteTaskDependencies;
 
   constructor(private readonly db: Database.Database) {
@@ -293,6 +296,7 @@ class SqliteTasks implements TaskRepository {
     this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, doc = ? WHERE seq = ?');
     this.retentionDueStmt = db.prepare(`SELECT seq, account, job_id, attempt, doc FROM tasks WHERE retention_until <= ? ORDER BY retention_until LIMIT ?`);
     this.nextRetentionStmt = db.prepare('SELECT min(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL');
+    this.nodeRetentionStmt = db.prepare('SELECT max(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL AND account = ? AND node_id = ?');
     // Only for $expand=stats: it reads every task document of the job.
     this.statisticsStmt = db.prepare(`
       SELECT sum(result = 'success') AS succeeded, sum(result = 'failure') AS failed,
@@ -308,10 +312,13 @@ class SqliteTasks implements TaskRepository {
     this.deleteJobRangesStmt = db.prepare('DELETE FROM task_dependency_ranges WHERE account = ? AND job_key = ?');
     this.stateStmt = db.prepare('SELECT state, dep_action FROM tasks WHERE seq = ?');
     this.pages = new PageQueries(db, `SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND seq > ?`, 'ORDER BY seq', TASK_FILTER_COLUMNS);
+    this.jsonPages = new PageQueries(db, 'SELECT seq, doc FROM tasks WHERE account = ? AND job_key = ? AND seq > ?', 'ORDER BY seq', TASK_FILTER_COLUMNS);
     this.byStateStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND state = ? ORDER BY seq`);
     this.onNodeStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND node_id = ? AND state = 'running'`);
     this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
-    this.countsStmt = db.prepare('SELECT state, result, count(*) AS n, sum(slots) AS slots FROM tasks WHERE account = ? AND job_key = ? GROUP BY state, result');
+    // Kept by triggers on tasks (migrations-task-counts.ts): one row per state and result, whatever the job's size.
+    this.countsStmt = db.prepare("SELECT state, nullif(result, '') AS result, n, slots FROM task_counts WHERE account = ? AND job_key = ?");
+    this.deleteJobCountsStmt = db.prepare('DELETE FROM task_counts WHERE account = ? AND job_key = ?');
   }
 
   private toRecord = (row: Row): TaskRecord => ({
@@ -377,11 +384,17 @@ class SqliteTasks implements TaskRepository {
     this.deleteByJobStmt.run(account, idKey(jobId));
     this.deleteJobEdgesStmt.run(account, idKey(jobId));
     this.deleteJobRangesStmt.run(account, idKey(jobId));
+    this.deleteJobCountsStmt.run(account, idKey(jobId));
   }
   list(account: string, jobId: string, page: PageQuery) {
     const after = Number(decodeContinuation(page.continuation) ?? 0);
     const rows = this.pages.rows([account, idKey(jobId), after], page);
     return pageOf(rows, page.maxResults, this.toRecord, (row) => row.seq as number);
+  }
+  listJson(account: string, jobId: string, page: PageQuery) {
+    const after = Number(decodeContinuation(page.continuation) ?? 0);
+    const rows = this.jsonPages.rows([account, idKey(jobId), after], page);
+    return pageOf(rows, page.maxResults, (row) => row.doc as string, (row) => row.seq as number);
   }
   listRunnable(account: string, jobIds: string[], limit: number) {
     if (jobIds.length === 0 || limit <= 0) return [];
@@ -417,6 +430,10 @@ class SqliteTasks implements TaskRepository {
   }
   nextRetentionTime(): number | undefined {
     const row = this.nextRetentionStmt.get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+  lastRetentionOnNode(account: string, nodeId: string): number | undefined {
+    const row = this.nodeRetentionStmt.get(account, nodeId) as { at: number | null };
     return row.at ?? undefined;
   }
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts } {

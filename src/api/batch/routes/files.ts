@@ -11,7 +11,7 @@ import type { BatchServices } from '../services.js';
 import { listReply, parseBooleanQuery, parseMaxResults } from '../wire.js';
 import type { FileScope } from '../../../services/file-service.js';
 import { poolUrl } from './pools.js';
-import { taskUrl } from './tasks.js';
+import { taskUrl } from './task-wire.js';
 
 /** `bytes=start-end` or `bytes=start-`; Batch reads one range. */
 export function parseRange(header: string | undefined): ByteRange | undefined {

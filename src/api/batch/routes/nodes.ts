@@ -24,7 +24,7 @@ import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire
 import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  const { id, users: _users, startTaskAttempt: _attempt, ...rest } = node;
+  const { id, users: _users, startTaskAttempt: _attempt, retainsTaskData: _retains, ...rest } = node;
   return { id, url: nodeUrl(request, poolId, id), ...rest };
 }
 

@@ -1,23 +1,14 @@
 // Task operations: Task_Add, Task_AddCollection, Task_List, Task_Get, Task_Update,
 // Task_Delete, Task_Terminate, Task_Reactivate, Task_ListSubtasks.
 
-import type { Task, TaskSpec } from '../../../core/task.js';
+import type { TaskSpec } from '../../../core/task.js';
 import { errorBody } from '../errors.js';
-import type { BatchRequest, Operation } from '../operation.js';
+import type { Operation } from '../operation.js';
 import { taskAddSchema, taskCollectionSchema, taskUpdateSchema } from '../schemas/task.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
-import { jobUrl } from './jobs.js';
-
-export function taskUrl(request: BatchRequest, jobId: string, taskId: string): string {
-  return `${jobUrl(request, jobId)}/tasks/${taskId}`;
-}
-
-function taskToWire(request: BatchRequest, jobId: string, task: Task): object {
-  const { id, displayName, dependencyAction: _action, filesCleanedUp: _cleaned, slotsHeld: _slots, instances: _instances, ...rest } = task;
-  return { id, displayName, url: taskUrl(request, jobId, id), ...rest };
-}
+import { changedReply, createdReply, entityReply, listJsonReply, listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
+import { taskJsonToWire, taskToWire, taskUrl } from './task-wire.js';
 
 export function taskOperations(services: BatchServices): Operation[] {
   return [
@@ -62,7 +53,12 @@ export function taskOperations(services: BatchServices): Operation[] {
       path: '/jobs/:jobId/tasks',
       handler(request) {
         const jobId = request.params.jobId as string;
-        const page = services.tasks.list(request.caller, jobId, pageQuery(request, 'tasks'));
+        const query = pageQuery(request, 'tasks');
+        if (parseSelect(request) === undefined) {
+          const page = services.tasks.listJson(request.caller, jobId, query);
+          return listJsonReply(request, 'tasks', page.items.map((json) => taskJsonToWire(request, jobId, json)), page.continuation);
+        }
+        const page = services.tasks.list(request.caller, jobId, query);
         return listReply(request, 'tasks', page.items.map((task) => taskToWire(request, jobId, task)), page.continuation);
       },
     },

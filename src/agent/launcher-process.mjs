@@ -1,0 +1,145 @@
+// The task launcher: a small long-lived process that starts task processes
+// for the node agents of one server, and records how each one ended.
+//
+// Why a separate process: starting a process forks its parent, and forking
+// the ~200 MiB server costs its one JavaScript thread milliseconds a task;
+// forking this small process is cheap and happens on another core. And it
+// outlives the server: after a kill -9 of the server it keeps waiting for its
+// children and writes each one's exit status to disk, so the restarted
+// server completes those runs instead of running them again.
+//
+// Plain JavaScript with only node: imports, started with `node` alone (no
+// TypeScript loader), so it stays small. It speaks to the agent over the
+// IPC channel; the messages and the files are typed in launcher-protocol.ts,
+// the agent's side is task-launcher.ts.
+//
+// Not its job: deciding anything about a task. It starts, kills on request,
+// reports, records, and forgets.
+
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor }, pid undefined until started. */
+const runs = new Map();
+
+// When the server is gone (exit or kill -9) the channel closes; the children
+// keep the process alive, their exits are still recorded, and the process
+// ends by itself once the last one has been.
+process.on('message', (message) => {
+  if (message.op === 'start') start(message);
+  else if (message.op === 'kill') kill(message);
+  else if (message.op === 'forget') forget(message);
+});
+
+function send(message) {
+  if (!process.connected) return;
+  // A server that died mid-send gets nothing; the exit file is the record.
+  process.send(message, undefined, undefined, () => undefined);
+}
+
+// File work is synchronous on purpose: each call is a few microseconds on a
+// local disk, this thread does nothing else, and a thread-pool round trip
+// per file would cost more than the call and add to every task's latency.
+
+function start(request) {
+  const run = { pid: undefined, pidFile: undefined, recorded: false, killedFor: undefined };
+  const failed = (stage, error) => send({ type: 'failed', id: request.id, stage, code: error.code ?? 'EIO', message: error.message });
+  const descriptors = [];
+  let child;
+  try {
+    descriptors.push(openSync(request.stdout, 'a', 0o644));
+    descriptors.push(openSync(request.stderr, 'a', 0o644));
+  } catch (error) {
+    closeQuietly(descriptors);
+    failed('open', error);
+    return;
+  }
+  try {
+    child = spawn(request.program, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      stdio: ['ignore', ...descriptors],
+      detached: true,
+      uid: request.uid,
+      gid: request.gid,
+    });
+  } catch (error) {
+    // Invalid arguments (e.g. a NUL byte) throw instead of emitting 'error'.
+    failed('spawn', error);
+    return;
+  } finally {
+    // The child holds its own copies of the descriptors.
+    closeQuietly(descriptors);
+  }
+  if (child.pid === undefined) {
+    // A program that cannot be started (ENOENT, EACCES) emits 'error' on the next tick.
+    child.once('error', (error) => failed('spawn', error));
+    return;
+  }
+  run.pid = child.pid;
+  run.pidFile = path.join(request.pidDirectory, String(child.pid));
+  runs.set(request.id, run);
+  try {
+    writeFileSync(run.pidFile, request.record, { mode: 0o600 });
+    run.recorded = true;
+  } catch {
+    // A record that cannot be written (a full disk) only costs the recovery after a crash.
+  }
+  child.on('error', () => undefined);
+  child.once('exit', (code, signal) => exited(request.id, run, code, signal));
+  send({ type: 'started', id: request.id, pid: child.pid });
+}
+
+function exited(id, run, code, signal) {
+  // The task is done when its process is; stray children of it are ended too.
+  killGroup(run.pid);
+  runs.delete(id);
+  try {
+    if (run.killedFor === 'stopped') {
+      // A run the agent stopped has no outcome: nothing is left to recover.
+      if (run.recorded) rmSync(run.pidFile, { force: true });
+    } else if (run.recorded) {
+      const status = { exitCode: code, signal, timedOut: run.killedFor === 'timedOut', endTime: new Date().toISOString() };
+      writeFileSync(`${run.pidFile}.exit`, JSON.stringify(status), { mode: 0o600 });
+    }
+  } catch {
+    // The node's files are gone (the node was removed) or the disk is full: nothing to recover from.
+  }
+  send({ type: 'exited', id, code, signal });
+}
+
+function kill(request) {
+  const run = runs.get(request.id);
+  if (!run) return;
+  run.killedFor ??= request.reason;
+  killGroup(run.pid);
+}
+
+function forget(request) {
+  const pidFile = path.join(request.pidDirectory, String(request.pid));
+  try {
+    rmSync(pidFile, { force: true });
+    rmSync(`${pidFile}.exit`, { force: true });
+  } catch {
+    // Removed with its node.
+  }
+}
+
+function closeQuietly(descriptors) {
+  for (const descriptor of descriptors) {
+    try {
+      closeSync(descriptor);
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+}

@@ -1,0 +1,69 @@
+// What the agent and the task launcher (launcher-process.mjs) say to each
+// other over the IPC channel, and the two files the launcher keeps per run in
+// a node's volatile/pids directory. The launcher is plain JavaScript, so these
+// types are its contract: change both sides together.
+//
+// Files, named by the process id (the leader of the run's process group):
+//   <pid>       the RunRecord the agent handed over, written once the process started
+//   <pid>.exit  a RecordedExit, written when it ended and before the agent hears of it
+// The agent has them removed once the outcome is stored; a restart reads what
+// is left (run-records.ts).
+
+import type { TaskRunRef } from '../core/ports.js';
+
+export interface StartRequest {
+  op: 'start';
+  id: number;
+  program: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  uid?: number;
+  gid?: number;
+  /** Opened (append) by the launcher for the process's stdout and stderr. */
+  stdout: string;
+  stderr: string;
+  pidDirectory: string;
+  /** The pid file's content: a RunRecord as JSON. */
+  record: string;
+}
+
+/** `stopped` runs end without an exit file (there is no outcome to recover); `timedOut` is recorded. */
+export type KillReason = 'stopped' | 'timedOut';
+
+export interface KillRequest {
+  op: 'kill';
+  id: number;
+  reason: KillReason;
+}
+
+export interface ForgetRequest {
+  op: 'forget';
+  pidDirectory: string;
+  pid: number;
+}
+
+export type LauncherRequest = StartRequest | KillRequest | ForgetRequest;
+
+export type LauncherReply =
+  | { type: 'started'; id: number; pid: number }
+  /** The output files could not be opened (`open`), or the program not started (`spawn`, with its errno code). */
+  | { type: 'failed'; id: number; stage: 'open' | 'spawn'; code: string; message: string }
+  | { type: 'exited'; id: number; code: number | null; signal: NodeJS.Signals | null };
+
+export interface RunRecord {
+  run: TaskRunRef;
+  startTime: string;
+  /** Whether a restart may complete the run from its exit file (else it is requeued). */
+  recoverable: boolean;
+}
+
+export interface RecordedExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** ISO time of the exit, by the launcher's clock. */
+  endTime: string;
+}
+
+export const EXIT_FILE_SUFFIX = '.exit';

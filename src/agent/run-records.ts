@@ -1,0 +1,75 @@
+// The records a node keeps of its started runs (volatile/pids, written by the
+// launcher; see launcher-protocol.ts), as read when the node starts again:
+// after a server crash, how runs ended meanwhile, and which process groups
+// still run and must end before the node takes new work.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { TaskRunReport } from '../core/ports.js';
+import { MAX_WALL_CLOCK_TIME_EXPIRED, type TaskRunOutcome } from '../core/task.js';
+import { formatTimestamp } from '../core/time.js';
+import { EXIT_FILE_SUFFIX, type RecordedExit, type RunRecord } from './launcher-protocol.js';
+import { exitCodeOf, killGroup } from './process-groups.js';
+
+export function pidDirectoryOf(nodeRoot: string): string {
+  return path.join(nodeRoot, 'volatile', 'pids');
+}
+
+/** What a process's end means for its run, before output files. */
+export function processOutcome(exit: { code: number | null; signal: string | null; timedOut: boolean }): Pick<TaskRunOutcome, 'exitCode' | 'failureInfo'> {
+  const exitCode = exitCodeOf(exit.code, exit.signal);
+  return exit.timedOut ? { exitCode, failureInfo: { ...MAX_WALL_CLOCK_TIME_EXPIRED } } : { exitCode };
+}
+
+/**
+ * The outcomes of recoverable runs whose exit was recorded, under one node's
+ * root. Read synchronously: once, at server start, before anything runs. A
+ * record that cannot be read counts as no record (the run is requeued).
+ */
+export function recordedOutcomes(nodeRoot: string): TaskRunReport[] {
+  const directory = pidDirectoryOf(nodeRoot);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return [];
+  }
+  const reports: TaskRunReport[] = [];
+  for (const name of names) {
+    if (!name.endsWith(EXIT_FILE_SUFFIX)) continue;
+    try {
+      const record = JSON.parse(readFileSync(path.join(directory, name.slice(0, -EXIT_FILE_SUFFIX.length)), 'utf8')) as RunRecord;
+      const exit = JSON.parse(readFileSync(path.join(directory, name), 'utf8')) as RecordedExit;
+      if (!record.recoverable) continue;
+      const outcome = processOutcome({ code: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut });
+      reports.push({ run: record.run, outcome: { ...outcome, startTime: record.startTime, endTime: formatTimestamp(new Date(exit.endTime)) } });
+    } catch {
+      // Half written when its launcher died, or removed meanwhile.
+    }
+  }
+  return reports;
+}
+
+/**
+ * A previous server process that died (kill -9) leaves its runs' records,
+ * and the processes that had not ended yet: their runs were requeued, so
+ * their process groups are ended before the node takes new work, or a task
+ * would run twice at once. A run with an exit file has ended: its pid may
+ * already belong to another process and is left alone.
+ */
+export async function endLeftoverRuns(nodeRoot: string): Promise<void> {
+  const directory = pidDirectoryOf(nodeRoot);
+  let names: string[];
+  try {
+    names = await fs.readdir(directory);
+  } catch {
+    return;
+  }
+  const ended = new Set(names.filter((name) => name.endsWith(EXIT_FILE_SUFFIX)).map((name) => name.slice(0, -EXIT_FILE_SUFFIX.length)));
+  for (const name of names) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid > 1 && !ended.has(name)) killGroup(pid);
+    await fs.rm(path.join(directory, name), { force: true });
+  }
+}
