@@ -99,7 +99,7 @@ export interface ComputeNode {
   users?: NodeUser[];
   /** Lapis's own: fences reports of earlier start task runs; never on the wire. */
   startTaskAttempt?: number;
-  /** Lapis's own: leaving with nodeDeallocationOption retaineddata, it waits until its tasks' retention times have passed; never on the wire. */
+  /** Lapis's own: leaving or restarting with retaineddata, it waits until its tasks' retention times have passed; never on the wire. */
   retainsTaskData?: boolean;
 }
 
@@ -138,7 +138,8 @@ function withState(node: ComputeNode, state: ComputeNodeState, now: Date): Compu
 
 export function markNodeReady(node: ComputeNode, now: Date): ComputeNode {
   const time = formatTimestamp(now);
-  const booted = { ...node, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
+  const { retainsTaskData: _retained, ...rest } = node;
+  const booted = { ...rest, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
   return withState(booted, restingState(booted), now);
 }
 
@@ -207,9 +208,10 @@ export type NodeRestartOption = 'requeue' | 'terminate' | 'taskcompletion' | 're
 export type NodeRestartKind = 'rebooting' | 'reimaging' | 'deallocating';
 
 /** ComputeNode_Reboot / _Reimage / _Deallocate: the node takes no new task and goes down once its tasks are dealt with. */
-export function beginNodeRestart(node: ComputeNode, kind: NodeRestartKind, now: Date): ComputeNode {
+export function beginNodeRestart(node: ComputeNode, kind: NodeRestartKind, now: Date, retainsTaskData = false): ComputeNode {
   if (node.state !== 'idle' && node.state !== 'running') throw batchErrors.nodeNotReady();
-  return withState(node, kind, now);
+  const restarting = withState(node, kind, now);
+  return retainsTaskData ? { ...restarting, retainsTaskData } : restarting;
 }
 
 export function isRestarting(node: ComputeNode): boolean {

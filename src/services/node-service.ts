@@ -132,8 +132,9 @@ export class NodeService {
 
   /**
    * ComputeNode_Reboot and ComputeNode_Reimage. Requeue (the default) and
-   * terminate end the node's tasks now; taskcompletion and retaineddata let
-   * them finish. The restart itself happens in planNodeRestarts.
+   * terminate end the node's tasks now; taskcompletion lets them finish, and
+   * retaineddata also waits for their retention times to pass. The restart
+   * itself happens in planNodeRestarts.
    */
   restart(caller: Caller, poolId: string, nodeId: string, kind: NodeRestartKind, option: NodeRestartOption = 'requeue'): void {
     const { store } = this.context;
@@ -149,7 +150,7 @@ export class NodeService {
         }
       }
       const fresh = store.nodes.get(caller.account, poolId, nodeId) ?? record;
-      store.nodes.update({ ...fresh, node: beginNodeRestart(fresh.node, kind, this.context.now()) });
+      store.nodes.update({ ...fresh, node: beginNodeRestart(fresh.node, kind, this.context.now(), option === 'retaineddata') });
       if (kind !== 'deallocating') this.preparation.forgetNode(caller.account, record.node.id, kind === 'reimaging');
       return stopped;
     });
@@ -157,11 +158,11 @@ export class NodeService {
     this.context.deps.signal.wake();
   }
 
-  /** Nodes being rebooted, reimaged or deallocated whose tasks are done: the provider restarts them now. */
+  /** Nodes being rebooted, reimaged or deallocated whose tasks (and, with retaineddata, their files) are done: the provider restarts them now. */
   planNodeRestarts(): { placement: NodePlacement; wipe: boolean; deallocate: boolean }[] {
     return this.context.store.nodes
       .listAll()
-      .filter((record) => isRestarting(record.node) && record.node.runningTasksCount === 0)
+      .filter((record) => isRestarting(record.node) && this.isDoneWithTasks(record))
       .map((record) => ({
         placement: { account: record.account, poolId: record.poolId, nodeId: record.node.id },
         wipe: record.node.state === 'reimaging',
@@ -304,7 +305,7 @@ export class NodeService {
           continue;
         }
         for (const record of nodes) {
-          if (record.node.state === 'leavingpool' && this.mayLeave(record)) {
+          if (record.node.state === 'leavingpool' && this.isDoneWithTasks(record)) {
             work.release.push({ account, poolId: pool.id, nodeId: record.node.id });
           }
         }
@@ -355,11 +356,11 @@ export class NodeService {
     const fresh = store.nodes.get(record.account, record.poolId, record.node.id) ?? record;
     const leaving: NodeRecord = { ...fresh, node: markNodeLeaving(fresh.node, this.context.now(), option === 'retaineddata') };
     store.nodes.update(leaving);
-    if (!waits || (running.length === 0 && this.mayLeave(leaving))) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
+    if (!waits || (running.length === 0 && this.isDoneWithTasks(leaving))) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
   }
 
-  /** A leaving node goes once its tasks are done and, with retaineddata, its tasks' files are no longer retained. */
-  private mayLeave(record: NodeRecord): boolean {
+  /** A leaving or restarting node goes down once its tasks are done and, with retaineddata, its tasks' files are no longer retained. */
+  private isDoneWithTasks(record: NodeRecord): boolean {
     if (record.node.runningTasksCount > 0) return false;
     if (!record.node.retainsTaskData) return true;
     const retainedUntil = this.context.store.tasks.lastRetentionOnNode(record.account, record.node.id);

@@ -114,6 +114,30 @@ describe('Pool_RemoveNodes', () => {
     assert.ok(Date.now() >= retainedUntil, `the node left ${retainedUntil - Date.now()} ms before the retention time passed`);
   });
 
+  test('reboot with retaineddata: the node reboots once its task has finished and the task\'s retention time has passed', async () => {
+    const poolId = uniqueId('RetainReboot');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'kept', commandLine: '/bin/bash -c "sleep 0.5; echo kept"', constraints: { retentionTime: 'PT4S' } });
+    const running = await waitForTaskState(server.batch, jobId, 'kept', 'running');
+    const nodeId = running.nodeInfo?.nodeId as string;
+    const bootedBefore = (await server.batch.computeNode.get(poolId, nodeId)).lastBootTime?.getTime();
+    await server.batch.computeNode.reboot(poolId, nodeId, { nodeRebootOption: 'retaineddata' });
+    const done = await waitForTaskState(server.batch, jobId, 'kept', 'completed');
+    assert.equal(done.executionInfo?.result, 'success');
+    assert.equal(done.executionInfo?.requeueCount, 0);
+    // The finished task's files are still retained: the node waits, rebooting, and takes no new task.
+    assert.equal((await server.batch.computeNode.get(poolId, nodeId)).state, 'rebooting');
+    assert.equal(await readStream((await server.batch.file.getFromTask(jobId, 'kept', 'stdout.txt')).readableStreamBody), 'kept\n');
+    const rebooted = await waitFor(async () => {
+      const node = await server.batch.computeNode.get(poolId, nodeId);
+      return node.state === 'idle' && node.lastBootTime?.getTime() !== bootedBefore ? node : undefined;
+    }, { timeoutMs: 20_000 });
+    const retainedUntil = Date.parse(done.executionInfo?.endTime?.toISOString() ?? '') + 4000;
+    assert.ok((rebooted.lastBootTime?.getTime() ?? 0) >= retainedUntil, 'the node rebooted before the retention time passed');
+  });
+
   test('unknown nodes and a resizing pool are refused', async () => {
     const poolId = uniqueId('Remove');
     await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1 });
