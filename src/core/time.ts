@@ -65,7 +65,8 @@ export function normalizeDuration(text: string): string | undefined {
 
 /** An ISO-8601 UTC datetime with the seven fractional digits Batch writes. */
 export function formatTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+  // toISOString always ends in `.sssZ`; a slice is several times cheaper than a regex, and every mutation stamps times.
+  return `${date.toISOString().slice(0, -1)}0000Z`;
 }
 
 /** .NET ticks (100 ns since 0001-01-01), the basis of Batch's ETags. */

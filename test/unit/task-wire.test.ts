@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { BatchRequest } from '../../src/api/batch/operation.js';
-import { taskJsonToWire, taskToWire } from '../../src/api/batch/routes/task-wire.js';
+import { tasksJsonToWire, taskToWire } from '../../src/api/batch/routes/task-wire.js';
 import type { Task } from '../../src/core/task.js';
 
 const request = { baseUrl: 'http://127.0.0.1:10100' } as BatchRequest;
 
 /** What Task_List sent before it spliced stored JSON: parse, taskToWire, serialize. */
 const parsed = (json: string) => JSON.stringify(taskToWire(request, 'job-1', JSON.parse(json) as Task));
+const taskJsonToWire = (_request: BatchRequest, jobId: string, json: string) => tasksJsonToWire(request, jobId, [json])[0];
 
 test('a stored task becomes the same wire JSON whether spliced or parsed', () => {
   const docs = [
@@ -26,6 +27,10 @@ test('a stored task becomes the same wire JSON whether spliced or parsed', () =>
     const json = JSON.stringify(doc);
     assert.equal(taskJsonToWire(request, 'job-1', json), parsed(json), json);
   }
+  // One page mixing both paths, in either order.
+  const page = docs.map((doc) => JSON.stringify(doc));
+  assert.deepEqual(tasksJsonToWire(request, 'job-1', page), page.map(parsed));
+  assert.deepEqual(tasksJsonToWire(request, 'job-1', [...page].reverse()), [...page].reverse().map(parsed));
   // The common case takes the splice: the URL lands after id (and displayName), the rest unchanged.
   assert.equal(
     taskJsonToWire(request, 'job-1', '{"id":"t1","displayName":"d","commandLine":"c"}'),

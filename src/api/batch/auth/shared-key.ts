@@ -32,6 +32,8 @@ export interface AccountKeys {
 export type AuthResult = { ok: true; account: string } | { ok: false; detail: string };
 
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+/** What an unknown account's signature is checked against, so that failing takes as long as for a known one. */
+const UNKNOWN_ACCOUNT_KEY = Buffer.alloc(64);
 const STANDARD_HEADERS = [
   'content-encoding',
   'content-language',
@@ -45,6 +47,8 @@ const STANDARD_HEADERS = [
   'if-unmodified-since',
   'range',
 ] as const;
+const CONTENT_LENGTH_LINE = STANDARD_HEADERS.indexOf('content-length');
+const DATE_LINE = STANDARD_HEADERS.indexOf('date');
 
 interface QueryParameter {
   name: string;
@@ -52,6 +56,7 @@ interface QueryParameter {
 }
 
 function decodeComponent(text: string): string {
+  if (!text.includes('%') && !text.includes('+')) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {
@@ -103,28 +108,49 @@ function canonicalizedResource(account: string, rawPath: string, query: QueryPar
 
 /** The candidate strings-to-sign, the first being the canonical form reported on failure. */
 export function stringsToSign(request: SignedRequest, account: string): string[] {
+  return [...candidatesToSign(request, account)];
+}
+
+/**
+ * stringsToSign one at a time: the variants after the canonical form are
+ * built only when it did not match, since every request is verified and
+ * real clients send the canonical form.
+ */
+function* candidatesToSign(request: SignedRequest, account: string): Generator<string> {
   const rawPath = request.rawUrl.split('?')[0] || '/';
   const query = parseRawQuery(request.rawUrl);
-  const header = (name: string) => request.header(name) ?? '';
-  const contentLengths = new Set([header('content-length')]);
-  if (header('content-length') === '0') contentLengths.add('');
-  if (header('content-length') === '') contentLengths.add('0');
-  const dates = new Set([header('date')]);
-  if (header('ocp-date')) dates.add('');
+  const standard = STANDARD_HEADERS.map((name) => request.header(name) ?? '');
+  const contentLength = standard[CONTENT_LENGTH_LINE] as string;
+  const date = standard[DATE_LINE] as string;
   const headers = canonicalizedHeaders(request);
-  const resources = new Set<string>();
+  const method = request.method.toUpperCase();
+  const prefix = (contentLengthLine: string, dateLine: string) => {
+    standard[CONTENT_LENGTH_LINE] = contentLengthLine;
+    standard[DATE_LINE] = dateLine;
+    return `${method}\n${standard.join('\n')}\n${headers}`;
+  };
+  const canonicalResource = canonicalizedResource(account, rawPath, query, false, false);
+  yield prefix(contentLength, date) + canonicalResource;
+
+  const contentLengths = new Set([contentLength]);
+  if (contentLength === '0') contentLengths.add('');
+  if (contentLength === '') contentLengths.add('0');
+  const dates = new Set([date]);
+  if (request.header('ocp-date')) dates.add('');
+  const resources = new Set([canonicalResource]);
   for (const lowerNames of [false, true]) {
     for (const dropEmpty of [false, true]) resources.add(canonicalizedResource(account, rawPath, query, lowerNames, dropEmpty));
   }
-  const candidates: string[] = [];
-  for (const contentLength of contentLengths) {
-    for (const date of dates) {
-      const standard = STANDARD_HEADERS.map((name) => (name === 'content-length' ? contentLength : name === 'date' ? date : header(name)));
-      const prefix = `${request.method.toUpperCase()}\n${standard.join('\n')}\n${headers}`;
-      for (const resource of resources) candidates.push(prefix + resource);
+  let first = true;
+  for (const contentLengthLine of contentLengths) {
+    for (const dateLine of dates) {
+      const lines = prefix(contentLengthLine, dateLine);
+      for (const resource of resources) {
+        if (!first) yield lines + resource;
+        first = false;
+      }
     }
   }
-  return candidates;
 }
 
 export function sign(stringToSign: string, key: Buffer): Buffer {
@@ -150,19 +176,20 @@ export function verifySharedKey(request: SignedRequest, accounts: Map<string, Ac
   }
 
   const account = accounts.get(accountName.toLowerCase());
-  const candidates = stringsToSign(request, accountName);
   // Unknown accounts go through the same work, so timing does not reveal which accounts exist.
-  const keys = account?.keys ?? [Buffer.alloc(64)];
-  let matched = false;
-  for (const key of keys) {
-    for (const candidate of candidates) {
+  const keys = account?.keys ?? [UNKNOWN_ACCOUNT_KEY];
+  // The canonical form with the primary key comes first and is what clients send: a match ends the search
+  // (a failure still tries every variant with every key).
+  let canonical: string | undefined;
+  for (const candidate of candidatesToSign(request, accountName)) {
+    canonical ??= candidate;
+    for (const key of keys) {
       const expected = sign(candidate, key);
-      if (expected.length === signature.length && timingSafeEqual(expected, signature)) matched = true;
+      if (account && expected.length === signature.length && timingSafeEqual(expected, signature)) return { ok: true, account: account.name };
     }
   }
-  if (matched && account) return { ok: true, account: account.name };
   return {
     ok: false,
-    detail: `The MAC signature found in the HTTP request '${signatureText}' is not the same as any computed signature. Server used following string to sign: '${candidates[0]}'.`,
+    detail: `The MAC signature found in the HTTP request '${signatureText}' is not the same as any computed signature. Server used following string to sign: '${canonical}'.`,
   };
 }

@@ -17,21 +17,30 @@ export function taskToWire(request: BatchRequest, jobId: string, task: Task): ob
 }
 
 /**
- * The keys taskToWire drops or places itself. Inside JSON text, `"name":` can
- * only be a key (a quote within a string is escaped), so a document without
- * these needs no change but the URL; one with them, at any depth, takes the
- * parsing path.
+ * The keys taskToWire drops or places itself, and a second displayName.
+ * Inside JSON text, `"name":` can only be a key (a quote within a string is
+ * escaped), so a document without these after its leading id and
+ * displayName needs no change but the URL; one with them, at any depth,
+ * takes the parsing path. One regular expression, since a search per key
+ * cost half a list's time per task.
  */
-const REARRANGED_KEYS = ['dependencyAction', 'filesCleanedUp', 'slotsHeld', 'instances', 'url'].map((key) => `"${key}":`);
+const REARRANGED_KEYS = /"(?:dependencyAction|filesCleanedUp|slotsHeld|instances|url|displayName)":/g;
 const JSON_STRING = String.raw`"(?:[^"\\]|\\.)*"`;
 /** `{"id":…` and, when it comes next, `,"displayName":"…"`: what taskToWire puts before the URL. */
 const LEADING_KEYS = new RegExp(`^\\{"id":(${JSON_STRING})(?:,"displayName":${JSON_STRING})?(?=,)`);
 
-/** JSON.stringify(taskToWire(…)) of a stored task document, without parsing it when its keys allow. */
-export function taskJsonToWire(request: BatchRequest, jobId: string, json: string): string {
-  const leading = LEADING_KEYS.exec(json);
-  const plain = leading && !REARRANGED_KEYS.some((key) => json.includes(key)) && !json.includes('"displayName":', leading[0].length);
-  if (!leading || !plain) return JSON.stringify(taskToWire(request, jobId, JSON.parse(json) as Task));
-  const id = JSON.parse(leading[1] as string) as string;
-  return `${leading[0]},"url":${JSON.stringify(taskUrl(request, jobId, id))}${json.slice(leading[0].length)}`;
+/**
+ * JSON.stringify(taskToWire(…)) of each stored task document of a page,
+ * without parsing those whose keys allow; the URL's common part is
+ * serialized once.
+ */
+export function tasksJsonToWire(request: BatchRequest, jobId: string, docs: string[]): string[] {
+  // A stored document is JSON.stringify's output, so its id's JSON text is JSON.stringify(id), and the URL's text is the prefix's with it appended.
+  const urlPrefix = JSON.stringify(taskUrl(request, jobId, '')).slice(0, -1);
+  return docs.map((json) => {
+    const leading = LEADING_KEYS.exec(json);
+    if (leading) REARRANGED_KEYS.lastIndex = leading[0].length;
+    if (!leading || REARRANGED_KEYS.test(json)) return JSON.stringify(taskToWire(request, jobId, JSON.parse(json) as Task));
+    return `${leading[0]},"url":${urlPrefix}${(leading[1] as string).slice(1)}${json.slice(leading[0].length)}`;
+  });
 }

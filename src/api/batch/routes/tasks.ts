@@ -2,13 +2,26 @@
 // Task_Delete, Task_Terminate, Task_Reactivate, Task_ListSubtasks.
 
 import type { TaskSpec } from '../../../core/task.js';
+import type { TaskAddOutcome } from '../../../services/task-service.js';
 import { errorBody } from '../errors.js';
-import type { Operation } from '../operation.js';
+import type { BatchRequest, Operation } from '../operation.js';
 import { taskAddSchema, taskCollectionSchema, taskUpdateSchema } from '../schemas/task.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { changedReply, createdReply, entityReply, listJsonReply, listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
-import { taskJsonToWire, taskToWire, taskUrl } from './task-wire.js';
+import { tasksJsonToWire, taskToWire, taskUrl } from './task-wire.js';
+
+/** One entry of an addCollection answer; built by assignment, since conditional spreads cost more than the rest of the entry. */
+function taskAddResult(request: BatchRequest, jobId: string, outcome: TaskAddOutcome): Record<string, unknown> {
+  const entry: Record<string, unknown> = { status: outcome.status, taskId: outcome.taskId };
+  if (outcome.task) {
+    entry.eTag = outcome.task.eTag;
+    entry.lastModified = outcome.task.lastModified;
+    entry.location = taskUrl(request, jobId, outcome.task.id);
+  }
+  if (outcome.error) entry.error = errorBody(outcome.error, request.requestId);
+  return entry;
+}
 
 export function taskOperations(services: BatchServices): Operation[] {
   return [
@@ -33,17 +46,7 @@ export function taskOperations(services: BatchServices): Operation[] {
         const outcomes = services.tasks.addCollection(request.caller, jobId, value as TaskSpec[]);
         return {
           status: 200,
-          body: {
-            'odata.metadata': `${request.baseUrl}/$metadata#taskaddresult`,
-            value: outcomes.map((outcome) => ({
-              status: outcome.status,
-              taskId: outcome.taskId,
-              ...(outcome.task
-                ? { eTag: outcome.task.eTag, lastModified: outcome.task.lastModified, location: taskUrl(request, jobId, outcome.task.id) }
-                : {}),
-              ...(outcome.error ? { error: errorBody(outcome.error, request.requestId) } : {}),
-            })),
-          },
+          body: { 'odata.metadata': `${request.baseUrl}/$metadata#taskaddresult`, value: outcomes.map((outcome) => taskAddResult(request, jobId, outcome)) },
         };
       },
     },
@@ -56,7 +59,7 @@ export function taskOperations(services: BatchServices): Operation[] {
         const query = pageQuery(request, 'tasks');
         if (parseSelect(request) === undefined) {
           const page = services.tasks.listJson(request.caller, jobId, query);
-          return listJsonReply(request, 'tasks', page.items.map((json) => taskJsonToWire(request, jobId, json)), page.continuation);
+          return listJsonReply(request, 'tasks', tasksJsonToWire(request, jobId, page.items), page.continuation);
         }
         const page = services.tasks.list(request.caller, jobId, query);
         return listReply(request, 'tasks', page.items.map((task) => taskToWire(request, jobId, task)), page.continuation);
