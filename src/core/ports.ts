@@ -390,4 +390,10 @@ export interface TaskTokenIssuer {
 /** Wakes the scheduler: something it may act on has changed. */
 export interface SchedulerSignal {
   wake(): void;
+  /**
+   * A task's run ended and freed its slots: they are filled at once, and the
+   * rest of what a pass does (ending jobs, node removals, timers) follows
+   * shortly, once for a burst of completions.
+   */
+  slotsFreed(): void;
 }

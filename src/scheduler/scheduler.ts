@@ -4,6 +4,11 @@
 // provider, (2) finishes job terminations and deletions, and (3) places
 // runnable tasks on free slots and starts them.
 //
+// A task's end (slotsFreed) needs its slots filled at once, but rarely the
+// rest: so its pass only dispatches, and one full pass follows within
+// HOUSEKEEPING_DELAY_MS, whatever the number of completions meanwhile. Any
+// other wake runs a full pass at once.
+//
 // Node provisioning and release are asynchronous; each node is worked on at
 // most once at a time (the `busy` set), and its completion wakes a new pass.
 //
@@ -47,9 +52,14 @@ export interface SchedulerDeps {
 
 /** setTimeout's largest delay; a later wake is re-armed by the pass it triggers. */
 const MAX_TIMER_MS = 2_147_483_647;
+/** How long after a task's end the full pass it may call for (ending jobs, node removals…) can wait. */
+const HOUSEKEEPING_DELAY_MS = 25;
 
 export class Scheduler {
   private scheduled = false;
+  /** The next pass is a full one, not only dispatch. */
+  private fullPassDue = false;
+  private housekeepingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly busy = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
@@ -67,13 +77,32 @@ export class Scheduler {
   }
 
   wake(): void {
+    this.fullPassDue = true;
+    this.schedule();
+  }
+
+  slotsFreed(): void {
+    if (!this.housekeepingTimer && !this.stopped) {
+      this.housekeepingTimer = setTimeout(() => {
+        this.housekeepingTimer = undefined;
+        this.wake();
+      }, HOUSEKEEPING_DELAY_MS);
+      this.housekeepingTimer.unref();
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.stopped) return;
+      const full = this.fullPassDue;
+      this.fullPassDue = false;
       try {
-        this.pass();
+        if (full) this.housekeeping();
+        this.dispatch();
       } catch (error) {
         this.deps.logger.error({ err: error }, 'scheduler pass failed');
       }
@@ -95,11 +124,15 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.housekeepingTimer) clearTimeout(this.housekeepingTimer);
     if (this.livenessTimer) clearInterval(this.livenessTimer);
     await Promise.allSettled([...this.pending]);
   }
 
-  private pass(): void {
+  /** Pools to their targets, node restarts, ending jobs, deadlines, retention, schedules, autoscale, and the timer for what falls due. */
+  private housekeeping(): void {
+    if (this.housekeepingTimer) clearTimeout(this.housekeepingTimer);
+    this.housekeepingTimer = undefined;
     const allocation = this.deps.nodes.planAllocation();
     this.startNodeWork(allocation.provision, allocation.release, allocation.stop);
     for (const { placement, wipe, deallocate } of this.deps.nodes.planNodeRestarts()) {
@@ -121,7 +154,10 @@ export class Scheduler {
     this.deps.certificates.settleDeletions();
     const autoScaleWake = this.deps.pools.runAutoScale();
     this.armTimer(earliest(scheduleWake, autoScaleWake, deadlineWake, retention.nextWake));
+  }
 
+  /** Starts prepared and preparation runs and places runnable tasks on free slots. */
+  private dispatch(): void {
     const dispatch = this.deps.tasks.dispatchSnapshot();
     this.stopRuns(dispatch.preempted);
     for (const run of dispatch.preparations) this.deps.provider.runTask(run);

@@ -130,7 +130,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     const context = new ServiceContext({
       store,
       clock,
-      signal: { wake: () => scheduler?.wake() },
+      signal: { wake: () => scheduler?.wake(), slotsFreed: () => scheduler?.slotsFreed() },
       provider,
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),
       blobUploader: new SasBlobUploader(),

@@ -12,6 +12,7 @@ import {
   DEFAULT_RELEASE_WALL_CLOCK,
   isRunning,
   nodePreparation,
+  preparationGatesTasks,
   preparationTaskOf,
   prepReleaseDirectory,
   releaseTaskOf,
@@ -60,6 +61,8 @@ export class JobPreparationService {
 
   /** Where the job's tasks stand on the node (see nodePreparation). */
   preparationOn(account: string, job: Job, nodeId: string): NodePreparation {
+    // Most jobs have no preparation task to wait for: no node status to read for each task placed.
+    if (!preparationTaskOf(job) || !preparationGatesTasks(job)) return 'ready';
     return nodePreparation(job, this.context.store.jobNodeStatus.get(account, job.id, nodeId));
   }
 

@@ -545,7 +545,7 @@ export class TaskService {
     }
     const retry = this.storeRunOutcome(report);
     if (retry) this.context.deps.provider.runTask(retry);
-    else this.context.deps.signal.wake();
+    else this.context.deps.signal.slotsFreed();
   }
 
   /**

@@ -8,6 +8,7 @@ import { certificateKey, type CertificateSecrets, type CertificateState } from '
 import type { PageQuery } from '../../core/ports.js';
 import type { CertificateRecord, CertificateRepository } from '../../core/ports-certificates-applications.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
+import { cachedStatement } from './statement-cache.js';
 
 const CERTIFICATE_FILTER_COLUMNS: Readonly<Record<string, string>> = { state: 'state' };
 
@@ -60,6 +61,6 @@ export class SqliteCertificates implements CertificateRepository {
   }
   listByState(states: CertificateState[]) {
     const marks = states.map(() => '?').join(',');
-    return (this.db.prepare(`SELECT account, doc FROM certificates WHERE state IN (${marks})`).all(...states) as Row[]).map(this.toRecord);
+    return (cachedStatement(this.db, `SELECT account, doc FROM certificates WHERE state IN (${marks})`).all(...states) as Row[]).map(this.toRecord);
   }
 }

@@ -6,6 +6,7 @@ import type { JobScheduleState } from '../../core/job-schedule.js';
 import { idKey } from '../../core/ids.js';
 import type { JobScheduleRecord, JobScheduleRepository, PageQuery } from '../../core/ports.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
+import { cachedStatement } from './statement-cache.js';
 
 export class SqliteJobSchedules implements JobScheduleRepository {
   private readonly getStmt;
@@ -46,6 +47,6 @@ export class SqliteJobSchedules implements JobScheduleRepository {
   }
   listByState(states: JobScheduleState[]) {
     const marks = states.map(() => '?').join(',');
-    return (this.db.prepare(`SELECT account, doc FROM job_schedules WHERE state IN (${marks})`).all(...states) as Row[]).map(this.toRecord);
+    return (cachedStatement(this.db, `SELECT account, doc FROM job_schedules WHERE state IN (${marks})`).all(...states) as Row[]).map(this.toRecord);
   }
 }

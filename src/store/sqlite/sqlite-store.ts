@@ -33,6 +33,7 @@ import { SqliteUsage } from './usage.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 import { SqliteApplications } from './applications.js';
 import { SqliteCertificates } from './certificates.js';
+import { cachedStatement } from './statement-cache.js';
 import type { ApplicationRepository, CertificateApplicationRepositories, CertificateRepository } from '../../core/ports-certificates-applications.js';
 
 export function openSqliteStore(options: { path?: string }): Store & CertificateApplicationRepositories {
@@ -253,14 +254,12 @@ class SqliteJobs implements JobRepository {
   }
   listByPool(account: string, poolId: string, states: JobState[]) {
     const marks = states.map(() => '?').join(',');
-    const rows = this.db
-      .prepare(`SELECT account, doc FROM jobs WHERE account = ? AND pool_key = ? AND state IN (${marks})`)
-      .all(account, idKey(poolId), ...states) as Row[];
+    const rows = cachedStatement(this.db, `SELECT account, doc FROM jobs WHERE account = ? AND pool_key = ? AND state IN (${marks})`).all(account, idKey(poolId), ...states) as Row[];
     return rows.map(this.toRecord);
   }
   listByState(states: JobState[]) {
     const marks = states.map(() => '?').join(',');
-    const rows = this.db.prepare(`SELECT account, doc FROM jobs WHERE state IN (${marks})`).all(...states) as Row[];
+    const rows = cachedStatement(this.db, `SELECT account, doc FROM jobs WHERE state IN (${marks})`).all(...states) as Row[];
     return rows.map(this.toRecord);
   }
 }
@@ -399,11 +398,10 @@ class SqliteTasks implements TaskRepository {
   listRunnable(account: string, jobIds: string[], limit: number) {
     if (jobIds.length === 0 || limit <= 0) return [];
     const marks = jobIds.map(() => '?').join(',');
-    const rows = this.db
-      .prepare(
-        `SELECT seq, account, job_id, attempt, doc FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' AND waiting = 0 ORDER BY seq LIMIT ?`,
-      )
-      .all(account, ...jobIds.map(idKey), limit) as Row[];
+    const rows = cachedStatement(
+      this.db,
+      `SELECT seq, account, job_id, attempt, doc FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' AND waiting = 0 ORDER BY seq LIMIT ?`,
+    ).all(account, ...jobIds.map(idKey), limit) as Row[];
     return rows.map(this.toRecord);
   }
   listByState(account: string, jobId: string, state: TaskState) {
