@@ -7,16 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  blobOptionsFromHeaders,
-  collectOutputFiles,
-  expandVariables,
-  globMatcher,
-  hasWildcards,
-  OutputPatternError,
-  shouldUpload,
-  type TaskPaths,
-} from '../../src/agent/output-files.js';
+import { collectOutputFiles, expandVariables, globMatcher, hasWildcards, OutputPatternError, type TaskPaths } from '../../src/agent/output-file-patterns.js';
+import { blobOptionsFromHeaders, shouldUpload } from '../../src/agent/output-files.js';
 
 let root: string;
 let paths: TaskPaths;
