@@ -108,13 +108,19 @@ export class OsUserAccounts implements NodeUserAccounts {
     let existing = findOsUser(name, this.passwdFile);
     const differs = existing && (existing.comment !== marker || (user.uid !== undefined && (existing.uid !== user.uid || existing.gid !== user.gid)));
     if (existing && differs) {
-      // Left by an earlier pool of the same id, or a name clash: made anew for this pool.
+      // Only an account Lapis made is ever removed: any other is this machine's own.
+      if (!existing.comment?.startsWith(MARKER_PREFIX)) throw new Error(`An account named ${name} already exists on this machine and was not made by Lapis.`);
+      // Left by an earlier pool of the same id: made anew for this pool.
       await run('userdel', ['-r', '-f', name]).catch(() => undefined);
       existing = undefined;
     }
     if (!existing) {
       const options = ['-m', '-s', '/bin/bash', '-c', marker];
       if (user.uid !== undefined && user.gid !== undefined) {
+        // Local nodes share this machine: a pool user never gets root's or a system account's uid or group.
+        if (user.uid < FIRST_POOL_USER_ID || user.gid < FIRST_POOL_USER_ID) {
+          throw new Error(`The user ${user.name} asks for uid ${user.uid} and gid ${user.gid}; on a local node both must be at least ${FIRST_POOL_USER_ID}, below which are this machine's system accounts.`);
+        }
         if (!(await groupExists(String(user.gid)))) await run('groupadd', ['-g', String(user.gid), name]);
         options.push('-u', String(user.uid), '-g', String(user.gid));
       } else {
@@ -140,10 +146,14 @@ function hasGroup(name: string, groupFile: string): boolean {
   }
 }
 
+const MARKER_PREFIX = 'lapis pool user ';
+/** Debian's first uid and gid for ordinary users (UID_MIN, GID_MIN). */
+const FIRST_POOL_USER_ID = 1000;
+
 /** The comment that marks an account as a pool's named user. */
 function markerOf(placement: NodePlacement): string {
   const digest = createHash('sha256').update(`${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}`).digest('hex');
-  return `lapis pool user ${digest.slice(0, 16)}`;
+  return `${MARKER_PREFIX}${digest.slice(0, 16)}`;
 }
 
 async function groupExists(group: string): Promise<boolean> {

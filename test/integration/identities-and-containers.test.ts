@@ -101,6 +101,23 @@ describe('named users', () => {
     await deletePool(usersPool);
     await deletePool(otherPool);
   });
+
+  test('a named user that asks for root\'s uid and group fails its task and gets no account', { skip: !isRoot && 'needs root to make OS accounts' }, async () => {
+    const poolId = uniqueId('RootUid');
+    const userName = `lapis${randomBytes(4).toString('hex')}`;
+    await addPoolAndWait(server.batch, poolId, {
+      targetDedicatedNodes: 1,
+      userAccounts: [{ name: userName, password: 'Secret-Pass-1', linuxUserConfiguration: { uid: 0, gid: 0 } }],
+    });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'whoami', commandLine: '/usr/bin/id -u', userIdentity: { userName } });
+    const task = await waitForTaskState(server.batch, jobId, 'whoami', 'completed');
+    assert.equal(task.executionInfo?.result, 'failure');
+    assert.match(task.executionInfo?.failureInfo?.message ?? '', /at least 1000/);
+    assert.equal(findOsUser(userName), undefined);
+    await deletePool(poolId);
+  });
 });
 
 /** Deletes a pool and waits until it is gone (its nodes released). */
