@@ -346,10 +346,17 @@ export class TaskService {
     const { store } = this.context;
     return store.transaction(() => {
       const runs: TaskRun[] = [];
+      // A plan places many tasks of a few jobs on a few nodes of one pool: each job and pool is read once.
+      const jobs = new Map<string, ReturnType<typeof store.jobs.get>>();
+      const pools = new Map<string, ReturnType<typeof store.pools.get>>();
+      const once = <T>(cache: Map<string, T>, key: string, read: () => T): T => {
+        if (!cache.has(key)) cache.set(key, read());
+        return cache.get(key) as T;
+      };
       for (const assignment of assignments) {
         const taskRecord = store.tasks.get(assignment.account, assignment.jobId, assignment.taskId);
-        const jobRecord = store.jobs.get(assignment.account, assignment.jobId);
-        const poolRecord = store.pools.get(assignment.account, assignment.poolId);
+        const jobRecord = once(jobs, `${assignment.account}\n${idKey(assignment.jobId)}`, () => store.jobs.get(assignment.account, assignment.jobId));
+        const poolRecord = once(pools, `${assignment.account}\n${idKey(assignment.poolId)}`, () => store.pools.get(assignment.account, assignment.poolId));
         const nodeRecord = store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId);
         if (!taskRecord || !jobRecord || !poolRecord || !nodeRecord) continue;
         if (taskRecord.task.state !== 'active' || jobRecord.job.state !== 'active') continue;
@@ -370,7 +377,7 @@ export class TaskService {
         store.tasks.update(record);
         store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
         // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
-        if (state === 'running') runs.push(this.describeRun(record, jobRecord.job, directory, false));
+        if (state === 'running') runs.push(this.describeRun(record, jobRecord.job, directory, false, poolRecord.pool));
       }
       return runs;
     });
@@ -494,7 +501,8 @@ export class TaskService {
     });
   }
 
-  private describeRun(record: TaskRecord, job: Job, taskDirectory: string, isRetry: boolean): TaskRun {
+  /** `pool` saves a read when the caller has the task's pool at hand. */
+  private describeRun(record: TaskRecord, job: Job, taskDirectory: string, isRetry: boolean, pool?: Pool): TaskRun {
     const { task } = record;
     const environment: Record<string, string> = {};
     for (const setting of [...(job.commonEnvironmentSettings ?? []), ...(task.environmentSettings ?? [])]) {
@@ -509,9 +517,9 @@ export class TaskService {
     const tokenExpiry = authenticationTokenExpiry(task, this.context.now());
     if (tokenExpiry) environment.AZ_BATCH_AUTHENTICATION_TOKEN = this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id }, tokenExpiry);
     const wallClock = parseDuration(task.constraints.maxWallClockTime);
-    const pool = task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined;
-    const setup = this.setup.forRun(record.account, pool, task.applicationPackageReferences, 'task');
-    const identity = runIdentity(task.userIdentity, pool);
+    const taskPool = pool ?? (task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined);
+    const setup = this.setup.forRun(record.account, taskPool, task.applicationPackageReferences, 'task');
+    const identity = runIdentity(task.userIdentity, taskPool);
     if (identity.failure && !setup.failure) setup.failure = identity.failure;
     return {
       ...runRefOf(record),
