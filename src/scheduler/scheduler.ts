@@ -9,8 +9,8 @@
 // HOUSEKEEPING_DELAY_MS, whatever the number of completions meanwhile. Any
 // other wake runs a full pass at once.
 //
-// Node provisioning and release are asynchronous; each node is worked on at
-// most once at a time (the `busy` set), and its completion wakes a new pass.
+// Node provisioning and release are asynchronous; a node's operations run one
+// after another (onNode), and each completion wakes a new pass.
 //
 // Liveness runs on its own cadence, not in the pass that follows every task
 // completion: agents heartbeat (NodeEvents.nodeHeartbeat), and every half
@@ -62,6 +62,8 @@ export class Scheduler {
   private housekeepingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly busy = new Set<string>();
+  /** The last operation queued for each node (onNode). */
+  private readonly nodeOperations = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
@@ -233,15 +235,26 @@ export class Scheduler {
     }
   }
 
+  /**
+   * One operation of a kind per node at a time (`busy`), and a node's
+   * operations one after another: a node released while it is still being
+   * provisioned (its pool deleted at once) must not have its directory
+   * removed while the provisioning creates it.
+   */
   private onNode(placement: NodePlacement, action: string, work: () => Promise<void>): void {
     const key = `${action}:${placement.nodeId}`;
     if (this.busy.has(key)) return;
     this.busy.add(key);
-    this.track(
-      work()
-        .catch((error: unknown) => this.deps.logger.error({ err: error, nodeId: placement.nodeId, action }, 'node operation failed'))
-        .finally(() => this.busy.delete(key)),
-    );
+    const previous = this.nodeOperations.get(placement.nodeId) ?? Promise.resolve();
+    const operation: Promise<void> = previous
+      .then(work)
+      .catch((error: unknown) => this.deps.logger.error({ err: error, nodeId: placement.nodeId, action }, 'node operation failed'))
+      .finally(() => {
+        this.busy.delete(key);
+        if (this.nodeOperations.get(placement.nodeId) === operation) this.nodeOperations.delete(placement.nodeId);
+      });
+    this.nodeOperations.set(placement.nodeId, operation);
+    this.track(operation);
   }
 
   private stopRuns(runs: TaskRunRef[]): void {

@@ -149,6 +149,13 @@ describe('Pool_Resize, Pool_StopResize, Pool_Delete', () => {
     await waitFor(async () => ((await server.batch.pool.exists(id)).body ? undefined : true), { what: 'the pool to disappear' });
     await assert.rejects(server.batch.pool.deleteMethod(id), batchError('PoolNotFound', 404));
   });
+
+  test('a pool deleted while its nodes are still starting goes away', async () => {
+    const id = uniqueId('DeleteStarting');
+    await server.batch.pool.add(poolSpec(id, { targetDedicatedNodes: 2 }));
+    await server.batch.pool.deleteMethod(id);
+    await waitFor(async () => ((await server.batch.pool.exists(id)).body ? undefined : true), { timeoutMs: 15_000, what: 'the pool to disappear' });
+  });
 });
 
 describe('a pool deleted under running tasks', () => {
