@@ -12,7 +12,7 @@
 
 import type { NameValuePair, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
-import type { JobSpec } from './job.js';
+import { checkPoolInformation, type JobSpec } from './job.js';
 import { creationStamps, transitionState } from './lifecycle.js';
 import { formatTimestamp, isUnlimited, parseDuration } from './time.js';
 
@@ -56,6 +56,8 @@ export interface JobSchedule extends Versioned {
   metadata?: NameValuePair[];
   /** Lapis's own: how many jobs the schedule has created, for the next job's id; never on the wire. */
   jobCount?: number;
+  /** Lapis's own: the auto pool shared by the schedule's jobs (poolLifetimeOption 'jobschedule'); never on the wire. */
+  autoPoolId?: string;
 }
 
 const ONE_MINUTE_MS = 60_000;
@@ -77,11 +79,7 @@ function firstRunTime(schedule: Schedule, now: Date): string {
 
 export function createJobSchedule(spec: JobScheduleSpec, now: Date, eTag: string): JobSchedule {
   checkSchedule(spec.schedule);
-  if (!spec.jobSpecification.poolInfo?.poolId) {
-    throw spec.jobSpecification.poolInfo?.autoPoolSpecification
-      ? batchErrors.invalidPropertyValue('jobSpecification.poolInfo.autoPoolSpecification', 'Auto pools are not supported yet by Lapis; set poolInfo.poolId.')
-      : batchErrors.missingRequiredProperty('jobSpecification.poolInfo.poolId');
-  }
+  checkPoolInformation(spec.jobSpecification.poolInfo ?? {}, 'jobSpecification.poolInfo');
   return {
     ...spec,
     ...creationStamps(now, eTag),
@@ -207,4 +205,9 @@ export function advanceSchedule(schedule: JobSchedule, createdJobId: string | un
 export function nextWakeTime(schedule: JobSchedule): number | undefined {
   if (schedule.state !== 'active' || schedule.executionInfo.nextRunTime === undefined) return undefined;
   return Date.parse(schedule.executionInfo.nextRunTime);
+}
+
+/** The schedule's shared auto pool, when its jobs take one for the schedule's whole lifetime. */
+export function sharesAutoPool(schedule: JobSchedule): boolean {
+  return schedule.jobSpecification.poolInfo.autoPoolSpecification?.poolLifetimeOption === 'jobschedule';
 }

@@ -4,6 +4,7 @@
 //     │
 //     └──────────────delete (from any state)──────────────▶ deleting ──▶ (removed)
 
+import type { PoolInformation } from './auto-pool.js';
 import type { EnvironmentSetting, NameValuePair, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
 import { creationStamps, transitionState } from './lifecycle.js';
@@ -25,7 +26,7 @@ export interface JobSpec {
   maxParallelTasks?: number;
   allowTaskPreemption?: boolean;
   constraints?: Partial<JobConstraints>;
-  poolInfo: { poolId?: string; autoPoolSpecification?: Record<string, unknown> };
+  poolInfo: PoolInformation;
   onAllTasksComplete?: OnAllTasksComplete;
   onTaskFailure?: OnTaskFailure;
   usesTaskDependencies?: boolean;
@@ -54,7 +55,7 @@ export interface Job extends Versioned {
   maxParallelTasks: number;
   allowTaskPreemption: boolean;
   constraints: JobConstraints;
-  poolInfo: { poolId?: string; autoPoolSpecification?: Record<string, unknown> };
+  poolInfo: PoolInformation;
   onAllTasksComplete: OnAllTasksComplete;
   onTaskFailure: OnTaskFailure;
   commonEnvironmentSettings?: EnvironmentSetting[];
@@ -65,12 +66,17 @@ export interface Job extends Versioned {
   [extra: string]: unknown;
 }
 
-export function createJob(spec: JobSpec, now: Date, eTag: string): Job {
-  if (!spec.poolInfo.poolId) {
-    throw spec.poolInfo.autoPoolSpecification
-      ? batchErrors.invalidPropertyValue('poolInfo.autoPoolSpecification', 'Auto pools are not supported yet by Lapis; create a pool and set poolInfo.poolId.')
-      : batchErrors.missingRequiredProperty('poolInfo.poolId');
+/** Batch takes one of the two: an existing pool or an auto pool. */
+export function checkPoolInformation(poolInfo: PoolInformation, property: string): void {
+  if (poolInfo.poolId && poolInfo.autoPoolSpecification) {
+    throw batchErrors.invalidPropertyValue(property, 'Specify either poolId or autoPoolSpecification, not both.');
   }
+  if (!poolInfo.poolId && !poolInfo.autoPoolSpecification) throw batchErrors.missingRequiredProperty(`${property}.poolId`);
+}
+
+/** `autoPoolId`: the pool created for the job from its autoPoolSpecification, which its tasks run on. */
+export function createJob(spec: JobSpec, now: Date, eTag: string, autoPoolId?: string): Job {
+  checkPoolInformation(spec.poolInfo, 'poolInfo');
   if (spec.priority !== undefined && (spec.priority < -1000 || spec.priority > 1000)) {
     throw batchErrors.invalidPropertyValue('priority', 'The priority must be between -1000 and 1000.');
   }
@@ -93,7 +99,7 @@ export function createJob(spec: JobSpec, now: Date, eTag: string): Job {
     poolInfo: spec.poolInfo,
     onAllTasksComplete: spec.onAllTasksComplete ?? 'noaction',
     onTaskFailure: spec.onTaskFailure ?? 'noaction',
-    executionInfo: { startTime: stamps.creationTime, poolId: spec.poolInfo.poolId },
+    executionInfo: { startTime: stamps.creationTime, poolId: autoPoolId ?? spec.poolInfo.poolId },
   };
 }
 
@@ -138,7 +144,7 @@ export interface JobChanges {
   maxParallelTasks?: number;
   allowTaskPreemption?: boolean;
   constraints?: Partial<JobConstraints>;
-  poolInfo?: { poolId?: string; autoPoolSpecification?: Record<string, unknown> };
+  poolInfo?: PoolInformation;
   metadata?: NameValuePair[];
   onAllTasksComplete?: OnAllTasksComplete;
 }
@@ -160,13 +166,11 @@ function applyJobChanges(job: Job, changes: JobChanges, now: Date, eTag: string)
   }
   let poolInfo = job.poolInfo;
   let executionInfo = job.executionInfo;
-  if (changes.poolInfo) {
+  if (changes.poolInfo?.autoPoolSpecification) {
+    poolInfo = changedAutoPool(job, changes.poolInfo);
+  } else if (changes.poolInfo) {
     const poolId = changes.poolInfo.poolId;
-    if (!poolId) {
-      throw changes.poolInfo.autoPoolSpecification
-        ? batchErrors.invalidPropertyValue('poolInfo.autoPoolSpecification', 'Auto pools are not supported yet by Lapis; set poolInfo.poolId.')
-        : batchErrors.missingRequiredProperty('poolInfo.poolId');
-    }
+    if (!poolId) throw batchErrors.missingRequiredProperty('poolInfo.poolId');
     const samePool = poolId.toLowerCase() === (job.poolInfo.poolId ?? '').toLowerCase();
     if (!samePool && job.state !== 'disabled') throw batchErrors.jobNotDisabled();
     poolInfo = { poolId };
@@ -194,6 +198,25 @@ function applyJobChanges(job: Job, changes: JobChanges, now: Date, eTag: string)
   // Batch does not return an empty metadata list.
   if (next.metadata?.length === 0) delete next.metadata;
   return next;
+}
+
+/**
+ * Batch lets a job keep its auto pool and change only keepAlive, and only
+ * for the pool lifetime 'job'; moving a job to a new auto pool is not
+ * supported by Lapis.
+ */
+function changedAutoPool(job: Job, changes: PoolInformation): PoolInformation {
+  checkPoolInformation(changes, 'poolInfo');
+  const current = job.poolInfo.autoPoolSpecification;
+  const requested = changes.autoPoolSpecification;
+  if (!current || !requested) {
+    throw batchErrors.invalidPropertyValue('poolInfo.autoPoolSpecification', 'Lapis cannot move a job to a new auto pool; set poolInfo.poolId.');
+  }
+  if (requested.keepAlive === current.keepAlive) return job.poolInfo;
+  if (current.poolLifetimeOption !== 'job') {
+    throw batchErrors.invalidPropertyValue('poolInfo.autoPoolSpecification.keepAlive', 'keepAlive can be changed only for an auto pool whose poolLifetimeOption is job.');
+  }
+  return { autoPoolSpecification: { ...current, keepAlive: requested.keepAlive } };
 }
 
 /** Job_Patch: only what the request names changes. */

@@ -145,11 +145,12 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     preparationService = new JobPreparationService(context, setup);
     taskService = new TaskService(context, preparationService, setup);
     nodeService = new NodeService(context, preparationService, setup);
+    const pools = new PoolService(context);
     const services = {
-      pools: new PoolService(context),
-      jobs: new JobService(context, preparationService),
+      pools,
+      jobs: new JobService(context, preparationService, pools),
       preparation: preparationService,
-      jobSchedules: new JobScheduleService(context),
+      jobSchedules: new JobScheduleService(context, pools),
       tasks: taskService,
       nodes: nodeService,
       files: new FileService(context, taskService),

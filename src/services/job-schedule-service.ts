@@ -18,6 +18,7 @@ import {
   nextJobId,
   nextWakeTime,
   scheduleStep,
+  sharesAutoPool,
   type JobSchedule,
   type JobScheduleChanges,
   type JobScheduleSpec,
@@ -25,17 +26,24 @@ import {
 import type { Page, PageQuery } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
 import { insertJob } from './job-service.js';
+import type { PoolService } from './pool-service.js';
 
 /** Enough jobs per page when a deleted schedule removes its jobs. */
 const JOBS_PER_SWEEP = 1000;
 
 export class JobScheduleService {
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly pools: PoolService,
+  ) {}
 
   add(caller: Caller, spec: JobScheduleSpec): JobSchedule {
     assertValidId(spec.id);
     const { now, eTag } = this.context.stamp();
     const schedule = createJobSchedule(spec, now, eTag);
+    // The pool is created with the first job; its specification is checked now, as Batch does.
+    const autoPool = spec.jobSpecification.poolInfo.autoPoolSpecification;
+    if (autoPool) this.pools.checkAutoPool(autoPool, 'jobSpecification.poolInfo.autoPoolSpecification');
     const { store } = this.context;
     store.transaction(() => {
       if (store.jobs.get(caller.account, spec.id)) throw batchErrors.jobWithSameIdExists();
@@ -65,6 +73,8 @@ export class JobScheduleService {
   }
 
   change(caller: Caller, scheduleId: string, changes: JobScheduleChanges, mode: 'patch' | 'update', conditions?: Conditions): JobSchedule {
+    const autoPool = changes.jobSpecification?.poolInfo.autoPoolSpecification;
+    if (autoPool) this.pools.checkAutoPool(autoPool, 'jobSpecification.poolInfo.autoPoolSpecification');
     return this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => changeJobSchedule(schedule, changes, mode, now, eTag));
   }
 
@@ -135,7 +145,10 @@ export class JobScheduleService {
       for (const { job } of jobs) {
         if (job.state !== 'deleting') store.jobs.update({ account, job: markJobDeleting(job, now, eTag) });
       }
-      if (jobs.length === 0) store.jobSchedules.delete(account, schedule.id);
+      if (jobs.length === 0) {
+        this.releaseAutoPool(account, schedule);
+        store.jobSchedules.delete(account, schedule.id);
+      }
       // The jobs are removed by the next pass, then the schedule.
       else this.context.deps.signal.wake();
       return undefined;
@@ -148,27 +161,52 @@ export class JobScheduleService {
       }
       if (hasActiveJob) return schedule;
       const completed = completeJobSchedule(schedule, now, eTag);
+      this.releaseAutoPool(account, schedule);
       store.jobSchedules.update({ account, schedule: completed });
       return completed;
     }
 
     const step = scheduleStep(schedule, hasActiveJob, now);
     let next = schedule;
-    if (step.kind === 'complete') next = completeJobSchedule(schedule, now, eTag);
-    else if (step.kind === 'skip') next = advanceSchedule(schedule, undefined, undefined, now, eTag);
+    if (step.kind === 'complete') {
+      next = completeJobSchedule(schedule, now, eTag);
+      this.releaseAutoPool(account, schedule);
+    } else if (step.kind === 'skip') next = advanceSchedule(schedule, undefined, undefined, now, eTag);
     else if (step.kind === 'createJob') {
       const jobId = nextJobId(schedule);
+      let poolId: string | undefined;
       try {
-        insertJob(this.context, account, createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag), now, eTag);
+        poolId = this.autoPoolForJob(account, schedule);
+        insertJob(this.context, account, createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag, poolId), now, eTag);
         next = advanceSchedule(schedule, jobId, `${this.context.deps.publicUrl()}/jobs/${jobId}`, now, eTag);
       } catch (error) {
         if (!isBatchError(error)) throw error;
         // A specification that cannot make a job loses this run, not the whole sweep.
         this.context.deps.logger.warn({ err: error, jobScheduleId: schedule.id }, 'job schedule could not create its job');
         next = advanceSchedule(schedule, undefined, undefined, now, eTag);
+        // This sweep's transaction stays open: a pool made for the lost job alone goes again.
+        if (poolId && !sharesAutoPool(schedule)) this.pools.releaseAutoPool(account, poolId);
       }
+      if (sharesAutoPool(schedule) && poolId) next = { ...next, autoPoolId: poolId };
     }
     if (next !== schedule) store.jobSchedules.update({ account, schedule: next });
     return next;
+  }
+
+  /**
+   * The auto pool a new job of the schedule runs on: the schedule's shared
+   * one (created with its first job) or a new one per job.
+   */
+  private autoPoolForJob(account: string, schedule: JobSchedule): string | undefined {
+    const spec = schedule.jobSpecification.poolInfo.autoPoolSpecification;
+    if (!spec) return undefined;
+    if (sharesAutoPool(schedule) && schedule.autoPoolId) return schedule.autoPoolId;
+    return this.pools.addAutoPool(account, spec, 'jobSpecification.poolInfo.autoPoolSpecification').id;
+  }
+
+  /** A schedule that completes or goes takes its shared auto pool with it, unless keepAlive. */
+  private releaseAutoPool(account: string, schedule: JobSchedule): void {
+    const keepAlive = schedule.jobSpecification.poolInfo.autoPoolSpecification?.keepAlive;
+    if (schedule.autoPoolId && sharesAutoPool(schedule) && !keepAlive) this.pools.releaseAutoPool(account, schedule.autoPoolId);
   }
 }

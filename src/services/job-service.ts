@@ -2,6 +2,7 @@
 // terminate and delete, which the scheduler drives: end the running tasks,
 // remove their files, then complete or remove the job.
 
+import { autoPoolEndingWithJob, checkJobAutoPoolLifetime } from '../core/auto-pool.js';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { jobManagerOf, jobManagerTaskSpec } from '../core/job-manager.js';
 import { createTask } from '../core/task.js';
@@ -10,6 +11,7 @@ import { assertValidId } from '../core/ids.js';
 import {
   beginJobDisable,
   beginJobTermination,
+  checkPoolInformation,
   completeJob,
   completeJobDisable,
   createJob,
@@ -26,21 +28,30 @@ import type { Page, PageQuery, TaskCounts, TaskRun, TaskRunRef } from '../core/p
 import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
+import type { PoolService } from './pool-service.js';
 import { endRun, requeueRun, runRefsOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export class JobService {
   constructor(
     private readonly context: ServiceContext,
     private readonly preparation: JobPreparationService,
+    private readonly pools: PoolService,
   ) {}
 
   add(caller: Caller, spec: JobSpec): Job {
     assertValidId(spec.id);
     const { now, eTag } = this.context.stamp();
-    const job = createJob(spec, now, eTag);
-    this.context.store.transaction(() => {
+    checkPoolInformation(spec.poolInfo, 'poolInfo');
+    if (spec.poolInfo.autoPoolSpecification) checkJobAutoPoolLifetime(spec.poolInfo.autoPoolSpecification, 'poolInfo.autoPoolSpecification');
+    const job = this.context.store.transaction(() => {
       if (this.context.store.jobSchedules.get(caller.account, spec.id)) throw batchErrors.jobScheduleWithSameIdExists();
-      if (!insertJob(this.context, caller.account, job, now, eTag)) throw batchErrors.jobExists();
+      // The auto pool is created in the job's transaction: a refused job leaves no pool behind.
+      const autoPool = spec.poolInfo.autoPoolSpecification
+        ? this.pools.addAutoPool(caller.account, spec.poolInfo.autoPoolSpecification, 'poolInfo.autoPoolSpecification')
+        : undefined;
+      const created = createJob(spec, now, eTag, autoPool?.id);
+      if (!insertJob(this.context, caller.account, created, now, eTag)) throw batchErrors.jobExists();
+      return created;
     });
     this.context.deps.signal.wake();
     return job;
@@ -157,6 +168,7 @@ export class JobService {
         }
         // An ending job waits for its release task on every node that ran its preparation task.
         if (this.preparation.releaseNodes(account, job, releases)) continue;
+        this.releaseAutoPool(account, job);
         if (job.state === 'terminating') {
           store.jobs.update({ account, job: completeJob(job, now, eTag) });
           continue;
@@ -179,6 +191,12 @@ export class JobService {
       }
     });
     return { stop, removeFiles, releases };
+  }
+
+  /** A job that completes or goes takes its auto pool with it (lifetime 'job', no keepAlive). */
+  private releaseAutoPool(account: string, job: Job): void {
+    const poolId = autoPoolEndingWithJob(job.poolInfo, job.executionInfo.poolId);
+    if (poolId) this.pools.releaseAutoPool(account, poolId);
   }
 }
 

@@ -1,9 +1,11 @@
 // Pool use cases: add, get, list, exists, delete, patch, updateProperties,
 // resize, stopResize, and autoscale: enable, disable, evaluate, and the
-// scheduler's periodic evaluation.
+// scheduler's periodic evaluation; and the auto pools of jobs and schedules.
 // Nodes come and go asynchronously: these methods change the pool's targets
 // and states and wake the scheduler, whose allocator does the node work.
 
+import { randomUUID } from 'node:crypto';
+import { autoPoolId, checkAutoPoolSpecification, createAutoPool, type AutoPoolSpecification } from '../core/auto-pool.js';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
@@ -43,11 +45,39 @@ export class PoolService {
   add(caller: Caller, spec: PoolSpec): Pool {
     assertValidId(spec.id);
     const { now, eTag } = this.context.stamp();
-    const created = createPool(spec, now, eTag, { minAutoScaleIntervalMs: this.context.deps.minAutoScaleIntervalMs });
+    return this.insert(caller.account, createPool(spec, now, eTag, this.poolOptions()));
+  }
+
+  /**
+   * Creates the auto pool of a job or job schedule, an ordinary pool with an
+   * id Batch's way; errors name the pool under `property`.
+   */
+  addAutoPool(account: string, spec: AutoPoolSpecification, property: string): Pool {
+    const { now, eTag } = this.context.stamp();
+    return this.insert(account, createAutoPool(spec, autoPoolId(spec, randomUUID()), property, now, eTag, this.poolOptions()));
+  }
+
+  /** Checks an auto pool specification as addAutoPool would, creating nothing. */
+  checkAutoPool(spec: AutoPoolSpecification, property: string): void {
+    checkAutoPoolSpecification(spec, property, this.context.now(), this.poolOptions());
+  }
+
+  /** The end of an auto pool's lifetime: it is deleted, unless it is gone or going already. */
+  releaseAutoPool(account: string, poolId: string): void {
+    const record = this.context.store.pools.get(account, poolId);
+    if (!record || record.pool.state === 'deleting') return;
+    this.delete({ account }, poolId);
+  }
+
+  private poolOptions() {
+    return { minAutoScaleIntervalMs: this.context.deps.minAutoScaleIntervalMs };
+  }
+
+  private insert(account: string, created: Pool): Pool {
     const pool = this.context.store.transaction(() => {
-      if (!this.context.store.pools.insert({ account: caller.account, pool: created })) throw batchErrors.poolExists();
+      if (!this.context.store.pools.insert({ account, pool: created })) throw batchErrors.poolExists();
       // Batch evaluates an autoscale pool's formula as the pool is created.
-      return created.enableAutoScale ? this.evaluateAndApply(caller.account, created) : created;
+      return created.enableAutoScale ? this.evaluateAndApply(account, created) : created;
     });
     this.context.deps.signal.wake();
     return pool;

@@ -236,12 +236,16 @@ class SqliteJobs implements JobRepository {
   }
   insert(record: JobRecord) {
     const { job } = record;
-    const poolKey = job.poolInfo.poolId ? idKey(job.poolInfo.poolId) : null;
+    // The pool the job's tasks run on: its own auto pool or poolInfo.poolId.
+    const poolId = job.executionInfo.poolId ?? job.poolInfo.poolId;
+    const poolKey = poolId ? idKey(poolId) : null;
     return this.insertStmt.run(record.account, idKey(job.id), poolKey, job.state, JSON.stringify(job)).changes === 1;
   }
   update(record: JobRecord) {
     const { job } = record;
-    const poolKey = job.poolInfo.poolId ? idKey(job.poolInfo.poolId) : null;
+    // The pool the job's tasks run on: its own auto pool or poolInfo.poolId.
+    const poolId = job.executionInfo.poolId ?? job.poolInfo.poolId;
+    const poolKey = poolId ? idKey(poolId) : null;
     this.updateStmt.run(poolKey, job.state, JSON.stringify(job), record.account, idKey(job.id));
   }
   delete(account: string, jobId: string) {

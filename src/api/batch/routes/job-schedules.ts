@@ -17,7 +17,7 @@ function scheduleUrl(request: BatchRequest, scheduleId: string): string {
 }
 
 function scheduleToWire(request: BatchRequest, schedule: JobSchedule): object {
-  const { id, displayName, jobCount: _internal, ...rest } = schedule;
+  const { id, displayName, jobCount: _internal, autoPoolId: _pool, ...rest } = schedule;
   return { id, displayName, url: scheduleUrl(request, id), ...rest };
 }
 

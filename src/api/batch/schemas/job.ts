@@ -1,12 +1,27 @@
 // Request bodies of the job operations.
 
 import { z } from 'zod';
+import { poolSpecificationSchema } from './pool.js';
 import { taskAddSchema } from './task.js';
 import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, resourceFile, timestamp, userIdentity } from './validate.js';
 
 const priority = () => integer().min(-1000).max(1000);
 const constraints = () => z.looseObject({ maxWallClockTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
-const poolInfo = () => z.looseObject({ poolId: z.string().optional(), autoPoolSpecification: z.looseObject({}).optional() });
+const autoPoolSpecification = () =>
+  z.looseObject({
+    autoPoolIdPrefix: z
+      .string()
+      .max(20)
+      .regex(/^[A-Za-z0-9_-]*$/, { message: 'The prefix may hold only letters, digits, hyphens and underscores.' })
+      .optional(),
+    poolLifetimeOption: lowerEnum(['jobschedule', 'job']),
+    keepAlive: z.boolean().optional(),
+    pool: poolSpecificationSchema,
+  });
+const poolInfo = () => z.looseObject({ poolId: z.string().optional(), autoPoolSpecification: autoPoolSpecification().optional() });
+// A change may name only keepAlive: the pool of an existing auto pool does not change.
+const changedPoolInfo = () =>
+  z.looseObject({ poolId: z.string().optional(), autoPoolSpecification: autoPoolSpecification().partial({ pool: true }).optional() });
 const onAllTasksComplete = () => lowerEnum(['noaction', 'terminatejob']);
 
 const jobPreparationTask = () =>
@@ -70,9 +85,9 @@ const jobChanges = {
   onAllTasksComplete: onAllTasksComplete().optional(),
 };
 
-export const jobPatchSchema = z.object({ ...jobChanges, poolInfo: poolInfo().optional() });
+export const jobPatchSchema = z.object({ ...jobChanges, poolInfo: changedPoolInfo().optional() });
 
-export const jobUpdateSchema = z.object({ ...jobChanges, poolInfo: poolInfo() });
+export const jobUpdateSchema = z.object({ ...jobChanges, poolInfo: changedPoolInfo() });
 
 export const jobDisableSchema = z.object({ disableTasks: lowerEnum(['requeue', 'terminate', 'wait']) });
 

@@ -42,6 +42,9 @@ export const poolAddSchema = z.looseObject({
   metadata: nameValuePairs().optional(),
 });
 
+/** An auto pool's pool: a Pool_Add body without the id, which Batch assigns. */
+export const poolSpecificationSchema = poolAddSchema.omit({ id: true });
+
 const deallocationOption = lowerEnum(['requeue', 'terminate', 'taskcompletion', 'retaineddata']);
 
 export const poolResizeSchema = z.looseObject({
