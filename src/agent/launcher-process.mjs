@@ -19,6 +19,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { openAppendNoFollow } from './no-follow-open.mjs';
 
 /** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor }, pid undefined until started. */
 const runs = new Map();
@@ -48,8 +49,9 @@ function start(request) {
   const descriptors = [];
   let child;
   try {
-    descriptors.push(openSync(request.stdout, 'a', 0o644));
-    descriptors.push(openSync(request.stderr, 'a', 0o644));
+    // Under outputRoot (the node root) no link a task planted is followed on the way to the files.
+    descriptors.push(request.outputRoot ? openAppendNoFollow(request.outputRoot, request.stdout) : openSync(request.stdout, 'a', 0o644));
+    descriptors.push(request.outputRoot ? openAppendNoFollow(request.outputRoot, request.stderr) : openSync(request.stderr, 'a', 0o644));
   } catch (error) {
     closeQuietly(descriptors);
     failed('open', error);

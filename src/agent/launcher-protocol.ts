@@ -23,6 +23,13 @@ export interface StartRequest {
   /** Opened (append) by the launcher for the process's stdout and stderr. */
   stdout: string;
   stderr: string;
+  /**
+   * A trusted directory (the node root) that stdout and stderr lie under:
+   * each component below it is opened without following links, so a link a
+   * task planted in its directory is never written through. Without it the
+   * paths are opened as they are.
+   */
+  outputRoot?: string;
   pidDirectory: string;
   /** The pid file's content: a RunRecord as JSON. */
   record: string;
