@@ -86,7 +86,7 @@ export async function openTrustedDirectory(directory: string): Promise<Directory
 }
 
 export interface CreateOptions {
-  /** For directories this call creates (before the umask). */
+  /** For directories this call creates (before the umask; default 0777, as mkdir). */
   mode?: number;
   /** Directories this call creates are given to this owner. */
   owner?: FileOwner;
@@ -106,7 +106,7 @@ export async function openChildDirectory(parent: DirectoryHandle, name: string, 
   }
   let created = true;
   // mkdir never follows a final link: a link planted meanwhile makes it fail with EEXIST.
-  await fs.mkdir(target, { mode: create.mode ?? 0o755 }).catch((error: NodeJS.ErrnoException) => {
+  await fs.mkdir(target, { mode: create.mode ?? 0o777 }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
     created = false;
   });

@@ -13,6 +13,7 @@ import type { NodeEvents, NodeFileSystem, NodeUserAccounts, TaskRun, TaskRunRef 
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
+import { componentsUnder, openChildDirectory, withDirectory } from './no-follow.js';
 import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError, type Owner } from './resource-files.js';
@@ -164,10 +165,23 @@ export class NodeAgent {
     const taskDirectory = path.join(this.root, run.taskDirectory);
     const workingDirectory = path.join(taskDirectory, 'wd');
     const owner = await this.owner(run);
-    await fs.mkdir(workingDirectory, { recursive: true });
-    if (owner) await fs.chown(workingDirectory, owner.uid, owner.gid);
-    // AZ_BATCH_TASK_SHARED_DIR (the task directory) is read/write for a multi-instance task's commands.
-    if (owner && run.instance) await fs.chown(taskDirectory, owner.uid, owner.gid);
+    // The task user may own these already (a retry) and have left links in them: nothing below the
+    // node root is followed, and ownership is given through the opened descriptors (no-follow.ts).
+    await withDirectory(
+      this.root,
+      componentsUnder(this.root, taskDirectory),
+      async (task) => {
+        // AZ_BATCH_TASK_SHARED_DIR (the task directory) is read/write for a multi-instance task's commands.
+        if (owner && run.instance) await task.handle.chown(owner.uid, owner.gid);
+        const wd = await openChildDirectory(task, 'wd', {});
+        try {
+          if (owner) await wd.handle.chown(owner.uid, owner.gid);
+        } finally {
+          await wd.close();
+        }
+      },
+      {},
+    );
     const startTime = formatTimestamp(this.options.clock());
     const ended = (outcome: Omit<TaskRunOutcome, 'endTime' | 'startTime'>): TaskRunOutcome => ({
       ...outcome,
@@ -182,9 +196,9 @@ export class NodeAgent {
     } catch (error) {
       return ended({ failureInfo: { category: 'servererror', code: 'ApplicationPackageError', message: `The application packages could not be installed: ${(error as Error).message}` } });
     }
-    await writeCertificates(path.join(taskDirectory, 'certs'), run.certificates, owner);
+    await writeCertificates(path.join(taskDirectory, 'certs'), run.certificates, owner, this.root);
     try {
-      if (!run.isRetry) await downloadResourceFiles(run.resourceFiles, workingDirectory, owner);
+      if (!run.isRetry) await downloadResourceFiles(run.resourceFiles, workingDirectory, owner, this.root);
     } catch (error) {
       if (error instanceof ResourceFileError) return ended({ failureInfo: error.failureInfo });
       throw error;
@@ -244,6 +258,8 @@ export class NodeAgent {
       gid: owner?.gid,
       stdout: path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'),
       stderr: path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'),
+      // Opened from the node root without following a link the task may have left in its directory.
+      outputRoot: this.root,
       pidDirectory: pidDirectoryOf(this.root),
       record: JSON.stringify(record),
     });
@@ -281,6 +297,7 @@ export class NodeAgent {
       processFailed: outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0,
       clock: this.options.clock,
       signal: entry.aborter.signal,
+      nodeRoot: this.root,
     });
     // The exit code stays; an earlier failure (maxWallClockTime) stays the task's failureInfo.
     return { ...outcome, failureInfo: outcome.failureInfo ?? uploadFailure, endTime: formatTimestamp(this.options.clock()) };

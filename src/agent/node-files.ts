@@ -1,102 +1,173 @@
 // A node's files as the Batch file API sees them, confined to the node's root
-// directory. Every path is checked twice: lexically (no absolute paths, no
-// `..`, no NUL or backslash) and, for what exists, after resolving symlinks,
-// so a link a task planted cannot lead outside the root.
+// directory. A path is checked lexically (no absolute paths, no `..`, no NUL
+// or backslash), then opened once from the node root without following any
+// link (no-follow.ts): every directory on the way and the entry itself are
+// opened through their parent's descriptor with O_NOFOLLOW, and the answer
+// (type, size, content) comes from the opened descriptor. There is no check
+// followed by a second open, so a task that swaps a directory for a link
+// between two calls gets a FileNotFound, never a file outside its reach.
+// Listing and deleting walk with directory descriptors the same way; a link
+// is listed or deleted as itself and never descended into.
 
-import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { batchErrors } from '../core/errors.js';
 import type { ByteRange, NodeFileEntry, NodeFileSystem } from '../core/ports.js';
+import {
+  lstatAt,
+  openChildDirectory,
+  openDirectory,
+  openForRead,
+  openTrustedDirectory,
+  readDirectory,
+  removeEntry,
+  type DirectoryHandle,
+} from './no-follow.js';
+
+/** What an open that failed because the path is not there (or not what it was) raises. */
+const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES', 'ENXIO', 'EINVAL', 'ENAMETOOLONG']);
+
+function notThere(error: unknown): boolean {
+  return NOT_THERE.has((error as NodeJS.ErrnoException).code ?? '');
+}
 
 export class ConfinedNodeFiles implements NodeFileSystem {
   constructor(private readonly root: string) {}
 
-  /** Maps a wire path to an absolute path inside the root, or throws FileNotFound. */
-  private lexical(relative: string): string {
+  /** The wire path's components under the root, or FileNotFound. */
+  private lexical(relative: string): string[] {
     const trimmed = relative.replace(/^\/+|\/+$/g, '');
     if (trimmed.includes('\0') || trimmed.includes('\\')) throw batchErrors.fileNotFound();
     const segments = trimmed.split('/').filter((segment) => segment !== '' && segment !== '.');
     if (segments.some((segment) => segment === '..')) throw batchErrors.fileNotFound();
-    return path.join(this.root, ...segments);
+    return segments;
   }
 
-  /** Resolves symlinks and requires the result to stay inside the root; undefined if it does not exist. */
-  private async confined(relative: string): Promise<string | undefined> {
-    const candidate = this.lexical(relative);
-    let real: string;
+  /** Opens the entry (file or directory) without following links; undefined if it is not there. */
+  private async open(segments: string[]): Promise<{ handle: import('node:fs/promises').FileHandle; stats: Stats } | undefined> {
+    const name = segments.at(-1);
     try {
-      real = await fs.realpath(candidate);
-    } catch {
-      return undefined;
+      if (name === undefined) {
+        const root = await openTrustedDirectory(this.root);
+        return { handle: root.handle, stats: await root.stat() };
+      }
+      const parent = await openDirectory(this.root, segments.slice(0, -1));
+      try {
+        return await openForRead(parent, name);
+      } finally {
+        await parent.close();
+      }
+    } catch (error) {
+      if (notThere(error)) return undefined;
+      throw error;
     }
-    const realRoot = await fs.realpath(this.root);
-    const inside = path.relative(realRoot, real);
-    if (inside.startsWith('..') || path.isAbsolute(inside)) throw batchErrors.fileNotFound();
-    return real;
   }
 
   async stat(relative: string): Promise<NodeFileEntry | undefined> {
-    const real = await this.confined(relative);
-    if (!real) return undefined;
-    return entryOf(path.basename(relative), await fs.stat(real));
+    const segments = this.lexical(relative);
+    const opened = await this.open(segments);
+    if (!opened) return undefined;
+    await opened.handle.close().catch(() => undefined);
+    return entryOf(path.basename(relative), opened.stats);
   }
 
   async list(relative: string, recursive: boolean): Promise<NodeFileEntry[]> {
-    const base = await this.confined(relative);
-    if (!base) throw batchErrors.fileNotFound();
+    const segments = this.lexical(relative);
+    let base: DirectoryHandle;
+    try {
+      base = await openDirectory(this.root, segments);
+    } catch (error) {
+      if (notThere(error)) throw batchErrors.fileNotFound();
+      throw error;
+    }
     const entries: NodeFileEntry[] = [];
-    const walk = async (directory: string, prefix: string): Promise<void> => {
-      const children = await fs.readdir(directory, { withFileTypes: true });
+    const walk = async (directory: DirectoryHandle, prefix: string): Promise<void> => {
+      const children = await readDirectory(directory);
       for (const child of children.sort((a, b) => a.name.localeCompare(b.name))) {
-        const full = path.join(directory, child.name);
         const name = prefix ? `${prefix}/${child.name}` : child.name;
         // lstat: a symlink is listed as itself and never followed.
-        const stats = await fs.lstat(full);
+        let stats: Stats;
+        try {
+          stats = await lstatAt(directory, child.name);
+        } catch (error) {
+          if (notThere(error)) continue;
+          throw error;
+        }
         entries.push(entryOf(name, stats));
-        if (recursive && stats.isDirectory()) await walk(full, name);
+        if (!recursive || !stats.isDirectory()) continue;
+        // Opened without following: a directory swapped for a link since the lstat is not descended into.
+        let opened: DirectoryHandle;
+        try {
+          opened = await openChildDirectory(directory, child.name);
+        } catch (error) {
+          if (notThere(error)) continue;
+          throw error;
+        }
+        try {
+          await walk(opened, name);
+        } finally {
+          await opened.close();
+        }
       }
     };
-    await walk(base, '');
+    try {
+      await walk(base, '');
+    } finally {
+      await base.close();
+    }
     return entries;
   }
 
   async read(relative: string, range?: ByteRange) {
-    const real = await this.confined(relative);
-    if (!real) throw batchErrors.fileNotFound();
-    const stats = await fs.stat(real);
-    if (stats.isDirectory()) throw batchErrors.fileNotFound();
-    const entry = entryOf(path.basename(relative), stats);
-    if (!range) return { entry, content: createReadStream(real), length: stats.size };
-    if (range.start >= stats.size && stats.size > 0) throw batchErrors.invalidRange();
-    const end = Math.min(range.end ?? stats.size - 1, stats.size - 1);
-    if (end < range.start) return { entry, content: emptyContent(), length: 0 };
-    return { entry, content: createReadStream(real, { start: range.start, end }), length: end - range.start + 1 };
+    const opened = await this.open(this.lexical(relative));
+    if (!opened) throw batchErrors.fileNotFound();
+    const { handle, stats } = opened;
+    try {
+      if (!stats.isFile()) throw batchErrors.fileNotFound();
+      const entry = entryOf(path.basename(relative), stats);
+      if (!range) return { entry, content: handle.createReadStream(), length: stats.size };
+      if (range.start >= stats.size && stats.size > 0) throw batchErrors.invalidRange();
+      const end = Math.min(range.end ?? stats.size - 1, stats.size - 1);
+      if (end < range.start) {
+        await handle.close();
+        return { entry, content: emptyContent(), length: 0 };
+      }
+      return { entry, content: handle.createReadStream({ start: range.start, end }), length: end - range.start + 1 };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   async delete(relative: string, recursive: boolean): Promise<void> {
-    const candidate = this.lexical(relative);
-    // The entry itself is never followed: a symlink is removed, not its target.
-    let stats;
+    const segments = this.lexical(relative);
+    const name = segments.at(-1);
+    // The node root itself is not deleted through the file API.
+    if (name === undefined) throw batchErrors.fileNotFound();
+    let parent: DirectoryHandle;
     try {
-      stats = await fs.lstat(candidate);
-    } catch {
-      throw batchErrors.fileNotFound();
+      parent = await openDirectory(this.root, segments.slice(0, -1));
+    } catch (error) {
+      if (notThere(error)) throw batchErrors.fileNotFound();
+      throw error;
     }
-    const parent = await this.confined(path.relative(this.root, path.dirname(candidate)));
-    if (!parent) throw batchErrors.fileNotFound();
-    if (stats.isDirectory()) {
-      if (!recursive && (await fs.readdir(candidate)).length > 0) throw batchErrors.directoryNotEmpty();
-      await fs.rm(candidate, { recursive: true, force: true });
-    } else {
-      await fs.unlink(candidate);
+    try {
+      // Through the parent's descriptor: a symlink is removed, never its target, and never descended into.
+      await removeEntry(parent, name, recursive);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw batchErrors.directoryNotEmpty();
+      if (notThere(error)) throw batchErrors.fileNotFound();
+      throw error;
+    } finally {
+      await parent.close();
     }
   }
 }
 
 async function* emptyContent(): AsyncIterable<Uint8Array> {}
 
-function entryOf(name: string, stats: import('node:fs').Stats): NodeFileEntry {
+function entryOf(name: string, stats: Stats): NodeFileEntry {
   return {
     name,
     isDirectory: stats.isDirectory(),

@@ -14,6 +14,10 @@
 // of Batch's codes (FileUploadContainerNotFound, FileUploadAccessDenied,
 // FileUploadTimedOut, FileUploadMiscError).
 //
+// The logs are appended through descriptors opened from the node root
+// without following links (no-follow.ts): a link the task put in their place
+// makes the upload fail, never writes elsewhere.
+//
 // The agent reads files with more rights than the task had: each file is
 // opened without following a final symlink, checked to be a regular file
 // and, where /proc exists, checked again through its open descriptor to
@@ -22,8 +26,8 @@
 import { AnonymousCredential, ContainerClient, type BlobHTTPHeaders, type BlockBlobUploadStreamOptions } from '@azure/storage-blob';
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import type { OutputFile, TaskFailureInfo } from '../core/common.js';
+import { componentsUnder, openForAppend, withDirectory, type DirectoryHandle } from './no-follow.js';
 import { collectOutputFiles, inside, OutputPatternError, type Collection, type TaskPaths } from './output-file-patterns.js';
 import { redactSas } from './resource-files.js';
 
@@ -99,30 +103,36 @@ function timestamp(date: Date): string {
   );
 }
 
+/** An upload log: appended through a descriptor opened without following links (or dropped when it could not be). */
 class UploadLog {
   private chain: Promise<void> = Promise.resolve();
+  private handle: FileHandle | undefined;
 
-  constructor(
-    private readonly file: string,
-    private readonly clock: () => Date,
-  ) {}
+  constructor(private readonly clock: () => Date) {}
+
+  /** Opens (creating) the log in the task directory, so an empty error log still tells that uploads ran. */
+  async open(directory: DirectoryHandle, name: string): Promise<void> {
+    this.handle = await openForAppend(directory, name, 0o644);
+  }
 
   write(line: string): void {
-    const text = `${timestamp(this.clock())} ${line}\n`;
-    this.chain = this.chain.then(() => fs.appendFile(this.file, text, { mode: 0o644 })).catch(() => undefined);
+    this.append(`${timestamp(this.clock())} ${line}\n`);
   }
 
   writeRaw(line: string): void {
-    this.chain = this.chain.then(() => fs.appendFile(this.file, `${line}\n`, { mode: 0o644 })).catch(() => undefined);
+    this.append(`${line}\n`);
   }
 
-  /** Creates the file if it is missing, so an empty error log still tells that uploads ran. */
-  async touch(): Promise<void> {
-    await fs.appendFile(this.file, '', { mode: 0o644 });
+  private append(text: string): void {
+    const handle = this.handle;
+    if (!handle) return;
+    this.chain = this.chain.then(() => handle.appendFile(text)).catch(() => undefined);
   }
 
-  flush(): Promise<void> {
-    return this.chain;
+  async close(): Promise<void> {
+    await this.chain;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
   }
 }
 
@@ -167,6 +177,11 @@ export interface UploadRequest extends TaskPaths {
   signal?: AbortSignal;
   /** Per-file upload timeout; FileUploadTimedOut when it passes. */
   timeoutMs?: number;
+  /**
+   * A trusted directory above the task directory (the node root): the logs
+   * are opened from it without following links. Default: the task directory.
+   */
+  nodeRoot?: string;
 }
 
 /**
@@ -176,10 +191,15 @@ export interface UploadRequest extends TaskPaths {
  */
 export async function uploadOutputFiles(request: UploadRequest): Promise<TaskFailureInfo | undefined> {
   if (request.outputFiles.length === 0) return undefined;
-  const out = new UploadLog(path.join(request.taskDirectory, 'fileuploadout.txt'), request.clock);
-  const err = new UploadLog(path.join(request.taskDirectory, 'fileuploaderr.txt'), request.clock);
+  const out = new UploadLog(request.clock);
+  const err = new UploadLog(request.clock);
   try {
-    await Promise.all([out.touch(), err.touch()]);
+    const root = request.nodeRoot ?? request.taskDirectory;
+    // The task may have left links in its directory: the logs are never written through one.
+    await withDirectory(root, componentsUnder(root, request.taskDirectory), async (directory) => {
+      await out.open(directory, 'fileuploadout.txt');
+      await err.open(directory, 'fileuploaderr.txt');
+    });
     return await uploadAll(request, out, err);
   } catch (error) {
     // Nothing unexpected (an unreadable task directory, a full disk) may lose the outcome.
@@ -187,7 +207,7 @@ export async function uploadOutputFiles(request: UploadRequest): Promise<TaskFai
     err.writeRaw(JSON.stringify({ code: 'InternalError', user_error: false, message }));
     return { category: 'usererror', code: FILE_UPLOAD_CODES.misc, message: `${MESSAGES[FILE_UPLOAD_CODES.misc]}: ${message}` };
   } finally {
-    await Promise.all([out.flush(), err.flush()]);
+    await Promise.all([out.close(), err.close()]);
   }
 }
 

@@ -4,13 +4,11 @@
 // failureInfo Batch reports (BlobNotFound, BlobAccessDenied, …).
 
 import { ContainerClient } from '@azure/storage-blob';
-import { createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { TaskFailureInfo } from '../core/common.js';
 import type { ResolvedResourceFile } from '../core/ports.js';
+import { componentsUnder, withDirectory, writeFileReplacing } from './no-follow.js';
 
 export class ResourceFileError extends Error {
   constructor(readonly failureInfo: TaskFailureInfo) {
@@ -42,12 +40,19 @@ function targetPath(workingDirectory: string, relative: string, file: ResolvedRe
   return target;
 }
 
-async function save(body: ReadableStream<Uint8Array> | NodeJS.ReadableStream, target: string, mode: number, owner?: Owner): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
+/**
+ * Writes one file under the trusted `root` (the node root): every directory
+ * on the way is opened without following links (missing ones are made and
+ * given to the owner), and the file is written under a fresh name, given its
+ * mode and owner through its descriptor, and renamed over the target, so a
+ * link the task left in its place is replaced, never written through.
+ */
+async function save(body: ReadableStream<Uint8Array> | NodeJS.ReadableStream, target: string, mode: number, owner: Owner | undefined, root: string): Promise<void> {
+  const components = componentsUnder(root, target);
+  const name = components.pop();
+  if (name === undefined) throw new Error(`'${target}' names no file`);
   const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : body;
-  await pipeline(source, createWriteStream(target, { mode }));
-  await fs.chmod(target, mode);
-  if (owner) await fs.chown(target, owner.uid, owner.gid);
+  await withDirectory(root, components, (directory) => writeFileReplacing(directory, name, source, { mode, owner }), { owner });
 }
 
 export interface Owner {
@@ -61,7 +66,7 @@ function modeOf(file: ResolvedResourceFile): number {
   return Number.isNaN(parsed) ? DEFAULT_FILE_MODE : parsed & 0o7777;
 }
 
-async function downloadHttp(file: ResolvedResourceFile & { httpUrl: string }, workingDirectory: string, owner?: Owner): Promise<void> {
+async function downloadHttp(file: ResolvedResourceFile & { httpUrl: string }, workingDirectory: string, owner: Owner | undefined, root: string): Promise<void> {
   const target = targetPath(workingDirectory, file.filePath ?? '', file);
   let response: Response;
   try {
@@ -75,13 +80,13 @@ async function downloadHttp(file: ResolvedResourceFile & { httpUrl: string }, wo
   }
   if (!response.ok || !response.body) throw failure('BlobDownloadMiscError', `The download failed with HTTP status ${response.status}.`, file);
   try {
-    await save(response.body, target, modeOf(file), owner);
+    await save(response.body, target, modeOf(file), owner, root);
   } catch (error) {
     throw failure('ResourceFileWriteFailed', `Failed to write the resource file: ${(error as Error).message}`, file);
   }
 }
 
-async function downloadContainer(file: ResolvedResourceFile & { containerUrl: string }, workingDirectory: string, owner?: Owner): Promise<void> {
+async function downloadContainer(file: ResolvedResourceFile & { containerUrl: string }, workingDirectory: string, owner: Owner | undefined, root: string): Promise<void> {
   const directory = file.filePath ? targetPath(workingDirectory, file.filePath, file) : workingDirectory;
   const container = new ContainerClient(file.containerUrl);
   try {
@@ -89,7 +94,7 @@ async function downloadContainer(file: ResolvedResourceFile & { containerUrl: st
       const target = targetPath(directory, blob.name, file);
       const download = await container.getBlobClient(blob.name).download();
       if (!download.readableStreamBody) continue;
-      await save(download.readableStreamBody, target, modeOf(file), owner);
+      await save(download.readableStreamBody, target, modeOf(file), owner, root);
     }
   } catch (error) {
     if (error instanceof ResourceFileError) throw error;
@@ -100,9 +105,14 @@ async function downloadContainer(file: ResolvedResourceFile & { containerUrl: st
   }
 }
 
-export async function downloadResourceFiles(files: ResolvedResourceFile[], workingDirectory: string, owner?: Owner): Promise<void> {
+/**
+ * Downloads the files into `workingDirectory`. `root` is a trusted directory
+ * above it (the node root; by default the working directory itself) from
+ * which every directory on the way is opened without following links.
+ */
+export async function downloadResourceFiles(files: ResolvedResourceFile[], workingDirectory: string, owner?: Owner, root: string = workingDirectory): Promise<void> {
   for (const file of files) {
-    if (file.httpUrl) await downloadHttp({ ...file, httpUrl: file.httpUrl }, workingDirectory, owner);
-    else if (file.containerUrl) await downloadContainer({ ...file, containerUrl: file.containerUrl }, workingDirectory, owner);
+    if (file.httpUrl) await downloadHttp({ ...file, httpUrl: file.httpUrl }, workingDirectory, owner, root);
+    else if (file.containerUrl) await downloadContainer({ ...file, containerUrl: file.containerUrl }, workingDirectory, owner, root);
   }
 }
