@@ -26,7 +26,6 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 const { O_RDONLY, O_WRONLY, O_DIRECTORY, O_NOFOLLOW, O_CREAT, O_EXCL, O_APPEND, O_NONBLOCK } = constants;
 const PROC_FD = existsSync('/proc/self/fd');
@@ -173,7 +172,7 @@ export async function writeFileReplacing(
   let renamed = false;
   try {
     if (typeof content === 'string' || Buffer.isBuffer(content)) await handle.writeFile(content);
-    else await pipeline(content, handle.createWriteStream({ autoClose: false }));
+    else for await (const chunk of content) await handle.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     await handle.chmod(options.mode);
     if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
     await fs.rename(directory.at(temporary), directory.at(name));
