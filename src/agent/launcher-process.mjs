@@ -17,11 +17,11 @@
 // reports, records, and forgets.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openAppendNoFollow } from './no-follow-open.mjs';
 
-/** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor }, pid undefined until started. */
+/** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor, cgroup }, pid undefined until started. */
 const runs = new Map();
 
 // When the server is gone (exit or kill -9) the channel closes; the children
@@ -44,7 +44,7 @@ function send(message) {
 // per file would cost more than the call and add to every task's latency.
 
 function start(request) {
-  const run = { pid: undefined, pidFile: undefined, recorded: false, killedFor: undefined };
+  const run = { pid: undefined, pidFile: undefined, recorded: false, killedFor: undefined, cgroup: request.cgroup };
   const failed = (stage, error) => send({ type: 'failed', id: request.id, stage, code: error.code ?? 'EIO', message: error.message });
   const descriptors = [];
   let child;
@@ -55,6 +55,14 @@ function start(request) {
   } catch (error) {
     closeQuietly(descriptors);
     failed('open', error);
+    return;
+  }
+  try {
+    // A child starts in its parent's control group: step into the run's to start it, and out again.
+    if (request.cgroup) enterCgroup(request.cgroup.path);
+  } catch (error) {
+    closeQuietly(descriptors);
+    failed('spawn', error);
     return;
   }
   try {
@@ -73,6 +81,7 @@ function start(request) {
   } finally {
     // The child holds its own copies of the descriptors.
     closeQuietly(descriptors);
+    if (request.cgroup) leaveCgroup(request.cgroup.home);
   }
   if (child.pid === undefined) {
     // A program that cannot be started (ENOENT, EACCES) emits 'error' on the next tick.
@@ -94,8 +103,9 @@ function start(request) {
 }
 
 function exited(id, run, code, signal) {
-  // The task is done when its process is; stray children of it are ended too.
+  // The task is done when its process is; whatever it started ends too.
   killGroup(run.pid);
+  if (run.cgroup && !run.cgroup.keep) killCgroup(run.cgroup.path);
   runs.delete(id);
   try {
     if (run.killedFor === 'stopped') {
@@ -116,6 +126,7 @@ function kill(request) {
   if (!run) return;
   run.killedFor ??= request.reason;
   killGroup(run.pid);
+  if (run.cgroup) killCgroup(run.cgroup.path, false);
 }
 
 function forget(request) {
@@ -143,5 +154,35 @@ function killGroup(pid) {
     process.kill(-pid, 'SIGKILL');
   } catch {
     // The group is already gone.
+  }
+}
+
+function enterCgroup(group) {
+  mkdirSync(group, { recursive: true });
+  writeFileSync(`${group}/cgroup.procs`, String(process.pid));
+}
+
+/** Must not fail: a launcher left in a run's group would be killed with it. */
+function leaveCgroup(home) {
+  mkdirSync(home, { recursive: true });
+  writeFileSync(`${home}/cgroup.procs`, String(process.pid));
+}
+
+/** Kills every process in the run's control group; then removes the group once they are gone. */
+function killCgroup(group, remove = true) {
+  try {
+    writeFileSync(`${group}/cgroup.kill`, '1');
+  } catch {
+    return;
+  }
+  if (remove) removeCgroup(group, 0);
+}
+
+function removeCgroup(group, attempt) {
+  try {
+    rmdirSync(group);
+  } catch (error) {
+    // Killed processes take a moment to go; a group still busy after a few seconds is removed with its node.
+    if (error.code === 'EBUSY' && attempt < 100) setTimeout(() => removeCgroup(group, attempt + 1), 20).unref();
   }
 }

@@ -30,6 +30,13 @@ export interface StartRequest {
    * paths are opened as they are.
    */
   outputRoot?: string;
+  /**
+   * The control group the process starts in (cgroups.ts): made by the
+   * launcher, which steps into it to start the process and back to `home`
+   * right after. Unless `keep`, every process in it is killed when the run's
+   * process ends, or when it is killed.
+   */
+  cgroup?: { path: string; home: string; keep: boolean };
   pidDirectory: string;
   /** The pid file's content: a RunRecord as JSON. */
   record: string;

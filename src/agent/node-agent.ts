@@ -6,30 +6,34 @@
 // uploads the task's output files once the process has ended, and reports
 // the outcome. It knows nothing of the server but the NodeEvents port.
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { splitCommandLine } from '../core/command-line.js';
-import type { NodeEvents, NodeFileSystem, NodeUserAccounts, TaskRun, TaskRunRef } from '../core/ports.js';
+import type { NodeEvents, NodeFileSystem, NodePlacement, NodeUserAccounts, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
 import { componentsUnder, openChildDirectory, withDirectory } from './no-follow.js';
 import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates } from './node-setup.js';
-import { downloadResourceFiles, ResourceFileError, type Owner } from './resource-files.js';
+import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
 import type { RunRecord } from './launcher-protocol.js';
-import { killGroup } from './process-groups.js';
+import { killGroupTree } from './cgroups.js';
+import { killGroup, killUserProcesses } from './process-groups.js';
+import { RunUsers, type RunOwner } from './run-users.js';
 import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.js';
 import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 
 const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'volatile/pids', 'workitems'];
+const SETPRIV = '/usr/bin/setpriv';
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface NodeAgentOptions {
-  /** The user non-admin tasks run as when the agent runs as root. */
-  taskUser?: Owner & { name: string };
-  /** Makes the pools' named users OS accounts (when the agent runs as root); without it they run as taskUser. */
+  /** Makes the OS accounts runs use (when the agent runs as root); without it every run runs as the agent's own user. */
   userAccounts?: NodeUserAccounts;
+  /** The control group that holds the nodes' runs (cgroups.ts); without it, runs are ended by process group and by uid. */
+  cgroupRoot?: string;
   clock: () => Date;
   /** How often the agent tells the server it is alive (NodeEvents.nodeHeartbeat). */
   heartbeatIntervalMs: number;
@@ -42,29 +46,45 @@ interface RunningTask {
   stopped: boolean;
   /** Aborts output file uploads when the run is stopped. */
   aborter: AbortController;
+  /** Whom the process runs as, once known; undefined: the agent's own user. */
+  owner?: RunOwner;
+  /** The control group that holds every process of the run. */
+  cgroup?: string;
 }
 
 export class NodeAgent {
   private readonly running = new Map<string, RunningTask>();
-  /** Process groups of finished coordination commands, ended when their multi-instance task ends. */
-  private readonly lingering = new Map<string, number>();
+  /** Finished coordination commands (process group, control group), ended when their multi-instance task ends. */
+  private readonly lingering = new Map<string, { pid: number; cgroup?: string; owner?: RunOwner }>();
+  private readonly users: RunUsers | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   readonly files: NodeFileSystem;
 
+  readonly nodeId: string;
+
   constructor(
-    readonly nodeId: string,
+    placement: NodePlacement,
     private readonly root: string,
     private readonly events: NodeEvents,
     private readonly options: NodeAgentOptions,
     private readonly launcher: TaskLauncher,
   ) {
+    this.nodeId = placement.nodeId;
     this.files = new ConfinedNodeFiles(root);
+    this.users = options.userAccounts ? new RunUsers(placement, options.userAccounts) : undefined;
+  }
+
+  /** This node's control group: every run's group is below it. */
+  private get cgroup(): string | undefined {
+    return this.options.cgroupRoot ? path.join(this.options.cgroupRoot, this.nodeId) : undefined;
   }
 
   async prepare(): Promise<void> {
     for (const directory of NODE_DIRECTORIES) await fs.mkdir(path.join(this.root, directory), { recursive: true });
     // Like AZ_BATCH_NODE_SHARED_DIR on Batch: read/write for every task on the node.
     await fs.chmod(path.join(this.root, 'shared'), 0o1777);
+    // The launcher's records of the runs: the agent's alone.
+    await fs.chmod(path.join(this.root, 'volatile', 'pids'), 0o700);
     await endLeftoverRuns(this.root);
     this.startHeartbeat();
   }
@@ -90,11 +110,12 @@ export class NodeAgent {
         failureInfo: { category: 'servererror', code: 'TaskLaunchFailed', message: (error as Error).message },
         endTime: formatTimestamp(this.options.clock()),
       }))
-      .then((outcome) => {
+      .then(async (outcome) => {
         this.running.delete(runKey(run));
         const pid = entry.launched?.pid;
-        // A coordination command may leave daemons in its process group: they live until the task ends.
-        if (run.instance?.phase === 'coordination' && pid) this.lingering.set(runKey(run), pid);
+        // A coordination command may leave daemons: they live until the task ends.
+        if (run.instance?.phase === 'coordination' && pid) this.lingering.set(runKey(run), { pid, cgroup: entry.cgroup, owner: entry.owner });
+        else if (!run.instance) await this.endTaskUser(run, entry.owner);
         if (entry.stopped) return;
         this.events.taskFinished({ run, outcome });
         // The outcome is stored: the run's record is no longer needed for a recovery.
@@ -102,39 +123,53 @@ export class NodeAgent {
       });
   }
 
+  /**
+   * A task's run is over: without control groups, whatever its task-scope
+   * user still runs is ended here (that uid is the task's alone); then the
+   * user may serve another task.
+   */
+  private async endTaskUser(ref: TaskRunRef, owner: RunOwner | undefined): Promise<void> {
+    if (!this.users || ref.kind === 'startTask') return;
+    if (owner && !this.cgroup && this.users.slotOf(ref) !== undefined) await killUserProcesses(owner.uid);
+    this.users.release(ref);
+  }
+
   async stop(ref: TaskRunRef): Promise<void> {
     const lingering = this.lingering.get(runKey(ref));
     if (lingering) {
       this.lingering.delete(runKey(ref));
-      killGroup(lingering);
+      killGroup(lingering.pid);
+      if (lingering.cgroup) await killGroupTree(lingering.cgroup);
     }
     const entry = this.running.get(runKey(ref));
-    if (!entry) return;
+    if (!entry) {
+      // A multi-instance task's instance ends here, its coordination's daemons with it.
+      if (lingering) await this.endTaskUser(ref, lingering.owner);
+      return;
+    }
     entry.stopped = true;
     entry.aborter.abort();
     this.endProcess(entry);
   }
 
   async destroy(): Promise<void> {
-    this.stopHeartbeat();
-    for (const entry of this.running.values()) {
-      entry.stopped = true;
-      entry.aborter.abort();
-      this.endProcess(entry);
-    }
-    this.running.clear();
+    await this.shutdown();
     await fs.rm(this.root, { recursive: true, force: true });
   }
 
   /** A reboot (files kept) or a reimage (files removed): every process ends, then the node starts afresh. */
   async restart(wipe: boolean): Promise<void> {
-    this.shutdown();
+    await this.shutdown();
     if (wipe) await fs.rm(this.root, { recursive: true, force: true });
     await this.prepare();
   }
 
-  /** Ends every process and the heartbeat but keeps the files (server shutdown). */
-  shutdown(): void {
+  /**
+   * Ends every process the node's runs started (a start task's and a
+   * coordination command's daemons too) and the heartbeat, but keeps the
+   * files (server shutdown, reboot).
+   */
+  async shutdown(): Promise<void> {
     this.stopHeartbeat();
     for (const entry of this.running.values()) {
       entry.stopped = true;
@@ -142,29 +177,22 @@ export class NodeAgent {
       this.endProcess(entry);
     }
     this.running.clear();
+    for (const { pid } of this.lingering.values()) killGroup(pid);
+    this.lingering.clear();
+    if (this.cgroup) await killGroupTree(this.cgroup);
+    else for (const account of this.users?.accountsUsed() ?? []) await killUserProcesses(account.uid);
   }
 
   private endProcess(entry: RunningTask): void {
     if (entry.launched) this.launcher.kill(entry.launched, 'stopped');
   }
 
-  /** Whom the run's process runs as; undefined: as the agent (root when it runs as root). */
-  private async owner(run: TaskRun): Promise<(Owner & { name: string }) | undefined> {
-    if (run.user && this.options.userAccounts) {
-      const account = await this.options.userAccounts.ensure({ account: run.account, poolId: run.poolId, nodeId: this.nodeId }, run.user);
-      // An admin named user runs as root, as an admin autoUser does; its account (in the sudo group) still exists.
-      return run.user.elevationLevel === 'admin' ? undefined : account;
-    }
-    const user = this.options.taskUser;
-    if (!user || run.elevationLevel === 'admin') return undefined;
-    return user;
-  }
-
   private async execute(entry: RunningTask): Promise<TaskRunOutcome> {
     const { run } = entry;
     const taskDirectory = path.join(this.root, run.taskDirectory);
     const workingDirectory = path.join(taskDirectory, 'wd');
-    const owner = await this.owner(run);
+    const owner = this.users ? await this.users.acquire(run) : undefined;
+    entry.owner = owner;
     // The task user may own these already (a retry) and have left links in them: nothing below the
     // node root is followed, and ownership is given through the opened descriptors (no-follow.ts).
     await withDirectory(
@@ -243,6 +271,13 @@ export class NodeAgent {
         : {}),
     };
     const [program, ...args] = argv.argv as [string, ...string[]];
+    // Node starts a process with one group; a user with a gid of its own also needs the pool's, which lets it into the node.
+    const command = owner?.groups
+      ? { program: SETPRIV, args: ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--groups', [owner.gid, ...owner.groups].join(','), '--', program, ...args] }
+      : { program, args, uid: owner?.uid, gid: owner?.gid };
+    // Its own control group: whatever the run starts ends with it (a start task's and a coordination command's with the node or task).
+    entry.cgroup = this.cgroup ? path.join(this.cgroup, `${run.kind}-${randomBytes(6).toString('hex')}`) : undefined;
+    const keepProcesses = run.kind === 'startTask' || run.instance?.phase === 'coordination';
     const record: RunRecord = {
       run: { kind: run.kind, account: run.account, poolId: run.poolId, nodeId: run.nodeId, jobId: run.jobId, taskId: run.taskId, attempt: run.attempt },
       startTime,
@@ -250,12 +285,10 @@ export class NodeAgent {
       recoverable: run.kind === 'task' && !run.instance && run.outputFiles.length === 0,
     };
     const launched = this.launcher.start({
-      program,
-      args,
+      ...command,
       cwd: workingDirectory,
       env: environment,
-      uid: owner?.uid,
-      gid: owner?.gid,
+      ...(entry.cgroup && this.options.cgroupRoot ? { cgroup: { path: entry.cgroup, home: path.join(this.options.cgroupRoot, 'launcher'), keep: keepProcesses } } : {}),
       stdout: path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'),
       stderr: path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'),
       // Opened from the node root without following a link the task may have left in its directory.

@@ -3,7 +3,7 @@
 // runs as that user, with that user's elevation; a name the pool does not
 // define fails the run before it starts.
 
-import type { ElevationLevel, TaskFailureInfo, UserIdentity } from './common.js';
+import type { AutoUserScope, ElevationLevel, TaskFailureInfo, UserIdentity } from './common.js';
 import type { Pool } from './pool.js';
 import type { NodeUserAccount } from './ports.js';
 
@@ -31,15 +31,24 @@ export function poolUserAccount(pool: Pool | undefined, userName: string): NodeU
 
 export interface RunIdentity {
   elevationLevel: ElevationLevel;
+  /** For an auto user: whether it is the node's one pool user or a user of this task alone. */
+  autoUserScope?: AutoUserScope;
   user?: NodeUserAccount;
   /** The named user is not one of the pool's. */
   failure?: TaskFailureInfo;
 }
 
-/** Whom a run with this userIdentity runs as on a node of the pool. */
+/**
+ * Whom a run with this userIdentity runs as on a node of the pool. An auto
+ * user without a scope is the pool's, and so is a run with no userIdentity
+ * at all: Batch answers such a task with `autoUser: { scope: 'pool' }`.
+ */
 export function runIdentity(identity: UserIdentity | undefined, pool: Pool | undefined): RunIdentity {
   const userName = identity?.username;
-  if (!userName) return { elevationLevel: identity?.autoUser?.elevationLevel ?? 'nonadmin' };
+  if (!userName) {
+    const autoUser = identity?.autoUser;
+    return { elevationLevel: autoUser?.elevationLevel ?? 'nonadmin', autoUserScope: autoUser?.scope ?? 'pool' };
+  }
   const user = poolUserAccount(pool, userName);
   if (!user) {
     return {

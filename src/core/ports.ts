@@ -8,7 +8,7 @@ import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus } from './job-preparation.js';
 import type { Pool } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
-import type { ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
+import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
 
 export interface PoolRecord {
@@ -249,21 +249,31 @@ export interface NodeUserAccount {
   sshPrivateKey?: string;
 }
 
-/** The OS account a named user's tasks run as on a node. */
+/** The OS account a run's process runs as on a node. */
 export interface OsAccount {
   name: string;
   uid: number;
   gid: number;
   home: string;
+  /** Groups beyond `gid` the process must hold (the pool's group, for a user with a gid of its own). */
+  groups?: number[];
 }
 
 /**
- * Makes a pool's named users real OS accounts on the machine that hosts a
- * node, and removes them when no node there needs them any more.
+ * Makes the OS accounts a node's runs use on the machine that hosts it: the
+ * pool's named users, and the node's auto users (one for pool scope, one per
+ * concurrent task for task scope). Every account of a pool shares the pool's
+ * group, the only group let into its nodes' directories, so tasks of another
+ * pool or account never share a uid or a way in. Accounts are removed when
+ * no node there needs them any more.
  */
 export interface NodeUserAccounts {
   ensure(placement: NodePlacement, user: NodeUserAccount): Promise<OsAccount>;
-  /** The node is gone; accounts that only it used are removed. */
+  /** The node's auto user of that slot (`pool`, `start`, `task1`…), made on first use. */
+  autoUser(placement: NodePlacement, slot: string): Promise<OsAccount>;
+  /** The pool's group id, made on first use. */
+  poolGroup(placement: NodePlacement): Promise<number>;
+  /** The node is gone: its auto users, and accounts and groups only it used, are removed. */
   releaseNode(nodeId: string): Promise<void>;
 }
 
@@ -274,6 +284,8 @@ export interface TaskRun extends TaskRunRef {
   resourceFiles: ResolvedResourceFile[];
   environment: Record<string, string>;
   elevationLevel: ElevationLevel;
+  /** Without a named user: the node's pool-wide auto user, or one unique to the task. */
+  autoUserScope?: AutoUserScope;
   /** The pool's named user the run is for (userIdentity.userName); its elevationLevel is the run's. */
   user?: NodeUserAccount;
   /** Undefined when unlimited. */

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { findCgroupRoot } from '../agent/cgroups.js';
 import { buildBatchApi } from '../api/batch/app.js';
 import type { AccountKeys } from '../api/batch/auth/shared-key.js';
 import { TaskTokens } from '../api/batch/auth/task-token.js';
@@ -34,7 +35,7 @@ import { LocalApplicationPackageFiles } from '../store/packages/local-applicatio
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createLogger } from './logger.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
-import { findOsUser, OsUserAccounts } from './os-users.js';
+import { OsUserAccounts } from './os-users.js';
 
 export interface RunningLapis {
   config: LapisConfig;
@@ -102,8 +103,6 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     const blobUrl = embeddedBlob ? await embeddedBlob.start() : (config.blob.externalEndpoint as string);
     const storage = { endpoint: blobUrl, accountName: config.blob.accountName, accountKey: config.blob.accountKey };
 
-    const taskUser = isRoot() ? findOsUser(config.taskUser) : undefined;
-    if (isRoot() && !taskUser) logger.warn({ taskUser: config.taskUser }, 'task user not found: non-admin tasks will run as root');
 
     let batchUrl = '';
     let taskService: TaskService | undefined;
@@ -126,7 +125,12 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       nodeHeartbeat: (nodeId: string) => scheduler?.heartbeat(nodeId),
     };
     const heartbeatTimeoutMs = nodeHeartbeatTimeout(config.nodeHeartbeatTimeout);
-    const provider = nodeProviders.local!(events, { nodesDirectory, clock: () => clock.now(), taskUser, userAccounts: isRoot() ? new OsUserAccounts() : undefined, heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs) });
+    const provider = nodeProviders.local!(events, {
+      nodesDirectory,
+      clock: () => clock.now(),
+      userAccounts: isRoot() ? new OsUserAccounts() : undefined,
+      cgroupRoot: findCgroupRoot(nodesDirectory),
+      heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs) });
     const context = new ServiceContext({
       store,
       clock,

@@ -1,8 +1,18 @@
-// OS users on this machine: looking one up by name (the user non-admin tasks
-// run as), and making a pool's named users (userAccounts) real accounts.
+// OS users on this machine: the accounts a node's runs use.
 //
-// Local nodes share one machine, so a named user's account serves every
-// node of its pool here. It gets the user's own name when that name is free
+// Every pool has a group of its own (`lapis_g<hash>`), and its nodes' root
+// directories are open to that group alone (root:group 0750): it is the one
+// wall between tenants on this shared machine. Every account below has the
+// pool's group as its primary group (a named user with a gid of its own
+// holds it as a second group).
+//
+// Auto users are per node, as on a Batch node: `lapis_<hash>_pool` for pool
+// scope and `lapis_<hash>_start` / `…_t<n>` for task scope (a task-scope user
+// serves one task at a time: the agent hands it on only once every process
+// of that uid has ended). They carry no password or home, and go with their
+// node.
+//
+// Named users (userAccounts) get the user's own name when that name is free
 // (or already this pool's), so `id -un` prints it as on a Batch node;
 // otherwise a name unique to the account and pool (`lb<hash>_<name>`), since
 // one machine cannot hold two different users of one name. The account
@@ -53,6 +63,10 @@ export class OsUserAccounts implements NodeUserAccounts {
   private readonly accounts = new Map<string, Promise<OsAccount>>();
   /** The nodes that used each account, by pool and user. */
   private readonly users = new Map<string, Set<string>>();
+  /** Each node's auto users, by node id then slot. */
+  private readonly autoUsers = new Map<string, Map<string, Promise<OsAccount>>>();
+  /** Pools' groups by marker, with the nodes that use each. */
+  private readonly groups = new Map<string, { gid: Promise<number>; nodes: Set<string> }>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -69,7 +83,7 @@ export class OsUserAccounts implements NodeUserAccounts {
     let account = this.accounts.get(key);
     if (!account) {
       // The name is chosen inside the queue, so two pools never both take a free name.
-      account = this.serially(() => this.make(this.osName(user.name, marker), marker, user));
+      account = this.poolGroup(placement).then((poolGid) => this.serially(() => this.make(this.osName(user.name, marker), marker, user, poolGid)));
       this.accounts.set(key, account);
       // A failure is not remembered: the next run tries again.
       account.catch(() => this.accounts.delete(key));
@@ -77,7 +91,48 @@ export class OsUserAccounts implements NodeUserAccounts {
     return account;
   }
 
+  poolGroup(placement: NodePlacement): Promise<number> {
+    const marker = markerOf(placement);
+    let group = this.groups.get(marker);
+    if (!group) {
+      const name = `lapis_g${marker.slice(-12)}`;
+      const gid = this.serially(async () => {
+        const existing = findGroup(name, this.groupFile);
+        if (existing !== undefined) return existing;
+        await run('groupadd', [name]);
+        const made = findGroup(name, this.groupFile);
+        if (made === undefined) throw new Error(`The group ${name} could not be created.`);
+        return made;
+      });
+      group = { gid, nodes: new Set() };
+      this.groups.set(marker, group);
+      gid.catch(() => this.groups.delete(marker));
+    }
+    group.nodes.add(placement.nodeId);
+    return group.gid;
+  }
+
+  autoUser(placement: NodePlacement, slot: string): Promise<OsAccount> {
+    const slots = this.autoUsers.get(placement.nodeId) ?? new Map<string, Promise<OsAccount>>();
+    this.autoUsers.set(placement.nodeId, slots);
+    let account = slots.get(slot);
+    if (!account) {
+      const digest = createHash('sha256').update(`${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}/${placement.nodeId}`).digest('hex');
+      const name = `lapis_${digest.slice(0, 10)}_${slot}`;
+      const marker = `${AUTO_MARKER_PREFIX}${digest.slice(0, 16)}`;
+      account = this.poolGroup(placement).then((gid) => this.serially(() => this.makeAutoUser(name, marker, gid)));
+      slots.set(slot, account);
+      account.catch(() => slots.delete(slot));
+    }
+    return account;
+  }
+
   async releaseNode(nodeId: string): Promise<void> {
+    for (const account of this.autoUsers.get(nodeId)?.values() ?? []) {
+      const made = await account.catch(() => undefined);
+      if (made) await this.serially(() => run('userdel', ['-f', made.name]).catch(() => undefined));
+    }
+    this.autoUsers.delete(nodeId);
     for (const [key, nodes] of this.users) {
       if (!nodes.delete(nodeId) || nodes.size > 0) continue;
       this.users.delete(key);
@@ -85,6 +140,26 @@ export class OsUserAccounts implements NodeUserAccounts {
       this.accounts.delete(key);
       if (account) await this.serially(() => run('userdel', ['-r', '-f', account.name]).catch(() => undefined));
     }
+    for (const [marker, group] of this.groups) {
+      if (!group.nodes.delete(nodeId) || group.nodes.size > 0) continue;
+      this.groups.delete(marker);
+      const gid = await group.gid.catch(() => undefined);
+      if (gid !== undefined) await this.serially(() => run('groupdel', [`lapis_g${marker.slice(-12)}`]).catch(() => undefined));
+    }
+  }
+
+  private async makeAutoUser(name: string, marker: string, gid: number): Promise<OsAccount> {
+    let existing = findOsUser(name, this.passwdFile);
+    if (existing && (existing.comment !== marker || existing.gid !== gid)) {
+      if (!existing.comment?.startsWith(AUTO_MARKER_PREFIX)) throw new Error(`An account named ${name} already exists on this machine and was not made by Lapis.`);
+      await run('userdel', ['-f', name]).catch(() => undefined);
+      existing = undefined;
+    }
+    // Left by a server that stopped: the node is back, and so is its user.
+    if (!existing) await run('useradd', ['-M', '-N', '-g', String(gid), '-d', '/nonexistent', '-s', '/bin/bash', '-c', marker, name]);
+    const made = findOsUser(name, this.passwdFile);
+    if (!made) throw new Error(`The user account ${name} could not be created.`);
+    return { name, uid: made.uid, gid: made.gid, home: '/nonexistent' };
   }
 
   /** The user's own name when it is free (as a user and as a group) or already this pool's; otherwise one unique to the pool. */
@@ -104,7 +179,7 @@ export class OsUserAccounts implements NodeUserAccounts {
     return next;
   }
 
-  private async make(name: string, marker: string, user: NodeUserAccount): Promise<OsAccount> {
+  private async make(name: string, marker: string, user: NodeUserAccount, poolGid: number): Promise<OsAccount> {
     let existing = findOsUser(name, this.passwdFile);
     const differs = existing && (existing.comment !== marker || (user.uid !== undefined && (existing.uid !== user.uid || existing.gid !== user.gid)));
     if (existing && differs) {
@@ -124,7 +199,7 @@ export class OsUserAccounts implements NodeUserAccounts {
         if (!(await groupExists(String(user.gid)))) await run('groupadd', ['-g', String(user.gid), name]);
         options.push('-u', String(user.uid), '-g', String(user.gid));
       } else {
-        options.push('-U');
+        options.push('-N', '-g', String(poolGid));
       }
       await run('useradd', [...options, name]);
     }
@@ -134,7 +209,16 @@ export class OsUserAccounts implements NodeUserAccounts {
     if (!created) throw new Error(`The user account ${name} could not be created.`);
     const home = created.home || `/home/${name}`;
     if (user.sshPrivateKey) await placeSshKey(home, user.sshPrivateKey, created);
-    return { name, uid: created.uid, gid: created.gid, home };
+    return { name, uid: created.uid, gid: created.gid, home, ...(created.gid !== poolGid ? { groups: [poolGid] } : {}) };
+  }
+}
+
+function findGroup(name: string, groupFile: string): number | undefined {
+  try {
+    const line = fs.readFileSync(groupFile, 'utf8').split('\n').find((entry) => entry.split(':')[0] === name);
+    return line === undefined ? undefined : Number(line.split(':')[2]);
+  } catch {
+    return undefined;
   }
 }
 
@@ -147,6 +231,7 @@ function hasGroup(name: string, groupFile: string): boolean {
 }
 
 const MARKER_PREFIX = 'lapis pool user ';
+const AUTO_MARKER_PREFIX = 'lapis auto user ';
 /** Debian's first uid and gid for ordinary users (UID_MIN, GID_MIN). */
 const FIRST_POOL_USER_ID = 1000;
 

@@ -183,6 +183,7 @@ export class JobPreparationService {
       resourceFiles: (spec.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
       environment,
       elevationLevel: identity.elevationLevel,
+      autoUserScope: identity.autoUserScope,
       user: identity.user,
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,

@@ -481,6 +481,7 @@ export class NodeService {
       resourceFiles: (startTask.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
       environment,
       elevationLevel: identity.elevationLevel,
+      autoUserScope: identity.autoUserScope,
       user: identity.user,
       isRetry,
       outputFiles: [],

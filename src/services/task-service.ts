@@ -531,6 +531,7 @@ export class TaskService {
       resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
       environment,
       elevationLevel: identity.elevationLevel,
+      autoUserScope: identity.autoUserScope,
       user: identity.user,
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
       isRetry,

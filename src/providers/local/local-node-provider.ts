@@ -28,7 +28,7 @@ export class LocalNodeProvider implements NodeProvider {
   private agentFor(placement: NodePlacement): NodeAgent {
     let agent = this.agents.get(placement.nodeId);
     if (!agent) {
-      agent = new NodeAgent(placement.nodeId, path.join(this.options.nodesDirectory, placement.nodeId), this.events, this.options, this.launcher);
+      agent = new NodeAgent(placement, path.join(this.options.nodesDirectory, placement.nodeId), this.events, this.options, this.launcher);
       this.agents.set(placement.nodeId, agent);
     }
     return agent;
@@ -40,12 +40,15 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   /**
-   * Local nodes share one machine and one task user: a node's root can be
-   * passed through but not listed, so a task cannot find another node's (or
-   * another account's) directories; node ids are 256-bit random.
+   * Local nodes share one machine: a node's root is open to its pool's group
+   * alone (every OS account its runs use has it), so tasks of another pool
+   * or account cannot enter it, whatever path they guess.
    */
   private async closeNodeRoot(placement: NodePlacement): Promise<void> {
-    await fs.chmod(path.join(this.options.nodesDirectory, placement.nodeId), 0o711);
+    const root = path.join(this.options.nodesDirectory, placement.nodeId);
+    const accounts = this.options.userAccounts;
+    if (accounts) await fs.chown(root, 0, await accounts.poolGroup(placement));
+    await fs.chmod(root, accounts ? 0o750 : 0o700);
   }
 
   async releaseNode(placement: NodePlacement): Promise<void> {
@@ -83,7 +86,7 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   async close(): Promise<void> {
-    for (const agent of this.agents.values()) agent.shutdown();
+    await Promise.all([...this.agents.values()].map((agent) => agent.shutdown()));
     this.agents.clear();
     await this.launcher.close();
   }
