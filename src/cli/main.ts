@@ -3,9 +3,20 @@
 // local compute nodes.
 
 import { Command, Option } from 'commander';
-import { applyEnvironment, DEV_ACCOUNT, defaultConfig, parseAccounts, parsePort, type LapisConfig } from '../config/config.js';
+import {
+  accountsFromFlags,
+  applyEnvironment,
+  DEV_ACCOUNT,
+  DEV_STORAGE,
+  defaultConfig,
+  parseAdminTasks,
+  parsePort,
+  scrubSecretEnvironment,
+  type LapisConfig,
+} from '../config/config.js';
 import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
+import { createLogger } from '../server/logger.js';
 import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth, parseHeapGrowingPercent } from './heap-growth.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -23,10 +34,16 @@ export function buildCli(): Command {
     .option('--blob-port <port>', 'embedded blob endpoint port', process.env.LAPIS_BLOB_PORT ?? '10000')
     .option('--blob-endpoint <url>', 'use an external Azure-compatible blob endpoint instead of the embedded one')
     .option('--storage-account <name>', 'storage account name of the blob endpoint')
-    .option('--storage-key <key>', 'storage account key of the blob endpoint')
+    .option('--storage-key <key>', 'storage account key of the blob endpoint (unsafe beside tasks: it shows in the process list; prefer env LAPIS_STORAGE_KEY)')
     .option('--data <dir>', 'data directory (store, blobs, node directories)', process.env.LAPIS_DATA ?? '.lapis')
     .option('--in-memory', 'keep the store and blobs in memory; nothing survives a restart')
-    .option('--account <name:key>', 'a Batch account (repeatable); default: the development account', collect, [])
+    .option('--accounts-file <file>', "the Batch accounts, one 'name:key' per line (# comments); mode 0600, owned by the user running lapis; env LAPIS_ACCOUNTS_FILE")
+    .option('--account <name:key>', 'a Batch account (repeatable). UNSAFE beside tasks: the key shows in the process list; use --accounts-file or env LAPIS_ACCOUNTS', collect, [])
+    .addOption(
+      new Option('--admin-tasks <policy>', 'allow or refuse tasks that run as admin (root on this host with local nodes)')
+        .choices(['allow', 'refuse'])
+        .default(process.env.LAPIS_ADMIN_TASKS?.toLowerCase() ?? 'allow'),
+    )
     .option('--task-user <name>', 'OS user that non-admin tasks run as when Lapis runs as root', process.env.LAPIS_TASK_USER ?? 'nobody')
     .option('--autoscale-min-interval <duration>', 'shortest autoscale evaluation interval accepted (Azure: PT5M); shorter suits local use', process.env.LAPIS_AUTOSCALE_MIN_INTERVAL ?? 'PT5M')
     .option('--node-heartbeat-timeout <duration>', 'how long a node agent may stay silent before its node is marked unknown, its tasks requeued and the node restarted', process.env.LAPIS_NODE_HEARTBEAT_TIMEOUT ?? 'PT5S')
@@ -41,6 +58,19 @@ export function buildCli(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.LAPIS_LOG_LEVEL ?? 'info'))
     .action(async (options: Record<string, string | string[] | boolean | undefined>) => {
       const base = applyEnvironment(defaultConfig());
+      // Read once: no child process (node agents, useradd) may inherit the keys.
+      scrubSecretEnvironment();
+      const accountFlags = options.account as string[];
+      const warnings: string[] = [];
+      if (accountFlags.length > 0) {
+        warnings.push(
+          '--account puts account keys on the command line, which every process on this host (tasks included) can read in /proc/<pid>/cmdline. ' +
+            'Use --accounts-file FILE (mode 0600) or env LAPIS_ACCOUNTS_FILE, or env LAPIS_ACCOUNTS, instead.',
+        );
+      }
+      if (options.storageKey !== undefined) {
+        warnings.push('--storage-key puts the storage key on the command line, which every process on this host (tasks included) can read. Use env LAPIS_STORAGE_KEY instead.');
+      }
       const config: LapisConfig = {
         ...base,
         host: options.host as string,
@@ -53,7 +83,8 @@ export function buildCli(): Command {
         },
         dataDir: options.data as string,
         inMemory: options.inMemory === true,
-        accounts: (options.account as string[]).length > 0 ? (options.account as string[]).flatMap(parseAccounts) : base.accounts,
+        accounts: accountsFromFlags(options.accountsFile as string | undefined, accountFlags) ?? base.accounts,
+        adminTasks: parseAdminTasks(options.adminTasks as string, '--admin-tasks'),
         taskUser: options.taskUser as string,
         logLevel: options.logLevel as string,
         autoScaleMinInterval: options.autoscaleMinInterval as string,
@@ -63,7 +94,7 @@ export function buildCli(): Command {
       limitHeapGrowth(parseHeapGrowingPercent(options.heapGrowingPercent as string));
       if ((options.cert === undefined) !== (options.key === undefined)) throw new Error('--cert and --key go together.');
       if (options.cert) config.tls = { certFile: options.cert as string, keyFile: options.key as string };
-      await serve(config);
+      await serve(config, warnings);
     });
 
   const app = program.command('app').description('Application packages that pools and tasks reference (applicationPackageReferences).');
@@ -101,17 +132,23 @@ export function buildCli(): Command {
   return program;
 }
 
-async function serve(config: LapisConfig): Promise<void> {
-  const lapis = await startLapis(config);
+async function serve(config: LapisConfig, warnings: string[]): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  for (const warning of warnings) {
+    logger.warn(warning);
+    process.stderr.write(`lapis: warning: ${warning}\n`);
+  }
+  const lapis = await startLapis(config, { logger });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`Batch URL:       ${lapis.batchUrl}`);
+  // Only the well-known development keys are printed: output is often kept in logs.
   for (const account of config.accounts) {
     out(`Batch account:   ${account.name}`);
-    out(`Batch key:       ${account.key}`);
+    out(`Batch key:       ${account.name === DEV_ACCOUNT.name && account.key === DEV_ACCOUNT.key ? account.key : '(not printed)'}`);
   }
   out(`Blob URL:        ${lapis.storageAccountUrl}`);
   out(`Storage account: ${config.blob.accountName}`);
-  out(`Storage key:     ${config.blob.accountKey}`);
+  out(`Storage key:     ${config.blob.accountKey === DEV_STORAGE.accountKey ? config.blob.accountKey : '(not printed)'}`);
   out(`Data directory:  ${config.inMemory ? '(in memory)' : config.dataDir}`);
   out('ready');
   let stopping = false;

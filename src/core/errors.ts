@@ -171,6 +171,21 @@ export const batchErrors = {
         { key: 'Reason', value: 'Lapis local nodes have no container runtime (Docker or a CRI runtime); tasks cannot run in containers here.' },
       ],
     ),
+  /** The operator started Lapis with --admin-tasks refuse, and the request would run code as admin. */
+  adminTasksRefused: (property: string, value: string) =>
+    new BatchError(
+      'InvalidPropertyValue',
+      'badRequest',
+      'The value provided for one of the properties in the request body is invalid.',
+      [
+        { key: 'PropertyName', value: property },
+        { key: 'PropertyValue', value },
+        {
+          key: 'Reason',
+          value: 'The operator refused admin tasks on this Lapis (--admin-tasks refuse): on local nodes an admin task runs as root on the host. Use elevationLevel nonadmin.',
+        },
+      ],
+    ),
   jobNotActive: conflict('JobNotActive', 'The specified job is not in an active state.'),
   jobNotDisabled: () => new BatchError('OperationInvalidForCurrentState', 'conflict', 'The specified job is not disabled.'),
   nodeNotReady: conflict('NodeNotReady', 'The specified node is not in a state that allows this operation.'),

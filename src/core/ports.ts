@@ -392,6 +392,8 @@ export interface BlobUploader {
 export interface TaskTokenScope {
   account: string;
   jobId: string;
+  /** The job's creationTime: a job deleted and added again with the same id is another job, which refuses the old job's tokens. */
+  jobCreationTime: string;
 }
 
 /** Issues the tokens tasks with authenticationTokenSettings get as AZ_BATCH_AUTHENTICATION_TOKEN. */

@@ -142,6 +142,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       publicUrl: () => batchUrl,
       minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
       taskTokens,
+      adminTasks: config.adminTasks,
     });
     const certificates = new CertificateService(context, store);
     const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));

@@ -1,6 +1,7 @@
 // What every service needs: the store, the clock, ETags, the scheduler's
 // wake-up signal and the node provider. Built once by server/.
 
+import type { AdminTasksPolicy } from '../core/admin-tasks.js';
 import type { Clock } from '../core/time.js';
 import { ETagSequence } from '../core/etag.js';
 import type { AutoStorage, BlobUploader, NodeProvider, SchedulerSignal, Store, TaskTokenIssuer } from '../core/ports.js';
@@ -24,6 +25,8 @@ export interface ServiceDeps {
   minAutoScaleIntervalMs: number;
   /** Signs the authentication tokens of tasks with authenticationTokenSettings. */
   taskTokens: TaskTokenIssuer;
+  /** The operator's --admin-tasks: whether requests may run code as admin (core/admin-tasks.ts). */
+  adminTasks: AdminTasksPolicy;
 }
 
 export class ServiceContext {

@@ -2,6 +2,7 @@
 // terminate, delete; and the scheduler's side: creating each job when its run
 // falls due, and finishing terminations and deletions.
 
+import { checkJobAdmin } from '../core/admin-tasks.js';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId } from '../core/ids.js';
@@ -40,6 +41,7 @@ export class JobScheduleService {
   add(caller: Caller, spec: JobScheduleSpec): JobSchedule {
     assertValidId(spec.id);
     const { now, eTag } = this.context.stamp();
+    checkJobAdmin(this.context.deps.adminTasks, spec.jobSpecification, 'jobSpecification', this.jobPool(caller.account, spec.jobSpecification?.poolInfo?.poolId));
     const schedule = createJobSchedule(spec, now, eTag);
     // The pool is created with the first job; its specification is checked now, as Batch does.
     const autoPool = spec.jobSpecification.poolInfo.autoPoolSpecification;
@@ -72,7 +74,12 @@ export class JobScheduleService {
     return { items: result.items.map((record) => record.job), continuation: result.continuation };
   }
 
+  private jobPool(account: string, poolId: string | undefined) {
+    return poolId ? this.context.store.pools.get(account, poolId)?.pool : undefined;
+  }
+
   change(caller: Caller, scheduleId: string, changes: JobScheduleChanges, mode: 'patch' | 'update', conditions?: Conditions): JobSchedule {
+    checkJobAdmin(this.context.deps.adminTasks, changes.jobSpecification, 'jobSpecification', this.jobPool(caller.account, changes.jobSpecification?.poolInfo?.poolId));
     const autoPool = changes.jobSpecification?.poolInfo.autoPoolSpecification;
     if (autoPool) this.pools.checkAutoPool(autoPool, 'jobSpecification.poolInfo.autoPoolSpecification');
     return this.mutate(caller, scheduleId, conditions, (schedule, now, eTag) => changeJobSchedule(schedule, changes, mode, now, eTag));

@@ -2,6 +2,7 @@
 // terminate and delete, which the scheduler drives: end the running tasks,
 // remove their files, then complete or remove the job.
 
+import { checkJobAdmin } from '../core/admin-tasks.js';
 import { autoPoolEndingWithJob, checkJobAutoPoolLifetime } from '../core/auto-pool.js';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { jobManagerOf, jobManagerTaskSpec } from '../core/job-manager.js';
@@ -45,6 +46,8 @@ export class JobService {
     if (spec.poolInfo.autoPoolSpecification) checkJobAutoPoolLifetime(spec.poolInfo.autoPoolSpecification, 'poolInfo.autoPoolSpecification');
     const job = this.context.store.transaction(() => {
       if (this.context.store.jobSchedules.get(caller.account, spec.id)) throw batchErrors.jobScheduleWithSameIdExists();
+      const pool = spec.poolInfo.poolId ? this.context.store.pools.get(caller.account, spec.poolInfo.poolId)?.pool : undefined;
+      checkJobAdmin(this.context.deps.adminTasks, spec, '', pool);
       // The auto pool is created in the job's transaction: a refused job leaves no pool behind.
       const autoPool = spec.poolInfo.autoPoolSpecification
         ? this.pools.addAutoPool(caller.account, spec.poolInfo.autoPoolSpecification, 'poolInfo.autoPoolSpecification')
@@ -55,6 +58,16 @@ export class JobService {
     });
     this.context.deps.signal.wake();
     return job;
+  }
+
+  /**
+   * Whether the job a task authentication token was issued for is still the
+   * job of that id: a token names the job by its id and creation time, so a
+   * job deleted and added again with the same id refuses the old job's tokens.
+   */
+  isCurrentJob(account: string, jobId: string, creationTime: string): boolean {
+    const record = this.context.store.jobs.get(account, jobId);
+    return record !== undefined && record.job.creationTime === creationTime;
   }
 
   get(caller: Caller, jobId: string, conditions?: Conditions): Job {
@@ -74,10 +87,12 @@ export class JobService {
   }
 
   patch(caller: Caller, jobId: string, changes: JobChanges, conditions?: Conditions): Job {
+    checkJobAdmin(this.context.deps.adminTasks, { poolInfo: changes.poolInfo });
     return this.mutate(caller, jobId, conditions, (job, now, eTag) => patchJob(job, changes, now, eTag));
   }
 
   update(caller: Caller, jobId: string, changes: JobChanges, conditions?: Conditions): Job {
+    checkJobAdmin(this.context.deps.adminTasks, { poolInfo: changes.poolInfo });
     return this.mutate(caller, jobId, conditions, (job, now, eTag) => updateJob(job, changes, now, eTag));
   }
 

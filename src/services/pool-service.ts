@@ -5,6 +5,7 @@
 // and states and wake the scheduler, whose allocator does the node work.
 
 import { randomUUID } from 'node:crypto';
+import { checkPoolAdmin, checkRunIdentity } from '../core/admin-tasks.js';
 import { autoPoolId, checkAutoPoolSpecification, createAutoPool, type AutoPoolSpecification } from '../core/auto-pool.js';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { batchErrors } from '../core/errors.js';
@@ -44,6 +45,7 @@ export class PoolService {
 
   add(caller: Caller, spec: PoolSpec): Pool {
     assertValidId(spec.id);
+    checkPoolAdmin(this.context.deps.adminTasks, spec);
     const { now, eTag } = this.context.stamp();
     return this.insert(caller.account, createPool(spec, now, eTag, this.poolOptions()));
   }
@@ -166,11 +168,26 @@ export class PoolService {
   }
 
   patch(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions, emptyPoolChanges?: EmptyPoolChanges): Pool {
-    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => patchPool(pool, changes, now, eTag, emptyPoolChanges));
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => {
+      this.checkAdminChanges(pool, changes, emptyPoolChanges);
+      return patchPool(pool, changes, now, eTag, emptyPoolChanges);
+    });
   }
 
   updateProperties(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions): Pool {
-    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => updatePoolProperties(pool, changes, now, eTag));
+    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => {
+      this.checkAdminChanges(pool, changes);
+      return updatePoolProperties(pool, changes, now, eTag);
+    });
+  }
+
+  /** With --admin-tasks refuse: a new start task or user accounts may not run as admin, nor name one of the pool's admin users. */
+  private checkAdminChanges(pool: Pool, changes: PoolPropertyChanges, emptyPoolChanges?: EmptyPoolChanges): void {
+    const policy = this.context.deps.adminTasks;
+    if (policy !== 'refuse') return;
+    checkPoolAdmin(policy, { startTask: changes.startTask, userAccounts: emptyPoolChanges?.userAccounts });
+    const accounts = emptyPoolChanges?.userAccounts !== undefined ? { ...pool, userAccounts: emptyPoolChanges.userAccounts } : pool;
+    checkRunIdentity(policy, changes.startTask?.userIdentity, 'startTask', accounts);
   }
 
   resize(caller: Caller, poolId: string, request: ResizeRequest, conditions?: Conditions): Pool {

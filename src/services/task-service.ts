@@ -31,6 +31,7 @@ import {
 import { formatTimestamp, parseDuration, isUnlimited } from '../core/time.js';
 import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
+import { checkRunIdentity } from '../core/admin-tasks.js';
 import { runIdentity } from '../core/pool-users.js';
 import { completeInstance, instanceCount, multiInstanceOf, startInstances, type InstanceStatus } from '../core/multi-instance.js';
 import type { ComputeNode } from '../core/node.js';
@@ -100,12 +101,16 @@ export class TaskService {
       const jobRecord = store.jobs.get(caller.account, jobId);
       if (!jobRecord) throw batchErrors.jobNotFound();
       assertAcceptsTasks(jobRecord.job);
+      const policy = this.context.deps.adminTasks;
+      const poolId = jobRecord.job.executionInfo.poolId ?? jobRecord.job.poolInfo.poolId;
+      const pool = policy === 'refuse' && poolId ? store.pools.get(caller.account, poolId)?.pool : undefined;
       const seen = new Set<string>();
       return specs.map((spec): TaskAddOutcome => {
         try {
           assertValidId(spec.id);
           if (seen.has(idKey(spec.id))) throw batchErrors.taskExists();
           seen.add(idKey(spec.id));
+          checkRunIdentity(policy, spec.userIdentity, '', pool);
           const { now, eTag } = this.context.stamp();
           const task = createTask(spec, jobRecord.job, now, eTag);
           if (!store.tasks.insert({ account: caller.account, jobId: jobRecord.job.id, attempt: 0, task })) throw batchErrors.taskExists();
@@ -515,7 +520,7 @@ export class TaskService {
       AZ_BATCH_TASK_ID: task.id,
     });
     const tokenExpiry = authenticationTokenExpiry(task, this.context.now());
-    if (tokenExpiry) environment.AZ_BATCH_AUTHENTICATION_TOKEN = this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id }, tokenExpiry);
+    if (tokenExpiry) environment.AZ_BATCH_AUTHENTICATION_TOKEN = this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id, jobCreationTime: job.creationTime }, tokenExpiry);
     const wallClock = parseDuration(task.constraints.maxWallClockTime);
     const taskPool = pool ?? (task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined);
     const setup = this.setup.forRun(record.account, taskPool, task.applicationPackageReferences, 'task');

@@ -192,6 +192,11 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     const authorization = headerOf(request, 'authorization');
     if (isBearer(authorization)) {
       const verified = options.taskTokens.verify(authorization as string, options.now());
+      if (verified.ok && !options.services.jobs.isCurrentJob(verified.scope.account, verified.scope.jobId, verified.scope.jobCreationTime)) {
+        request.log.warn({ requestId: request.id, method: request.method, url: request.url }, 'authentication failed');
+        sendError(request, reply, batchErrors.authenticationFailed(`The authentication token was issued for a job ${verified.scope.jobId} that has since been deleted.`));
+        return false;
+      }
       if (verified.ok) {
         request.batchAccount = verified.scope.account;
         request.tokenScope = verified.scope;

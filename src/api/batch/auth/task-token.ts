@@ -5,10 +5,15 @@
 // job that contains it, and nothing else.
 //
 // A token is `<payload>.<signature>`, both base64url: the payload names the
-// account, the job and the expiry; the signature is HMAC-SHA256 under a key
+// account, the job (its id and its creation time: a job deleted and added
+// again with the same id is another job) and the expiry; the signature is HMAC-SHA256 under a key
 // derived from the account key, so a token survives a server restart and
 // dies with its account key. Lapis accepts no other bearer tokens (no
 // Microsoft Entra ID). Tokens are secrets: never log them.
+//
+// verify() checks the signature and the expiry; the caller (api/batch/app.ts)
+// then asks JobService.isCurrentJob whether the job of that id still has that
+// creation time, and answers AuthenticationFailed when it does not.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { idKey } from '../../../core/ids.js';
@@ -22,6 +27,8 @@ interface Payload {
   a: string;
   /** Job id. */
   j: string;
+  /** The job's creationTime. */
+  c: string;
   /** Expiry, epoch seconds. */
   e: number;
 }
@@ -38,7 +45,7 @@ export class TaskTokens implements TaskTokenIssuer {
   issue(scope: TaskTokenScope, expiresAt: Date): string {
     const key = this.accounts.get(scope.account.toLowerCase())?.keys[0];
     if (!key) throw new Error(`No key for account ${scope.account}`);
-    const payload: Payload = { a: scope.account, j: scope.jobId, e: Math.floor(expiresAt.getTime() / 1000) };
+    const payload: Payload = { a: scope.account, j: scope.jobId, c: scope.jobCreationTime, e: Math.floor(expiresAt.getTime() / 1000) };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${signature(key, body).toString('base64url')}`;
   }
@@ -56,7 +63,7 @@ export class TaskTokens implements TaskTokenIssuer {
     });
     if (!account || !matches) return { ok: false, detail: 'The authentication token\'s signature is not valid.' };
     if (payload.e * 1000 <= now.getTime()) return { ok: false, detail: 'The authentication token has expired.' };
-    return { ok: true, scope: { account: account.name, jobId: payload.j } };
+    return { ok: true, scope: { account: account.name, jobId: payload.j, jobCreationTime: payload.c } };
   }
 }
 
@@ -74,7 +81,8 @@ function signature(accountKey: Buffer, body: string): Buffer {
 function parsePayload(body: string): Payload | undefined {
   try {
     const value = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<Payload>;
-    if (typeof value.a === 'string' && typeof value.j === 'string' && typeof value.e === 'number') return value as Payload;
+    // A token without the job's creation time (issued before tokens carried it) is not accepted.
+    if (typeof value.a === 'string' && typeof value.j === 'string' && typeof value.c === 'string' && typeof value.e === 'number') return value as Payload;
   } catch {
     // Not JSON: not a token of ours.
   }
