@@ -77,9 +77,9 @@ async function sdkSigned(
 interface Variant {
   /** What the Content-Length line says, whatever the header carries. */
   contentLengthLine?: string;
-  /** .NET and Java lower-case query parameter names. */
+  /** .NET lower-cases query parameter names (a no-op for Batch's names, which are lower case). */
   lowerQueryNames?: boolean;
-  /** Python (track 2) drops query parameters with empty values. */
+  /** Python (msrest and track 2) drops query parameters with empty values: refused by Lapis. */
   dropEmptyQueryValues?: boolean;
   /** .NET signs the Date line empty because ocp-date carries the time. */
   emptyDateLine?: boolean;
@@ -158,16 +158,12 @@ describe('variants other clients produce are accepted', () => {
     assertAccepted(variantSigned(unsigned('POST', `/pools/p/stopresize?${VERSION}`, { 'Content-Length': '0' }), { contentLengthLine: '' }));
   });
 
-  test('Content-Length signed "0" for an empty body sent without Content-Length (Python)', () => {
+  test('Content-Length signed "0" for an empty body sent without Content-Length (Python azure-batch 15)', () => {
     assertAccepted(variantSigned(unsigned('DELETE', `/pools/p?${VERSION}`), { contentLengthLine: '0' }));
   });
 
-  test('query parameter names lower-cased (Java, .NET)', () => {
-    assertAccepted(variantSigned(unsigned('GET', `/pools?${VERSION}&MaxResults=5&$Select=id`), { lowerQueryNames: true }));
-  });
-
-  test('empty-valued query parameters dropped (Python track 2)', () => {
-    assertAccepted(variantSigned(unsigned('GET', `/pools?${VERSION}&$filter=&timeout=30`), { dropEmptyQueryValues: true }));
+  test('query parameter names lower-cased (.NET): the canonical string, since Batch query names are lower case', () => {
+    assertAccepted(variantSigned(unsigned('GET', `/pools?${VERSION}&maxresults=5&$select=id`), { lowerQueryNames: true }));
   });
 
   test('Date signed empty when ocp-date is present (.NET)', () => {
@@ -221,6 +217,30 @@ describe('rejected requests', () => {
   test('a query parameter added', async () => {
     const request = await getPools();
     assertRejected({ ...request, url: `${request.url}&maxresults=1` });
+  });
+
+  test('an empty query parameter added after signing (&timeout=)', async () => {
+    const request = await getPools();
+    assertAccepted(request);
+    assertRejected({ ...request, url: `${request.url}&timeout=` });
+    assertRejected({ ...request, url: `${request.url}&timeout` });
+    assertRejected({ ...request, url: `${request.url}&$select=` });
+  });
+
+  test('empty-valued query parameters left out of the signature (as Python signs them): refused, and the detail says why', () => {
+    const detail = assertRejected(variantSigned(unsigned('GET', `/pools?${VERSION}&$filter=&timeout=30`), { dropEmptyQueryValues: true }));
+    assert.match(detail, /does not cover the query parameters with empty values \(\$filter\)/);
+  });
+
+  test('a query parameter name sent in another case than signed', async () => {
+    const request = await sdkSigned('GET', `${BASE}/pools?${VERSION}&maxresults=5`);
+    assertRejected({ ...request, url: request.url.replace('maxresults', 'MaxResults') });
+    assertRejected(variantSigned(unsigned('GET', `/pools?${VERSION}&MaxResults=5`), { lowerQueryNames: true }));
+  });
+
+  test('Content-Length signed "0" is not accepted for a GET without Content-Length, nor with Transfer-Encoding', () => {
+    assertRejected(variantSigned(unsigned('GET', `/pools?${VERSION}`), { contentLengthLine: '0' }));
+    assertRejected(variantSigned(unsigned('POST', `/pools/p/stopresize?${VERSION}`, { 'Transfer-Encoding': 'chunked' }), { contentLengthLine: '0' }));
   });
 
   test('ocp-date tampered, still within the allowed skew', async () => {

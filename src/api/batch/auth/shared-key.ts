@@ -7,11 +7,37 @@
 //                  <ocp-* headers, lower-cased, sorted, "name:value\n">
 //                  /<account><raw path>[\n<query name>:<decoded value>]… (sorted by name)
 //
-// Real clients differ in small ways (Content-Length "" or "0" for an empty
-// body, query names as sent or lower-cased, empty query values dropped, a
-// Date line signed empty when ocp-date is present), so the verifier builds
-// each variant and accepts any match. Digests are compared in constant time
-// with both account keys.
+// The verifier accepts the canonical string and only the variants that real
+// clients produce, each listed with the client that sends it (read from
+// their signing code):
+//
+//   canonical  @azure/batch 10 (ms-rest-js, batchSharedKeyCredentials.js): the
+//              Content-Length header, or the body's length, "0" for a bodyless
+//              POST, "" otherwise; query names as sent, values decoded, empty
+//              values kept. Python azure-batch 13 and az 2.45 (msrest,
+//              azure/batch/batch_auth.py): requests sends Content-Length: 0 for
+//              every bodyless verb but GET/HEAD and signs the header as sent;
+//              query names as sent, values decoded.
+//   CL ""      .NET (Azure.Compute.Batch, Microsoft.Azure.Batch) signs an empty
+//              Content-Length line for a body of 0 bytes sent with Content-Length: 0.
+//   CL "0"     Python azure-batch 15 signs "0" for a bodyless DELETE/PUT/POST
+//              whose transport then sends no Content-Length (accepted only when
+//              there is no Transfer-Encoding either, so the body is empty).
+//   Date ""    .NET signs the Date line empty when ocp-date carries the time.
+//
+// Not accepted, though some clients sign that way:
+//   - Query parameters left out of the signature. Python's msrest signer (and
+//     track 2) drops empty values (`if value:`), so a request it signs with an
+//     empty-valued parameter fails here: accepting that variant would let
+//     anyone add `&timeout=` or `&$filter=` to a captured request. Every query
+//     parameter that was sent must be signed; Lapis's error says which
+//     parameters were left out (send no empty-valued parameters from Python).
+//   - Lower-cased query names (.NET): every Batch query name is lower case
+//     already, so .NET's string is the canonical one; a name sent in another
+//     case would be a change the signature does not cover.
+//
+// Signatures are compared in constant time (timingSafeEqual), with both
+// account keys; an unknown account does the same work against a dummy key.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -89,14 +115,13 @@ function canonicalizedHeaders(request: SignedRequest): string {
   return text;
 }
 
-function canonicalizedResource(account: string, rawPath: string, query: QueryParameter[], lowerNames: boolean, dropEmpty: boolean): string {
+function canonicalizedResource(account: string, rawPath: string, query: QueryParameter[], dropEmpty = false): string {
   const grouped = new Map<string, string[]>();
   for (const { name, value } of query) {
     if (dropEmpty && value === '') continue;
-    const key = lowerNames ? name.toLowerCase() : name;
-    const values = grouped.get(key) ?? [];
+    const values = grouped.get(name) ?? [];
     values.push(value);
-    grouped.set(key, values);
+    grouped.set(name, values);
   }
   let text = `/${account}${rawPath}`;
   for (const name of [...grouped.keys()].sort()) {
@@ -104,6 +129,36 @@ function canonicalizedResource(account: string, rawPath: string, query: QueryPar
     text += `\n${name}:${(values.length > 1 ? [...values].sort() : values).join(',')}`;
   }
   return text;
+}
+
+interface Canonical {
+  /** The standard header lines with Content-Length and Date replaced, then the ocp-* headers. */
+  prefix(contentLengthLine: string, dateLine: string): string;
+  contentLength: string;
+  date: string;
+  resource: string;
+}
+
+function canonicalParts(request: SignedRequest, account: string): Canonical & { rawPath: string; query: QueryParameter[] } {
+  const rawPath = request.rawUrl.split('?')[0] || '/';
+  const query = parseRawQuery(request.rawUrl);
+  const standard = STANDARD_HEADERS.map((name) => request.header(name) ?? '');
+  const contentLength = standard[CONTENT_LENGTH_LINE] as string;
+  const date = standard[DATE_LINE] as string;
+  const headers = canonicalizedHeaders(request);
+  const method = request.method.toUpperCase();
+  return {
+    rawPath,
+    query,
+    contentLength,
+    date,
+    resource: canonicalizedResource(account, rawPath, query),
+    prefix(contentLengthLine, dateLine) {
+      standard[CONTENT_LENGTH_LINE] = contentLengthLine;
+      standard[DATE_LINE] = dateLine;
+      return `${method}\n${standard.join('\n')}\n${headers}`;
+    },
+  };
 }
 
 /** The candidate strings-to-sign, the first being the canonical form reported on failure. */
@@ -114,43 +169,48 @@ export function stringsToSign(request: SignedRequest, account: string): string[]
 /**
  * stringsToSign one at a time: the variants after the canonical form are
  * built only when it did not match, since every request is verified and
- * real clients send the canonical form.
+ * most clients send the canonical form. Every variant signs every query
+ * parameter that was sent, as sent.
  */
 function* candidatesToSign(request: SignedRequest, account: string): Generator<string> {
-  const rawPath = request.rawUrl.split('?')[0] || '/';
-  const query = parseRawQuery(request.rawUrl);
-  const standard = STANDARD_HEADERS.map((name) => request.header(name) ?? '');
-  const contentLength = standard[CONTENT_LENGTH_LINE] as string;
-  const date = standard[DATE_LINE] as string;
-  const headers = canonicalizedHeaders(request);
-  const method = request.method.toUpperCase();
-  const prefix = (contentLengthLine: string, dateLine: string) => {
-    standard[CONTENT_LENGTH_LINE] = contentLengthLine;
-    standard[DATE_LINE] = dateLine;
-    return `${method}\n${standard.join('\n')}\n${headers}`;
-  };
-  const canonicalResource = canonicalizedResource(account, rawPath, query, false, false);
-  yield prefix(contentLength, date) + canonicalResource;
+  const canonical = canonicalParts(request, account);
+  const { contentLength, date, resource } = canonical;
+  yield canonical.prefix(contentLength, date) + resource;
 
-  const contentLengths = new Set([contentLength]);
-  if (contentLength === '0') contentLengths.add('');
-  if (contentLength === '') contentLengths.add('0');
-  const dates = new Set([date]);
-  if (request.header('ocp-date')) dates.add('');
-  const resources = new Set([canonicalResource]);
-  for (const lowerNames of [false, true]) {
-    for (const dropEmpty of [false, true]) resources.add(canonicalizedResource(account, rawPath, query, lowerNames, dropEmpty));
+  const contentLengths = [contentLength];
+  // .NET: a 0-byte body sent with Content-Length: 0, signed with an empty line.
+  if (contentLength === '0') contentLengths.push('');
+  // Python azure-batch 15: signed "0", sent without Content-Length (and so without a body).
+  if (contentLength === '' && request.header('transfer-encoding') === undefined && request.method.toUpperCase() !== 'GET' && request.method.toUpperCase() !== 'HEAD') {
+    contentLengths.push('0');
   }
-  let first = true;
+  const dates = [date];
+  // .NET: the Date line signed empty because ocp-date carries the time.
+  if (date !== '' && request.header('ocp-date')) dates.push('');
   for (const contentLengthLine of contentLengths) {
     for (const dateLine of dates) {
-      const lines = prefix(contentLengthLine, dateLine);
-      for (const resource of resources) {
-        if (!first) yield lines + resource;
-        first = false;
-      }
+      if (contentLengthLine === contentLength && dateLine === date) continue;
+      yield canonical.prefix(contentLengthLine, dateLine) + resource;
     }
   }
+}
+
+/**
+ * For a failed request only: whether the signature matches the request
+ * without its empty-valued query parameters (as Python's signer computes it),
+ * to say so in the error. The request is refused either way. Returns the
+ * names of those parameters when it does.
+ */
+function signedWithoutEmptyQueryValues(request: SignedRequest, account: string, keys: Buffer[], signature: Buffer): string | undefined {
+  const canonical = canonicalParts(request, account);
+  const empty = canonical.query.filter((parameter) => parameter.value === '').map((parameter) => parameter.name);
+  if (empty.length === 0) return undefined;
+  const candidate = canonical.prefix(canonical.contentLength, canonical.date) + canonicalizedResource(account, canonical.rawPath, canonical.query, true);
+  const matches = keys.some((key) => {
+    const expected = sign(candidate, key);
+    return expected.length === signature.length && timingSafeEqual(expected, signature);
+  });
+  return matches ? empty.join(', ') : undefined;
 }
 
 export function sign(stringToSign: string, key: Buffer): Buffer {
@@ -186,6 +246,15 @@ export function verifySharedKey(request: SignedRequest, accounts: Map<string, Ac
     for (const key of keys) {
       const expected = sign(candidate, key);
       if (account && expected.length === signature.length && timingSafeEqual(expected, signature)) return { ok: true, account: account.name };
+    }
+  }
+  if (account) {
+    const unsigned = signedWithoutEmptyQueryValues(request, accountName, keys, signature);
+    if (unsigned) {
+      return {
+        ok: false,
+        detail: `The signature does not cover the query parameters with empty values (${unsigned}). Every query parameter sent must be signed: leave out parameters that have no value.`,
+      };
     }
   }
   return {
