@@ -21,7 +21,7 @@ import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from
 import path from 'node:path';
 import { openAppendNoFollow } from './no-follow-open.mjs';
 
-/** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor, cgroup }, pid undefined until started. */
+/** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor, cgroup, keepProcesses }, pid undefined until started. */
 const runs = new Map();
 
 // When the server is gone (exit or kill -9) the channel closes; the children
@@ -44,7 +44,7 @@ function send(message) {
 // per file would cost more than the call and add to every task's latency.
 
 function start(request) {
-  const run = { pid: undefined, pidFile: undefined, recorded: false, killedFor: undefined, cgroup: request.cgroup };
+  const run = { pid: undefined, pidFile: undefined, recorded: false, killedFor: undefined, cgroup: request.cgroup, keepProcesses: request.keepProcesses };
   const failed = (stage, error) => send({ type: 'failed', id: request.id, stage, code: error.code ?? 'EIO', message: error.message });
   const descriptors = [];
   let child;
@@ -104,8 +104,10 @@ function start(request) {
 
 function exited(id, run, code, signal) {
   // The task is done when its process is; whatever it started ends too.
-  killGroup(run.pid);
-  if (run.cgroup && !run.cgroup.keep) killCgroup(run.cgroup.path);
+  if (!run.keepProcesses) {
+    killGroup(run.pid);
+    if (run.cgroup) killCgroup(run.cgroup.path);
+  }
   runs.delete(id);
   try {
     if (run.killedFor === 'stopped') {

@@ -33,10 +33,15 @@ export interface StartRequest {
   /**
    * The control group the process starts in (cgroups.ts): made by the
    * launcher, which steps into it to start the process and back to `home`
-   * right after. Unless `keep`, every process in it is killed when the run's
-   * process ends, or when it is killed.
+   * right after.
    */
-  cgroup?: { path: string; home: string; keep: boolean };
+  cgroup?: { path: string; home: string };
+  /**
+   * Whether what the process starts may outlive it (a start task's daemons
+   * live with their node, a coordination command's with its task). Unless
+   * so, its process group and control group are killed when it ends.
+   */
+  keepProcesses?: boolean;
   pidDirectory: string;
   /** The pid file's content: a RunRecord as JSON. */
   record: string;

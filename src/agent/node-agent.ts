@@ -288,7 +288,8 @@ export class NodeAgent {
       ...command,
       cwd: workingDirectory,
       env: environment,
-      ...(entry.cgroup && this.options.cgroupRoot ? { cgroup: { path: entry.cgroup, home: path.join(this.options.cgroupRoot, 'launcher'), keep: keepProcesses } } : {}),
+      ...(entry.cgroup && this.options.cgroupRoot ? { cgroup: { path: entry.cgroup, home: path.join(this.options.cgroupRoot, 'launcher') } } : {}),
+      keepProcesses,
       stdout: path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'),
       stderr: path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'),
       // Opened from the node root without following a link the task may have left in its directory.

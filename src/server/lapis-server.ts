@@ -125,12 +125,15 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       nodeHeartbeat: (nodeId: string) => scheduler?.heartbeat(nodeId),
     };
     const heartbeatTimeoutMs = nodeHeartbeatTimeout(config.nodeHeartbeatTimeout);
+    const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
+    await userAccounts?.removeLeftovers();
     const provider = nodeProviders.local!(events, {
       nodesDirectory,
       clock: () => clock.now(),
-      userAccounts: isRoot() ? new OsUserAccounts() : undefined,
+      userAccounts,
       cgroupRoot: findCgroupRoot(nodesDirectory),
-      heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs) });
+      heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
+    });
     const context = new ServiceContext({
       store,
       clock,

@@ -68,14 +68,46 @@ export class OsUserAccounts implements NodeUserAccounts {
   /** Pools' groups by marker, with the nodes that use each. */
   private readonly groups = new Map<string, { gid: Promise<number>; nodes: Set<string> }>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Names this server's accounts and groups apart from another server's on the machine (a digest of its nodes directory). */
+  private readonly tag: string;
 
   constructor(
+    private readonly nodesDirectory: string,
     private readonly passwdFile = '/etc/passwd',
     private readonly groupFile = '/etc/group',
-  ) {}
+  ) {
+    this.tag = createHash('sha256').update(path.resolve(nodesDirectory)).digest('hex').slice(0, 6);
+  }
+
+  /**
+   * Removes this server's accounts and groups whose node is gone: left by a
+   * server that stopped and whose nodes were removed meanwhile (or whose
+   * data directory was). Run at start, before any node is used.
+   */
+  async removeLeftovers(): Promise<void> {
+    const liveNodes = new Set<string>();
+    const liveGroups = new Set<number>();
+    for (const nodeId of fs.existsSync(this.nodesDirectory) ? fs.readdirSync(this.nodesDirectory) : []) {
+      liveNodes.add(nodeId);
+      liveGroups.add(fs.statSync(path.join(this.nodesDirectory, nodeId)).gid);
+    }
+    const groups = new Map(readEntries(this.groupFile).map(([name, , gid]) => [name ?? '', Number(gid)]));
+    const groupPrefix = `lapis_g${this.tag}`;
+    for (const [name, , , , comment] of readEntries(this.passwdFile)) {
+      if (!name || !comment) continue;
+      const [prefix, rest] = [comment.slice(0, 16), comment.slice(16).split(' ')];
+      const gone =
+        (prefix === AUTO_MARKER_PREFIX && rest[0] === this.tag && !liveNodes.has(rest[1] ?? '')) ||
+        (prefix === MARKER_PREFIX && rest[1] === this.tag && !liveGroups.has(groups.get(`${groupPrefix}${rest[0]?.slice(0, 12)}`) ?? -1));
+      if (gone) await run('userdel', ['-r', '-f', name]).catch(() => undefined);
+    }
+    for (const [name, gid] of groups) {
+      if (name.startsWith(groupPrefix) && !liveGroups.has(gid)) await run('groupdel', [name]).catch(() => undefined);
+    }
+  }
 
   ensure(placement: NodePlacement, user: NodeUserAccount): Promise<OsAccount> {
-    const marker = markerOf(placement);
+    const marker = this.markerOf(placement);
     const key = `${marker}\n${user.name.toLowerCase()}`;
     const nodes = this.users.get(key) ?? new Set<string>();
     nodes.add(placement.nodeId);
@@ -83,7 +115,8 @@ export class OsUserAccounts implements NodeUserAccounts {
     let account = this.accounts.get(key);
     if (!account) {
       // The name is chosen inside the queue, so two pools never both take a free name.
-      account = this.poolGroup(placement).then((poolGid) => this.serially(() => this.make(this.osName(user.name, marker), marker, user, poolGid)));
+      const name = () => this.osName(user.name, marker, this.poolKey(placement));
+      account = this.poolGroup(placement).then((poolGid) => this.serially(() => this.make(name(), marker, user, poolGid)));
       this.accounts.set(key, account);
       // A failure is not remembered: the next run tries again.
       account.catch(() => this.accounts.delete(key));
@@ -92,10 +125,9 @@ export class OsUserAccounts implements NodeUserAccounts {
   }
 
   poolGroup(placement: NodePlacement): Promise<number> {
-    const marker = markerOf(placement);
-    let group = this.groups.get(marker);
+    const name = this.groupName(placement);
+    let group = this.groups.get(name);
     if (!group) {
-      const name = `lapis_g${marker.slice(-12)}`;
       const gid = this.serially(async () => {
         const existing = findGroup(name, this.groupFile);
         if (existing !== undefined) return existing;
@@ -105,8 +137,8 @@ export class OsUserAccounts implements NodeUserAccounts {
         return made;
       });
       group = { gid, nodes: new Set() };
-      this.groups.set(marker, group);
-      gid.catch(() => this.groups.delete(marker));
+      this.groups.set(name, group);
+      gid.catch(() => this.groups.delete(name));
     }
     group.nodes.add(placement.nodeId);
     return group.gid;
@@ -117,9 +149,9 @@ export class OsUserAccounts implements NodeUserAccounts {
     this.autoUsers.set(placement.nodeId, slots);
     let account = slots.get(slot);
     if (!account) {
-      const digest = createHash('sha256').update(`${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}/${placement.nodeId}`).digest('hex');
+      const digest = createHash('sha256').update(`${this.tag}/${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}/${placement.nodeId}`).digest('hex');
       const name = `lapis_${digest.slice(0, 10)}_${slot}`;
-      const marker = `${AUTO_MARKER_PREFIX}${digest.slice(0, 16)}`;
+      const marker = `${AUTO_MARKER_PREFIX}${this.tag} ${placement.nodeId}`;
       account = this.poolGroup(placement).then((gid) => this.serially(() => this.makeAutoUser(name, marker, gid)));
       slots.set(slot, account);
       account.catch(() => slots.delete(slot));
@@ -140,12 +172,26 @@ export class OsUserAccounts implements NodeUserAccounts {
       this.accounts.delete(key);
       if (account) await this.serially(() => run('userdel', ['-r', '-f', account.name]).catch(() => undefined));
     }
-    for (const [marker, group] of this.groups) {
+    for (const [name, group] of this.groups) {
       if (!group.nodes.delete(nodeId) || group.nodes.size > 0) continue;
-      this.groups.delete(marker);
+      this.groups.delete(name);
       const gid = await group.gid.catch(() => undefined);
-      if (gid !== undefined) await this.serially(() => run('groupdel', [`lapis_g${marker.slice(-12)}`]).catch(() => undefined));
+      if (gid !== undefined) await this.serially(() => run('groupdel', [name]).catch(() => undefined));
     }
+  }
+
+  /** A pool's digest, unique to this server. */
+  private poolKey(placement: NodePlacement): string {
+    return createHash('sha256').update(`${this.tag}/${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}`).digest('hex');
+  }
+
+  /** The comment that marks an account as a pool's named user, of this server. */
+  private markerOf(placement: NodePlacement): string {
+    return `${MARKER_PREFIX}${this.poolKey(placement).slice(0, 16)} ${this.tag}`;
+  }
+
+  private groupName(placement: NodePlacement): string {
+    return `lapis_g${this.tag}${this.poolKey(placement).slice(0, 12)}`;
   }
 
   private async makeAutoUser(name: string, marker: string, gid: number): Promise<OsAccount> {
@@ -163,13 +209,13 @@ export class OsUserAccounts implements NodeUserAccounts {
   }
 
   /** The user's own name when it is free (as a user and as a group) or already this pool's; otherwise one unique to the pool. */
-  private osName(userName: string, marker: string): string {
+  private osName(userName: string, marker: string, poolKey: string): string {
     if (PLAIN_NAME.test(userName)) {
       const existing = findOsUser(userName, this.passwdFile);
       if (existing?.comment === marker || (!existing && !hasGroup(userName, this.groupFile))) return userName;
     }
     const suffix = userName.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
-    return `lb${marker.slice(-8)}_${suffix}`.slice(0, 32);
+    return `lb${poolKey.slice(0, 8)}_${suffix}`.slice(0, 32);
   }
 
   /** useradd and friends edit /etc/passwd and /etc/group: one at a time. */
@@ -222,6 +268,19 @@ function findGroup(name: string, groupFile: string): number | undefined {
   }
 }
 
+/** The colon-separated fields of each line of /etc/passwd or /etc/group. */
+function readEntries(file: string): string[][] {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split(':'));
+  } catch {
+    return [];
+  }
+}
+
 function hasGroup(name: string, groupFile: string): boolean {
   try {
     return fs.readFileSync(groupFile, 'utf8').split('\n').some((line) => line.split(':')[0] === name);
@@ -235,11 +294,6 @@ const AUTO_MARKER_PREFIX = 'lapis auto user ';
 /** Debian's first uid and gid for ordinary users (UID_MIN, GID_MIN). */
 const FIRST_POOL_USER_ID = 1000;
 
-/** The comment that marks an account as a pool's named user. */
-function markerOf(placement: NodePlacement): string {
-  const digest = createHash('sha256').update(`${placement.account.toLowerCase()}/${placement.poolId.toLowerCase()}`).digest('hex');
-  return `${MARKER_PREFIX}${digest.slice(0, 16)}`;
-}
 
 async function groupExists(group: string): Promise<boolean> {
   return run('getent', ['group', group]).then(

@@ -11,6 +11,7 @@ import { DEV_ACCOUNT, defaultConfig, type LapisConfig } from '../config/config.j
 import type { Clock } from '../core/time.js';
 import { startLapis, type RunningLapis } from '../server/lapis-server.js';
 import { createLogger } from '../server/logger.js';
+import { OsUserAccounts } from '../server/os-users.js';
 
 export interface TestServer {
   lapis: RunningLapis;
@@ -70,7 +71,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     batchClientFor,
     async stop() {
       await lapis.stop();
-      if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        // Its nodes are gone with it: so are the OS accounts they used.
+        if (process.getuid?.() === 0) await new OsUserAccounts(path.join(dataDir, 'nodes')).removeLeftovers();
+      }
     },
   };
 }
