@@ -125,14 +125,15 @@ export class ConfinedNodeFiles implements NodeFileSystem {
     try {
       if (!stats.isFile()) throw batchErrors.fileNotFound();
       const entry = entryOf(path.basename(relative), stats);
-      if (!range) return { entry, content: handle.createReadStream(), length: stats.size };
-      if (range.start >= stats.size && stats.size > 0) throw batchErrors.invalidRange();
-      const end = Math.min(range.end ?? stats.size - 1, stats.size - 1);
-      if (end < range.start) {
+      if (range && range.start >= stats.size && stats.size > 0) throw batchErrors.invalidRange();
+      // Bounded by the size the answer announces: a file that grows meanwhile cannot overrun its Content-Length.
+      const start = range?.start ?? 0;
+      const end = Math.min(range?.end ?? stats.size - 1, stats.size - 1);
+      if (end < start) {
         await handle.close();
         return { entry, content: emptyContent(), length: 0 };
       }
-      return { entry, content: handle.createReadStream({ start: range.start, end }), length: end - range.start + 1 };
+      return { entry, content: handle.createReadStream({ start, end }), length: end - start + 1 };
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;
