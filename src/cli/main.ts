@@ -44,7 +44,8 @@ export function buildCli(): Command {
         .choices(['allow', 'refuse'])
         .default(process.env.LAPIS_ADMIN_TASKS?.toLowerCase() ?? 'allow'),
     )
-    .option('--task-user <name>', 'OS user that non-admin tasks run as when Lapis runs as root', process.env.LAPIS_TASK_USER ?? 'nobody')
+    // Before every pool's tasks ran as users of their own, all ran as this one user: accepted, ignored and warned of.
+    .addOption(new Option('--task-user <name>').hideHelp())
     .option('--autoscale-min-interval <duration>', 'shortest autoscale evaluation interval accepted (Azure: PT5M); shorter suits local use', process.env.LAPIS_AUTOSCALE_MIN_INTERVAL ?? 'PT5M')
     .option('--node-heartbeat-timeout <duration>', 'how long a node agent may stay silent before its node is marked unknown, its tasks requeued and the node restarted', process.env.LAPIS_NODE_HEARTBEAT_TIMEOUT ?? 'PT5S')
     .option('--request-timeout <duration>', 'how long a client has to send a whole request, headers and body; a stalled one is answered 408 and closed', process.env.LAPIS_REQUEST_TIMEOUT ?? 'PT30S')
@@ -68,6 +69,9 @@ export function buildCli(): Command {
             'Use --accounts-file FILE (mode 0600) or env LAPIS_ACCOUNTS_FILE, or env LAPIS_ACCOUNTS, instead.',
         );
       }
+      if (options.taskUser !== undefined || process.env.LAPIS_TASK_USER) {
+        warnings.push('--task-user (LAPIS_TASK_USER) is no longer used: as root, each pool\'s tasks run as OS users of their own that Lapis makes (see docs/security.md).');
+      }
       if (options.storageKey !== undefined) {
         warnings.push('--storage-key puts the storage key on the command line, which every process on this host (tasks included) can read. Use env LAPIS_STORAGE_KEY instead.');
       }
@@ -85,7 +89,6 @@ export function buildCli(): Command {
         inMemory: options.inMemory === true,
         accounts: accountsFromFlags(options.accountsFile as string | undefined, accountFlags) ?? base.accounts,
         adminTasks: parseAdminTasks(options.adminTasks as string, '--admin-tasks'),
-        taskUser: options.taskUser as string,
         logLevel: options.logLevel as string,
         autoScaleMinInterval: options.autoscaleMinInterval as string,
         nodeHeartbeatTimeout: options.nodeHeartbeatTimeout as string,

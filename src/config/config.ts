@@ -32,8 +32,6 @@ export interface LapisConfig {
   inMemory: boolean;
   accounts: AccountConfig[];
   logLevel: string;
-  /** OS user non-admin tasks run as when Lapis runs as root. */
-  taskUser: string;
   /** The shortest autoscale evaluation interval accepted, an ISO-8601 duration (Azure: PT5M). */
   autoScaleMinInterval: string;
   /** How long a node's agent may stay silent before its node is marked unknown and restarted, an ISO-8601 duration. */
@@ -74,7 +72,6 @@ export function defaultConfig(): LapisConfig {
     inMemory: false,
     accounts: [DEV_ACCOUNT],
     logLevel: 'info',
-    taskUser: 'nobody',
     autoScaleMinInterval: 'PT5M',
     nodeHeartbeatTimeout: 'PT5S',
     requestTimeout: 'PT30S',
@@ -198,7 +195,6 @@ export function applyEnvironment(config: LapisConfig, env: NodeJS.ProcessEnv = p
   if (env.LAPIS_STORAGE_KEY) next.blob.accountKey = env.LAPIS_STORAGE_KEY;
   if (env.LAPIS_ADMIN_TASKS) next.adminTasks = parseAdminTasks(env.LAPIS_ADMIN_TASKS, 'LAPIS_ADMIN_TASKS');
   if (env.LAPIS_LOG_LEVEL) next.logLevel = env.LAPIS_LOG_LEVEL;
-  if (env.LAPIS_TASK_USER) next.taskUser = env.LAPIS_TASK_USER;
   if (env.LAPIS_AUTOSCALE_MIN_INTERVAL) next.autoScaleMinInterval = env.LAPIS_AUTOSCALE_MIN_INTERVAL;
   if (env.LAPIS_NODE_HEARTBEAT_TIMEOUT) next.nodeHeartbeatTimeout = env.LAPIS_NODE_HEARTBEAT_TIMEOUT;
   if (env.LAPIS_REQUEST_TIMEOUT) next.requestTimeout = env.LAPIS_REQUEST_TIMEOUT;
