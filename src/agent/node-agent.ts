@@ -14,7 +14,7 @@ import type { NodeEvents, NodeFileSystem, NodePlacement, NodeUserAccounts, TaskR
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
-import { componentsUnder, openChildDirectory, withDirectory } from './no-follow.js';
+import { componentsUnder, openChildDirectory, removePath, withDirectory } from './no-follow.js';
 import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
@@ -154,14 +154,21 @@ export class NodeAgent {
 
   async destroy(): Promise<void> {
     await this.shutdown();
-    await fs.rm(this.root, { recursive: true, force: true });
+    await this.removeRoot();
   }
 
   /** A reboot (files kept) or a reimage (files removed): every process ends, then the node starts afresh. */
   async restart(wipe: boolean): Promise<void> {
     await this.shutdown();
-    if (wipe) await fs.rm(this.root, { recursive: true, force: true });
+    if (wipe) await this.removeRoot();
     await this.prepare();
+  }
+
+  /** Removes the node's directory without following a link a task of the pool (on another node, as a named user) may plant meanwhile. */
+  private async removeRoot(): Promise<void> {
+    await removePath(path.dirname(this.root), [path.basename(this.root)], true).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 
   /**
