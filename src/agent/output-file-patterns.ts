@@ -14,6 +14,7 @@
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { componentsUnder, openChildDirectory, openDirectory, readDirectory, type DirectoryHandle } from './no-follow.js';
 
 const MAGIC = /[*?[]/;
 
@@ -204,25 +205,35 @@ export async function collectOutputFiles(spec: { filePattern: string; path?: str
   const globSegments = glob.split('/').filter((segment) => segment !== '' && segment !== '.');
   const maxDepth = globSegments.includes('**') ? Number.POSITIVE_INFINITY : globSegments.length;
   const candidates: string[] = [];
-  const walk = async (relativeDirectory: string, depth: number): Promise<void> => {
-    let entries: Dirent[];
-    try {
-      entries = await fs.readdir(path.join(realBase, relativeDirectory), { withFileTypes: true });
-    } catch {
-      return;
-    }
+  // Walked through directory descriptors opened without following links: a directory a task swaps for a link
+  // meanwhile is not entered, so no name from outside the task directory is ever read.
+  const walk = async (directory: DirectoryHandle, relativeDirectory: string, depth: number): Promise<void> => {
+    const entries = await readDirectory(directory).catch(() => [] as Dirent[]);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const relative = relativeDirectory ? `${relativeDirectory}/${entry.name}` : entry.name;
       // Dirent types come from lstat: a symlinked directory is a symlink here and is never descended into.
       if (entry.isDirectory()) {
-        if (depth + 1 < maxDepth) await walk(relative, depth + 1);
+        if (depth + 1 >= maxDepth) continue;
+        const child = await openChildDirectory(directory, entry.name).catch(() => undefined);
+        if (!child) continue;
+        try {
+          await walk(child, relative, depth + 1);
+        } finally {
+          await child.close();
+        }
       } else if (matches(relative)) {
         candidates.push(relative);
       }
     }
   };
-  await walk('', 0);
+  const base = await openDirectory(realTaskDirectory, componentsUnder(realTaskDirectory, realBase)).catch(() => undefined);
+  if (!base) return collection;
+  try {
+    await walk(base, '', 0);
+  } finally {
+    await base.close();
+  }
   for (const relative of candidates) await accept(path.join(realBase, relative), relative, joinBlobName(spec.path, relative));
   return collection;
 }
