@@ -14,8 +14,7 @@
 // answers a client or writes a log line can carry them by accident.
 
 import type { NameValuePair, Versioned } from './common.js';
-import { batchErrors, type BatchError } from './errors.js';
-import { certificateErrors } from './errors-certificates-applications.js';
+import { batchErrors, certificateErrors, type BatchError } from './errors.js';
 import { transitionState } from './lifecycle.js';
 import { formatTimestamp } from './time.js';
 

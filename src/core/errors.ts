@@ -46,6 +46,47 @@ function propertyValues(property: string, reason?: string): BatchErrorDetail[] {
 const notFound = (code: string, message: string) => () => new BatchError(code, 'notFound', message);
 const conflict = (code: string, message: string) => () => new BatchError(code, 'conflict', message);
 
+// Certificates and applications: their own groups, so the code of those
+// resources names them as it always has; `batchErrors` below holds them too.
+
+export const certificateErrors = {
+  certificateNotFound: notFound('CertificateNotFound', 'The specified certificate does not exist.'),
+  certificateExists: conflict('CertificateExists', 'The specified certificate already exists.'),
+  certificateBeingDeleted: conflict('CertificateBeingDeleted', 'The specified certificate has been marked for deletion and is being deleted.'),
+  certificateStateActive: conflict('CertificateStateActive', 'The specified certificate is in the active state; only a certificate whose deletion failed can have its deletion cancelled.'),
+  /** Pool_Add / Pool_Patch / Pool_UpdateProperties naming a certificate the account does not have (status not confirmed against Batch). */
+  invalidCertificateReferences: (references: string[]) =>
+    new BatchError(
+      'InvalidCertificateReferences',
+      'conflict',
+      'One or more certificate references could not be satisfied: the certificate does not exist or is being deleted.',
+      references.map((reference) => ({ key: 'CertificateReference', value: reference })),
+    ),
+};
+
+export const applicationErrors = {
+  applicationNotFound: notFound('ApplicationNotFound', 'The specified application does not exist.'),
+  /** A pool's applicationPackageReferences that name no registered package, or no version while the application has no default. */
+  invalidApplicationPackageReferences: (references: string[]) =>
+    new BatchError(
+      'InvalidApplicationPackageReferences',
+      'conflict',
+      'One or more application package references could not be satisfied. This occurs if the application id or version does not exist or is not active, or if the reference did not specify a version and there is no default version configured.',
+      references.map((reference) => ({ key: 'ApplicationPackageReference', value: reference })),
+    ),
+  /** Lapis's own, for the operator's `lapis app add` and `remove`: Batch's data plane cannot change packages. */
+  applicationPackageExists: (applicationId: string, version: string) =>
+    new BatchError('ApplicationPackageExists', 'conflict', `Version ${version} of application ${applicationId} is already registered.`, [
+      { key: 'ApplicationId', value: applicationId },
+      { key: 'Version', value: version },
+    ]),
+  applicationPackageNotFound: (applicationId: string, version: string) =>
+    new BatchError('ApplicationPackageNotFound', 'notFound', `Version ${version} of application ${applicationId} is not registered.`, [
+      { key: 'ApplicationId', value: applicationId },
+      { key: 'Version', value: version },
+    ]),
+};
+
 export const batchErrors = {
   // Request shape
   missingRequiredProperty: (property: string) =>
@@ -206,4 +247,8 @@ export const batchErrors = {
     new BatchError('TaskDependencyListTooLong', 'badRequest', 'The ids in dependsOn.taskIds exceed 64,000 characters; use taskIdRanges instead.'),
   taskDependenciesNotSpecifiedOnJob: () =>
     new BatchError('TaskDependenciesNotSpecifiedOnJob', 'conflict', 'The job does not allow tasks with dependencies: set usesTaskDependencies to true on the job.'),
+
+  // Certificates and applications
+  ...certificateErrors,
+  ...applicationErrors,
 };

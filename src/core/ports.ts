@@ -2,6 +2,8 @@
 // (providers/), the blob endpoint (blob/), and the scheduler's wake-up signal.
 // Plain TypeScript only: no SQL, HTTP or process types cross this line.
 
+import type { Application, ApplicationPackage, ApplicationPackageFormat } from './application.js';
+import type { Certificate, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode } from './node.js';
 import type { Job, JobState } from './job.js';
 import type { JobSchedule, JobScheduleState } from './job-schedule.js';
@@ -187,6 +189,93 @@ export interface UsageRepository {
   taskTotals(account: string): AccountTaskTotals | undefined;
 }
 
+export interface CertificateRecord {
+  account: string;
+  certificate: Certificate;
+}
+
+export interface CertificateRepository {
+  get(account: string, thumbprintAlgorithm: string, thumbprint: string): CertificateRecord | undefined;
+  /** The data and password, only for installing the certificate on nodes. */
+  getSecrets(account: string, thumbprintAlgorithm: string, thumbprint: string): CertificateSecrets | undefined;
+  /** Inserts unless the account has the certificate (same algorithm and thumbprint, any case); false when it does. */
+  insert(record: CertificateRecord, secrets: CertificateSecrets): boolean;
+  update(record: CertificateRecord): void;
+  delete(account: string, thumbprintAlgorithm: string, thumbprint: string): void;
+  list(account: string, page: PageQuery): Page<CertificateRecord>;
+  listByState(states: CertificateState[]): CertificateRecord[];
+}
+
+export interface ApplicationRecord {
+  account: string;
+  application: Application;
+  packages: ApplicationPackage[];
+}
+
+export interface ApplicationRepository {
+  get(account: string, applicationId: string): ApplicationRecord | undefined;
+  list(account: string, page: PageQuery): Page<ApplicationRecord>;
+  /** Creates or replaces the application row (its id, display name and default version); its packages stay. */
+  saveApplication(account: string, application: Application): void;
+  /** Inserts unless the version (any case) is registered; false when it is. */
+  insertPackage(account: string, entry: ApplicationPackage): boolean;
+  deletePackage(account: string, applicationId: string, version: string): void;
+  /** Removes the application and every package version of it. */
+  deleteApplication(account: string, applicationId: string): void;
+}
+
+/**
+ * The store: every resource's state, and the rules that must hold at every
+ * commit whichever code path wrote it. A second store (PostgreSQL) implements
+ * this interface and passes the same conformance suite
+ * (test/store/conformance.ts); the SQLite store is store/sqlite/.
+ *
+ * What it owns:
+ *
+ * - Transactions. `transaction(work)` runs `work` (synchronous) as one
+ *   transaction: all of its writes are stored or none; a call inside
+ *   another joins the outer one. Services open them; repositories never do.
+ * - Identity. Pools, jobs, job schedules, tasks and applications are found by
+ *   id without regard to case (Batch ids are case-insensitive) and keep the
+ *   case they were created with; certificates by algorithm and thumbprint,
+ *   without regard to case; nodes by their exact id within their pool.
+ *   `insert` answers false, and changes nothing, when the id is taken.
+ * - Documents. A record is stored and returned whole, as written: `update`
+ *   replaces it (the ETag and Last-Modified inside it are the service's: it
+ *   checks If-Match before it writes, in the same transaction).
+ * - Paging. `list` answers at most `maxResults` items in a stable order
+ *   (pools, jobs, schedules, certificates, applications by lower-cased id;
+ *   tasks in submission order; nodes by id) with the `$filter` applied before
+ *   the page is cut, and a continuation only when more items follow. A
+ *   continuation is opaque and names the last item's position, so a page
+ *   never repeats or skips an item that existed throughout.
+ * - Submission order. A task's `seq` increases with every insert and is never
+ *   reused, even after deletes; the scheduler breaks ties by it.
+ * - Task counts. `tasks.counts(account, job)` is exact at every commit:
+ *   tasks and their `requiredSlots` by state (`preparing` counts as running)
+ *   and, for completed ones, by result (success, else failure). They change in
+ *   the same transaction as the task they count, on insert, update and
+ *   delete, so they commit, roll back and survive a crash with the tasks; the
+ *   SQLite store keeps them by triggers on its tasks table (migration 0010).
+ *   Job_GetTaskCounts reads them without reading the tasks.
+ * - Dependency waits. A task with `dependsOn` waits while any of its parents
+ *   (each id of `taskIds`, each id within `taskIdRanges`, a task never counting
+ *   as its own parent) does not exist, or is not completed with
+ *   `dependencyAction` `satisfy` (core sets it when the task completes).
+ *   `listRunnable` answers only active tasks that do not wait, in submission
+ *   order. The wait is re-evaluated for the active tasks that name a task
+ *   when that task is inserted, deleted, or updated into or out of
+ *   `completed`, in the same transaction.
+ * - Retention. A task updated into `completed` with files on a node is due
+ *   for cleanup at `retentionDeadline(task)` (core/task.ts):
+ *   `listRetentionExpired`, `nextRetentionTime` and `lastRetentionOnNode` read
+ *   that deadline.
+ * - Deleting a job's tasks (`tasks.deleteByJob`) removes their counts and
+ *   dependency records with them. Deleting a pool, job or schedule removes
+ *   that document only: the services delete what hangs off it.
+ * - Secrets. A certificate's data and password are read only by
+ *   `certificates.getSecrets`; no record, list or page carries them.
+ */
 export interface Store {
   /** Runs `work` in one transaction: all of it is stored or none of it. */
   transaction<T>(work: () => T): T;
@@ -197,7 +286,20 @@ export interface Store {
   readonly jobNodeStatus: JobNodeStatusRepository;
   readonly usage: UsageRepository;
   readonly tasks: TaskRepository;
+  readonly certificates: CertificateRepository;
+  readonly applications: ApplicationRepository;
   close(): void;
+}
+
+/** Where package files live on the server: `<dataDir>/applications/<id>/<version>/` (store/packages/). */
+export interface ApplicationPackageFiles {
+  /**
+   * Copies a package from a zip file (unpacked) or a directory (copied) into
+   * its own directory, which must not exist yet; returns what it made.
+   */
+  importPackage(source: string, applicationId: string, version: string): Promise<{ format: ApplicationPackageFormat; path: string }>;
+  /** Removes a package's directory; nothing when it is already gone. */
+  removePackage(path: string): Promise<void>;
 }
 
 /** A resource file whose source the server has already resolved to a URL. */

@@ -25,9 +25,8 @@ import {
   type ResolvedApplicationPackage,
 } from '../core/application.js';
 import type { ApplicationPackageReference } from '../core/common.js';
-import { applicationErrors } from '../core/errors-certificates-applications.js';
-import type { Page, PageQuery } from '../core/ports.js';
-import type { ApplicationPackageFiles, ApplicationRepository } from '../core/ports-certificates-applications.js';
+import { applicationErrors } from '../core/errors.js';
+import type { ApplicationPackageFiles, ApplicationRepository, Page, PageQuery } from '../core/ports.js';
 import { formatTimestamp } from '../core/time.js';
 import type { Caller } from './context.js';
 

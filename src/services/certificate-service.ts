@@ -30,9 +30,8 @@ import {
   type CheckedCertificateSpec,
   type InstallableCertificate,
 } from '../core/certificate.js';
-import { certificateErrors } from '../core/errors-certificates-applications.js';
-import type { Page, PageQuery } from '../core/ports.js';
-import type { CertificateRepository } from '../core/ports-certificates-applications.js';
+import { certificateErrors } from '../core/errors.js';
+import type { CertificateRepository, Page, PageQuery } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
 
 const DER_SEQUENCE = 0x30;

@@ -7,11 +7,11 @@ import { matchesFilter } from '../../src/core/odata/filter-eval.js';
 import { FILTER_MAX_LENGTH, parseFilter } from '../../src/core/odata/filter-parser.js';
 import { FILTER_PROPERTIES, type FilterListKind } from '../../src/core/odata/filter-properties.js';
 import { filterToSql, TASK_FILTER_COLUMNS, type FilterSqlOptions } from '../../src/store/sqlite/filter-sql.js';
-import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 
 // The real schema, so the column map is tested against the real columns.
 const db = new Database(':memory:');
-for (const migration of MIGRATIONS) db.exec(migration);
+for (const migration of MIGRATIONS) db.exec(migration.sql);
 after(() => db.close());
 
 const insertTask = db.prepare(

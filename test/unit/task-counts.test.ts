@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
-import { TASK_COUNTS_MIGRATION } from '../../src/store/sqlite/migrations-task-counts.js';
+import { MIGRATIONS, type Migration } from '../../src/store/sqlite/migrations/index.js';
+import { migration as TASK_COUNTS_MIGRATION } from '../../src/store/sqlite/migrations/0010_task_counts.js';
 
 // task_counts is kept by triggers; it must always equal counting the tasks themselves.
 const COUNTED = `SELECT account, job_key, state, coalesce(result, '') AS result, count(*) AS n, sum(slots) AS slots
@@ -13,9 +13,9 @@ const KEPT = 'SELECT account, job_key, state, result, n, slots FROM task_counts 
 const STATES = ['active', 'preparing', 'running', 'completed'] as const;
 const RESULTS = [null, 'success', 'failure'] as const;
 
-function database(migrations: string[]): Database.Database {
+function database(migrations: readonly Migration[]): Database.Database {
   const db = new Database(':memory:');
-  for (const migration of migrations) db.exec(migration);
+  for (const migration of migrations) db.exec(migration.sql);
   return db;
 }
 
@@ -32,7 +32,7 @@ test('the migration counts the tasks of an existing data directory', () => {
   insertTask(db, 'a', 't2', 'active', null, 3);
   insertTask(db, 'a', 't3', 'completed', 'failure', 2);
   insertTask(db, 'b', 't1', 'running', null, 1);
-  for (const migration of MIGRATIONS.slice(at)) db.exec(migration);
+  for (const migration of MIGRATIONS.slice(at)) db.exec(migration.sql);
   assert.deepEqual(db.prepare(KEPT).all(), db.prepare(COUNTED).all());
   assert.equal((db.prepare(KEPT).all() as unknown[]).length, 3);
   db.close();

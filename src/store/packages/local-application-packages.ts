@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ApplicationPackageFormat } from '../../core/application.js';
-import type { ApplicationPackageFiles } from '../../core/ports-certificates-applications.js';
+import type { ApplicationPackageFiles } from '../../core/ports.js';
 import { extractZip, looksLikeZip, ZipError } from './unzip.js';
 
 export class LocalApplicationPackageFiles implements ApplicationPackageFiles {

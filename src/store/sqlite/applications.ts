@@ -5,8 +5,7 @@
 import type Database from 'better-sqlite3';
 import { versionKey, type Application, type ApplicationPackage, type ApplicationPackageFormat } from '../../core/application.js';
 import { idKey } from '../../core/ids.js';
-import type { PageQuery } from '../../core/ports.js';
-import type { ApplicationRecord, ApplicationRepository } from '../../core/ports-certificates-applications.js';
+import type { ApplicationRecord, ApplicationRepository, PageQuery } from '../../core/ports.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 
 const APPLICATION_COLUMNS = 'account, key, id, display_name, default_version, etag, last_modified';

@@ -5,8 +5,7 @@
 
 import type Database from 'better-sqlite3';
 import { certificateKey, type CertificateSecrets, type CertificateState } from '../../core/certificate.js';
-import type { PageQuery } from '../../core/ports.js';
-import type { CertificateRecord, CertificateRepository } from '../../core/ports-certificates-applications.js';
+import type { CertificateRecord, CertificateRepository, PageQuery } from '../../core/ports.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { cachedStatement } from './statement-cache.js';
 

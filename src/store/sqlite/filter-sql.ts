@@ -29,7 +29,7 @@ export interface FilterSqlOptions {
   docColumn?: string;
 }
 
-/** The tasks table keeps these in indexed columns (see schema.ts and SqliteTasks). */
+/** The tasks table keeps these in indexed columns (see migrations/ and SqliteTasks). */
 export const TASK_FILTER_COLUMNS: Readonly<Record<string, string>> = {
   state: 'state',
   'executionInfo/result': 'result',

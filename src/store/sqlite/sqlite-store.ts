@@ -5,38 +5,38 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import type {
-  JobRecord,
-  JobRepository,
+  ApplicationRepository,
+  CertificateRepository,
   JobNodeStatusRepository,
-  UsageRepository,
+  JobRepository,
   JobScheduleRepository,
   NodeRecord,
   NodeRepository,
   PageQuery,
-  PoolRecord,
   PoolRepository,
   Store,
   TaskCounts,
   TaskStatistics,
   TaskRecord,
   TaskRepository,
+  UsageRepository,
 } from '../../core/ports.js';
-import type { JobState } from '../../core/job.js';
 import { retentionDeadline, type TaskState } from '../../core/task.js';
 import { idKey } from '../../core/ids.js';
-import { MIGRATIONS } from './schema.js';
-import { JOB_FILTER_COLUMNS, NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './filter-sql.js';
+import { migrate } from './migrations/index.js';
+import { NODE_FILTER_COLUMNS, TASK_FILTER_COLUMNS } from './filter-sql.js';
 import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { numericId, SqliteTaskDependencies } from './task-dependencies.js';
 import { SqliteJobNodeStatus } from './job-node-status.js';
 import { SqliteUsage } from './usage.js';
+import { SqlitePools } from './pools.js';
+import { SqliteJobs } from './jobs.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 import { SqliteApplications } from './applications.js';
 import { SqliteCertificates } from './certificates.js';
 import { cachedStatement } from './statement-cache.js';
-import type { ApplicationRepository, CertificateApplicationRepositories, CertificateRepository } from '../../core/ports-certificates-applications.js';
 
-export function openSqliteStore(options: { path?: string }): Store & CertificateApplicationRepositories {
+export function openSqliteStore(options: { path?: string }): Store {
   const file = options.path ?? ':memory:';
   const db = new Database(file);
   if (options.path) {
@@ -51,17 +51,7 @@ export function openSqliteStore(options: { path?: string }): Store & Certificate
   return new SqliteStore(db);
 }
 
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let index = version; index < MIGRATIONS.length; index += 1) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[index] as string);
-      db.pragma(`user_version = ${index + 1}`);
-    })();
-  }
-}
-
-class SqliteStore implements Store, CertificateApplicationRepositories {
+class SqliteStore implements Store {
   /** How deep the current call is in transaction(): nested calls join the outer transaction. */
   private depth = 0;
   readonly pools: PoolRepository;
@@ -106,48 +96,6 @@ class SqliteStore implements Store, CertificateApplicationRepositories {
 
   close(): void {
     if (this.db.open) this.db.close();
-  }
-}
-
-class SqlitePools implements PoolRepository {
-  private readonly getStmt;
-  private readonly insertStmt;
-  private readonly updateStmt;
-  private readonly deleteStmt;
-  private readonly pages;
-  private readonly allStmt;
-
-  constructor(db: Database.Database) {
-    this.getStmt = db.prepare('SELECT account, doc FROM pools WHERE account = ? AND key = ?');
-    this.insertStmt = db.prepare('INSERT OR IGNORE INTO pools (account, key, doc) VALUES (?, ?, ?)');
-    this.updateStmt = db.prepare('UPDATE pools SET doc = ? WHERE account = ? AND key = ?');
-    this.deleteStmt = db.prepare('DELETE FROM pools WHERE account = ? AND key = ?');
-    this.pages = new PageQueries(db, 'SELECT account, key, doc FROM pools WHERE account = ? AND key > ?', 'ORDER BY key');
-    this.allStmt = db.prepare('SELECT account, doc FROM pools');
-  }
-
-  private toRecord = (row: Row): PoolRecord => ({ account: row.account as string, pool: JSON.parse(row.doc as string) });
-
-  get(account: string, poolId: string) {
-    const row = this.getStmt.get(account, idKey(poolId)) as Row | undefined;
-    return row && this.toRecord(row);
-  }
-  insert(record: PoolRecord) {
-    return this.insertStmt.run(record.account, idKey(record.pool.id), JSON.stringify(record.pool)).changes === 1;
-  }
-  update(record: PoolRecord) {
-    this.updateStmt.run(JSON.stringify(record.pool), record.account, idKey(record.pool.id));
-  }
-  delete(account: string, poolId: string) {
-    this.deleteStmt.run(account, idKey(poolId));
-  }
-  list(account: string, page: PageQuery) {
-    const after = decodeContinuation(page.continuation) ?? '';
-    const rows = this.pages.rows([account, String(after)], page);
-    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
-  }
-  listAll() {
-    return (this.allStmt.all() as Row[]).map(this.toRecord);
   }
 }
 
@@ -202,72 +150,6 @@ class SqliteNodes implements NodeRepository {
   }
 }
 
-class SqliteJobs implements JobRepository {
-  private readonly getStmt;
-  private readonly insertStmt;
-  private readonly updateStmt;
-  private readonly deleteStmt;
-  private readonly pages;
-
-  constructor(private readonly db: Database.Database) {
-    this.getStmt = db.prepare('SELECT account, doc FROM jobs WHERE account = ? AND key = ?');
-    this.insertStmt = db.prepare('INSERT OR IGNORE INTO jobs (account, key, pool_key, state, doc) VALUES (?, ?, ?, ?, ?)');
-    this.updateStmt = db.prepare('UPDATE jobs SET pool_key = ?, state = ?, doc = ? WHERE account = ? AND key = ?');
-    this.deleteStmt = db.prepare('DELETE FROM jobs WHERE account = ? AND key = ?');
-    this.pages = new PageQueries(db, 'SELECT account, key, doc FROM jobs WHERE account = ? AND key > ?', 'ORDER BY key', JOB_FILTER_COLUMNS);
-    this.scheduledPages = new PageQueries(db, 'SELECT account, key, doc FROM jobs WHERE account = ? AND key > ? AND key < ?', 'ORDER BY key', JOB_FILTER_COLUMNS);
-  }
-
-  private readonly scheduledPages;
-
-  private toRecord = (row: Row): JobRecord => ({ account: row.account as string, job: JSON.parse(row.doc as string) });
-
-  listFromSchedule(account: string, scheduleId: string, page: PageQuery) {
-    // Keys `{schedule}:job-…` sort between `{schedule}:job-` and `{schedule}:job.` ('.' follows '-').
-    const prefix = `${idKey(scheduleId)}:job-`;
-    const after = String(decodeContinuation(page.continuation) ?? prefix);
-    const rows = this.scheduledPages.rows([account, after, `${idKey(scheduleId)}:job.`], page);
-    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
-  }
-
-  get(account: string, jobId: string) {
-    const row = this.getStmt.get(account, idKey(jobId)) as Row | undefined;
-    return row && this.toRecord(row);
-  }
-  insert(record: JobRecord) {
-    const { job } = record;
-    // The pool the job's tasks run on: its own auto pool or poolInfo.poolId.
-    const poolId = job.executionInfo.poolId ?? job.poolInfo.poolId;
-    const poolKey = poolId ? idKey(poolId) : null;
-    return this.insertStmt.run(record.account, idKey(job.id), poolKey, job.state, JSON.stringify(job)).changes === 1;
-  }
-  update(record: JobRecord) {
-    const { job } = record;
-    // The pool the job's tasks run on: its own auto pool or poolInfo.poolId.
-    const poolId = job.executionInfo.poolId ?? job.poolInfo.poolId;
-    const poolKey = poolId ? idKey(poolId) : null;
-    this.updateStmt.run(poolKey, job.state, JSON.stringify(job), record.account, idKey(job.id));
-  }
-  delete(account: string, jobId: string) {
-    this.deleteStmt.run(account, idKey(jobId));
-  }
-  list(account: string, page: PageQuery) {
-    const after = decodeContinuation(page.continuation) ?? '';
-    const rows = this.pages.rows([account, String(after)], page);
-    return pageOf(rows, page.maxResults, this.toRecord, (row) => row.key as string);
-  }
-  listByPool(account: string, poolId: string, states: JobState[]) {
-    const marks = states.map(() => '?').join(',');
-    const rows = cachedStatement(this.db, `SELECT account, doc FROM jobs WHERE account = ? AND pool_key = ? AND state IN (${marks})`).all(account, idKey(poolId), ...states) as Row[];
-    return rows.map(this.toRecord);
-  }
-  listByState(states: JobState[]) {
-    const marks = states.map(() => '?').join(',');
-    const rows = cachedStatement(this.db, `SELECT account, doc FROM jobs WHERE state IN (${marks})`).all(...states) as Row[];
-    return rows.map(this.toRecord);
-  }
-}
-
 class SqliteTasks implements TaskRepository {
   private readonly getStmt;
   private readonly insertStmt;
@@ -319,7 +201,7 @@ class SqliteTasks implements TaskRepository {
     this.byStateStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND state = ? ORDER BY seq`);
     this.onNodeStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND node_id = ? AND state = 'running'`);
     this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
-    // Kept by triggers on tasks (migrations-task-counts.ts): one row per state and result, whatever the job's size.
+    // Kept by triggers on tasks (migrations/0010_task_counts.ts): one row per state and result, whatever the job's size.
     this.countsStmt = db.prepare("SELECT state, nullif(result, '') AS result, n, slots FROM task_counts WHERE account = ? AND job_key = ?");
     this.deleteJobCountsStmt = db.prepare('DELETE FROM task_counts WHERE account = ? AND job_key = ?');
   }

@@ -1,10 +1,17 @@
-// The schema migration for certificates and applications, appended to
-// MIGRATIONS in schema.ts. A certificate is its wire document plus, in
+// Migration 0006, released: never edit it (test/unit/store-migrations.test.ts
+// holds its text); change the schema with a new numbered migration instead.
+//
+// Certificates and applications. A certificate is its wire document plus, in
 // columns of their own that no list or answer reads, its data and password.
 // Applications and their package versions are plain columns: the operator
 // registers them, Application_List and Application_Get read them.
 
-export const CERTIFICATES_AND_APPLICATIONS_MIGRATION = `
+import type { Migration } from './migration.js';
+
+export const migration: Migration = {
+  version: 6,
+  name: 'certificates_applications',
+  sql: `
   CREATE TABLE certificates (
     account TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -40,4 +47,5 @@ export const CERTIFICATES_AND_APPLICATIONS_MIGRATION = `
     PRIMARY KEY (account, app_key, version_key),
     FOREIGN KEY (account, app_key) REFERENCES applications (account, key) ON DELETE CASCADE
   ) WITHOUT ROWID;
-  `;
+  `,
+};

@@ -1,0 +1,54 @@
+// The SQLite schema: numbered migrations, applied in order and recorded in
+// `PRAGMA user_version` (the number of migrations a store has taken).
+//
+// A released migration is never edited, renamed or removed: stores in the
+// field have run it, and only the migrations after their version run again.
+// A change to the schema is a new file `NNNN_what.ts` (the next number) and
+// one line below; test/unit/store-migrations.test.ts checks the numbering,
+// holds every released migration's text, and brings a store of each earlier
+// version up to the same schema as a fresh one.
+//
+// Each resource is a JSON document plus the indexed columns that lookups,
+// lists and the scheduler need. Ids are stored lower-cased in `key` columns:
+// Batch ids are unique without regard to case.
+
+import type Database from 'better-sqlite3';
+import type { Migration } from './migration.js';
+import { migration as m0001 } from './0001_pools_nodes_jobs_tasks.js';
+import { migration as m0002 } from './0002_task_slots.js';
+import { migration as m0003 } from './0003_job_schedules.js';
+import { migration as m0004 } from './0004_task_dependencies.js';
+import { migration as m0005 } from './0005_job_node_status.js';
+import { migration as m0006 } from './0006_certificates_applications.js';
+import { migration as m0007 } from './0007_task_retention.js';
+import { migration as m0008 } from './0008_usage.js';
+import { migration as m0009 } from './0009_task_counts_index.js';
+import { migration as m0010 } from './0010_task_counts.js';
+
+export type { Migration } from './migration.js';
+
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010];
+
+/** The schema version of a store that has taken every migration. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to SCHEMA_VERSION: each migration it has not taken, in
+ * order, in a transaction with its new user_version, so a crash leaves it at
+ * a version it fully has. A store of a newer Lapis (a higher version) is
+ * refused rather than used with a schema this code does not know.
+ */
+export function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `The store ${db.name} has schema version ${version}; this Lapis knows versions up to ${SCHEMA_VERSION}. Open it with the Lapis that wrote it, or a newer one.`,
+    );
+  }
+  for (const migration of MIGRATIONS.slice(version)) {
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}
