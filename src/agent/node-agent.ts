@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { batchEnvironment } from '../core/batch-environment.js';
 import { splitCommandLine } from '../core/command-line.js';
 import type { NodeEvents, NodeFileSystem, NodePlacement, NodeUserAccounts, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
@@ -225,9 +226,8 @@ export class NodeAgent {
     });
 
     if (run.preProcessingFailure) return ended({ failureInfo: run.preProcessingFailure });
-    let packageEnvironment: Record<string, string>;
     try {
-      packageEnvironment = await installApplicationPackages(this.root, run.applicationPackages);
+      await installApplicationPackages(this.root, run.applicationPackages);
     } catch (error) {
       return ended({ failureInfo: { category: 'servererror', code: 'ApplicationPackageError', message: `The application packages could not be installed: ${(error as Error).message}` } });
     }
@@ -250,32 +250,7 @@ export class NodeAgent {
       HOME: workingDirectory,
       USER: owner?.name ?? 'root',
       ...run.environment,
-      ...packageEnvironment,
-      AZ_BATCH_POOL_ID: run.poolId,
-      AZ_BATCH_NODE_ID: run.nodeId,
-      AZ_BATCH_NODE_IS_DEDICATED: 'true',
-      AZ_BATCH_NODE_ROOT_DIR: this.root,
-      AZ_BATCH_NODE_SHARED_DIR: path.join(this.root, 'shared'),
-      AZ_BATCH_NODE_STARTUP_DIR: path.join(this.root, 'startup'),
-      AZ_BATCH_NODE_MOUNTS_DIR: path.join(this.root, 'fsmounts'),
-      AZ_BATCH_TASK_DIR: taskDirectory,
-      AZ_BATCH_TASK_WORKING_DIR: workingDirectory,
-      AZ_BATCH_CERTIFICATES_DIR: path.join(taskDirectory, 'certs'),
-      AZ_BATCH_TASK_USER: owner?.name ?? 'root',
-      ...(run.instance
-        ? {
-            AZ_BATCH_HOST_LIST: run.instance.hostList.join(','),
-            AZ_BATCH_MASTER_NODE: run.instance.masterNode,
-            AZ_BATCH_IS_CURRENT_NODE_MASTER: String(run.instance.id === 0),
-            AZ_BATCH_TASK_SHARED_DIR: taskDirectory,
-          }
-        : {}),
-      ...(run.jobPreparationDirectory
-        ? {
-            AZ_BATCH_JOB_PREP_DIR: path.join(this.root, run.jobPreparationDirectory),
-            AZ_BATCH_JOB_PREP_WORKING_DIR: path.join(this.root, run.jobPreparationDirectory, 'wd'),
-          }
-        : {}),
+      ...batchEnvironment(run, { nodeRoot: this.root, taskDirectory, workingDirectory, userName: owner?.name ?? 'root' }),
     };
     const [program, ...args] = argv.argv as [string, ...string[]];
     // Node starts a process with one group; a user with a gid of its own also needs the pool's, which lets it into the node.

@@ -15,17 +15,14 @@ import type { NodeApplicationPackage, NodeCertificateFile } from '../core/ports.
 import { componentsUnder, lstatAt, openChildDirectory, withDirectory, writeFileReplacing, type DirectoryHandle } from './no-follow.js';
 import type { Owner } from './resource-files.js';
 
-export async function installApplicationPackages(nodeRoot: string, packages: readonly NodeApplicationPackage[] | undefined): Promise<Record<string, string>> {
-  const environment: Record<string, string> = {};
+export async function installApplicationPackages(nodeRoot: string, packages: readonly NodeApplicationPackage[] | undefined): Promise<void> {
   for (const entry of packages ?? []) {
     const target = path.join(nodeRoot, entry.directory);
     const components = componentsUnder(nodeRoot, target);
     const name = components.pop();
     if (name === undefined) throw new Error(`The package directory '${entry.directory}' is the node root.`);
     await withDirectory(nodeRoot, components, (parent) => installOne(parent, name, entry.sourcePath), {});
-    for (const variable of entry.variables) environment[variable] = target;
   }
-  return environment;
 }
 
 async function installOne(parent: DirectoryHandle, name: string, sourcePath: string): Promise<void> {

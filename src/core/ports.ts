@@ -384,7 +384,14 @@ export interface TaskRun extends TaskRunRef {
   commandLine: string;
   taskDirectory: string;
   resourceFiles: ResolvedResourceFile[];
+  /** The run's environmentSettings (a job's common settings under a task's own); batch-environment.ts adds Batch's variables. */
   environment: Record<string, string>;
+  /** The Batch endpoint the run sees as AZ_BATCH_ACCOUNT_URL. */
+  accountUrl: string;
+  /** AZ_BATCH_TASK_ID when it is not `taskId` (a preparation or release task's own id). */
+  visibleTaskId?: string;
+  /** AZ_BATCH_AUTHENTICATION_TOKEN (authenticationTokenSettings): a secret, never logged. */
+  authenticationToken?: string;
   elevationLevel: ElevationLevel;
   /** Without a named user: the node's pool-wide auto user, or one unique to the task. */
   autoUserScope?: AutoUserScope;

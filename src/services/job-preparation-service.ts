@@ -3,6 +3,7 @@
 // retrying it, running the release task on every prepared node when the job
 // ends, and listing each node's progress.
 
+import { settingsEnvironment } from '../core/batch-environment.js';
 import { batchErrors } from '../core/errors.js';
 import { earnsRetry } from '../core/run-outcome.js';
 import type { Job } from '../core/job.js';
@@ -154,14 +155,6 @@ export class JobPreparationService {
     const release = releaseTaskOf(job);
     const spec = kind === 'jobPreparation' ? preparation : release;
     if (!spec) throw batchErrors.internal();
-    const environment: Record<string, string> = {};
-    for (const setting of [...(job.commonEnvironmentSettings ?? []), ...(spec.environmentSettings ?? [])]) environment[setting.name] = setting.value ?? '';
-    Object.assign(environment, {
-      AZ_BATCH_ACCOUNT_NAME: account,
-      AZ_BATCH_ACCOUNT_URL: this.context.deps.publicUrl(),
-      AZ_BATCH_JOB_ID: job.id,
-      AZ_BATCH_TASK_ID: spec.id ?? (kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'),
-    });
     const wallClockText = kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK);
     const wallClock = wallClockText ? parseDuration(wallClockText) : undefined;
     const pool = this.context.store.pools.get(account, status.poolId)?.pool;
@@ -181,7 +174,9 @@ export class JobPreparationService {
       commandLine: spec.commandLine,
       taskDirectory: prepReleaseDirectory(job.id, kind),
       resourceFiles: (spec.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
-      environment,
+      environment: settingsEnvironment(job.commonEnvironmentSettings, spec.environmentSettings),
+      accountUrl: this.context.deps.publicUrl(),
+      visibleTaskId: spec.id ?? (kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'),
       elevationLevel: identity.elevationLevel,
       autoUserScope: identity.autoUserScope,
       user: identity.user,

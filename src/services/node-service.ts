@@ -3,6 +3,7 @@
 // deciding which nodes to create or remove so each pool reaches its targets,
 // recording nodes as they become ready or leave, and recovering after restart.
 
+import { settingsEnvironment } from '../core/batch-environment.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { earnsRetry } from '../core/run-outcome.js';
@@ -458,10 +459,6 @@ export class NodeService {
   }
 
   private startTaskRun(record: NodeRecord, node: ComputeNode, startTask: StartTask, isRetry: boolean): TaskRun {
-    const environment: Record<string, string> = {};
-    for (const setting of startTask.environmentSettings ?? []) environment[setting.name] = setting.value ?? '';
-    environment.AZ_BATCH_ACCOUNT_NAME = record.account;
-    environment.AZ_BATCH_ACCOUNT_URL = this.context.deps.publicUrl();
     const pool = this.context.store.pools.get(record.account, record.poolId)?.pool;
     const setup = this.setup.forRun(record.account, pool, undefined, 'starttask');
     const identity = runIdentity(startTask.userIdentity, pool);
@@ -479,7 +476,8 @@ export class NodeService {
       commandLine: startTask.commandLine,
       taskDirectory: 'startup',
       resourceFiles: (startTask.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
-      environment,
+      environment: settingsEnvironment(startTask.environmentSettings),
+      accountUrl: this.context.deps.publicUrl(),
       elevationLevel: identity.elevationLevel,
       autoUserScope: identity.autoUserScope,
       user: identity.user,

@@ -2,6 +2,7 @@
 // side: the snapshot placement works on, committing a placement plan, and
 // recording what a node reports when a run ends.
 
+import { settingsEnvironment } from '../core/batch-environment.js';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
@@ -509,18 +510,7 @@ export class TaskService {
   /** `pool` saves a read when the caller has the task's pool at hand. */
   private describeRun(record: TaskRecord, job: Job, taskDirectory: string, isRetry: boolean, pool?: Pool): TaskRun {
     const { task } = record;
-    const environment: Record<string, string> = {};
-    for (const setting of [...(job.commonEnvironmentSettings ?? []), ...(task.environmentSettings ?? [])]) {
-      environment[setting.name] = setting.value ?? '';
-    }
-    Object.assign(environment, {
-      AZ_BATCH_ACCOUNT_NAME: record.account,
-      AZ_BATCH_ACCOUNT_URL: this.context.deps.publicUrl(),
-      AZ_BATCH_JOB_ID: job.id,
-      AZ_BATCH_TASK_ID: task.id,
-    });
     const tokenExpiry = authenticationTokenExpiry(task, this.context.now());
-    if (tokenExpiry) environment.AZ_BATCH_AUTHENTICATION_TOKEN = this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id, jobCreationTime: job.creationTime }, tokenExpiry);
     const wallClock = parseDuration(task.constraints.maxWallClockTime);
     const taskPool = pool ?? (task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined);
     const setup = this.setup.forRun(record.account, taskPool, task.applicationPackageReferences, 'task');
@@ -534,7 +524,11 @@ export class TaskService {
       commandLine: task.commandLine,
       taskDirectory,
       resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
-      environment,
+      environment: settingsEnvironment(job.commonEnvironmentSettings, task.environmentSettings),
+      accountUrl: this.context.deps.publicUrl(),
+      ...(tokenExpiry
+        ? { authenticationToken: this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id, jobCreationTime: job.creationTime }, tokenExpiry) }
+        : {}),
       elevationLevel: identity.elevationLevel,
       autoUserScope: identity.autoUserScope,
       user: identity.user,
