@@ -240,9 +240,10 @@ export interface ApplicationRepository {
  *   case they were created with; certificates by algorithm and thumbprint,
  *   without regard to case; nodes by their exact id within their pool.
  *   `insert` answers false, and changes nothing, when the id is taken.
- * - Documents. A record is stored and returned whole, as written: `update`
- *   replaces it (the ETag and Last-Modified inside it are the service's: it
- *   checks If-Match before it writes, in the same transaction).
+ * - Documents. A record is stored and returned whole, as written (as JSON
+ *   keeps it: a field that is undefined is left out): `update` replaces it
+ *   (the ETag and Last-Modified inside it are the service's: it checks
+ *   If-Match before it writes, in the same transaction).
  * - Paging. `list` answers at most `maxResults` items in a stable order
  *   (pools, jobs, schedules, certificates, applications by lower-cased id;
  *   tasks in submission order; nodes by id) with the `$filter` applied before

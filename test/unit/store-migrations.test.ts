@@ -1,0 +1,117 @@
+// The SQLite store's numbered migrations (src/store/sqlite/migrations/): one
+// file per step, numbered in order, never edited once released, and a store
+// at any earlier version comes up to the same schema as a fresh one, with
+// its data carried along.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/migrations/index.js';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../src/store/sqlite/migrations/', import.meta.url));
+
+/**
+ * Every released migration's SQL, by file: stores in the field have run these
+ * texts. A new migration adds a line; a line never changes.
+ */
+const RELEASED: [string, string][] = [
+  ['0001_pools_nodes_jobs_tasks', 'f6c338d92cc21039340e393eb4906e2146f99a22f1476319534adccd199ceba8'],
+  ['0002_task_slots', '8410a56c0d6329e78c83e958a3a20e6b2ec9da494d0bdab8d5a3f7a74a99a797'],
+  ['0003_job_schedules', 'cffed4fb9e0482dd3b5bedd04e1c696ee4c489752e4904331e57739001241ce8'],
+  ['0004_task_dependencies', '446061ece574742ca3da6d739be3a4f8845166ad029e3948afd5be32bc626eec'],
+  ['0005_job_node_status', '67ca0659aa7dc08811ce5f551827dbee790e862641974dfe722aabe40fa427bb'],
+  ['0006_certificates_applications', 'be760642878be0813d0d4c586f9f0e6c4faacdb2a60e4db07bced7fbaa6a4825'],
+  ['0007_task_retention', 'e76fc84a11d5c796d83071dbecdc9d52f4456b0d3783e0e3eb777281ae32905f'],
+  ['0008_usage', 'b45cdb01dcad195242469a24528df7d825951e701a18d1628bba46a967c5de17'],
+  ['0009_task_counts_index', '63ed5a396006809ad10673fe85e1f662938f047c2583fa3870ef53a5d6904898'],
+  ['0010_task_counts', 'e1444a1c4cda76d8af99aa8bd385ad76cb20975a024f22b120a8b52d9554adc4'],
+];
+
+const fileName = (migration: { version: number; name: string }) => `${String(migration.version).padStart(4, '0')}_${migration.name}`;
+
+function schemaOf(db: Database.Database): unknown[] {
+  return db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all();
+}
+
+/** A database that has taken the first `version` migrations, as the Lapis of that version left it. */
+function storeAt(version: number): Database.Database {
+  const db = new Database(':memory:');
+  for (const migration of MIGRATIONS.slice(0, version)) db.exec(migration.sql);
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
+
+test('one file per migration, numbered 0001, 0002, … in the order they run', () => {
+  const files = fs
+    .readdirSync(MIGRATIONS_DIR)
+    .filter((name) => /^\d{4}_/.test(name))
+    .map((name) => path.basename(name, '.ts'))
+    .sort();
+  assert.deepEqual(files, MIGRATIONS.map(fileName));
+  MIGRATIONS.forEach((migration, index) => assert.equal(migration.version, index + 1));
+  assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
+});
+
+test('released migrations are never edited', () => {
+  const current = MIGRATIONS.slice(0, RELEASED.length).map((migration) => [fileName(migration), createHash('sha256').update(migration.sql).digest('hex')]);
+  assert.deepEqual(current, RELEASED, 'change the schema with a new migration, not by editing a released one');
+});
+
+test('a fresh store takes every migration and records its version; opening it again changes nothing', () => {
+  const db = new Database(':memory:');
+  migrate(db);
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  const schema = schemaOf(db);
+  migrate(db);
+  assert.deepEqual(schemaOf(db), schema);
+  db.close();
+});
+
+test('a store at every earlier version comes up to the fresh schema, its tasks counted and numbered', () => {
+  const fresh = storeAt(0);
+  migrate(fresh);
+  const expected = schemaOf(fresh);
+  fresh.close();
+  for (let version = 0; version < SCHEMA_VERSION; version += 1) {
+    const db = storeAt(version);
+    if (version >= 1) {
+      const insert = db.prepare("INSERT INTO tasks (account, job_key, job_id, key, state, result, attempt, doc) VALUES ('acct', 'job', 'Job', ?, ?, ?, 0, ?)");
+      insert.run('7', 'active', null, JSON.stringify({ id: '7', requiredSlots: 3 }));
+      insert.run('done', 'completed', 'success', JSON.stringify({ id: 'done' }));
+    }
+    migrate(db);
+    assert.deepEqual(schemaOf(db), expected, `from version ${version}`);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    if (version >= 1) {
+      const counts = db.prepare("SELECT state, result, n, slots FROM task_counts WHERE account = 'acct' AND job_key = 'job' ORDER BY state").all();
+      // A store from before 0002 had no slots column: 0002 reads them from the documents.
+      const activeSlots = version < 2 ? 3 : 1;
+      assert.deepEqual(counts, [
+        { state: 'active', result: '', n: 1, slots: activeSlots },
+        { state: 'completed', result: 'success', n: 1, slots: 1 },
+      ], `from version ${version}`);
+      if (version < 4) assert.equal(db.prepare("SELECT num_id FROM tasks WHERE key = '7'").pluck().get(), 7);
+    }
+    db.close();
+  }
+});
+
+test('a failing migration leaves the store at the last version it fully took', () => {
+  const db = storeAt(SCHEMA_VERSION - 1);
+  db.exec('CREATE TABLE task_counts (x INTEGER)'); // 0010 cannot create its table now
+  assert.throws(() => migrate(db));
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION - 1);
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'task_counts_on_insert'").pluck().get(), 0);
+  db.close();
+});
+
+test('a store written by a newer Lapis is refused, not used', () => {
+  const db = storeAt(SCHEMA_VERSION);
+  db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  assert.throws(() => migrate(db), /schema version/);
+  db.close();
+});
