@@ -12,10 +12,11 @@
 // memory; only the garbage between collections is bounded. V8 reads the
 // growing factor at every full collection, so setting it once the process
 // runs takes effect (the heap's size limits, by contrast, are fixed at start).
+//
+// The setting (--heap-growing-percent, LAPIS_HEAP_GROWING_PERCENT, default 50)
+// and its parser are in config/settings-table.ts.
 
 import v8 from 'node:v8';
-
-export const DEFAULT_HEAP_GROWING_PERCENT = 50;
 
 const V8_FLAG = '--heap-growing-percent';
 
@@ -27,10 +28,4 @@ export function limitHeapGrowth(percent: number): void {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((argument) => argument.includes('heap-growing-percent') || argument.includes('heap_growing_percent'));
   if (given || percent === 0) return;
   v8.setFlagsFromString(`${V8_FLAG}=${percent}`);
-}
-
-export function parseHeapGrowingPercent(text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value > 1000) throw new Error(`--heap-growing-percent must be a whole number from 0 to 1000, not '${text}'.`);
-  return value;
 }

@@ -14,12 +14,13 @@ import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
 import type { NodeEvents, TaskRunReport } from '../core/ports.js';
-import { parseDuration, type Clock } from '../core/time.js';
+import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
 import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
+import { SchedulingService } from '../services/scheduling-service.js';
 import { ApplicationService } from '../services/application-service.js';
 import { CertificateService } from '../services/certificate-service.js';
 import { FileService } from '../services/file-service.js';
@@ -50,24 +51,6 @@ export interface RunningLapis {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-function autoScaleMinInterval(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 1000) throw new Error(`The autoscale minimum interval must be an ISO-8601 duration of at least a second, not '${text}'.`);
-  return ms;
-}
-
-function nodeHeartbeatTimeout(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 1000) throw new Error(`The node heartbeat timeout must be an ISO-8601 duration of at least a second, not '${text}'.`);
-  return ms;
-}
-
-function requestTimeout(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 100) throw new Error(`The request timeout must be an ISO-8601 duration of at least 0.1 seconds, not '${text}'.`);
-  return ms;
-}
 
 function prepareDataDirectory(config: LapisConfig): { dataDir: string; temporary: boolean } {
   if (config.inMemory || !config.dataDir) {
@@ -124,7 +107,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       taskFinished: (report: TaskRunReport) => outcomes.deliver(report),
       nodeHeartbeat: (nodeId: string) => scheduler?.heartbeat(nodeId),
     };
-    const heartbeatTimeoutMs = nodeHeartbeatTimeout(config.nodeHeartbeatTimeout);
+    const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
     const provider = nodeProviders.local!(events, {
@@ -143,7 +126,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       blobUploader: new SasBlobUploader(),
       logger,
       publicUrl: () => batchUrl,
-      minAutoScaleIntervalMs: autoScaleMinInterval(config.autoScaleMinInterval),
+      minAutoScaleIntervalMs: config.autoScaleMinIntervalMs,
       taskTokens,
       adminTasks: config.adminTasks,
     });
@@ -173,6 +156,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       certificates: services.certificates,
       pools: services.pools,
       tasks: services.tasks,
+      scheduling: new SchedulingService(context, taskService, preparationService),
       provider,
       logger,
       clock,
@@ -180,7 +164,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     });
 
     const https = config.tls ? { key: fs.readFileSync(config.tls.keyFile), cert: fs.readFileSync(config.tls.certFile) } : undefined;
-    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: requestTimeout(config.requestTimeout) });
+    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

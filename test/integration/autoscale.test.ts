@@ -13,7 +13,7 @@ let server: TestServer;
 const clock = new ShiftedClock();
 
 before(async () => {
-  server = await startTestServer({ clock, config: { autoScaleMinInterval: 'PT1M' } });
+  server = await startTestServer({ clock, config: { autoScaleMinIntervalMs: 60_000 } });
 });
 
 after(async () => {

@@ -244,13 +244,13 @@ async function dribble(socket: net.Socket, bytes: Buffer, size: number, pauseMs:
 
 describe('bodies that are too large, arrive slowly, stall or are cut off', () => {
   // Short, so a stalled request is answered within seconds; far longer than the slow bodies below take.
-  const REQUEST_TIMEOUT = 'PT3S';
+  const REQUEST_TIMEOUT_MS = 3000;
   let slow: TestServer;
   const slowPool = uniqueId('SlowPool');
   const slowJob = uniqueId('SlowJob');
 
   before(async () => {
-    slow = await startTestServer({ config: { requestTimeout: REQUEST_TIMEOUT } });
+    slow = await startTestServer({ config: { requestTimeoutMs: REQUEST_TIMEOUT_MS } });
     // No nodes: nothing runs, so the stored state only changes if a request changes it.
     await addPoolAndWait(slow.batch, slowPool, { targetDedicatedNodes: 0 });
     await slow.batch.job.add({ id: slowJob, poolInfo: { poolId: slowPool } });

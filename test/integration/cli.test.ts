@@ -108,3 +108,15 @@ test('lapis app add registers a package version that the served account lists', 
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('lapis --version prints the version of package.json', async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.resolve('package.json'), 'utf8')) as { version: string };
+  const printed = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, '--version'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+  assert.equal(printed.code, 0);
+  assert.equal(printed.stdout, `${version}\n`);
+});

@@ -51,7 +51,7 @@ before(async () => {
     if (deafNodes.has(this.nodeId)) await new Promise<void>((resolve) => heldRestarts.set(this.nodeId, resolve));
     await originalRestart.call(this, wipe);
   };
-  server = await startTestServer({ config: { nodeHeartbeatTimeout: `PT${HEARTBEAT_TIMEOUT_MS / 1000}S` } });
+  server = await startTestServer({ config: { nodeHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS } });
   ledger = makeLedgerDirectory('lapis-rel-node-');
 });
 
