@@ -26,10 +26,11 @@ import type { JobScheduleService } from '../services/job-schedule-service.js';
 import type { JobService } from '../services/job-service.js';
 import type { PoolService } from '../services/pool-service.js';
 import type { NodeService } from '../services/node-service.js';
+import type { SchedulingService } from '../services/scheduling-service.js';
 import type { TaskService } from '../services/task-service.js';
 import type { TaskFiles } from '../services/task-runs.js';
 import { NodeLiveness } from './node-liveness.js';
-import { placeTasks } from './placement.js';
+import { planPool } from './planner.js';
 
 export interface SchedulerLogger {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -43,6 +44,7 @@ export interface SchedulerDeps {
   certificates: CertificateService;
   pools: PoolService;
   tasks: TaskService;
+  scheduling: SchedulingService;
   provider: NodeProvider;
   logger: SchedulerLogger;
   clock: Clock;
@@ -158,15 +160,15 @@ export class Scheduler {
     this.armTimer(earliest(scheduleWake, autoScaleWake, deadlineWake, retention.nextWake));
   }
 
-  /** Starts prepared and preparation runs and places runnable tasks on free slots. */
+  /** Starts tasks whose node has prepared for them, then plans each pool (planner.ts) and commits its plan. */
   private dispatch(): void {
-    const dispatch = this.deps.tasks.dispatchSnapshot();
-    this.stopRuns(dispatch.preempted);
-    for (const run of dispatch.preparations) this.deps.provider.runTask(run);
-    for (const snapshot of dispatch.snapshots) {
-      const plan = placeTasks(snapshot);
-      if (plan.length === 0) continue;
-      for (const run of this.deps.tasks.commitAssignments(plan)) this.deps.provider.runTask(run);
+    for (const run of this.deps.tasks.settlePreparingTasks()) this.deps.provider.runTask(run);
+    for (const snapshot of this.deps.scheduling.snapshots()) {
+      const plan = planPool(snapshot);
+      if (plan.assignments.length === 0 && plan.preemptions.length === 0 && plan.preparations.length === 0) continue;
+      const { runs, stop } = this.deps.scheduling.apply(snapshot, plan);
+      this.stopRuns(stop);
+      for (const run of runs) this.deps.provider.runTask(run);
     }
   }
 

@@ -5,6 +5,7 @@
 
 import { settingsEnvironment } from '../core/batch-environment.js';
 import { batchErrors } from '../core/errors.js';
+import { isSchedulable } from '../core/node.js';
 import { earnsRetry } from '../core/run-outcome.js';
 import type { Job } from '../core/job.js';
 import {
@@ -36,28 +37,19 @@ export class JobPreparationService {
   ) {}
 
   /**
-   * For dispatch, inside its transaction: starts the job's preparation task on
-   * each of these nodes where it has not run, and answers which nodes the
-   * job's tasks may run on now (`ready`) and which they may wait on while the
-   * preparation task runs there (`preparing`); undefined: any node.
+   * Starts the job's preparation task on a node where it has not run yet
+   * (a plan's step, inside the applier's transaction). Nothing when the job
+   * no longer wants it there or it began meanwhile.
    */
-  prepareNodes(account: string, job: Job, nodes: NodeRecord[], runs: TaskRun[]): { ready: string[]; preparing: string[] } | undefined {
-    if (!preparationTaskOf(job)) return undefined;
-    const { jobNodeStatus } = this.context.store;
-    const ready: string[] = [];
-    const preparing: string[] = [];
-    for (const record of nodes) {
-      let status = jobNodeStatus.get(account, job.id, record.node.id);
-      if (!status) {
-        status = this.begin(this.newStatus(record), job, 'jobPreparation');
-        jobNodeStatus.put(account, job.id, status);
-        runs.push(this.runOf(account, job, status, 'jobPreparation', false));
-      }
-      const state = nodePreparation(job, status);
-      if (state === 'ready') ready.push(record.node.id);
-      else if (state === 'preparing') preparing.push(record.node.id);
-    }
-    return { ready, preparing };
+  startPreparation(account: string, poolId: string, jobId: string, nodeId: string): TaskRun | undefined {
+    const { store } = this.context;
+    const job = store.jobs.get(account, jobId)?.job;
+    const record = store.nodes.get(account, poolId, nodeId);
+    if (!job || job.state !== 'active' || !preparationTaskOf(job) || !record || !isSchedulable(record.node)) return undefined;
+    if (store.jobNodeStatus.get(account, job.id, nodeId)) return undefined;
+    const status = this.begin(this.newStatus(record), job, 'jobPreparation');
+    store.jobNodeStatus.put(account, job.id, status);
+    return this.runOf(account, job, status, 'jobPreparation', false);
   }
 
   /** Where the job's tasks stand on the node (see nodePreparation). */

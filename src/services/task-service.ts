@@ -34,14 +34,15 @@ import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager
 import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
 import { checkRunIdentity } from '../core/admin-tasks.js';
 import { runIdentity } from '../core/pool-users.js';
-import { completeInstance, instanceCount, multiInstanceOf, startInstances, type InstanceStatus } from '../core/multi-instance.js';
+import { completeInstance, multiInstanceOf, startInstances, type InstanceStatus } from '../core/multi-instance.js';
 import type { ComputeNode } from '../core/node.js';
 import type { Pool } from '../core/pool.js';
 import type { TaskNodeInfo } from '../core/task-node-info.js';
+import type { Assignment } from '../core/scheduling.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, recordTaskUsage, releaseRunSlots, requeueRun, resolveResourceFile, runRefOf, runRefsOf, stopRunsInBackground, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, recordTaskUsage, releaseRunSlots, resolveResourceFile, runRefOf, runRefsOf, stopRunsInBackground, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -52,29 +53,7 @@ export interface TaskAddOutcome {
   error?: BatchError;
 }
 
-/** What placement sees of one pool: its nodes' free slots and the tasks waiting for them. */
-export interface PoolSnapshot {
-  account: string;
-  poolId: string;
-  nodeFillType: 'spread' | 'pack';
-  nodes: { nodeId: string; freeSlots: number; runningTasks: number }[];
-  /** Runnable tasks, best first: job priority, then submission order; allowedNodes limits where (a job preparation task gates them). */
-  candidates: { jobId: string; taskId: string; requiredSlots: number; allowedNodes?: string[]; instances?: number }[];
-}
-
-export interface Assignment {
-  account: string;
-  poolId: string;
-  nodeId: string;
-  jobId: string;
-  taskId: string;
-  /** A multi-instance task's nodes, primary first. */
-  nodeIds?: string[];
-}
-
 export const MAX_TASKS_PER_COLLECTION = 100;
-/** Most waiting tasks of a job one preemption pass makes room for. */
-const PREEMPTION_BATCH = 100;
 /** Task directories removed per sweep; the next sweep follows at once when more are due. */
 const RETENTION_SWEEP_SIZE = 500;
 
@@ -251,100 +230,6 @@ export class TaskService {
   }
 
   /**
-   * The pools that have free slots, with the runnable tasks of their active
-   * jobs; and the runs to start first: job preparation tasks on those nodes,
-   * and tasks whose node has just finished preparing for them.
-   */
-  dispatchSnapshot(): { snapshots: PoolSnapshot[]; preparations: TaskRun[]; preempted: TaskRunRef[] } {
-    const { store } = this.context;
-    const snapshots: PoolSnapshot[] = [];
-    const preparations: TaskRun[] = [];
-    const preempted: TaskRunRef[] = [];
-    store.transaction(() => {
-      for (const { account, pool } of store.pools.listAll()) {
-        this.settlePreparingTasks(account, pool.id, preparations);
-        if (pool.state !== 'active') continue;
-        this.preemptForPriority(account, pool.id, pool.taskSlotsPerNode, preempted);
-        const nodeRecords = store.nodes.listByPool(account, pool.id).filter(({ node }) => freeSlots(node, pool.taskSlotsPerNode) > 0);
-        const nodes = nodeRecords.map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount }));
-        const capacity = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
-        if (capacity === 0) continue;
-        const jobs = store.jobs
-          .listByPool(account, pool.id, ['active'])
-          .map(({ job }) => job)
-          .sort((a, b) => b.priority - a.priority);
-        const candidates: PoolSnapshot['candidates'] = [];
-        for (const group of groupByPriority(jobs)) {
-          const room = capacity - candidates.length;
-          if (room <= 0) break;
-          const parallelRoom = parallelRoomByJob(store, account, group);
-          const preparedNodes = new Map<string, { ready: string[]; preparing: string[] } | undefined>();
-          for (const record of store.tasks.listRunnable(account, [...parallelRoom.keys()], room)) {
-            const left = parallelRoom.get(record.jobId) ?? 0;
-            if (left <= 0) continue;
-            const job = group.find((candidate) => candidate.id.toLowerCase() === record.jobId.toLowerCase());
-            if (!preparedNodes.has(record.jobId)) {
-              preparedNodes.set(record.jobId, job ? this.preparation.prepareNodes(account, job, nodeRecords, preparations) : undefined);
-            }
-            const instances = instanceCount(record.task);
-            const prepared = preparedNodes.get(record.jobId);
-            // A task may wait on a node whose preparation task is still running (`preparing`); a multi-instance task starts only on prepared nodes.
-            let allowed = prepared && (instances > 1 ? prepared.ready : [...prepared.ready, ...prepared.preparing]);
-            let requiredSlots = record.task.requiredSlots;
-            const manager = job && isJobManager(job, record.task) ? jobManagerOf(job) : undefined;
-            if (manager) {
-              requiredSlots = jobManagerSlots(manager, record.task, pool.taskSlotsPerNode);
-              if (manager.allowLowPriorityNode === false) {
-                const dedicated = nodeRecords.filter(({ node }) => node.isDedicated).map(({ node }) => node.id);
-                allowed = (allowed ?? dedicated).filter((nodeId) => dedicated.includes(nodeId));
-              }
-            }
-            if (allowed && allowed.length === 0) continue;
-            parallelRoom.set(record.jobId, left - 1);
-            candidates.push({ jobId: record.jobId, taskId: record.task.id, requiredSlots, allowedNodes: allowed, ...(instances > 1 ? { instances } : {}) });
-          }
-        }
-        if (candidates.length > 0) {
-          snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, candidates });
-        }
-      }
-    });
-    return { snapshots, preparations, preempted };
-  }
-
-  /**
-   * allowTaskPreemption: when a pool has no room for the runnable tasks of a
-   * job, running tasks of lower-priority jobs that allow preemption are
-   * requeued (requeueCount + 1) to make room, lowest priority first.
-   */
-  private preemptForPriority(account: string, poolId: string, taskSlotsPerNode: number, preempted: TaskRunRef[]): void {
-    const { store } = this.context;
-    const jobs = store.jobs.listByPool(account, poolId, ['active']).map(({ job }) => job);
-    if (!jobs.some((job) => job.allowTaskPreemption)) return;
-    const nodes = store.nodes.listByPool(account, poolId).map(({ node }) => node);
-    let room = nodes.reduce((sum, node) => sum + freeSlots(node, taskSlotsPerNode), 0);
-    const priorityOf = new Map(jobs.map((job) => [job.id.toLowerCase(), job]));
-    const victims = nodes
-      .flatMap((node) => store.tasks.listRunningOnNode(account, node.id))
-      .filter((record) => priorityOf.get(record.jobId.toLowerCase())?.allowTaskPreemption)
-      .sort((a, b) => (priorityOf.get(a.jobId.toLowerCase())?.priority ?? 0) - (priorityOf.get(b.jobId.toLowerCase())?.priority ?? 0));
-    if (victims.length === 0) return;
-    for (const job of [...jobs].sort((a, b) => b.priority - a.priority)) {
-      const waiting = store.tasks.listRunnable(account, [job.id], PREEMPTION_BATCH);
-      let needed = waiting.reduce((sum, record) => sum + record.task.requiredSlots, 0) - room;
-      while (needed > 0) {
-        const victim = victims[0];
-        if (!victim || (priorityOf.get(victim.jobId.toLowerCase())?.priority ?? 0) >= job.priority) return;
-        victims.shift();
-        preempted.push(...runRefsOf(victim));
-        requeueRun(this.context, victim);
-        needed -= victim.task.slotsHeld ?? victim.task.requiredSlots;
-      }
-      room = Math.max(0, -needed);
-    }
-  }
-
-  /**
    * Commits a placement plan in one transaction. Each assignment is checked
    * again (task still active, node still has room) since the snapshot.
    */
@@ -395,7 +280,16 @@ export class TaskService {
    * anew, when it failed there, the node went or stopped taking tasks, or
    * their job is no longer active.
    */
-  private settlePreparingTasks(account: string, poolId: string, runs: TaskRun[]): void {
+  settlePreparingTasks(): TaskRun[] {
+    const { store } = this.context;
+    const runs: TaskRun[] = [];
+    store.transaction(() => {
+      for (const { account, pool } of store.pools.listAll()) this.settlePreparingTasksOf(account, pool.id, runs);
+    });
+    return runs;
+  }
+
+  private settlePreparingTasksOf(account: string, poolId: string, runs: TaskRun[]): void {
     const { store } = this.context;
     for (const { job } of store.jobs.listByPool(account, poolId, ['active', 'disabling', 'disabled', 'enabling', 'terminating'])) {
       if (!preparationTaskOf(job)) continue;
@@ -648,23 +542,4 @@ export class TaskService {
   }
 }
 
-function groupByPriority(jobs: Job[]): Job[][] {
-  const groups: Job[][] = [];
-  for (const job of jobs) {
-    const last = groups[groups.length - 1];
-    if (last && last[0]?.priority === job.priority) last.push(job);
-    else groups.push([job]);
-  }
-  return groups;
-}
-
-/** How many more tasks each job may start under its maxParallelTasks; jobs with no room are left out. */
-function parallelRoomByJob(store: ServiceContext['store'], account: string, jobs: Job[]): Map<string, number> {
-  const room = new Map<string, number>();
-  for (const job of jobs) {
-    const left = job.maxParallelTasks === -1 ? Number.MAX_SAFE_INTEGER : job.maxParallelTasks - store.tasks.counts(account, job.id).tasks.running;
-    if (left > 0) room.set(job.id, left);
-  }
-  return room;
-}
 
