@@ -318,8 +318,24 @@ async function placeSshKey(home: string, privateKey: string, owner: OsUser): Pro
   }
 }
 
-/** Runs a program (no shell); its stderr, which may name the user but never the password, becomes the error. */
-function run(program: string, args: string[], input?: string): Promise<string> {
+/**
+ * Runs a program (no shell); its stderr, which may name the user but never
+ * the password, becomes the error. useradd and friends lock /etc/passwd and
+ * /etc/group and fail at once when another process (another Lapis, a test
+ * running beside) holds the lock: they are tried again for a while.
+ */
+async function run(program: string, args: string[], input?: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await runOnce(program, args, input);
+    } catch (error) {
+      if (!/cannot lock|try again later/i.test((error as Error).message) || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
+  }
+}
+
+function runOnce(program: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(program, args, { timeout: 30_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${program} failed: ${stderr.trim() || error.message}`));
