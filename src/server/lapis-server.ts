@@ -13,10 +13,11 @@ import { TaskTokens } from '../api/batch/auth/task-token.js';
 import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
-import type { NodeEvents, TaskRunReport } from '../core/ports.js';
+import type { NodeEvents, NodeProvider, TaskRunReport } from '../core/ports.js';
 import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
+import { NodeExecutor } from '../scheduler/node-executor.js';
 import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
@@ -50,6 +51,25 @@ export interface RunningLapis {
   stop(): Promise<void>;
 }
 
+/**
+ * A seam for tests that inject node faults without patching classes: given
+ * `build` (makes the configured provider, reporting through the events it is
+ * handed) and the server's own events, answers the provider the server uses.
+ * A decorator may wrap the events before building (faults in what nodes
+ * report: a dropped heartbeat, a swallowed outcome) and the provider it builds
+ * (faults in calls into it: a failed provisioning, a held restart). The plain
+ * server is `(build, events) => build(events)`. src/testkit/node-faults.ts
+ * builds one.
+ */
+export type NodeProviderWrapper = (build: (events: NodeEvents) => NodeProvider, serverEvents: NodeEvents) => NodeProvider;
+
+export interface StartLapisOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Decorates the node provider (tests only). */
+  wrapProvider?: NodeProviderWrapper;
+}
+
 export const systemClock: Clock = { now: () => new Date() };
 
 function prepareDataDirectory(config: LapisConfig): { dataDir: string; temporary: boolean } {
@@ -63,7 +83,7 @@ function prepareDataDirectory(config: LapisConfig): { dataDir: string; temporary
   return { dataDir, temporary: false };
 }
 
-export async function startLapis(config: LapisConfig, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningLapis> {
+export async function startLapis(config: LapisConfig, options: StartLapisOptions = {}): Promise<RunningLapis> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const { dataDir, temporary } = prepareDataDirectory(config);
@@ -110,18 +130,22 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
     const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
-    const provider = nodeProviders.local!(events, {
-      nodesDirectory,
-      clock: () => clock.now(),
-      userAccounts,
-      cgroupRoot: findCgroupRoot(nodesDirectory),
-      heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
-    });
+    const buildProvider = (providerEvents: NodeEvents): NodeProvider =>
+      nodeProviders.local!(providerEvents, {
+        nodesDirectory,
+        clock: () => clock.now(),
+        userAccounts,
+        cgroupRoot: findCgroupRoot(nodesDirectory),
+        heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
+      });
+    const provider = options.wrapProvider ? options.wrapProvider(buildProvider, events) : buildProvider(events);
+    const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({
       store,
       clock,
       signal: { wake: () => scheduler?.wake(), slotsFreed: () => scheduler?.slotsFreed() },
       provider,
+      nodeWork,
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),
       blobUploader: new SasBlobUploader(),
       logger,
@@ -157,7 +181,7 @@ export async function startLapis(config: LapisConfig, options: { logger?: Logger
       pools: services.pools,
       tasks: services.tasks,
       scheduling: new SchedulingService(context, taskService, preparationService),
-      provider,
+      nodeWork,
       logger,
       clock,
       nodeHeartbeatTimeoutMs: heartbeatTimeoutMs,

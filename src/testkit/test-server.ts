@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { DEV_ACCOUNT, defaultConfig, type LapisConfig } from '../config/config.js';
 import type { Clock } from '../core/time.js';
-import { startLapis, type RunningLapis } from '../server/lapis-server.js';
+import { startLapis, type NodeProviderWrapper, type RunningLapis } from '../server/lapis-server.js';
 import { createLogger } from '../server/logger.js';
 import { OsUserAccounts } from '../server/os-users.js';
 
@@ -30,6 +30,8 @@ export interface TestServerOptions {
   clock?: Clock;
   /** Where the server's log lines go; by default nowhere (level silent) unless LAPIS_TEST_LOG_LEVEL is set. */
   logDestination?: DestinationStream;
+  /** Decorates the node provider and the events it reports through, to inject node faults (see NodeFaults in node-faults.ts). */
+  wrapProvider?: NodeProviderWrapper;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logLevel: process.env.LAPIS_TEST_LOG_LEVEL ?? 'silent',
     ...options.config,
   };
-  const lapis = await startLapis(config, { logger: createLogger(config.logLevel, options.logDestination), clock: options.clock });
+  const lapis = await startLapis(config, { logger: createLogger(config.logLevel, options.logDestination), clock: options.clock, wrapProvider: options.wrapProvider });
   const account = config.accounts[0] ?? DEV_ACCOUNT;
   const batchClientFor = (name: string, key: string) => new BatchServiceClient(new BatchSharedKeyCredentials(name, key), lapis.batchUrl);
   return {

@@ -1,0 +1,200 @@
+// NodeFaults: node failures injected through the provider seam of startLapis
+// (`wrapProvider`), around the real provider, without patching any class.
+//
+//   const faults = new NodeFaults();
+//   const server = await startTestServer({ wrapProvider: faults.wrap });
+//   faults.dropHeartbeats(nodeId);                    // reports out of the provider
+//   faults.failNext('provisionNode', nodeId, error);  // calls into it
+//   const restart = faults.hold('restartNode', nodeId); ...; restart.release();
+//
+// Faults on the way out (heartbeats, outcomes) filter the events the real
+// provider is built with; faults on the way in decorate its methods. Every
+// fault is per node id and lasts until `heal(nodeId)` (or, for a failure or a
+// hold, until used or released).
+
+import type { NodeEvents, NodeFileSystem, NodePlacement, NodeProvider, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
+import type { NodeProviderWrapper } from '../server/lapis-server.js';
+
+/** The provider calls a fault may target. */
+export type NodeOperation = 'provisionNode' | 'releaseNode' | 'restartNode' | 'stopTask';
+
+/** A held call: it waits until `release()`; `reached` resolves once the server has made it. */
+export interface HeldCall {
+  reached: Promise<void>;
+  release(): void;
+}
+
+interface Hold {
+  reached: () => void;
+  released: Promise<void>;
+}
+
+const runKey = (run: TaskRunRef) => `${run.kind}|${run.jobId}|${run.taskId}|${run.attempt}`.toLowerCase();
+
+export class NodeFaults {
+  private inner: NodeProvider | undefined;
+  private events: NodeEvents | undefined;
+  private readonly silent = new Set<string>();
+  private readonly unreported = new Set<string>();
+  private readonly deaf = new Set<string>();
+  private readonly failures = new Map<string, Error[]>();
+  private readonly holds = new Map<string, Hold>();
+  private readonly given = new Map<string, TaskRun[]>();
+  /** Runs handed to the real provider that have neither reported nor been stopped, by node. */
+  private readonly running = new Map<string, Map<string, TaskRun>>();
+
+  /** The seam: pass it as `wrapProvider` to startTestServer or startLapis (one server per NodeFaults). */
+  readonly wrap: NodeProviderWrapper = (build, serverEvents) => {
+    if (this.inner) throw new Error('a NodeFaults serves one server');
+    this.events = serverEvents;
+    this.inner = build({
+      taskFinished: (report) => {
+        this.running.get(report.run.nodeId)?.delete(runKey(report.run));
+        if (!this.unreported.has(report.run.nodeId)) serverEvents.taskFinished(report);
+      },
+      nodeHeartbeat: (nodeId) => {
+        if (!this.silent.has(nodeId)) serverEvents.nodeHeartbeat(nodeId);
+      },
+    });
+    return this.decorate(this.inner);
+  };
+
+  /** The real provider inside, called without any fault. */
+  get provider(): NodeProvider {
+    if (!this.inner) throw new Error('NodeFaults.wrap has not been given to a server yet');
+    return this.inner;
+  }
+
+  /** The server's own events, reached whatever the faults: e.g. a dead agent's late report. */
+  get serverEvents(): NodeEvents {
+    if (!this.events) throw new Error('NodeFaults.wrap has not been given to a server yet');
+    return this.events;
+  }
+
+  /** Every run the server gave the node, in order, whether or not a fault dropped it. */
+  runsGiven(nodeId: string): TaskRun[] {
+    return [...(this.given.get(nodeId) ?? [])];
+  }
+
+  lastRun(nodeId: string): TaskRun | undefined {
+    return this.given.get(nodeId)?.at(-1);
+  }
+
+  /** The node's heartbeats no longer reach the server (a silent agent). */
+  dropHeartbeats(nodeId: string): void {
+    this.silent.add(nodeId);
+  }
+
+  /** The outcomes of the node's runs no longer reach the server (a report lost on the way). */
+  dropReports(nodeId: string): void {
+    this.unreported.add(nodeId);
+  }
+
+  /** Runs the server gives the node are recorded but never started (an agent that takes no work). */
+  dropRuns(nodeId: string): void {
+    this.deaf.add(nodeId);
+  }
+
+  /** The next call of `operation` for the node throws `error` instead of reaching the provider. */
+  failNext(operation: NodeOperation, nodeId: string, error: Error = new Error(`injected ${operation} failure on ${nodeId}`)): void {
+    const key = `${operation}|${nodeId}`;
+    this.failures.set(key, [...(this.failures.get(key) ?? []), error]);
+  }
+
+  /** The next call of `operation` for the node waits (before reaching the provider) until released. */
+  hold(operation: NodeOperation, nodeId: string): HeldCall {
+    const key = `${operation}|${nodeId}`;
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.set(key, { reached, released });
+    return {
+      reached: reachedPromise,
+      release: () => {
+        if (this.holds.get(key)?.released === released) this.holds.delete(key);
+        release();
+      },
+    };
+  }
+
+  /**
+   * The node's agent dies: the processes of its runs are ended (through the
+   * real provider's stopTask, so they report nothing), and from now on it
+   * neither heartbeats, reports nor takes work, until `heal`.
+   */
+  async killAgent(nodeId: string): Promise<void> {
+    this.dropHeartbeats(nodeId);
+    this.dropReports(nodeId);
+    this.dropRuns(nodeId);
+    const runs = [...(this.running.get(nodeId)?.values() ?? [])];
+    this.running.delete(nodeId);
+    await Promise.all(runs.map((run) => this.provider.stopTask(run)));
+  }
+
+  /** Ends the node's faults (pending holds are released). */
+  heal(nodeId: string): void {
+    this.silent.delete(nodeId);
+    this.unreported.delete(nodeId);
+    this.deaf.delete(nodeId);
+    for (const key of [...this.failures.keys()]) if (key.endsWith(`|${nodeId}`)) this.failures.delete(key);
+  }
+
+  private async before(operation: NodeOperation, nodeId: string): Promise<void> {
+    const key = `${operation}|${nodeId}`;
+    const hold = this.holds.get(key);
+    if (hold) {
+      hold.reached();
+      await hold.released;
+    }
+    const failures = this.failures.get(key);
+    const failure = failures?.shift();
+    if (failures?.length === 0) this.failures.delete(key);
+    if (failure) throw failure;
+  }
+
+  private decorate(inner: NodeProvider): NodeProvider {
+    const faults = this;
+    const decorated: NodeProvider = {
+      get name() {
+        return inner.name;
+      },
+      async provisionNode(placement: NodePlacement) {
+        await faults.before('provisionNode', placement.nodeId);
+        await inner.provisionNode(placement);
+      },
+      async releaseNode(placement: NodePlacement) {
+        await faults.before('releaseNode', placement.nodeId);
+        faults.running.delete(placement.nodeId);
+        await inner.releaseNode(placement);
+      },
+      async restartNode(placement: NodePlacement, options: { wipe: boolean }) {
+        await faults.before('restartNode', placement.nodeId);
+        faults.running.delete(placement.nodeId);
+        await inner.restartNode(placement, options);
+      },
+      runTask(run: TaskRun) {
+        faults.given.set(run.nodeId, [...(faults.given.get(run.nodeId) ?? []), run]);
+        if (faults.deaf.has(run.nodeId)) return;
+        const running = faults.running.get(run.nodeId) ?? new Map<string, TaskRun>();
+        running.set(runKey(run), run);
+        faults.running.set(run.nodeId, running);
+        inner.runTask(run);
+      },
+      async stopTask(run: TaskRunRef) {
+        await faults.before('stopTask', run.nodeId);
+        faults.running.get(run.nodeId)?.delete(runKey(run));
+        await inner.stopTask(run);
+      },
+      nodeFiles(placement: NodePlacement): NodeFileSystem | undefined {
+        return inner.nodeFiles(placement);
+      },
+      close: () => inner.close(),
+    };
+    if (inner.outcomesRecordedBeforeRestart) {
+      const recorded = inner.outcomesRecordedBeforeRestart.bind(inner);
+      decorated.outcomesRecordedBeforeRestart = (): TaskRunReport[] => recorded();
+    }
+    return decorated;
+  }
+}
