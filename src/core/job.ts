@@ -4,7 +4,7 @@
 //     │
 //     └──────────────delete (from any state)──────────────▶ deleting ──▶ (removed)
 
-import type { PoolInformation } from './auto-pool.js';
+import type { AutoPoolSpecification, PoolInformation } from './auto-pool.js';
 import type { EnvironmentSetting, NameValuePair, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
 import { creationStamps, transitionState } from './lifecycle.js';
@@ -66,8 +66,14 @@ export interface Job extends Versioned {
   [extra: string]: unknown;
 }
 
+/** A job change's poolInfo: a change of an auto pool names keepAlive and need not repeat the pool. */
+export interface PoolInformationChange {
+  poolId?: string;
+  autoPoolSpecification?: Pick<AutoPoolSpecification, 'autoPoolIdPrefix' | 'poolLifetimeOption' | 'keepAlive'> & { pool?: AutoPoolSpecification['pool']; [extra: string]: unknown };
+}
+
 /** Batch takes one of the two: an existing pool or an auto pool. */
-export function checkPoolInformation(poolInfo: PoolInformation, property: string): void {
+export function checkPoolInformation(poolInfo: PoolInformationChange, property: string): void {
   if (poolInfo.poolId && poolInfo.autoPoolSpecification) {
     throw batchErrors.invalidPropertyValue(property, 'Specify either poolId or autoPoolSpecification, not both.');
   }
@@ -144,7 +150,7 @@ export interface JobChanges {
   maxParallelTasks?: number;
   allowTaskPreemption?: boolean;
   constraints?: Partial<JobConstraints>;
-  poolInfo?: PoolInformation;
+  poolInfo?: PoolInformationChange;
   metadata?: NameValuePair[];
   onAllTasksComplete?: OnAllTasksComplete;
 }
@@ -205,7 +211,7 @@ function applyJobChanges(job: Job, changes: JobChanges, now: Date, eTag: string)
  * for the pool lifetime 'job'; moving a job to a new auto pool is not
  * supported by Lapis.
  */
-function changedAutoPool(job: Job, changes: PoolInformation): PoolInformation {
+function changedAutoPool(job: Job, changes: PoolInformationChange): PoolInformation {
   checkPoolInformation(changes, 'poolInfo');
   const current = job.poolInfo.autoPoolSpecification;
   const requested = changes.autoPoolSpecification;

@@ -1,7 +1,7 @@
 // Account operations: Account_ListSupportedImages — the images a local node
 // stands in for, each with its node agent SKU — and Account_ListPoolNodeCounts.
 
-import type { Operation } from '../operation.js';
+import { operation, type Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
 import { matchesFilter } from '../../../core/odata/filter-eval.js';
 import { listReply, pageQuery } from '../wire.js';
@@ -45,7 +45,7 @@ export const SUPPORTED_IMAGES = [
 
 export function accountOperations(services: BatchServices): Operation[] {
   return [
-    {
+    operation({
       id: 'Account_ListPoolNodeCounts',
       method: 'GET',
       path: '/nodecounts',
@@ -58,8 +58,8 @@ export function accountOperations(services: BatchServices): Operation[] {
         }));
         return listReply(request, 'poolnodecounts', items, page.continuation);
       },
-    },
-    {
+    }),
+    operation({
       id: 'Account_ListSupportedImages',
       method: 'GET',
       path: '/supportedimages',
@@ -70,6 +70,6 @@ export function accountOperations(services: BatchServices): Operation[] {
         const next = offset + query.maxResults < images.length ? String(offset + query.maxResults) : undefined;
         return listReply(request, 'supportedimages', images.slice(offset, offset + query.maxResults), next);
       },
-    },
+    }),
   ];
 }

@@ -4,12 +4,12 @@
 // data plane has no operation that adds one.
 
 import type { ApplicationService } from '../../../services/application-service.js';
-import type { Operation } from '../operation.js';
+import { operation, type Operation } from '../operation.js';
 import { entityReply, listReply, pageQuery } from '../wire.js';
 
 export function applicationOperations(services: { applications: ApplicationService }): Operation[] {
   return [
-    {
+    operation({
       id: 'Application_List',
       method: 'GET',
       path: '/applications',
@@ -18,15 +18,15 @@ export function applicationOperations(services: { applications: ApplicationServi
         const page = services.applications.list(request.caller, pageQuery(request, undefined));
         return listReply(request, 'applications', page.items, page.continuation);
       },
-    },
-    {
+    }),
+    operation({
       id: 'Application_Get',
       method: 'GET',
       path: '/applications/:applicationId',
       handler(request) {
-        const { application, summary } = services.applications.get(request.caller, request.params.applicationId as string);
+        const { application, summary } = services.applications.get(request.caller, request.params.applicationId);
         return entityReply(request, 'applications', application, summary);
       },
-    },
+    }),
   ];
 }

@@ -8,12 +8,12 @@
 // (names in either order and any case, values optionally quoted).
 
 import { batchErrors } from '../../../core/errors.js';
-import type { Certificate, CertificateSpec } from '../../../core/certificate.js';
+import type { Certificate } from '../../../core/certificate.js';
 import type { CertificateService } from '../../../services/certificate-service.js';
-import type { BatchRequest, Operation } from '../operation.js';
-import { certificateAddSchema } from '../schemas/certificate.js';
+import { operation, type BatchRequest, type Operation } from '../operation.js';
+import { certificateAddBody } from '../schemas/certificate.js';
 import { parseBody } from '../schemas/validate.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery, versionHeaders } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, versionHeaders, withoutInternal } from '../wire.js';
 
 const CERTIFICATE_PATH = '/certificates:key(^\\(.+\\)$)';
 
@@ -43,24 +43,24 @@ function certificateUrl(request: BatchRequest, certificate: Pick<Certificate, 't
 
 /** The wire shape: no ETag or times of Lapis's own, and never the data or password (which the value does not hold). */
 export function certificateToWire(request: BatchRequest, certificate: Certificate): object {
-  const { thumbprint, thumbprintAlgorithm, eTag: _eTag, lastModified: _lastModified, certificateFormat: _format, ...rest } = certificate;
-  return { thumbprint, thumbprintAlgorithm, url: certificateUrl(request, certificate), ...rest };
+  const { thumbprint, thumbprintAlgorithm } = certificate;
+  return { thumbprint, thumbprintAlgorithm, url: certificateUrl(request, certificate), ...withoutInternal('certificate', certificate) };
 }
 
 export function certificateOperations(services: { certificates: CertificateService }): Operation[] {
-  const key = (request: BatchRequest) => parseCertificateKey(request.params.key as string);
+  const key = (request: BatchRequest<{ key: string }>) => parseCertificateKey(request.params.key);
   return [
-    {
+    operation({
       id: 'Certificate_Add',
       method: 'POST',
       path: '/certificates',
       handler(request) {
-        const spec = parseBody(certificateAddSchema, request.body) as CertificateSpec;
+        const spec = parseBody(certificateAddBody, request.body);
         const certificate = services.certificates.add(request.caller, spec);
         return createdReply(certificate, certificateUrl(request, certificate));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Certificate_List',
       method: 'GET',
       path: '/certificates',
@@ -68,8 +68,8 @@ export function certificateOperations(services: { certificates: CertificateServi
         const page = services.certificates.list(request.caller, pageQuery(request, 'certificates'));
         return listReply(request, 'certificates', page.items.map((certificate) => certificateToWire(request, certificate)), page.continuation);
       },
-    },
-    {
+    }),
+    operation({
       id: 'Certificate_Get',
       method: 'GET',
       path: CERTIFICATE_PATH,
@@ -78,8 +78,8 @@ export function certificateOperations(services: { certificates: CertificateServi
         const certificate = services.certificates.get(request.caller, thumbprintAlgorithm, thumbprint);
         return entityReply(request, 'certificates', certificate, certificateToWire(request, certificate));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Certificate_Delete',
       method: 'DELETE',
       path: CERTIFICATE_PATH,
@@ -88,8 +88,8 @@ export function certificateOperations(services: { certificates: CertificateServi
         const certificate = services.certificates.delete(request.caller, thumbprintAlgorithm, thumbprint);
         return { status: 202, headers: versionHeaders(certificate) };
       },
-    },
-    {
+    }),
+    operation({
       id: 'Certificate_CancelDeletion',
       method: 'POST',
       path: `${CERTIFICATE_PATH}/canceldelete`,
@@ -98,6 +98,6 @@ export function certificateOperations(services: { certificates: CertificateServi
         const certificate = services.certificates.cancelDeletion(request.caller, thumbprintAlgorithm, thumbprint);
         return changedReply(204, certificate, certificateUrl(request, certificate));
       },
-    },
+    }),
   ];
 }

@@ -6,7 +6,7 @@ import { batchErrors } from '../../../core/errors.js';
 import { matchesFilter } from '../../../core/odata/filter-eval.js';
 import { parseFilterParameter } from '../../../core/odata/filter-parser.js';
 import type { ByteRange, NodeFileEntry } from '../../../core/ports.js';
-import type { BatchReply, BatchRequest, Operation } from '../operation.js';
+import { operation, pathParams, type BatchReply, type BatchRequest, type Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
 import { listReply, parseBooleanQuery, parseMaxResults } from '../wire.js';
 import type { FileScope } from '../../../services/file-service.js';
@@ -43,8 +43,8 @@ function checkModified(request: BatchRequest, entry: NodeFileEntry): void {
 }
 
 interface FileRoutes {
-  /** The operation id suffix: FromTask or FromComputeNode. */
-  suffix: string;
+  /** The operation id suffix. */
+  suffix: 'FromTask' | 'FromComputeNode';
   base: string;
   scope(request: BatchRequest): FileScope;
   url(request: BatchRequest): string;
@@ -53,15 +53,21 @@ interface FileRoutes {
 const TASK_FILES: FileRoutes = {
   suffix: 'FromTask',
   base: '/jobs/:jobId/tasks/:taskId/files',
-  scope: (request) => ({ kind: 'task', jobId: request.params.jobId as string, taskId: request.params.taskId as string }),
-  url: (request) => `${taskUrl(request, request.params.jobId as string, request.params.taskId as string)}/files`,
+  scope: (request) => ({ kind: 'task', ...pathParams(request, 'jobId', 'taskId') }),
+  url: (request) => {
+    const { jobId, taskId } = pathParams(request, 'jobId', 'taskId');
+    return `${taskUrl(request, jobId, taskId)}/files`;
+  },
 };
 
 const NODE_FILES: FileRoutes = {
   suffix: 'FromComputeNode',
   base: '/pools/:poolId/nodes/:nodeId/files',
-  scope: (request) => ({ kind: 'node', poolId: request.params.poolId as string, nodeId: request.params.nodeId as string }),
-  url: (request) => `${poolUrl(request, request.params.poolId as string)}/nodes/${request.params.nodeId as string}/files`,
+  scope: (request) => ({ kind: 'node', ...pathParams(request, 'poolId', 'nodeId') }),
+  url: (request) => {
+    const { poolId, nodeId } = pathParams(request, 'poolId', 'nodeId');
+    return `${poolUrl(request, poolId)}/nodes/${nodeId}/files`;
+  },
 };
 
 export function fileOperations(services: BatchServices): Operation[] {
@@ -69,9 +75,9 @@ export function fileOperations(services: BatchServices): Operation[] {
 }
 
 function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operation[] {
-  const path = (request: BatchRequest) => request.params['*'] as string;
+  const path = (request: BatchRequest) => pathParams(request, '*')['*'];
   return [
-    {
+    operation({
       id: `File_Get${routes.suffix}`,
       method: 'GET',
       path: `${routes.base}/*`,
@@ -85,8 +91,8 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
           headers: { ...fileHeaders(file.entry, `${routes.url(request)}/${path(request)}`), 'Content-Length': file.length },
         };
       },
-    },
-    {
+    }),
+    operation({
       id: `File_GetProperties${routes.suffix}`,
       method: 'HEAD',
       path: `${routes.base}/*`,
@@ -98,8 +104,8 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
           headers: { ...fileHeaders(entry, `${routes.url(request)}/${path(request)}`), 'Content-Length': entry.contentLength },
         };
       },
-    },
-    {
+    }),
+    operation({
       id: `File_List${routes.suffix}`,
       method: 'GET',
       path: routes.base,
@@ -132,8 +138,8 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
           next,
         );
       },
-    },
-    {
+    }),
+    operation({
       id: `File_Delete${routes.suffix}`,
       method: 'DELETE',
       path: `${routes.base}/*`,
@@ -141,6 +147,6 @@ function fileOperationsFor(services: BatchServices, routes: FileRoutes): Operati
         await services.files.delete(request.caller, routes.scope(request), path(request), parseBooleanQuery(request, 'recursive'));
         return { status: 200 };
       },
-    },
+    }),
   ];
 }

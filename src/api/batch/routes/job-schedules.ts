@@ -4,12 +4,12 @@
 // Job_ListFromJobSchedule.
 
 import { isBatchError } from '../../../core/errors.js';
-import type { JobSchedule, JobScheduleChanges, JobScheduleSpec } from '../../../core/job-schedule.js';
-import type { BatchRequest, Operation } from '../operation.js';
-import { jobScheduleAddSchema, jobSchedulePatchSchema, jobScheduleUpdateSchema } from '../schemas/job.js';
+import type { JobSchedule } from '../../../core/job-schedule.js';
+import { operation, type BatchRequest, type Operation } from '../operation.js';
+import { jobScheduleAddBody, jobSchedulePatchBody, jobScheduleUpdateBody } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery, parseExpand, withoutInternal } from '../wire.js';
 import { jobToWire } from './jobs.js';
 
 function scheduleUrl(request: BatchRequest, scheduleId: string): string {
@@ -17,29 +17,29 @@ function scheduleUrl(request: BatchRequest, scheduleId: string): string {
 }
 
 function scheduleToWire(request: BatchRequest, schedule: JobSchedule): object {
-  const { id, displayName, jobCount: _internal, autoPoolId: _pool, ...rest } = schedule;
-  return { id, displayName, url: scheduleUrl(request, id), ...rest };
+  const { id, displayName } = schedule;
+  return { id, displayName, url: scheduleUrl(request, id), ...withoutInternal('jobSchedule', schedule) };
 }
 
 export function jobScheduleOperations(services: BatchServices): Operation[] {
-  const id = (request: BatchRequest) => request.params.jobScheduleId as string;
+  const id = (request: BatchRequest<{ jobScheduleId: string }>) => request.params.jobScheduleId;
   const scheduleStats = (request: BatchRequest, scheduleId: string) => {
     const jobIds = services.jobSchedules.listJobs(request.caller, scheduleId, { maxResults: 1000 }).items.map((job) => job.id);
     return { stats: { url: `${scheduleUrl(request, scheduleId)}/stats`, ...services.statistics.jobStatistics(request.caller, jobIds) } };
   };
   const changed = (status: number) => (request: BatchRequest, schedule: JobSchedule) => changedReply(status, schedule, scheduleUrl(request, schedule.id));
   return [
-    {
+    operation({
       id: 'JobSchedule_Add',
       method: 'POST',
       path: '/jobschedules',
       handler(request) {
-        const spec = parseBody(jobScheduleAddSchema, request.body) as JobScheduleSpec;
+        const spec = parseBody(jobScheduleAddBody, request.body);
         const schedule = services.jobSchedules.add(request.caller, spec);
         return createdReply(schedule, scheduleUrl(request, schedule.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_List',
       method: 'GET',
       path: '/jobschedules',
@@ -49,8 +49,8 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
         const items = page.items.map((schedule) => ({ ...scheduleToWire(request, schedule), ...(withStats ? scheduleStats(request, schedule.id) : {}) }));
         return listReply(request, 'jobschedules', items, page.continuation);
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Get',
       method: 'GET',
       path: '/jobschedules/:jobScheduleId',
@@ -59,8 +59,8 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
         const stats = parseExpand(request).has('stats') ? scheduleStats(request, schedule.id) : {};
         return entityReply(request, 'jobschedules', schedule, { ...scheduleToWire(request, schedule), ...stats });
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Exists',
       method: 'HEAD',
       path: '/jobschedules/:jobScheduleId',
@@ -72,42 +72,42 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
           throw error;
         }
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Patch',
       method: 'PATCH',
       path: '/jobschedules/:jobScheduleId',
       handler(request) {
-        const changes = parseBody(jobSchedulePatchSchema, request.body) as JobScheduleChanges;
+        const changes = parseBody(jobSchedulePatchBody, request.body);
         return changed(200)(request, services.jobSchedules.change(request.caller, id(request), changes, 'patch', request.conditions));
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Update',
       method: 'PUT',
       path: '/jobschedules/:jobScheduleId',
       handler(request) {
-        const changes = parseBody(jobScheduleUpdateSchema, request.body) as JobScheduleChanges;
+        const changes = parseBody(jobScheduleUpdateBody, request.body);
         return changed(200)(request, services.jobSchedules.change(request.caller, id(request), changes, 'update', request.conditions));
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Disable',
       method: 'POST',
       path: '/jobschedules/:jobScheduleId/disable',
       handler(request) {
         return changed(204)(request, services.jobSchedules.disable(request.caller, id(request), request.conditions));
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Enable',
       method: 'POST',
       path: '/jobschedules/:jobScheduleId/enable',
       handler(request) {
         return changed(204)(request, services.jobSchedules.enable(request.caller, id(request), request.conditions));
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Terminate',
       method: 'POST',
       path: '/jobschedules/:jobScheduleId/terminate',
@@ -115,8 +115,8 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
         parseBooleanQuery(request, 'force');
         return changed(202)(request, services.jobSchedules.terminate(request.caller, id(request), request.conditions));
       },
-    },
-    {
+    }),
+    operation({
       id: 'JobSchedule_Delete',
       method: 'DELETE',
       path: '/jobschedules/:jobScheduleId',
@@ -126,8 +126,8 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
         services.jobSchedules.delete(request.caller, id(request), request.conditions);
         return { status: 202 };
       },
-    },
-    {
+    }),
+    operation({
       id: 'Job_ListFromJobSchedule',
       method: 'GET',
       path: '/jobschedules/:jobScheduleId/jobs',
@@ -135,6 +135,6 @@ export function jobScheduleOperations(services: BatchServices): Operation[] {
         const page = services.jobSchedules.listJobs(request.caller, id(request), pageQuery(request, 'jobs'));
         return listReply(request, 'jobs', page.items.map((job) => jobToWire(request, job)), page.continuation);
       },
-    },
+    }),
   ];
 }

@@ -8,24 +8,23 @@
 
 import { batchErrors } from '../../../core/errors.js';
 import type { ComputeNode } from '../../../core/node.js';
-import type { BatchRequest, Operation } from '../operation.js';
+import { operation, type BatchRequest, type Operation } from '../operation.js';
 import {
-  nodeAddUserSchema,
-  nodeDeallocateSchema,
-  nodeDisableSchedulingSchema,
-  nodeRebootSchema,
-  nodeReimageSchema,
-  nodeUpdateUserSchema,
-  nodeUploadLogsSchema,
+  nodeAddUserBody,
+  nodeDeallocateBody,
+  nodeDisableSchedulingBody,
+  nodeRebootBody,
+  nodeReimageBody,
+  nodeUpdateUserBody,
+  nodeUploadLogsBody,
 } from '../schemas/node.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
+import { listReply, metadataUrl, pageQuery, parseSelect, project, withoutInternal } from '../wire.js';
 import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  const { id, users: _users, startTaskAttempt: _attempt, retainsTaskData: _retains, ...rest } = node;
-  return { id, url: nodeUrl(request, poolId, id), ...rest };
+  return { id: node.id, url: nodeUrl(request, poolId, node.id), ...withoutInternal('node', node) };
 }
 
 function nodeUrl(request: BatchRequest, poolId: string, nodeId: string): string {
@@ -33,8 +32,8 @@ function nodeUrl(request: BatchRequest, poolId: string, nodeId: string): string 
 }
 
 /** The pool and node a `/pools/:poolId/nodes/:nodeId` route names. */
-function nodeParams(request: BatchRequest): { poolId: string; nodeId: string } {
-  return { poolId: request.params.poolId as string, nodeId: request.params.nodeId as string };
+function nodeParams(request: BatchRequest<{ poolId: string; nodeId: string }>): { poolId: string; nodeId: string } {
+  return { poolId: request.params.poolId, nodeId: request.params.nodeId };
 }
 
 /** A node action's answer: Batch names the node in DataServiceId. */
@@ -44,41 +43,41 @@ function nodeActionReply(request: BatchRequest, status: 200 | 202, poolId: strin
 
 export function nodeOperations(services: BatchServices): Operation[] {
   return [
-    {
+    operation({
       id: 'ComputeNode_List',
       method: 'GET',
       path: '/pools/:poolId/nodes',
       handler(request) {
-        const poolId = request.params.poolId as string;
+        const poolId = request.params.poolId;
         const page = services.nodes.list(request.caller, poolId, pageQuery(request, 'nodes'));
         return listReply(request, 'nodes', page.items.map((node) => nodeToWire(request, poolId, node)), page.continuation);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_Get',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId',
       handler(request) {
-        const poolId = request.params.poolId as string;
-        const node = services.nodes.get(request.caller, poolId, request.params.nodeId as string);
+        const poolId = request.params.poolId;
+        const node = services.nodes.get(request.caller, poolId, request.params.nodeId);
         return {
           status: 200,
           body: { 'odata.metadata': metadataUrl(request, 'nodes/@Element'), ...project(nodeToWire(request, poolId, node), parseSelect(request)) },
         };
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_DisableScheduling',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/disablescheduling',
       handler(request) {
-        const body = request.body === undefined ? {} : parseBody(nodeDisableSchedulingSchema, request.body);
+        const body = request.body === undefined ? {} : parseBody(nodeDisableSchedulingBody, request.body);
         const { poolId, nodeId } = nodeParams(request);
         services.nodes.disableScheduling(request.caller, poolId, nodeId, body.nodeDisableSchedulingOption);
         return nodeActionReply(request, 200, poolId, nodeId);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_EnableScheduling',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/enablescheduling',
@@ -87,107 +86,107 @@ export function nodeOperations(services: BatchServices): Operation[] {
         services.nodes.enableScheduling(request.caller, poolId, nodeId);
         return nodeActionReply(request, 200, poolId, nodeId);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_Reboot',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/reboot',
       handler(request) {
-        const body = request.body === undefined ? {} : parseBody(nodeRebootSchema, request.body);
+        const body = request.body === undefined ? {} : parseBody(nodeRebootBody, request.body);
         const { poolId, nodeId } = nodeParams(request);
         services.nodes.restart(request.caller, poolId, nodeId, 'rebooting', body.nodeRebootOption);
         return nodeActionReply(request, 202, poolId, nodeId);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_Reimage',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/reimage',
       handler(request) {
-        const body = request.body === undefined ? {} : parseBody(nodeReimageSchema, request.body);
+        const body = request.body === undefined ? {} : parseBody(nodeReimageBody, request.body);
         const { poolId, nodeId } = nodeParams(request);
         services.nodes.restart(request.caller, poolId, nodeId, 'reimaging', body.nodeReimageOption);
         return nodeActionReply(request, 202, poolId, nodeId);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_AddUser',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/users',
       handler(request) {
-        const spec = parseBody(nodeAddUserSchema, request.body);
+        const spec = parseBody(nodeAddUserBody, request.body);
         const { poolId, nodeId } = nodeParams(request);
         services.nodes.addUser(request.caller, poolId, nodeId, spec);
         const url = `${nodeUrl(request, poolId, nodeId)}/users/${spec.name}`;
         return { status: 201, headers: { DataServiceId: url, Location: url } };
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_UpdateUser',
       method: 'PUT',
       path: '/pools/:poolId/nodes/:nodeId/users/:userName',
       handler(request) {
-        const spec = parseBody(nodeUpdateUserSchema, request.body);
+        const spec = parseBody(nodeUpdateUserBody, request.body);
         const { poolId, nodeId } = nodeParams(request);
-        services.nodes.updateUser(request.caller, poolId, nodeId, request.params.userName as string, spec);
-        return { status: 200, headers: { DataServiceId: `${nodeUrl(request, poolId, nodeId)}/users/${request.params.userName as string}` } };
+        services.nodes.updateUser(request.caller, poolId, nodeId, request.params.userName, spec);
+        return { status: 200, headers: { DataServiceId: `${nodeUrl(request, poolId, nodeId)}/users/${request.params.userName}` } };
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_DeleteUser',
       method: 'DELETE',
       path: '/pools/:poolId/nodes/:nodeId/users/:userName',
       handler(request) {
-        services.nodes.deleteUser(request.caller, request.params.poolId as string, request.params.nodeId as string, request.params.userName as string);
+        services.nodes.deleteUser(request.caller, request.params.poolId, request.params.nodeId, request.params.userName);
         return { status: 200 };
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_GetRemoteLoginSettings',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId/remoteloginsettings',
       handler(request) {
-        const node = services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
+        const node = services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
         // A local node is this machine: remote login is its own SSH server.
         return {
           status: 200,
           body: { 'odata.metadata': metadataUrl(request, '@Element'), remoteLoginIPAddress: node.ipAddress, remoteLoginPort: 22 },
         };
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNodeExtension_List',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId/extensions',
       handler(request) {
-        services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
+        services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
         pageQuery(request, undefined);
         // Local nodes run no VM extensions.
         return listReply(request, 'extensions', [], undefined);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNodeExtension_Get',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId/extensions/:extensionName',
       handler(request) {
-        services.nodes.get(request.caller, request.params.poolId as string, request.params.nodeId as string);
+        services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
         throw batchErrors.extensionNotFound();
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_Deallocate',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/deallocate',
       since: '2024-07-01.20.0',
       handler(request) {
-        const body = request.body === undefined ? {} : parseBody(nodeDeallocateSchema, request.body);
+        const body = request.body === undefined ? {} : parseBody(nodeDeallocateBody, request.body);
         const { poolId, nodeId } = nodeParams(request);
         services.nodes.restart(request.caller, poolId, nodeId, 'deallocating', body.nodeDeallocateOption);
         return nodeActionReply(request, 202, poolId, nodeId);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_Start',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/start',
@@ -197,30 +196,30 @@ export function nodeOperations(services: BatchServices): Operation[] {
         services.nodes.start(request.caller, poolId, nodeId);
         return nodeActionReply(request, 202, poolId, nodeId);
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_UploadBatchServiceLogs',
       method: 'POST',
       path: '/pools/:poolId/nodes/:nodeId/uploadbatchservicelogs',
       async handler(request) {
-        const body = parseBody(nodeUploadLogsSchema, request.body);
-        const result = await services.nodes.uploadServiceLogs(request.caller, request.params.poolId as string, request.params.nodeId as string, body);
+        const body = parseBody(nodeUploadLogsBody, request.body);
+        const result = await services.nodes.uploadServiceLogs(request.caller, request.params.poolId, request.params.nodeId, body);
         return { status: 200, body: { 'odata.metadata': metadataUrl(request, '@Element'), ...result } };
       },
-    },
-    {
+    }),
+    operation({
       id: 'ComputeNode_GetRemoteDesktop',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId/rdp',
       until: '2024-07-01.20.0',
       handler(request) {
-        const poolId = request.params.poolId as string;
-        const node = services.nodes.get(request.caller, poolId, request.params.nodeId as string);
+        const poolId = request.params.poolId;
+        const node = services.nodes.get(request.caller, poolId, request.params.nodeId);
         const pool = services.pools.get(request.caller, poolId);
         if (!pool.cloudServiceConfiguration) throw batchErrors.remoteDesktopNotSupported();
         const file = `full address:s:${node.ipAddress}:3389\nprompt for credentials:i:1\n`;
         return { status: 200, stream: (async function* () { yield Buffer.from(file); })(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': Buffer.byteLength(file) } };
       },
-    },
+    }),
   ];
 }

@@ -4,31 +4,32 @@
 // copy when adding the next resource (see CONTRIBUTING.md).
 
 import { isBatchError } from '../../../core/errors.js';
-import type { EmptyPoolChanges, Pool, PoolPropertyChanges, PoolSpec } from '../../../core/pool.js';
-import type { BatchRequest, Operation } from '../operation.js';
+import type { Pool } from '../../../core/pool.js';
+import { operation, type BatchRequest, type Operation } from '../operation.js';
 import {
-  poolAddSchema,
-  poolEnableAutoScaleSchema,
-  poolEvaluateAutoScaleSchema,
-  poolPatchEmptyPoolSchema,
-  poolPatchSchema,
-  poolRemoveNodesSchema,
-  poolResizeSchema,
-  poolUpdatePropertiesSchema,
+  poolAddBody,
+  poolEnableAutoScaleBody,
+  poolEvaluateAutoScaleBody,
+  poolPatchBody,
+  poolPatchEmptyPoolBody,
+  poolRemoveNodesBody,
+  poolResizeBody,
+  poolUpdatePropertiesBody,
 } from '../schemas/pool.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { isAtLeast } from '../versions.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseExpand } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseExpand, withoutInternal } from '../wire.js';
 
 export function poolUrl(request: BatchRequest, poolId: string): string {
   return `${request.baseUrl}/pools/${poolId}`;
 }
 
 export function poolToWire(request: BatchRequest, pool: Pool): object {
-  const { id, displayName, resizeDeallocationOption: _internal, userAccounts, ...rest } = pool;
-  const wire: Record<string, unknown> = { id, displayName, url: poolUrl(request, id), ...rest };
+  const { id, displayName, userAccounts } = pool;
+  const wire: Record<string, unknown> = { id, displayName, url: poolUrl(request, id), ...withoutInternal('pool', pool) };
   if (Array.isArray(userAccounts)) wire.userAccounts = userAccounts.map(withoutSecrets);
+  else delete wire.userAccounts;
   return wire;
 }
 
@@ -48,17 +49,17 @@ export function poolOperations(services: BatchServices): Operation[] {
     stats: { url: `${poolUrl(request, pool.id)}/stats`, ...services.statistics.poolStatistics(request.caller, pool.id) },
   });
   return [
-    {
+    operation({
       id: 'Pool_Add',
       method: 'POST',
       path: '/pools',
       handler(request) {
-        const spec = parseBody(poolAddSchema, request.body) as PoolSpec;
+        const spec = parseBody(poolAddBody, request.body);
         const pool = services.pools.add(request.caller, spec);
         return createdReply(pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_List',
       method: 'GET',
       path: '/pools',
@@ -68,117 +69,117 @@ export function poolOperations(services: BatchServices): Operation[] {
         const items = page.items.map((pool) => ({ ...poolToWire(request, pool), ...(withStats ? poolStats(request, pool) : {}) }));
         return listReply(request, 'pools', items, page.continuation);
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_Get',
       method: 'GET',
       path: '/pools/:poolId',
       handler(request) {
-        const pool = services.pools.get(request.caller, request.params.poolId as string, request.conditions);
+        const pool = services.pools.get(request.caller, request.params.poolId, request.conditions);
         const stats = parseExpand(request).has('stats') ? poolStats(request, pool) : {};
         return entityReply(request, 'pools', pool, { ...poolToWire(request, pool), ...stats });
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_Exists',
       method: 'HEAD',
       path: '/pools/:poolId',
       handler(request) {
         try {
-          const pool = services.pools.get(request.caller, request.params.poolId as string, request.conditions);
+          const pool = services.pools.get(request.caller, request.params.poolId, request.conditions);
           return changedReply(200, pool, poolUrl(request, pool.id));
         } catch (error) {
           if (isBatchError(error) && error.kind === 'notFound') return { status: 404 };
           throw error;
         }
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_Delete',
       method: 'DELETE',
       path: '/pools/:poolId',
       handler(request) {
-        services.pools.delete(request.caller, request.params.poolId as string, request.conditions);
+        services.pools.delete(request.caller, request.params.poolId, request.conditions);
         return { status: 202 };
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_Resize',
       method: 'POST',
       path: '/pools/:poolId/resize',
       handler(request) {
-        const body = parseBody(poolResizeSchema, request.body);
-        const pool = services.pools.resize(request.caller, request.params.poolId as string, body, request.conditions);
+        const body = parseBody(poolResizeBody, request.body);
+        const pool = services.pools.resize(request.caller, request.params.poolId, body, request.conditions);
         return changedReply(202, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_StopResize',
       method: 'POST',
       path: '/pools/:poolId/stopresize',
       handler(request) {
-        const pool = services.pools.stopResize(request.caller, request.params.poolId as string, request.conditions);
+        const pool = services.pools.stopResize(request.caller, request.params.poolId, request.conditions);
         return changedReply(202, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_Patch',
       method: 'PATCH',
       path: '/pools/:poolId',
       handler(request) {
-        const changes = parseBody(poolPatchSchema, request.body) as PoolPropertyChanges;
-        const wider = isAtLeast(request.apiVersion, '2024-07-01.20.0') ? (parseBody(poolPatchEmptyPoolSchema, request.body) as EmptyPoolChanges) : undefined;
-        const pool = services.pools.patch(request.caller, request.params.poolId as string, changes, request.conditions, wider);
+        const changes = parseBody(poolPatchBody, request.body);
+        const wider = isAtLeast(request.apiVersion, '2024-07-01.20.0') ? parseBody(poolPatchEmptyPoolBody, request.body) : undefined;
+        const pool = services.pools.patch(request.caller, request.params.poolId, changes, request.conditions, wider);
         return changedReply(200, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_UpdateProperties',
       method: 'POST',
       path: '/pools/:poolId/updateproperties',
       handler(request) {
-        const changes = parseBody(poolUpdatePropertiesSchema, request.body) as PoolPropertyChanges;
-        const pool = services.pools.updateProperties(request.caller, request.params.poolId as string, changes, request.conditions);
+        const changes = parseBody(poolUpdatePropertiesBody, request.body);
+        const pool = services.pools.updateProperties(request.caller, request.params.poolId, changes, request.conditions);
         return changedReply(204, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_RemoveNodes',
       method: 'POST',
       path: '/pools/:poolId/removenodes',
       handler(request) {
-        const removal = parseBody(poolRemoveNodesSchema, request.body);
-        const poolId = request.params.poolId as string;
+        const removal = parseBody(poolRemoveNodesBody, request.body);
+        const poolId = request.params.poolId;
         const pool = services.nodes.removeNodes(request.caller, poolId, removal, request.conditions);
         return changedReply(202, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_EnableAutoScale',
       method: 'POST',
       path: '/pools/:poolId/enableautoscale',
       handler(request) {
-        const settings = parseBody(poolEnableAutoScaleSchema, request.body);
-        const pool = services.pools.enableAutoScale(request.caller, request.params.poolId as string, settings, request.conditions);
+        const settings = parseBody(poolEnableAutoScaleBody, request.body);
+        const pool = services.pools.enableAutoScale(request.caller, request.params.poolId, settings, request.conditions);
         return changedReply(200, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_DisableAutoScale',
       method: 'POST',
       path: '/pools/:poolId/disableautoscale',
       handler(request) {
-        const pool = services.pools.disableAutoScale(request.caller, request.params.poolId as string);
+        const pool = services.pools.disableAutoScale(request.caller, request.params.poolId);
         return changedReply(200, pool, poolUrl(request, pool.id));
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_EvaluateAutoScale',
       method: 'POST',
       path: '/pools/:poolId/evaluateautoscale',
       handler(request) {
-        const { autoScaleFormula } = parseBody(poolEvaluateAutoScaleSchema, request.body);
-        const poolId = request.params.poolId as string;
+        const { autoScaleFormula } = parseBody(poolEvaluateAutoScaleBody, request.body);
+        const poolId = request.params.poolId;
         const run = services.pools.evaluateAutoScale(request.caller, poolId, autoScaleFormula);
         return {
           status: 200,
@@ -186,6 +187,6 @@ export function poolOperations(services: BatchServices): Operation[] {
           headers: { DataServiceId: poolUrl(request, poolId) },
         };
       },
-    },
+    }),
   ];
 }

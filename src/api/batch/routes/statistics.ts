@@ -4,7 +4,7 @@
 
 import { batchErrors } from '../../../core/errors.js';
 import { matchesFilter } from '../../../core/odata/filter-eval.js';
-import type { BatchRequest, Operation } from '../operation.js';
+import { operation, type BatchRequest, type Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery } from '../wire.js';
 
@@ -20,7 +20,7 @@ function timeQuery(request: BatchRequest, name: string): Date | undefined {
 
 export function statisticsOperations(services: BatchServices): Operation[] {
   return [
-    {
+    operation({
       id: 'Pool_ListUsageMetrics',
       method: 'GET',
       path: '/poolusagemetrics',
@@ -33,8 +33,8 @@ export function statisticsOperations(services: BatchServices): Operation[] {
         const next = offset + page.maxResults < metrics.length ? String(offset + page.maxResults) : undefined;
         return listReply(request, 'poolusagemetrics', metrics.slice(offset, offset + page.maxResults), next);
       },
-    },
-    {
+    }),
+    operation({
       id: 'Pool_GetAllLifetimeStatistics',
       method: 'GET',
       path: '/lifetimepoolstats',
@@ -45,8 +45,8 @@ export function statisticsOperations(services: BatchServices): Operation[] {
           body: { 'odata.metadata': metadataUrl(request, 'poolstats/@Element'), url: `${request.baseUrl}/lifetimepoolstats`, ...services.statistics.poolLifetime(request.caller) },
         };
       },
-    },
-    {
+    }),
+    operation({
       id: 'Job_GetAllLifetimeStatistics',
       method: 'GET',
       path: '/lifetimejobstats',
@@ -57,6 +57,6 @@ export function statisticsOperations(services: BatchServices): Operation[] {
           body: { 'odata.metadata': metadataUrl(request, 'jobstats/@Element'), url: `${request.baseUrl}/lifetimejobstats`, ...services.statistics.jobLifetime(request.caller) },
         };
       },
-    },
+    }),
   ];
 }

@@ -4,12 +4,16 @@
 // service's: core/certificate.ts and services/certificate-service.ts.
 
 import { z } from 'zod';
-import { lowerEnum } from './validate.js';
+import type { CertificateSpec } from '../../../core/certificate.js';
+import { lowerEnum, requestBody } from './validate.js';
 
-export const certificateAddSchema = z.looseObject({
-  thumbprint: z.string(),
-  thumbprintAlgorithm: z.string(),
-  data: z.string(),
-  certificateFormat: lowerEnum(['pfx', 'cer']).optional(),
-  password: z.string().optional(),
-});
+export const certificateAddBody = requestBody<CertificateSpec>(
+  'CertificateAddParameter',
+  z.looseObject({
+    thumbprint: z.string(),
+    thumbprintAlgorithm: z.string(),
+    data: z.string(),
+    certificateFormat: lowerEnum(['pfx', 'cer']).optional(),
+    password: z.string().optional(),
+  }),
+);

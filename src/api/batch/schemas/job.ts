@@ -1,9 +1,12 @@
-// Request bodies of the job operations.
+// Request bodies of the job and job schedule operations, typed against
+// core's types and checked against @azure/batch's models first (validate.ts).
 
 import { z } from 'zod';
+import type { DisableJobOption, JobChanges, JobSpec } from '../../../core/job.js';
+import type { JobScheduleChanges, JobScheduleSpec, JobSpecification } from '../../../core/job-schedule.js';
 import { poolSpecificationSchema } from './pool.js';
 import { taskAddSchema } from './task.js';
-import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, resourceFile, timestamp, userIdentity } from './validate.js';
+import { duration, environmentSettings, integer, lowerEnum, nameValuePairs, requestBody, resourceFile, timestamp, userIdentity } from './validate.js';
 
 const priority = () => integer().min(-1000).max(1000);
 const constraints = () => z.looseObject({ maxWallClockTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
@@ -56,7 +59,7 @@ const jobManagerTask = () =>
     allowLowPriorityNode: z.boolean().optional(),
   });
 
-export const jobAddSchema = z.looseObject({
+const jobAddSchema = z.looseObject({
   id: z.string(),
   displayName: z.string().max(1024).optional(),
   priority: priority().optional(),
@@ -74,7 +77,9 @@ export const jobAddSchema = z.looseObject({
   metadata: nameValuePairs().optional(),
 });
 
-export const jobTerminateSchema = z.looseObject({ terminateReason: z.string().max(64).optional() });
+export const jobAddBody = requestBody<JobSpec>('JobAddParameter', jobAddSchema);
+
+export const jobTerminateBody = requestBody<{ terminateReason?: string }>('JobTerminateParameter', z.looseObject({ terminateReason: z.string().max(64).optional() }));
 
 const jobChanges = {
   priority: priority().optional(),
@@ -85,14 +90,14 @@ const jobChanges = {
   onAllTasksComplete: onAllTasksComplete().optional(),
 };
 
-export const jobPatchSchema = z.object({ ...jobChanges, poolInfo: changedPoolInfo().optional() });
+export const jobPatchBody = requestBody<JobChanges>('JobPatchParameter', z.object({ ...jobChanges, poolInfo: changedPoolInfo().optional() }));
 
-export const jobUpdateSchema = z.object({ ...jobChanges, poolInfo: changedPoolInfo() });
+export const jobUpdateBody = requestBody<JobChanges>('JobUpdateParameter', z.object({ ...jobChanges, poolInfo: changedPoolInfo() }));
 
-export const jobDisableSchema = z.object({ disableTasks: lowerEnum(['requeue', 'terminate', 'wait']) });
+export const jobDisableBody = requestBody<{ disableTasks: DisableJobOption }>('JobDisableParameter', z.object({ disableTasks: lowerEnum(['requeue', 'terminate', 'wait']) }));
 
 /** A job schedule's jobSpecification: a job add without an id. */
-export const jobSpecificationSchema = jobAddSchema.omit({ id: true });
+const jobSpecificationSchema = jobAddSchema.omit({ id: true }) satisfies z.ZodType<JobSpecification>;
 
 const schedule = () =>
   z.looseObject({
@@ -102,22 +107,31 @@ const schedule = () =>
     recurrenceInterval: duration().optional(),
   });
 
-export const jobScheduleAddSchema = z.looseObject({
-  id: z.string(),
-  displayName: z.string().max(1024).optional(),
-  schedule: schedule(),
-  jobSpecification: jobSpecificationSchema,
-  metadata: nameValuePairs().optional(),
-});
+export const jobScheduleAddBody = requestBody<JobScheduleSpec>(
+  'JobScheduleAddParameter',
+  z.looseObject({
+    id: z.string(),
+    displayName: z.string().max(1024).optional(),
+    schedule: schedule(),
+    jobSpecification: jobSpecificationSchema,
+    metadata: nameValuePairs().optional(),
+  }),
+);
 
-export const jobSchedulePatchSchema = z.object({
-  schedule: schedule().optional(),
-  jobSpecification: jobSpecificationSchema.optional(),
-  metadata: nameValuePairs().optional(),
-});
+export const jobSchedulePatchBody = requestBody<JobScheduleChanges>(
+  'JobSchedulePatchParameter',
+  z.object({
+    schedule: schedule().optional(),
+    jobSpecification: jobSpecificationSchema.optional(),
+    metadata: nameValuePairs().optional(),
+  }),
+);
 
-export const jobScheduleUpdateSchema = z.object({
-  schedule: schedule(),
-  jobSpecification: jobSpecificationSchema,
-  metadata: nameValuePairs().optional(),
-});
+export const jobScheduleUpdateBody = requestBody<JobScheduleChanges>(
+  'JobScheduleUpdateParameter',
+  z.object({
+    schedule: schedule(),
+    jobSpecification: jobSpecificationSchema,
+    metadata: nameValuePairs().optional(),
+  }),
+);

@@ -1,7 +1,9 @@
-// Request bodies of the task operations.
+// Request bodies of the task operations, typed against core's TaskSpec and
+// checked against @azure/batch's models first (validate.ts).
 
 import { z } from 'zod';
-import { duration, environmentSettings, integer, lowerEnum, resourceFile, userIdentity } from './validate.js';
+import type { TaskConstraints, TaskSpec } from '../../../core/task.js';
+import { duration, environmentSettings, integer, lowerEnum, requestBody, resourceFile, userIdentity } from './validate.js';
 
 const taskConstraints = () =>
   z.looseObject({ maxWallClockTime: duration().optional(), retentionTime: duration().optional(), maxTaskRetryCount: integer().min(-1).optional() });
@@ -53,8 +55,13 @@ export const taskAddSchema = z.looseObject({
     .optional(),
 });
 
-export const taskCollectionSchema = z.looseObject({
-  value: z.array(taskAddSchema).max(100, { message: 'A collection holds at most 100 tasks.' }),
-});
+export const taskAddBody = requestBody<TaskSpec>('TaskAddParameter', taskAddSchema);
 
-export const taskUpdateSchema = z.object({ constraints: taskConstraints().optional() });
+export const taskCollectionBody = requestBody<{ value: TaskSpec[] }>(
+  'TaskAddCollectionParameter',
+  z.looseObject({
+    value: z.array(taskAddSchema).max(100, { message: 'A collection holds at most 100 tasks.' }),
+  }),
+);
+
+export const taskUpdateBody = requestBody<{ constraints?: Partial<TaskConstraints> }>('TaskUpdateParameter', z.object({ constraints: taskConstraints().optional() }));

@@ -8,6 +8,22 @@
 import { z } from 'zod';
 import { batchErrors } from '../../../core/errors.js';
 import { formatTimestamp, normalizeDuration } from '../../../core/time.js';
+import { checkAgainstMapper, type BodyMapperName } from './mappers.js';
+
+/**
+ * A request body: the `@azure/batch` model it is checked against first
+ * (mappers.ts), then its zod schema, whose output is the domain type `T`
+ * (so a schema that drifts from core's type fails to compile).
+ */
+export interface RequestBody<T> {
+  /** Undefined for a body the 2022-10-01.16.0 client has no model of (operations of later versions). */
+  mapper: BodyMapperName | undefined;
+  schema: z.ZodType<T>;
+}
+
+export function requestBody<T>(mapper: BodyMapperName | undefined, schema: z.ZodType<T>): RequestBody<T> {
+  return { mapper, schema };
+}
 
 function propertyPath(path: PropertyKey[]): string {
   let text = '';
@@ -27,11 +43,12 @@ function valueAt(body: unknown, path: PropertyKey[]): unknown {
   return current;
 }
 
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(request: RequestBody<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw batchErrors.invalidRequestBody('The request body must be a JSON object.');
   }
-  const result = schema.safeParse(body);
+  if (request.mapper) checkAgainstMapper(request.mapper, body);
+  const result = request.schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (!issue) throw batchErrors.invalidRequestBody('The request body is not valid.');
