@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { batchEnvironment } from '../core/batch-environment.js';
 import { splitCommandLine } from '../core/command-line.js';
-import type { NodeEvents, NodeFileSystem, NodePlacement, NodeUserAccounts, TaskRun, TaskRunRef } from '../core/ports.js';
+import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeUserAccounts, type TaskRun, type TaskRunRef } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
@@ -118,7 +118,7 @@ export class NodeAgent {
         if (run.instance?.phase === 'coordination' && pid) this.lingering.set(runKey(run), { pid, cgroup: entry.cgroup, owner: entry.owner });
         else if (!run.instance) await this.endTaskUser(run, entry.owner);
         if (entry.stopped) return;
-        this.events.taskFinished({ run, outcome });
+        this.events.taskFinished({ run: reportedRunOf(run), outcome });
         // The outcome is stored: the run's record is no longer needed for a recovery.
         if (pid) this.launcher.forget(pidDirectoryOf(this.root), pid);
       });

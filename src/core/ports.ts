@@ -416,9 +416,20 @@ export interface TaskRun extends TaskRunRef {
   outputNames?: { stdout: string; stderr: string };
 }
 
+/** Which run a report is about: its reference, and for one instance of a multi-instance task, which instance and phase. Never the run's settings or secrets: a remote agent sends it as it is. */
+export interface ReportedRun extends TaskRunRef {
+  instance?: { id: number; phase: 'coordination' | 'application' };
+}
+
 export interface TaskRunReport {
-  run: TaskRunRef;
+  run: ReportedRun;
   outcome: TaskRunOutcome;
+}
+
+/** The part of a run its report names. */
+export function reportedRunOf(run: TaskRun): ReportedRun {
+  const { kind, account, poolId, nodeId, jobId, taskId, attempt } = run;
+  return { kind, account, poolId, nodeId, jobId, taskId, attempt, ...(run.instance ? { instance: { id: run.instance.id, phase: run.instance.phase } } : {}) };
 }
 
 /** What a node tells the server; providers call it, services implement it. */
@@ -485,6 +496,26 @@ export interface NodeProvider {
    */
   outcomesRecordedBeforeRestart?(): TaskRunReport[];
   close(): Promise<void>;
+}
+
+/**
+ * Every side effect on a node goes through here (scheduler/node-executor.ts):
+ * a node's lifecycle operations (provision, start, restart, release) run one
+ * after another, a run starts only once the node's pending operation is done,
+ * and shutdown waits for all of it. Services and the scheduler never call a
+ * NodeProvider's side effects themselves.
+ */
+export interface NodeWork {
+  /** Provisioning (a new node, or a deallocated one started again); `then` records the outcome. */
+  provision(placement: NodePlacement, then: () => void): void;
+  release(placement: NodePlacement, then: () => void): void;
+  /** A reboot or reimage (`wipe`), or the recovery of a lost node (`recover`); `failed` when the provider cannot. */
+  restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: () => void): void;
+  startRuns(runs: readonly TaskRun[]): void;
+  /** Ends runs (their processes); their nodes report no outcome for them afterwards. */
+  stopRuns(runs: readonly TaskRunRef[]): void;
+  /** Removes a path under the node's root (a task's directory), after the node's earlier work. */
+  removeFiles(placement: NodePlacement, path: string): void;
 }
 
 /** The blob endpoint as Batch's auto-storage account. */

@@ -10,7 +10,7 @@
 // other wake runs a full pass at once.
 //
 // Node provisioning and release are asynchronous; a node's operations run one
-// after another (onNode), and each completion wakes a new pass.
+// after another (node-executor.ts), and each completion wakes a new pass.
 //
 // Liveness runs on its own cadence, not in the pass that follows every task
 // completion: agents heartbeat (NodeEvents.nodeHeartbeat), and every half
@@ -19,7 +19,7 @@
 // check fails tasks running past maxWallClockTime plus that timeout, in case
 // their agent never says so.
 
-import type { NodePlacement, NodeProvider, TaskRunRef } from '../core/ports.js';
+import type { NodePlacement, TaskRunRef } from '../core/ports.js';
 import type { Clock } from '../core/time.js';
 import type { CertificateService } from '../services/certificate-service.js';
 import type { JobScheduleService } from '../services/job-schedule-service.js';
@@ -29,6 +29,7 @@ import type { NodeService } from '../services/node-service.js';
 import type { SchedulingService } from '../services/scheduling-service.js';
 import type { TaskService } from '../services/task-service.js';
 import type { TaskFiles } from '../services/task-runs.js';
+import type { NodeExecutor } from './node-executor.js';
 import { NodeLiveness } from './node-liveness.js';
 import { planPool } from './planner.js';
 
@@ -45,7 +46,8 @@ export interface SchedulerDeps {
   pools: PoolService;
   tasks: TaskService;
   scheduling: SchedulingService;
-  provider: NodeProvider;
+  /** Every side effect on nodes (NodeWork). */
+  nodeWork: NodeExecutor;
   logger: SchedulerLogger;
   clock: Clock;
   /** How long a node's agent may stay silent before its node is taken for lost; also the grace past a task's maxWallClockTime. */
@@ -63,10 +65,6 @@ export class Scheduler {
   private fullPassDue = false;
   private housekeepingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly busy = new Set<string>();
-  /** The last operation queued for each node (onNode). */
-  private readonly nodeOperations = new Map<string, Promise<void>>();
-  private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private readonly liveness: NodeLiveness;
@@ -130,7 +128,7 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     if (this.housekeepingTimer) clearTimeout(this.housekeepingTimer);
     if (this.livenessTimer) clearInterval(this.livenessTimer);
-    await Promise.allSettled([...this.pending]);
+    await this.deps.nodeWork.idle();
   }
 
   /** Pools to their targets, node restarts, ending jobs, deadlines, retention, schedules, autoscale, and the timer for what falls due. */
@@ -140,17 +138,13 @@ export class Scheduler {
     const allocation = this.deps.nodes.planAllocation();
     this.startNodeWork(allocation.provision, allocation.release, allocation.stop);
     for (const { placement, wipe, deallocate } of this.deps.nodes.planNodeRestarts()) {
-      this.onNode(placement, 'restart', async () => {
-        await this.deps.provider.restartNode(placement, { wipe });
-        if (deallocate) this.deps.nodes.markDeallocated(placement);
-        else this.deps.nodes.markReady(placement);
-      });
+      this.deps.nodeWork.restart(placement, { wipe }, () => (deallocate ? this.deps.nodes.markDeallocated(placement) : this.deps.nodes.markReady(placement)));
     }
 
     const ending = this.deps.jobs.settleEndingJobs();
     this.stopRuns(ending.stop);
     this.removeFiles(ending.removeFiles);
-    for (const run of ending.releases) this.deps.provider.runTask(run);
+    this.deps.nodeWork.startRuns(ending.releases);
     const deadlineWake = this.deps.jobs.enforceDeadlines();
     const retention = this.deps.tasks.cleanExpiredTasks();
     this.removeFiles(retention.removeFiles);
@@ -162,13 +156,13 @@ export class Scheduler {
 
   /** Starts tasks whose node has prepared for them, then plans each pool (planner.ts) and commits its plan. */
   private dispatch(): void {
-    for (const run of this.deps.tasks.settlePreparingTasks()) this.deps.provider.runTask(run);
+    this.deps.nodeWork.startRuns(this.deps.tasks.settlePreparingTasks());
     for (const snapshot of this.deps.scheduling.snapshots()) {
       const plan = planPool(snapshot);
       if (plan.assignments.length === 0 && plan.preemptions.length === 0 && plan.preparations.length === 0) continue;
       const { runs, stop } = this.deps.scheduling.apply(snapshot, plan);
       this.stopRuns(stop);
-      for (const run of runs) this.deps.provider.runTask(run);
+      this.deps.nodeWork.startRuns(runs);
     }
   }
 
@@ -194,16 +188,15 @@ export class Scheduler {
 
   /** Restarts a lost node through its provider; one that cannot be restarted becomes unusable. */
   private recoverNode(placement: NodePlacement): void {
-    this.onNode(placement, 'recover', async () => {
-      try {
-        await this.deps.provider.restartNode(placement, { wipe: false });
-      } catch (error) {
-        this.deps.nodes.markUnusable(placement);
-        throw error;
-      }
-      this.liveness.heard(placement.nodeId, performance.now());
-      this.deps.nodes.markReady(placement);
-    });
+    this.deps.nodeWork.restart(
+      placement,
+      { wipe: false, recover: true },
+      () => {
+        this.liveness.heard(placement.nodeId, performance.now());
+        this.deps.nodes.markReady(placement);
+      },
+      () => this.deps.nodes.markUnusable(placement),
+    );
   }
 
   /** The one timer: a pass when the earliest schedule run, autoscale sample, job deadline or task retention falls due. */
@@ -216,61 +209,18 @@ export class Scheduler {
     this.timer.unref();
   }
 
-  private track(work: Promise<void>): void {
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
-  }
-
   private startNodeWork(provision: NodePlacement[], release: NodePlacement[], stop: TaskRunRef[]): void {
     this.stopRuns(stop);
-    for (const placement of provision) {
-      this.onNode(placement, 'provision', async () => {
-        await this.deps.provider.provisionNode(placement);
-        this.deps.nodes.markReady(placement);
-      });
-    }
-    for (const placement of release) {
-      this.onNode(placement, 'release', async () => {
-        await this.deps.provider.releaseNode(placement);
-        this.deps.nodes.markRemoved(placement);
-      });
-    }
-  }
-
-  /**
-   * One operation of a kind per node at a time (`busy`), and a node's
-   * operations one after another: a node released while it is still being
-   * provisioned (its pool deleted at once) must not have its directory
-   * removed while the provisioning creates it.
-   */
-  private onNode(placement: NodePlacement, action: string, work: () => Promise<void>): void {
-    const key = `${action}:${placement.nodeId}`;
-    if (this.busy.has(key)) return;
-    this.busy.add(key);
-    const previous = this.nodeOperations.get(placement.nodeId) ?? Promise.resolve();
-    const operation: Promise<void> = previous
-      .then(work)
-      .catch((error: unknown) => this.deps.logger.error({ err: error, nodeId: placement.nodeId, action }, 'node operation failed'))
-      .finally(() => {
-        this.busy.delete(key);
-        if (this.nodeOperations.get(placement.nodeId) === operation) this.nodeOperations.delete(placement.nodeId);
-      });
-    this.nodeOperations.set(placement.nodeId, operation);
-    this.track(operation);
+    for (const placement of provision) this.deps.nodeWork.provision(placement, () => this.deps.nodes.markReady(placement));
+    for (const placement of release) this.deps.nodeWork.release(placement, () => this.deps.nodes.markRemoved(placement));
   }
 
   private stopRuns(runs: TaskRunRef[]): void {
-    for (const run of runs) {
-      this.track(this.deps.provider.stopTask(run).catch((error: unknown) => this.deps.logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task')));
-    }
+    this.deps.nodeWork.stopRuns(runs);
   }
 
   private removeFiles(files: TaskFiles[]): void {
-    for (const { placement, path } of files) {
-      const nodeFiles = this.deps.provider.nodeFiles(placement);
-      if (!nodeFiles) continue;
-      this.track(nodeFiles.delete(path, true).catch(() => undefined));
-    }
+    for (const { placement, path } of files) this.deps.nodeWork.removeFiles(placement, path);
   }
 }
 

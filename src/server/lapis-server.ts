@@ -17,6 +17,7 @@ import type { NodeEvents, NodeProvider, TaskRunReport } from '../core/ports.js';
 import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
+import { NodeExecutor } from '../scheduler/node-executor.js';
 import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
@@ -138,11 +139,13 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
       });
     const provider = options.wrapProvider ? options.wrapProvider(buildProvider, events) : buildProvider(events);
+    const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({
       store,
       clock,
       signal: { wake: () => scheduler?.wake(), slotsFreed: () => scheduler?.slotsFreed() },
       provider,
+      nodeWork,
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),
       blobUploader: new SasBlobUploader(),
       logger,
@@ -178,7 +181,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       pools: services.pools,
       tasks: services.tasks,
       scheduling: new SchedulingService(context, taskService, preparationService),
-      provider,
+      nodeWork,
       logger,
       clock,
       nodeHeartbeatTimeoutMs: heartbeatTimeoutMs,

@@ -1,10 +1,10 @@
 // What every service needs: the store, the clock, ETags, the scheduler's
-// wake-up signal and the node provider. Built once by server/.
+// wake-up signal, the node provider and the work queue to nodes. Built once by server/.
 
 import type { AdminTasksPolicy } from '../core/admin-tasks.js';
 import type { Clock } from '../core/time.js';
 import { ETagSequence } from '../core/etag.js';
-import type { AutoStorage, BlobUploader, NodeProvider, SchedulerSignal, Store, TaskTokenIssuer } from '../core/ports.js';
+import type { AutoStorage, BlobUploader, NodeProvider, NodeWork, SchedulerSignal, Store, TaskTokenIssuer } from '../core/ports.js';
 
 export interface ServiceLogger {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -15,7 +15,10 @@ export interface ServiceDeps {
   store: Store;
   clock: Clock;
   signal: SchedulerSignal;
+  /** For what nodes hold (their files, outcomes recorded before a restart); side effects go through nodeWork. */
   provider: NodeProvider;
+  /** Every side effect on nodes: runs started and stopped, files removed, nodes provisioned. */
+  nodeWork: NodeWork;
   autoStorage: AutoStorage;
   blobUploader: BlobUploader;
   logger: ServiceLogger;

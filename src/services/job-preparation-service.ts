@@ -101,7 +101,7 @@ export class JobPreparationService {
       store.jobNodeStatus.put(run.account, run.jobId, completeRun(status, kind, outcome));
       return undefined;
     });
-    if (retry) this.context.deps.provider.runTask(retry);
+    if (retry) this.context.deps.nodeWork.startRuns([retry]);
     this.context.deps.signal.wake();
   }
 

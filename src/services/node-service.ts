@@ -42,7 +42,7 @@ import { runIdentity } from '../core/pool-users.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, requeueRun, resolveResourceFile, runningTasksOnNode, runRefsOf, stopRunsInBackground } from './task-runs.js';
+import { endRun, requeueRun, resolveResourceFile, runningTasksOnNode, runRefsOf } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -118,7 +118,7 @@ export class NodeService {
       store.nodes.update({ ...fresh, node: disableNodeScheduling(fresh.node, this.context.now()) });
       return stopped;
     });
-    stopRunsInBackground(this.context, stop);
+    this.context.deps.nodeWork.stopRuns(stop);
     this.context.deps.signal.wake();
   }
 
@@ -155,7 +155,7 @@ export class NodeService {
       if (kind !== 'deallocating') this.preparation.forgetNode(caller.account, record.node.id, kind === 'reimaging');
       return stopped;
     });
-    stopRunsInBackground(this.context, stop);
+    this.context.deps.nodeWork.stopRuns(stop);
     this.context.deps.signal.wake();
   }
 
@@ -215,11 +215,7 @@ export class NodeService {
       store.nodes.update({ ...record, node: beginNodeStart(record.node, this.context.now()) });
       return { account: caller.account, poolId: record.poolId, nodeId: record.node.id };
     });
-    const { provider, logger } = this.context.deps;
-    void provider
-      .provisionNode(placement)
-      .then(() => this.markReady(placement))
-      .catch((error: unknown) => logger.error({ err: error, nodeId }, 'node start failed'));
+    this.context.deps.nodeWork.provision(placement, () => this.markReady(placement));
   }
 
   /**
@@ -246,7 +242,7 @@ export class NodeService {
       for (const record of records) this.beginRemoval(record, work, request.nodeDeallocationOption ?? 'requeue');
       return updated;
     });
-    stopRunsInBackground(this.context, work.stop);
+    this.context.deps.nodeWork.stopRuns(work.stop);
     this.context.deps.signal.wake();
     return pool;
   }
@@ -429,7 +425,7 @@ export class NodeService {
       this.recordPoolAllocation(placement.account, placement.poolId);
       return pool?.startTask ? this.startTaskRun(record, node, pool.startTask, false) : undefined;
     });
-    if (startRun) this.context.deps.provider.runTask(startRun);
+    if (startRun) this.context.deps.nodeWork.startRuns([startRun]);
     this.context.deps.signal.wake();
   }
 
@@ -454,7 +450,7 @@ export class NodeService {
       store.nodes.update({ ...record, node: completeStartTask(record.node, outcome, now) });
       return undefined;
     });
-    if (retry) this.context.deps.provider.runTask(retry);
+    if (retry) this.context.deps.nodeWork.startRuns([retry]);
     this.context.deps.signal.wake();
   }
 

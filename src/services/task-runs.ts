@@ -70,13 +70,6 @@ export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succ
   }
 }
 
-/** Ends these runs' processes on their nodes, in the background; a run that cannot be stopped is logged. */
-export function stopRunsInBackground(context: ServiceContext, runs: readonly TaskRunRef[]): void {
-  const { provider, logger } = context.deps;
-  for (const run of runs) {
-    void provider.stopTask(run).catch((error: unknown) => logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task'));
-  }
-}
 
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */
 export function requeueRun(context: ServiceContext, record: TaskRecord): void {

@@ -42,7 +42,7 @@ import type { Assignment } from '../core/scheduling.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { NodeSetup } from './node-setup.js';
-import { endRun, recordTaskUsage, releaseRunSlots, resolveResourceFile, runRefOf, runRefsOf, stopRunsInBackground, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { endRun, recordTaskUsage, releaseRunSlots, resolveResourceFile, runRefOf, runRefsOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export type TaskAddStatus = 'success' | 'clienterror' | 'servererror';
 
@@ -133,12 +133,10 @@ export class TaskService {
       store.tasks.delete(caller.account, jobId, taskId);
       return record;
     });
-    const { provider, logger } = this.context.deps;
     const files = taskFilesOf(removed);
-    void (async () => {
-      if (removed.task.state === 'running') await Promise.all(runRefsOf(removed).map((ref) => provider.stopTask(ref)));
-      if (files) await provider.nodeFiles(files.placement)?.delete(files.path, true);
-    })().catch((error: unknown) => logger.warn({ err: error, taskId }, 'could not clean up a deleted task'));
+    // Per node in this order: the process ends before its directory goes.
+    if (removed.task.state === 'running') this.context.deps.nodeWork.stopRuns(runRefsOf(removed));
+    if (files) this.context.deps.nodeWork.removeFiles(files.placement, files.path);
     this.context.deps.signal.wake();
   }
 
@@ -175,7 +173,7 @@ export class TaskService {
       const task = store.tasks.get(caller.account, jobId, taskId)?.task ?? record.task;
       return { stopped: record.task.state === 'active' ? undefined : record, task };
     });
-    if (stopped) stopRunsInBackground(this.context, runRefsOf(stopped));
+    if (stopped) this.context.deps.nodeWork.stopRuns(runRefsOf(stopped));
     this.context.deps.signal.wake();
     return task;
   }
@@ -367,7 +365,8 @@ export class TaskService {
   private recordInstanceOutcome(report: TaskRunReport): { runs: TaskRun[]; stop: TaskRunRef[] } {
     const { store } = this.context;
     const { run, outcome } = report;
-    const instance = (run as TaskRun).instance as NonNullable<TaskRun['instance']>;
+    const instance = run.instance;
+    if (!instance) return { runs: [], stop: [] };
     return store.transaction(() => {
       const record = store.tasks.get(run.account, run.jobId, run.taskId);
       if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || !record.task.instances) return { runs: [], stop: [] };
@@ -438,15 +437,15 @@ export class TaskService {
    * (the task was requeued, ended or deleted meanwhile) are ignored.
    */
   recordRunOutcome(report: TaskRunReport): void {
-    if ((report.run as TaskRun).instance) {
+    if (report.run.instance) {
       const { runs, stop } = this.recordInstanceOutcome(report);
-      for (const run of runs) this.context.deps.provider.runTask(run);
-      stopRunsInBackground(this.context, stop);
+      this.context.deps.nodeWork.startRuns(runs);
+      this.context.deps.nodeWork.stopRuns(stop);
       this.context.deps.signal.wake();
       return;
     }
     const retry = this.storeRunOutcome(report);
-    if (retry) this.context.deps.provider.runTask(retry);
+    if (retry) this.context.deps.nodeWork.startRuns([retry]);
     else this.context.deps.signal.slotsFreed();
   }
 

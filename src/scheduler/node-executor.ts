@@ -1,0 +1,122 @@
+// The one way side effects reach nodes (the NodeWork port): services and the
+// scheduler hand work here, never to the provider itself.
+//
+// - A node's lifecycle operations (provision, restart, release) run one after
+//   another, one of a kind at a time: a node released while it is still being
+//   provisioned (its pool deleted at once) must not have its directory
+//   removed while the provisioning creates it.
+// - A run starts at once, or after the node's pending lifecycle operation.
+// - Stops and file removals of a node run in the order given (a deleted
+//   task's process ends before its directory goes).
+// - idle() waits for everything handed over so far: shutdown calls it.
+
+import type { NodePlacement, NodeProvider, NodeWork, TaskRun, TaskRunRef } from '../core/ports.js';
+
+export interface NodeExecutorLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export class NodeExecutor implements NodeWork {
+  /** `action:nodeId` of lifecycle operations queued or running. */
+  private readonly busy = new Set<string>();
+  /** The last lifecycle operation queued for each node. */
+  private readonly lifecycle = new Map<string, Promise<void>>();
+  /** The last stop or file removal queued for each node. */
+  private readonly effects = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly provider: NodeProvider,
+    private readonly logger: NodeExecutorLogger,
+  ) {}
+
+  provision(placement: NodePlacement, then: () => void): void {
+    this.onNode(placement, 'provision', async () => {
+      await this.provider.provisionNode(placement);
+      then();
+    });
+  }
+
+  release(placement: NodePlacement, then: () => void): void {
+    this.onNode(placement, 'release', async () => {
+      await this.provider.releaseNode(placement);
+      then();
+    });
+  }
+
+  restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: () => void): void {
+    this.onNode(placement, options.recover ? 'recover' : 'restart', async () => {
+      try {
+        await this.provider.restartNode(placement, { wipe: options.wipe });
+      } catch (error) {
+        failed?.();
+        throw error;
+      }
+      then();
+    });
+  }
+
+  startRuns(runs: readonly TaskRun[]): void {
+    for (const run of runs) {
+      const pending = this.lifecycle.get(run.nodeId);
+      if (!pending) {
+        this.provider.runTask(run);
+        continue;
+      }
+      this.track(pending.then(() => this.provider.runTask(run)));
+    }
+  }
+
+  stopRuns(runs: readonly TaskRunRef[]): void {
+    for (const run of runs) {
+      this.afterEffects(run.nodeId, () =>
+        this.provider.stopTask(run).catch((error: unknown) => this.logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task')),
+      );
+    }
+  }
+
+  removeFiles(placement: NodePlacement, path: string): void {
+    this.afterEffects(placement.nodeId, async () => {
+      await this.provider
+        .nodeFiles(placement)
+        ?.delete(path, true)
+        .catch(() => undefined);
+    });
+  }
+
+  /** Waits until everything handed over (and what that work handed over in turn) is done. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private onNode(placement: NodePlacement, action: string, work: () => Promise<void>): void {
+    const key = `${action}:${placement.nodeId}`;
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    const previous = this.lifecycle.get(placement.nodeId) ?? Promise.resolve();
+    const operation: Promise<void> = previous
+      .then(work)
+      .catch((error: unknown) => this.logger.error({ err: error, nodeId: placement.nodeId, action }, 'node operation failed'))
+      .finally(() => {
+        this.busy.delete(key);
+        if (this.lifecycle.get(placement.nodeId) === operation) this.lifecycle.delete(placement.nodeId);
+      });
+    this.lifecycle.set(placement.nodeId, operation);
+    this.track(operation);
+  }
+
+  private afterEffects(nodeId: string, work: () => Promise<void>): void {
+    const previous = this.effects.get(nodeId) ?? Promise.resolve();
+    const effect: Promise<void> = previous.then(work).finally(() => {
+      if (this.effects.get(nodeId) === effect) this.effects.delete(nodeId);
+    });
+    this.effects.set(nodeId, effect);
+    this.track(effect);
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.catch(() => undefined).finally(() => this.pending.delete(work));
+  }
+}
