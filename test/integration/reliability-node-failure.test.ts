@@ -8,9 +8,11 @@
 // - A node's agent dies (it stops heartbeating and its processes are gone):
 //   Batch marks the node unknown, requeues its running tasks onto other nodes
 //   without consuming a retry, and recovers the node. Lapis's local nodes run
-//   their agent inside the server process, so the test injects the death by
-//   wrapping NodeAgent in this process; the server's own death (every agent at
-//   once) is reliability-crash.test.ts.
+//   their agent inside the server process, so the test injects the death
+//   through the server's provider seam (NodeFaults around the real
+//   provider: the node's runs are ended, its heartbeats, reports and new work
+//   dropped); the server's own death (every agent at once) is
+//   reliability-crash.test.ts.
 // - An agent that stays alive but never reports a run: the server ends the
 //   task past its maxWallClockTime (plus the heartbeat timeout) with
 //   MaxWallClockTimeExpiry.
@@ -19,45 +21,26 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { NodeAgent } from '../../src/agent/node-agent.js';
-import type { NodeEvents, TaskRun } from '../../src/core/ports.js';
+import type { TaskRun } from '../../src/core/ports.js';
 import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
+import { NodeFaults, type HeldCall } from '../../src/testkit/node-faults.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 import { isAlive, makeLedgerDirectory, reportFigures } from '../fixtures/reliability.js';
 
 let server: TestServer;
 let ledger: string;
 
-// Fault injection: agents by node id, the last run each was given, and the nodes whose agent drops its runs.
-const agents = new Map<string, NodeAgent>();
-const lastRuns = new Map<string, TaskRun>();
-const deafNodes = new Set<string>();
-const originalRun = NodeAgent.prototype.run;
-const originalRestart = NodeAgent.prototype.restart;
-// A deaf node's restart waits until the test lets it go, so the test sees the node `unknown`.
-const heldRestarts = new Map<string, () => void>();
+// Fault injection through the provider seam: the real provider, decorated.
+const faults = new NodeFaults();
 // Short, so that detection takes seconds; the default is PT5S.
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 before(async () => {
-  NodeAgent.prototype.run = function run(this: NodeAgent, taskRun: TaskRun): void {
-    agents.set(this.nodeId, this);
-    lastRuns.set(this.nodeId, taskRun);
-    // A dead (or deaf) agent takes no work and reports nothing.
-    if (deafNodes.has(this.nodeId)) return;
-    originalRun.call(this, taskRun);
-  };
-  NodeAgent.prototype.restart = async function restart(this: NodeAgent, wipe: boolean): Promise<void> {
-    if (deafNodes.has(this.nodeId)) await new Promise<void>((resolve) => heldRestarts.set(this.nodeId, resolve));
-    await originalRestart.call(this, wipe);
-  };
-  server = await startTestServer({ config: { nodeHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS } });
+  server = await startTestServer({ config: { nodeHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS }, wrapProvider: faults.wrap });
   ledger = makeLedgerDirectory('lapis-rel-node-');
 });
 
 after(async () => {
-  NodeAgent.prototype.run = originalRun;
-  NodeAgent.prototype.restart = originalRestart;
   await server.stop();
   fs.rmSync(ledger, { recursive: true, force: true });
 });
@@ -137,14 +120,15 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
   const running = await waitForTaskState(batch, 'AgentDeathJob', 'Stranded', 'running');
   const deadNode = running.nodeInfo?.nodeId as string;
   const pid = await waitFor(() => readPid(path.join(dir, 'started')));
-  const deadAgent = agents.get(deadNode) as NodeAgent;
-  const staleRun = lastRuns.get(deadNode) as TaskRun;
+  const staleRun = faults.lastRun(deadNode) as TaskRun;
+  assert.equal(staleRun.taskId, 'Stranded');
   const bootedAt = (await batch.computeNode.get('AgentDeathPool', deadNode)).lastBootTime?.getTime() as number;
 
+  // The dead node's restart waits until the test lets it go, so the test sees the node `unknown`.
+  const restart: HeldCall = faults.hold('restartNode', deadNode);
   // The agent dies: its processes are gone and it never heartbeats or reports again.
   const diedAt = performance.now();
-  deafNodes.add(deadNode);
-  deadAgent.shutdown();
+  await faults.killAgent(deadNode);
   await waitFor(() => (isAlive(pid) ? undefined : true));
 
   try {
@@ -169,7 +153,7 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
     assert.equal(rerun.executionInfo?.requeueCount, 1);
 
     // The dead agent's late report of its run is fenced off by the attempt number.
-    (deadAgent as unknown as { events: NodeEvents }).events.taskFinished({ run: staleRun, outcome: { exitCode: 3, endTime: new Date().toISOString() } });
+    faults.serverEvents.taskFinished({ run: staleRun, outcome: { exitCode: 3, endTime: new Date().toISOString() } });
     const afterStale = await batch.task.get('AgentDeathJob', 'Stranded');
     assert.equal(afterStale.state, 'running', 'a stale report does not complete the rerun');
     assert.equal(afterStale.nodeInfo?.nodeId, rerun.nodeInfo?.nodeId);
@@ -184,8 +168,8 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
     assert.match(await readStream((await batch.file.getFromTask('AgentDeathJob', 'Stranded', 'stdout.txt')).readableStreamBody), /rerun/);
 
     // The node is restarted (its agent comes back) and the pool is back at its target.
-    deafNodes.delete(deadNode);
-    heldRestarts.get(deadNode)?.();
+    faults.heal(deadNode);
+    restart.release();
     const recovered = await waitFor(
       async () => {
         const node = await batch.computeNode.get('AgentDeathPool', deadNode);
@@ -204,8 +188,8 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
       recoveredMs: Math.round(recoveredMs),
     });
   } finally {
-    deafNodes.delete(deadNode);
-    heldRestarts.get(deadNode)?.();
+    faults.heal(deadNode);
+    restart.release();
     await batch.task.terminate('AgentDeathJob', 'Stranded').catch(() => undefined);
   }
 });
@@ -217,7 +201,7 @@ test('a task whose live agent never reports it is failed with MaxWallClockTimeEx
   const nodeId = node?.id as string;
   await batch.job.add({ id: 'DeafAgentJob', poolInfo: { poolId: 'DeafAgentPool' } });
   // The agent keeps heartbeating but drops its runs: only the server can end the task.
-  deafNodes.add(nodeId);
+  faults.dropRuns(nodeId);
   try {
     await batch.task.add('DeafAgentJob', { id: 'Unreported', commandLine: '/bin/echo never runs', constraints: { maxWallClockTime: 'PT2S' } });
     await waitForTaskState(batch, 'DeafAgentJob', 'Unreported', 'running');
@@ -230,7 +214,7 @@ test('a task whose live agent never reports it is failed with MaxWallClockTimeEx
     assert.equal((await batch.computeNode.get('DeafAgentPool', nodeId)).state, 'idle', 'a heartbeating node is not taken for lost');
     reportFigures(t, 'node-agent-silent-on-a-task', { maxWallClockTimeMs: 2_000, graceMs: HEARTBEAT_TIMEOUT_MS, startToFailedMs: overrunMs });
   } finally {
-    deafNodes.delete(nodeId);
+    faults.heal(nodeId);
   }
   await batch.task.add('DeafAgentJob', { id: 'After', commandLine: '/bin/echo after' });
   assert.equal((await waitForTaskState(batch, 'DeafAgentJob', 'After', 'completed')).executionInfo?.exitCode, 0);
