@@ -27,7 +27,8 @@ import type { JobService } from '../services/job-service.js';
 import type { PoolService } from '../services/pool-service.js';
 import type { NodeService } from '../services/node-service.js';
 import type { SchedulingService } from '../services/scheduling-service.js';
-import type { TaskService } from '../services/task-service.js';
+import type { RunOutcomeService } from '../services/run-outcome-service.js';
+import type { TaskRetention } from '../services/task-retention.js';
 import type { TaskFiles } from '../services/task-runs.js';
 import type { NodeExecutor } from './node-executor.js';
 import { NodeLiveness } from './node-liveness.js';
@@ -44,8 +45,9 @@ export interface SchedulerDeps {
   jobSchedules: JobScheduleService;
   certificates: CertificateService;
   pools: PoolService;
-  tasks: TaskService;
   scheduling: SchedulingService;
+  runOutcomes: RunOutcomeService;
+  retention: TaskRetention;
   /** Every side effect on nodes (NodeWork). */
   nodeWork: NodeExecutor;
   logger: SchedulerLogger;
@@ -113,7 +115,7 @@ export class Scheduler {
 
   /** Completes what ended while no server ran, requeues what a previous process left running, and starts its nodes again. */
   recover(): void {
-    this.deps.tasks.recordOutcomesFromBeforeRestart();
+    this.deps.runOutcomes.recordOutcomesFromBeforeRestart();
     const work = this.deps.nodes.recoverAfterRestart();
     this.startNodeWork(work.provision, work.release, work.stop);
     this.wake();
@@ -146,7 +148,7 @@ export class Scheduler {
     this.removeFiles(ending.removeFiles);
     this.deps.nodeWork.startRuns(ending.releases);
     const deadlineWake = this.deps.jobs.enforceDeadlines();
-    const retention = this.deps.tasks.cleanExpiredTasks();
+    const retention = this.deps.retention.cleanExpiredTasks();
     this.removeFiles(retention.removeFiles);
     const scheduleWake = this.deps.jobSchedules.settle();
     this.deps.certificates.settleDeletions();
@@ -156,7 +158,7 @@ export class Scheduler {
 
   /** Starts tasks whose node has prepared for them, then plans each pool (planner.ts) and commits its plan. */
   private dispatch(): void {
-    this.deps.nodeWork.startRuns(this.deps.tasks.settlePreparingTasks());
+    this.deps.nodeWork.startRuns(this.deps.scheduling.settlePreparingTasks());
     for (const snapshot of this.deps.scheduling.snapshots()) {
       const plan = planPool(snapshot);
       if (plan.assignments.length === 0 && plan.preemptions.length === 0 && plan.preparations.length === 0) continue;
@@ -180,7 +182,7 @@ export class Scheduler {
         this.deps.logger.warn({ nodeId: placement.nodeId, poolId: placement.poolId }, 'node agent silent past the heartbeat timeout: node marked unknown and restarted');
         this.recoverNode(placement);
       }
-      this.stopRuns(this.deps.tasks.enforceWallClockLimits(this.liveness.timeoutMs));
+      this.stopRuns(this.deps.runOutcomes.enforceWallClockLimits(this.liveness.timeoutMs));
     } catch (error) {
       this.deps.logger.error({ err: error }, 'liveness check failed');
     }

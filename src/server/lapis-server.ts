@@ -21,7 +21,10 @@ import { NodeExecutor } from '../scheduler/node-executor.js';
 import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ServiceContext } from '../services/context.js';
+import { RunBuilder } from '../services/run-builder.js';
+import { RunOutcomeService } from '../services/run-outcome-service.js';
 import { SchedulingService } from '../services/scheduling-service.js';
+import { TaskRetention } from '../services/task-retention.js';
 import { ApplicationService } from '../services/application-service.js';
 import { CertificateService } from '../services/certificate-service.js';
 import { FileService } from '../services/file-service.js';
@@ -109,11 +112,12 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
 
     let batchUrl = '';
     let taskService: TaskService | undefined;
+    let runOutcomes: RunOutcomeService | undefined;
     let nodeService: NodeService | undefined;
     let preparationService: JobPreparationService | undefined;
     const route = (report: TaskRunReport) => {
       if (report.run.kind === 'startTask') nodeService?.recordStartTaskOutcome(report);
-      else if (report.run.kind === 'task') taskService?.recordRunOutcome(report);
+      else if (report.run.kind === 'task') runOutcomes?.recordRunOutcome(report);
       else preparationService?.recordOutcome(report);
     };
     // An outcome the store cannot take now (a full disk) is kept and offered again.
@@ -158,7 +162,9 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));
     const setup = new NodeSetup(applications, certificates);
     preparationService = new JobPreparationService(context, setup);
-    taskService = new TaskService(context, preparationService, setup);
+    taskService = new TaskService(context);
+    const runs = new RunBuilder(context, setup);
+    runOutcomes = new RunOutcomeService(context, runs);
     nodeService = new NodeService(context, preparationService, setup);
     const pools = new PoolService(context);
     const services = {
@@ -179,8 +185,9 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       jobSchedules: services.jobSchedules,
       certificates: services.certificates,
       pools: services.pools,
-      tasks: services.tasks,
-      scheduling: new SchedulingService(context, taskService, preparationService),
+      scheduling: new SchedulingService(context, runs, preparationService),
+      runOutcomes,
+      retention: new TaskRetention(context),
       nodeWork,
       logger,
       clock,

@@ -1,20 +1,26 @@
-// The scheduler's two touches of the store: `snapshots` reads what the
-// planner decides from (and writes nothing), `apply` commits a plan in one
+// The scheduler's touches of the store: `snapshots` reads what the planner
+// decides from (and writes nothing); `apply` commits a plan in one
 // transaction, checking each step again since the snapshot was taken:
 // preemptions (running tasks requeued), preparation tasks started, then
-// assignments. The policy itself is pure, in scheduler/planner.ts.
+// assignments (a task's slots taken on its node, a multi-instance task's on
+// all of its nodes); `settlePreparingTasks` starts tasks whose node has
+// prepared for them. The policy itself is pure, in scheduler/planner.ts.
 
-import { preparationGatesTasks, preparationTaskOf, nodePreparation } from '../core/job-preparation.js';
+import { idKey } from '../core/ids.js';
 import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
+import { nodePreparation, preparationGatesTasks, preparationTaskOf } from '../core/job-preparation.js';
 import type { Job } from '../core/job.js';
-import { instanceCount } from '../core/multi-instance.js';
-import { freeSlots } from '../core/node.js';
-import type { TaskRecord, TaskRun, TaskRunRef } from '../core/ports.js';
-import type { Plan, PoolSnapshot, SnapshotJob, SnapshotRunningTask, SnapshotTask } from '../core/scheduling.js';
+import { instanceCount, multiInstanceOf, startInstances } from '../core/multi-instance.js';
+import { freeSlots, isSchedulable, occupySlots } from '../core/node.js';
+import type { Pool } from '../core/pool.js';
+import type { NodeRecord, TaskRecord, TaskRun, TaskRunRef } from '../core/ports.js';
+import type { Assignment, Plan, PoolSnapshot, SnapshotJob, SnapshotRunningTask, SnapshotTask } from '../core/scheduling.js';
+import type { TaskNodeInfo } from '../core/task-node-info.js';
+import { assignToNode, returnFromPreparation, startAfterPreparation, taskRootDirectory } from '../core/task.js';
 import type { ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
-import { requeueRun, runRefsOf } from './task-runs.js';
-import type { TaskService } from './task-service.js';
+import type { RunBuilder } from './run-builder.js';
+import { releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
 
 /** Most waiting tasks of a job one preemption pass makes room for. */
 const PREEMPTION_BATCH = 100;
@@ -22,7 +28,7 @@ const PREEMPTION_BATCH = 100;
 export class SchedulingService {
   constructor(
     private readonly context: ServiceContext,
-    private readonly tasks: TaskService,
+    private readonly runs: RunBuilder,
     private readonly preparation: JobPreparationService,
   ) {}
 
@@ -96,9 +102,114 @@ export class SchedulingService {
         const run = this.preparation.startPreparation(snapshot.account, snapshot.poolId, jobId, nodeId);
         if (run) runs.push(run);
       }
-      runs.push(...this.tasks.commitAssignments(plan.assignments));
+      runs.push(...this.commitAssignments(plan.assignments));
       return { runs, stop };
     });
+  }
+
+  /**
+   * Commits a placement plan in one transaction. Each assignment is checked
+   * again (task still active, node still has room) since the snapshot.
+   */
+  private commitAssignments(assignments: Assignment[]): TaskRun[] {
+    const { store } = this.context;
+    return store.transaction(() => {
+      const runs: TaskRun[] = [];
+      // A plan places many tasks of a few jobs on a few nodes of one pool: each job and pool is read once.
+      const jobs = new Map<string, ReturnType<typeof store.jobs.get>>();
+      const pools = new Map<string, ReturnType<typeof store.pools.get>>();
+      const once = <T>(cache: Map<string, T>, key: string, read: () => T): T => {
+        if (!cache.has(key)) cache.set(key, read());
+        return cache.get(key) as T;
+      };
+      for (const assignment of assignments) {
+        const taskRecord = store.tasks.get(assignment.account, assignment.jobId, assignment.taskId);
+        const jobRecord = once(jobs, `${assignment.account}\n${idKey(assignment.jobId)}`, () => store.jobs.get(assignment.account, assignment.jobId));
+        const poolRecord = once(pools, `${assignment.account}\n${idKey(assignment.poolId)}`, () => store.pools.get(assignment.account, assignment.poolId));
+        const nodeRecord = store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId);
+        if (!taskRecord || !jobRecord || !poolRecord || !nodeRecord) continue;
+        if (taskRecord.task.state !== 'active' || jobRecord.job.state !== 'active') continue;
+        if (assignment.nodeIds) {
+          runs.push(...this.commitInstances(taskRecord, jobRecord.job, poolRecord.pool, assignment.nodeIds));
+          continue;
+        }
+        const manager = isJobManager(jobRecord.job, taskRecord.task) ? jobManagerOf(jobRecord.job) : undefined;
+        const slots = manager ? jobManagerSlots(manager, taskRecord.task, poolRecord.pool.taskSlotsPerNode) : taskRecord.task.requiredSlots;
+        if (freeSlots(nodeRecord.node, poolRecord.pool.taskSlotsPerNode) < slots) continue;
+        const preparation = this.preparation.preparationOn(assignment.account, jobRecord.job, nodeRecord.node.id);
+        if (preparation === 'unavailable') continue;
+        const { now, eTag } = this.context.stamp();
+        const directory = taskRootDirectory(jobRecord.job.id, taskRecord.task.id);
+        const state = preparation === 'ready' ? 'running' : 'preparing';
+        const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
+        const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...task, slotsHeld: slots } };
+        store.tasks.update(record);
+        store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
+        // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
+        if (state === 'running') runs.push(this.runs.taskRun(record, jobRecord.job, directory, false, poolRecord.pool));
+      }
+      return runs;
+    });
+  }
+
+  /**
+   * Tasks waiting on a node for their job's preparation task (`preparing`)
+   * start once it has succeeded there, and go back to the queue, to be placed
+   * anew, when it failed there, the node went or stopped taking tasks, or
+   * their job is no longer active.
+   */
+  settlePreparingTasks(): TaskRun[] {
+    const { store } = this.context;
+    const runs: TaskRun[] = [];
+    store.transaction(() => {
+      for (const { account, pool } of store.pools.listAll()) this.settlePreparingTasksOf(account, pool.id, runs);
+    });
+    return runs;
+  }
+
+  private settlePreparingTasksOf(account: string, poolId: string, runs: TaskRun[]): void {
+    const { store } = this.context;
+    for (const { job } of store.jobs.listByPool(account, poolId, ['active', 'disabling', 'disabled', 'enabling', 'terminating'])) {
+      if (!preparationTaskOf(job)) continue;
+      for (const record of store.tasks.listByState(account, job.id, 'preparing')) {
+        const nodeInfo = record.task.nodeInfo;
+        const node = nodeInfo ? store.nodes.get(account, nodeInfo.poolId, nodeInfo.nodeId)?.node : undefined;
+        const preparation = node && nodeInfo && isSchedulable(node) && job.state === 'active' ? this.preparation.preparationOn(account, job, node.id) : 'unavailable';
+        if (preparation === 'preparing') continue;
+        const { now, eTag } = this.context.stamp();
+        if (preparation === 'ready' && nodeInfo) {
+          const started: TaskRecord = { ...record, task: startAfterPreparation(record.task, now, eTag) };
+          store.tasks.update(started);
+          runs.push(this.runs.taskRun(started, job, nodeInfo.taskRootDirectory, false));
+          continue;
+        }
+        releaseRunSlots(store, record, 'abandoned', now);
+        store.tasks.update({ ...record, task: returnFromPreparation(record.task, now, eTag) });
+      }
+    }
+  }
+
+  /** Starts a multi-instance task on all its nodes at once: each instance runs the coordination command first. */
+  private commitInstances(taskRecord: TaskRecord, job: Job, pool: Pool, nodeIds: string[]): TaskRun[] {
+    const { store } = this.context;
+    const nodeRecords = nodeIds.map((nodeId) => store.nodes.get(taskRecord.account, pool.id, nodeId));
+    const slots = taskRecord.task.requiredSlots;
+    if (nodeRecords.some((record) => !record || freeSlots(record.node, pool.taskSlotsPerNode) < slots)) return [];
+    const { now, eTag } = this.context.stamp();
+    const directory = taskRootDirectory(job.id, taskRecord.task.id);
+    const nodeInfos = (nodeRecords as NodeRecord[]).map((record) => this.runs.nodeInfoOf(pool, record.node, directory));
+    const started = assignToNode(taskRecord.task, nodeInfos[0] as TaskNodeInfo, now, eTag);
+    const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...started, slotsHeld: slots, instances: startInstances(nodeInfos, now) } };
+    store.tasks.update(record);
+    for (const nodeRecord of nodeRecords as NodeRecord[]) store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
+    const settings = multiInstanceOf(record.task);
+    if (!settings?.coordinationCommandLine) {
+      // Nothing to coordinate: the primary runs the application at once; the subtasks hold their nodes.
+      for (const instance of record.task.instances ?? []) instance.coordinated = true;
+      store.tasks.update(record);
+      return [this.runs.instanceRun(record, job, 0, 'application')];
+    }
+    return nodeInfos.map((_, id) => this.runs.instanceRun(record, job, id, 'coordination'));
   }
 
   /** Running tasks of the jobs that allow preemption, and the slots each job's waiting tasks need. */

@@ -2,6 +2,7 @@
 // running task, freeing its node slots, and where its files live.
 
 import type { ResourceFile, TaskFailureInfo } from '../core/common.js';
+import { beginJobTermination } from '../core/job.js';
 import { releaseSlots } from '../core/node.js';
 import type { NodePlacement, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
 import { completeTask, requeueTask, TASK_ENDED, type Task } from '../core/task.js';
@@ -70,7 +71,6 @@ export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succ
   }
 }
 
-
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */
 export function requeueRun(context: ServiceContext, record: TaskRecord): void {
   const { now, eTag } = context.stamp();
@@ -113,4 +113,15 @@ export function resolveResourceFile(context: ServiceContext, account: string, fi
     resolved.containerUrl = context.deps.autoStorage.containerSasUrl(account, file.autoStorageContainerName);
   }
   return resolved;
+}
+
+/** With onAllTasksComplete terminatejob, a job whose tasks have all completed terminates (AllTasksComplete). */
+export function completeJobIfDone(context: ServiceContext, account: string, jobId: string): void {
+  const { store } = context;
+  const jobRecord = store.jobs.get(account, jobId);
+  if (!jobRecord || jobRecord.job.state !== 'active' || jobRecord.job.onAllTasksComplete !== 'terminatejob') return;
+  const counts = store.tasks.counts(account, jobId).tasks;
+  if (counts.active > 0 || counts.running > 0) return;
+  const { now, eTag } = context.stamp();
+  store.jobs.update({ account, job: beginJobTermination(jobRecord.job, 'AllTasksComplete', now, eTag) });
 }
