@@ -79,7 +79,8 @@ describe('Python azure-batch against Lapis', () => {
   }
 });
 
-// One at a time: each az call is about a second of CPU, and CI machines are small.
+// One at a time. Each script keeps one az running for all its commands (lib.sh, az_server.py): started
+// afresh, az costs about 0.7 s of CPU per command, which made these checks the slowest part of npm test.
 describe('az batch against Lapis', () => {
   const skip = hasAz ? false : `the az CLI is not installed; ${INSTALL_HINT}`;
   for (const name of scripts('az', '_check.sh')) {
