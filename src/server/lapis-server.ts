@@ -161,11 +161,11 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const certificates = new CertificateService(context, store);
     const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));
     const setup = new NodeSetup(applications, certificates);
-    preparationService = new JobPreparationService(context, setup);
-    taskService = new TaskService(context);
     const runs = new RunBuilder(context, setup);
+    preparationService = new JobPreparationService(context, runs);
+    taskService = new TaskService(context);
     runOutcomes = new RunOutcomeService(context, runs);
-    nodeService = new NodeService(context, preparationService, setup);
+    nodeService = new NodeService(context, preparationService, runs);
     const pools = new PoolService(context);
     const services = {
       pools,

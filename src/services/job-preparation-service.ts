@@ -3,7 +3,6 @@
 // retrying it, running the release task on every prepared node when the job
 // ends, and listing each node's progress.
 
-import { settingsEnvironment } from '../core/batch-environment.js';
 import { batchErrors } from '../core/errors.js';
 import { isSchedulable } from '../core/node.js';
 import { earnsRetry } from '../core/run-outcome.js';
@@ -11,7 +10,6 @@ import type { Job } from '../core/job.js';
 import {
   beginRun,
   completeRun,
-  DEFAULT_RELEASE_WALL_CLOCK,
   isRunning,
   nodePreparation,
   preparationGatesTasks,
@@ -24,16 +22,13 @@ import {
   type PrepReleaseKind,
 } from '../core/job-preparation.js';
 import type { NodeRecord, Page, PageQuery, TaskRun, TaskRunReport } from '../core/ports.js';
-import { runIdentity } from '../core/pool-users.js';
-import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
-import type { NodeSetup } from './node-setup.js';
-import { resolveResourceFile } from './task-runs.js';
+import type { RunBuilder } from './run-builder.js';
 
 export class JobPreparationService {
   constructor(
     private readonly context: ServiceContext,
-    private readonly setup: NodeSetup,
+    private readonly runs: RunBuilder,
   ) {}
 
   /**
@@ -49,7 +44,7 @@ export class JobPreparationService {
     if (store.jobNodeStatus.get(account, job.id, nodeId)) return undefined;
     const status = this.begin(this.newStatus(record), job, 'jobPreparation');
     store.jobNodeStatus.put(account, job.id, status);
-    return this.runOf(account, job, status, 'jobPreparation', false);
+    return this.runs.preparationRun(account, job, status, 'jobPreparation', false);
   }
 
   /** Where the job's tasks stand on the node (see nodePreparation). */
@@ -74,7 +69,8 @@ export class JobPreparationService {
       if (!status.jobReleaseTaskExecutionInfo) {
         status = this.begin(status, job, 'jobRelease');
         jobNodeStatus.put(account, job.id, status);
-        runs.push(this.runOf(account, job, status, 'jobRelease', false));
+        const run = this.runs.preparationRun(account, job, status, 'jobRelease', false);
+        if (run) runs.push(run);
       }
       if (isRunning(status, 'jobRelease')) waiting = true;
     }
@@ -96,7 +92,7 @@ export class JobPreparationService {
       if (earnsRetry(outcome, info?.retryCount ?? 0, maxRetries)) {
         const retried = retryRun(status, kind, this.context.now());
         store.jobNodeStatus.put(run.account, run.jobId, retried);
-        return this.runOf(run.account, job, retried, kind, true);
+        return this.runs.preparationRun(run.account, job, retried, kind, true);
       }
       store.jobNodeStatus.put(run.account, run.jobId, completeRun(status, kind, outcome));
       return undefined;
@@ -142,40 +138,4 @@ export class JobPreparationService {
     return beginRun(status, kind, directoryUrl, job.id, this.context.now());
   }
 
-  private runOf(account: string, job: Job, status: JobNodeStatus, kind: PrepReleaseKind, isRetry: boolean): TaskRun {
-    const preparation = preparationTaskOf(job);
-    const release = releaseTaskOf(job);
-    const spec = kind === 'jobPreparation' ? preparation : release;
-    if (!spec) throw batchErrors.internal();
-    const wallClockText = kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK);
-    const wallClock = wallClockText ? parseDuration(wallClockText) : undefined;
-    const pool = this.context.store.pools.get(account, status.poolId)?.pool;
-    const setup = this.setup.forRun(account, pool, undefined, 'task');
-    const identity = runIdentity(spec.userIdentity, pool);
-    return {
-      kind,
-      applicationPackages: setup.applicationPackages,
-      certificates: setup.certificates,
-      preProcessingFailure: identity.failure,
-      account,
-      poolId: status.poolId,
-      nodeId: status.nodeId,
-      jobId: job.id,
-      taskId: kind,
-      attempt: kind === 'jobPreparation' ? status.preparationAttempt : status.releaseAttempt,
-      commandLine: spec.commandLine,
-      taskDirectory: prepReleaseDirectory(job.id, kind),
-      resourceFiles: (spec.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
-      environment: settingsEnvironment(job.commonEnvironmentSettings, spec.environmentSettings),
-      accountUrl: this.context.deps.publicUrl(),
-      visibleTaskId: spec.id ?? (kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'),
-      elevationLevel: identity.elevationLevel,
-      autoUserScope: identity.autoUserScope,
-      user: identity.user,
-      maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
-      isRetry,
-      outputFiles: [],
-      jobPreparationDirectory: preparation ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
-    };
-  }
 }

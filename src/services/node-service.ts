@@ -3,7 +3,6 @@
 // deciding which nodes to create or remove so each pool reaches its targets,
 // recording nodes as they become ready or leave, and recovering after restart.
 
-import { settingsEnvironment } from '../core/batch-environment.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { checkConditions, type Conditions } from '../core/conditions.js';
 import { earnsRetry } from '../core/run-outcome.js';
@@ -36,13 +35,12 @@ import {
   type NodeRestartOption,
   type NodeUserSpec,
 } from '../core/node.js';
-import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool, type StartTask } from '../core/pool.js';
+import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
-import { runIdentity } from '../core/pool-users.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
-import type { NodeSetup } from './node-setup.js';
-import { endRun, requeueRun, resolveResourceFile, runningTasksOnNode, runRefsOf } from './task-runs.js';
+import type { RunBuilder } from './run-builder.js';
+import { endRun, requeueRun, runningTasksOnNode, runRefsOf } from './task-runs.js';
 
 export interface AllocationWork {
   provision: NodePlacement[];
@@ -69,7 +67,7 @@ export class NodeService {
   constructor(
     private readonly context: ServiceContext,
     private readonly preparation: JobPreparationService,
-    private readonly setup: NodeSetup,
+    private readonly runs: RunBuilder,
   ) {}
 
   private findNode(caller: Caller, poolId: string, nodeId: string): NodeRecord {
@@ -423,7 +421,7 @@ export class NodeService {
       if (pool?.startTask) node = beginStartTask(node, pool.startTask, this.context.now());
       store.nodes.update({ ...record, node });
       this.recordPoolAllocation(placement.account, placement.poolId);
-      return pool?.startTask ? this.startTaskRun(record, node, pool.startTask, false) : undefined;
+      return pool?.startTask ? this.runs.startTaskRun(record, node, pool.startTask, false) : undefined;
     });
     if (startRun) this.context.deps.nodeWork.startRuns([startRun]);
     this.context.deps.signal.wake();
@@ -445,41 +443,13 @@ export class NodeService {
       if (startTask && earnsRetry(outcome, record.node.startTaskInfo?.retryCount ?? 0, startTask.maxTaskRetryCount ?? 0)) {
         const node = retryStartTask(record.node, now);
         store.nodes.update({ ...record, node });
-        return this.startTaskRun(record, node, startTask, true);
+        return this.runs.startTaskRun(record, node, startTask, true);
       }
       store.nodes.update({ ...record, node: completeStartTask(record.node, outcome, now) });
       return undefined;
     });
     if (retry) this.context.deps.nodeWork.startRuns([retry]);
     this.context.deps.signal.wake();
-  }
-
-  private startTaskRun(record: NodeRecord, node: ComputeNode, startTask: StartTask, isRetry: boolean): TaskRun {
-    const pool = this.context.store.pools.get(record.account, record.poolId)?.pool;
-    const setup = this.setup.forRun(record.account, pool, undefined, 'starttask');
-    const identity = runIdentity(startTask.userIdentity, pool);
-    return {
-      kind: 'startTask',
-      preProcessingFailure: identity.failure,
-      applicationPackages: setup.applicationPackages,
-      certificates: setup.certificates,
-      account: record.account,
-      poolId: record.poolId,
-      nodeId: node.id,
-      jobId: '',
-      taskId: 'starttask',
-      attempt: node.startTaskAttempt ?? 1,
-      commandLine: startTask.commandLine,
-      taskDirectory: 'startup',
-      resourceFiles: (startTask.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
-      environment: settingsEnvironment(startTask.environmentSettings),
-      accountUrl: this.context.deps.publicUrl(),
-      elevationLevel: identity.elevationLevel,
-      autoUserScope: identity.autoUserScope,
-      user: identity.user,
-      isRetry,
-      outputFiles: [],
-    };
   }
 
   markRemoved(placement: NodePlacement): void {

@@ -1,24 +1,49 @@
-// The one place that describes a task's run for its node: a task's attempt
-// (or retry, in the same directory) and each instance of a multi-instance
-// task (its coordination command on every node, then its application
-// command on the primary). Start tasks, and preparation and release tasks,
-// are described by NodeService and JobPreparationService; every kind's
-// AZ_BATCH_* variables come from core/batch-environment.ts.
+// The one place that describes a run for its node, for every kind of run.
+// What differs by kind is in this table; everything else (the pool's
+// packages and certificates, whom the run runs as, its resource files and
+// settings, the endpoint it sees) is built once, in `describe`. Every
+// AZ_BATCH_* variable then comes from core/batch-environment.ts.
+//
+//   kind              settings             directory             id seen      attempt             maxWallClockTime        output files  token
+//   task              job common + task's  workitems/<job>/…     task id      the task record's   constraints             outputFiles   authenticationTokenSettings
+//   instance          as task              the task's, per node  task id      as task             as task                 on the primary's application command
+//   startTask         the start task's     startup               (none)       node's              none                    none          none
+//   jobPreparation    job common + its     …/jobpreparation      its id, else jobpreparation  node status's  constraints         none          none
+//   jobRelease        job common + its     …/jobrelease          its id, else jobrelease      node status's  maxWallClockTime (PT15M)  none  none
+//
+// A task's own application packages that do not exist fail it before it
+// starts; so does a named user the pool does not define (preProcessingFailure).
 
 import { settingsEnvironment } from '../core/batch-environment.js';
+import type { EnvironmentSetting, ResourceFile, UserIdentity } from '../core/common.js';
 import type { Job } from '../core/job.js';
-import { preparationTaskOf, prepReleaseDirectory } from '../core/job-preparation.js';
+import { DEFAULT_RELEASE_WALL_CLOCK, preparationTaskOf, prepReleaseDirectory, releaseTaskOf, type JobNodeStatus, type PrepReleaseKind } from '../core/job-preparation.js';
 import { multiInstanceOf, type InstanceStatus } from '../core/multi-instance.js';
 import type { ComputeNode } from '../core/node.js';
-import type { Pool } from '../core/pool.js';
+import type { Pool, StartTask } from '../core/pool.js';
 import { runIdentity } from '../core/pool-users.js';
-import type { TaskRecord, TaskRun } from '../core/ports.js';
+import type { NodeRecord, TaskRecord, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { TaskNodeInfo } from '../core/task-node-info.js';
 import { authenticationTokenExpiry } from '../core/task.js';
 import { isUnlimited, parseDuration } from '../core/time.js';
 import type { ServiceContext } from './context.js';
 import type { NodeSetup } from './node-setup.js';
 import { resolveResourceFile, runRefOf } from './task-runs.js';
+
+/** What one kind of run contributes; `describe` builds the rest the same way for all. */
+interface RunParts {
+  ref: TaskRunRef;
+  pool: Pool | undefined;
+  commandLine: string;
+  taskDirectory: string;
+  settings: (EnvironmentSetting[] | undefined)[];
+  resourceFiles: ResourceFile[] | undefined;
+  userIdentity: UserIdentity | undefined;
+  packages: { references?: Parameters<NodeSetup['forRun']>[2]; audience: 'task' | 'starttask' };
+  maxWallClockTime?: string;
+  isRetry: boolean;
+  extra?: Partial<TaskRun>;
+}
 
 export class RunBuilder {
   constructor(
@@ -36,31 +61,88 @@ export class RunBuilder {
   taskRun(record: TaskRecord, job: Job, taskDirectory: string, isRetry: boolean, pool?: Pool): TaskRun {
     const { task } = record;
     const tokenExpiry = authenticationTokenExpiry(task, this.context.now());
-    const wallClock = parseDuration(task.constraints.maxWallClockTime);
-    const taskPool = pool ?? (task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined);
-    const setup = this.setup.forRun(record.account, taskPool, task.applicationPackageReferences, 'task');
-    const identity = runIdentity(task.userIdentity, taskPool);
-    if (identity.failure && !setup.failure) setup.failure = identity.failure;
-    return {
-      ...runRefOf(record),
-      applicationPackages: setup.applicationPackages,
-      certificates: setup.certificates,
-      preProcessingFailure: setup.failure,
+    return this.describe({
+      ref: runRefOf(record),
+      pool: pool ?? (task.nodeInfo ? this.context.store.pools.get(record.account, task.nodeInfo.poolId)?.pool : undefined),
       commandLine: task.commandLine,
       taskDirectory,
-      resourceFiles: (task.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file)),
-      environment: settingsEnvironment(job.commonEnvironmentSettings, task.environmentSettings),
+      settings: [job.commonEnvironmentSettings, task.environmentSettings],
+      resourceFiles: task.resourceFiles,
+      userIdentity: task.userIdentity,
+      packages: { references: task.applicationPackageReferences, audience: 'task' },
+      maxWallClockTime: task.constraints.maxWallClockTime,
+      isRetry,
+      extra: {
+        outputFiles: task.outputFiles ?? [],
+        jobPreparationDirectory: preparationTaskOf(job) ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
+        ...(tokenExpiry
+          ? { authenticationToken: this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id, jobCreationTime: job.creationTime }, tokenExpiry) }
+          : {}),
+      },
+    });
+  }
+
+  /** The pool's start task on a node: in startup/, as the node's attempt. */
+  startTaskRun(record: NodeRecord, node: ComputeNode, startTask: StartTask, isRetry: boolean): TaskRun {
+    return this.describe({
+      ref: { kind: 'startTask', account: record.account, poolId: record.poolId, nodeId: node.id, jobId: '', taskId: 'starttask', attempt: node.startTaskAttempt ?? 1 },
+      pool: this.context.store.pools.get(record.account, record.poolId)?.pool,
+      commandLine: startTask.commandLine,
+      taskDirectory: 'startup',
+      settings: [startTask.environmentSettings],
+      resourceFiles: startTask.resourceFiles,
+      userIdentity: startTask.userIdentity,
+      packages: { audience: 'starttask' },
+      isRetry,
+    });
+  }
+
+  /** A job's preparation or release task on a node, as the node's status counts its attempts. */
+  preparationRun(account: string, job: Job, status: JobNodeStatus, kind: PrepReleaseKind, isRetry: boolean): TaskRun | undefined {
+    const preparation = preparationTaskOf(job);
+    const release = releaseTaskOf(job);
+    const spec = kind === 'jobPreparation' ? preparation : release;
+    if (!spec) return undefined;
+    return this.describe({
+      ref: { kind, account, poolId: status.poolId, nodeId: status.nodeId, jobId: job.id, taskId: kind, attempt: kind === 'jobPreparation' ? status.preparationAttempt : status.releaseAttempt },
+      pool: this.context.store.pools.get(account, status.poolId)?.pool,
+      commandLine: spec.commandLine,
+      taskDirectory: prepReleaseDirectory(job.id, kind),
+      settings: [job.commonEnvironmentSettings, spec.environmentSettings],
+      resourceFiles: spec.resourceFiles,
+      userIdentity: spec.userIdentity,
+      packages: { audience: 'task' },
+      maxWallClockTime: kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK),
+      isRetry,
+      extra: {
+        visibleTaskId: spec.id ?? (kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'),
+        jobPreparationDirectory: preparation ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
+      },
+    });
+  }
+
+  private describe(parts: RunParts): TaskRun {
+    const { account } = parts.ref;
+    const setup = this.setup.forRun(account, parts.pool, parts.packages.references, parts.packages.audience);
+    const identity = runIdentity(parts.userIdentity, parts.pool);
+    const wallClock = parts.maxWallClockTime ? parseDuration(parts.maxWallClockTime) : undefined;
+    return {
+      ...parts.ref,
+      applicationPackages: setup.applicationPackages,
+      certificates: setup.certificates,
+      preProcessingFailure: setup.failure ?? identity.failure,
+      commandLine: parts.commandLine,
+      taskDirectory: parts.taskDirectory,
+      resourceFiles: (parts.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
+      environment: settingsEnvironment(...parts.settings),
       accountUrl: this.context.deps.publicUrl(),
-      ...(tokenExpiry
-        ? { authenticationToken: this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id, jobCreationTime: job.creationTime }, tokenExpiry) }
-        : {}),
       elevationLevel: identity.elevationLevel,
       autoUserScope: identity.autoUserScope,
       user: identity.user,
       maxWallClockTimeMs: wallClock === undefined || isUnlimited(wallClock) ? undefined : wallClock,
-      isRetry,
-      outputFiles: task.outputFiles ?? [],
-      jobPreparationDirectory: preparationTaskOf(job) ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
+      isRetry: parts.isRetry,
+      outputFiles: [],
+      ...parts.extra,
     };
   }
 
