@@ -103,18 +103,8 @@ export class NodeService {
     const { store } = this.context;
     const stop = store.transaction(() => {
       const record = this.findNode(caller, poolId, nodeId);
-      const stopped: TaskRunRef[] = [];
-      disableNodeScheduling(record.node, this.context.now());
-      if (option !== 'taskcompletion') {
-        for (const taskRecord of runningTasksOnNode(store, caller.account, poolId, record.node.id)) {
-          stopped.push(...runRefsOf(taskRecord));
-          if (option === 'requeue') requeueRun(this.context, taskRecord);
-          else endRun(this.context, taskRecord);
-        }
-      }
-      const fresh = store.nodes.get(caller.account, poolId, nodeId) ?? record;
-      store.nodes.update({ ...fresh, node: disableNodeScheduling(fresh.node, this.context.now()) });
-      return stopped;
+      const ending = option === 'taskcompletion' ? 'none' : option === 'requeue' ? 'requeue' : 'terminate';
+      return this.endTasksThen(record, ending, (node) => disableNodeScheduling(node, this.context.now())).stopped;
     });
     this.context.deps.nodeWork.stopRuns(stop);
     this.context.deps.signal.wake();
@@ -139,17 +129,8 @@ export class NodeService {
     const { store } = this.context;
     const stop = store.transaction(() => {
       const record = this.findNode(caller, poolId, nodeId);
-      beginNodeRestart(record.node, kind, this.context.now());
-      const stopped: TaskRunRef[] = [];
-      if (option === 'requeue' || option === 'terminate') {
-        for (const taskRecord of runningTasksOnNode(store, caller.account, poolId, record.node.id)) {
-          stopped.push(...runRefsOf(taskRecord));
-          if (option === 'requeue') requeueRun(this.context, taskRecord);
-          else endRun(this.context, taskRecord);
-        }
-      }
-      const fresh = store.nodes.get(caller.account, poolId, nodeId) ?? record;
-      store.nodes.update({ ...fresh, node: beginNodeRestart(fresh.node, kind, this.context.now(), option === 'retaineddata') });
+      const ending = option === 'requeue' || option === 'terminate' ? option : 'none';
+      const { stopped } = this.endTasksThen(record, ending, (node) => beginNodeRestart(node, kind, this.context.now(), option === 'retaineddata'));
       if (kind !== 'deallocating') this.preparation.forgetNode(caller.account, record.node.id, kind === 'reimaging');
       return stopped;
     });
@@ -338,20 +319,34 @@ export class NodeService {
    * the scheduler's retention timer brings the pass that releases it).
    */
   private beginRemoval(record: NodeRecord, work: AllocationWork, option: ComputeNodeDeallocationOption): void {
-    const { store } = this.context;
-    const running = runningTasksOnNode(store, record.account, record.poolId, record.node.id);
     const waits = option === 'taskcompletion' || option === 'retaineddata';
-    if (!waits) {
-      for (const taskRecord of running) {
-        work.stop.push(...runRefsOf(taskRecord));
-        if (option === 'terminate') endRun(this.context, taskRecord);
-        else requeueRun(this.context, taskRecord);
+    const ending = waits ? 'none' : option === 'terminate' ? 'terminate' : 'requeue';
+    const { node: leaving, stopped } = this.endTasksThen(record, ending, (node) => markNodeLeaving(node, this.context.now(), option === 'retaineddata'));
+    work.stop.push(...stopped);
+    if (!waits || this.isDoneWithTasks(leaving)) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
+  }
+
+  /**
+   * Ends the node's running tasks (`requeue` them, `terminate` them, or
+   * `none`: leave them running), then moves the node on with `transition`,
+   * applied to the node as those ends left it (their slots freed). A
+   * transition that refuses throws, and the caller's transaction undoes the
+   * ends with it.
+   */
+  private endTasksThen(record: NodeRecord, ending: 'requeue' | 'terminate' | 'none', transition: (node: ComputeNode) => ComputeNode): { node: NodeRecord; stopped: TaskRunRef[] } {
+    const { store } = this.context;
+    const stopped: TaskRunRef[] = [];
+    if (ending !== 'none') {
+      for (const taskRecord of runningTasksOnNode(store, record.account, record.poolId, record.node.id)) {
+        stopped.push(...runRefsOf(taskRecord));
+        if (ending === 'requeue') requeueRun(this.context, taskRecord);
+        else endRun(this.context, taskRecord);
       }
     }
-    const fresh = store.nodes.get(record.account, record.poolId, record.node.id) ?? record;
-    const leaving: NodeRecord = { ...fresh, node: markNodeLeaving(fresh.node, this.context.now(), option === 'retaineddata') };
-    store.nodes.update(leaving);
-    if (!waits || (running.length === 0 && this.isDoneWithTasks(leaving))) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
+    const fresh = stopped.length > 0 ? (store.nodes.get(record.account, record.poolId, record.node.id) ?? record) : record;
+    const next: NodeRecord = { ...fresh, node: transition(fresh.node) };
+    store.nodes.update(next);
+    return { node: next, stopped };
   }
 
   /** A leaving or restarting node goes down once its tasks are done and, with retaineddata, its tasks' files are no longer retained. */
@@ -385,12 +380,7 @@ export class NodeService {
       for (const placement of placements) {
         const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
         if (!record || !expectsHeartbeat(record.node)) continue;
-        for (const taskRecord of runningTasksOnNode(store, placement.account, placement.poolId, placement.nodeId)) {
-          stop.push(...runRefsOf(taskRecord));
-          requeueRun(this.context, taskRecord);
-        }
-        const fresh = store.nodes.get(placement.account, placement.poolId, placement.nodeId) ?? record;
-        store.nodes.update({ ...fresh, node: markNodeLost(fresh.node, this.context.now()) });
+        stop.push(...this.endTasksThen(record, 'requeue', (node) => markNodeLost(node, this.context.now())).stopped);
         // The restart that recovers the node is a reboot: job preparation runs again.
         this.preparation.forgetNode(placement.account, placement.nodeId, false);
         lost.push(placement);

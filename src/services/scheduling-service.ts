@@ -11,7 +11,7 @@ import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager
 import { nodePreparation, preparationGatesTasks, preparationTaskOf } from '../core/job-preparation.js';
 import type { Job } from '../core/job.js';
 import { instanceCount, multiInstanceOf, startInstances } from '../core/multi-instance.js';
-import { freeSlots, isSchedulable, occupySlots } from '../core/node.js';
+import { freeSlots, isSchedulable } from '../core/node.js';
 import type { Pool } from '../core/pool.js';
 import type { NodeRecord, TaskRecord, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { Assignment, Plan, PoolSnapshot, SnapshotJob, SnapshotRunningTask, SnapshotTask } from '../core/scheduling.js';
@@ -20,7 +20,7 @@ import { assignToNode, returnFromPreparation, startAfterPreparation, taskRootDir
 import type { ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { RunBuilder } from './run-builder.js';
-import { releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
+import { occupyRunSlots, releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
 
 /** Most waiting tasks of a job one preemption pass makes room for. */
 const PREEMPTION_BATCH = 100;
@@ -144,7 +144,7 @@ export class SchedulingService {
         const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
         const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...task, slotsHeld: slots } };
         store.tasks.update(record);
-        store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
+        occupyRunSlots(store, [nodeRecord], slots, now);
         // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
         if (state === 'running') runs.push(this.runs.taskRun(record, jobRecord.job, directory, false, poolRecord.pool));
       }
@@ -201,7 +201,7 @@ export class SchedulingService {
     const started = assignToNode(taskRecord.task, nodeInfos[0] as TaskNodeInfo, now, eTag);
     const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...started, slotsHeld: slots, instances: startInstances(nodeInfos, now) } };
     store.tasks.update(record);
-    for (const nodeRecord of nodeRecords as NodeRecord[]) store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
+    occupyRunSlots(store, nodeRecords as NodeRecord[], slots, now);
     const settings = multiInstanceOf(record.task);
     if (!settings?.coordinationCommandLine) {
       // Nothing to coordinate: the primary runs the application at once; the subtasks hold their nodes.

@@ -3,8 +3,8 @@
 
 import type { ResourceFile, TaskFailureInfo } from '../core/common.js';
 import { beginJobTermination } from '../core/job.js';
-import { releaseSlots } from '../core/node.js';
-import type { NodePlacement, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
+import { occupySlots, releaseSlots } from '../core/node.js';
+import type { NodePlacement, NodeRecord, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
 import { completeTask, requeueTask, TASK_ENDED, type Task } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import type { ServiceContext } from './context.js';
@@ -58,6 +58,16 @@ export function taskFilesOf(record: TaskRecord): TaskFiles | undefined {
     placement: { account: record.account, poolId: nodeInfo.poolId, nodeId: nodeInfo.nodeId },
     path: nodeInfo.taskRootDirectory,
   };
+}
+
+// A node's slot counts (runningTasksCount, runningTaskSlotsCount) change only
+// here, with the task row that holds them, in one transaction:
+// occupyRunSlots when a task is assigned, releaseRunSlots when its run ends,
+// is requeued or abandoned. (A node's own restart resets them in core/node.ts.)
+
+/** Takes a task's slots on the nodes it was just assigned to (one, or each of a multi-instance task's). */
+export function occupyRunSlots(store: Store, nodes: readonly NodeRecord[], slots: number, now: Date): void {
+  for (const nodeRecord of nodes) store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
 }
 
 /** Frees the slots a running task held on its node, counting the run as `outcome`. */
