@@ -97,9 +97,19 @@ export interface Pool extends Versioned {
   autoScaleFormula?: string;
   autoScaleEvaluationInterval?: string;
   autoScaleRun?: AutoScaleRun;
-  /** Lapis's own: how nodes leave in the resize under way; never on the wire. */
-  resizeDeallocationOption?: ComputeNodeDeallocationOption;
   [extra: string]: unknown;
+}
+
+/** Lapis's own about a pool, kept beside its wire document (never answered). */
+export interface PoolInternal {
+  /** How nodes leave in the resize under way. */
+  resizeDeallocationOption?: ComputeNodeDeallocationOption;
+}
+
+/** A pool and its internal part, as a transition that may start a resize returns them. */
+export interface PoolWithInternal {
+  pool: Pool;
+  internal: PoolInternal;
 }
 
 export const DEFAULT_RESIZE_TIMEOUT = 'PT15M';
@@ -159,29 +169,31 @@ export interface ResizeRequest {
   nodeDeallocationOption?: ComputeNodeDeallocationOption;
 }
 
-export function resizePool(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
+export function resizePool(pool: Pool, request: ResizeRequest, now: Date, eTag: string): PoolWithInternal {
   assertNotDeleting(pool);
   if (pool.enableAutoScale) throw batchErrors.autoScaleEnabled();
   return beginResize(pool, request, now, eTag);
 }
 
-function beginResize(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
+function beginResize(pool: Pool, request: ResizeRequest, now: Date, eTag: string): PoolWithInternal {
   if (pool.allocationState !== 'steady') throw batchErrors.poolBeingResized();
   return withTargets(pool, request, now, eTag);
 }
 
-/** New targets and a resize toward them. */
-function withTargets(pool: Pool, request: ResizeRequest, now: Date, eTag: string): Pool {
+/** New targets and a resize toward them; the internal part records how nodes leave in it. */
+function withTargets(pool: Pool, request: ResizeRequest, now: Date, eTag: string): PoolWithInternal {
   const time = formatTimestamp(now);
   const { resizeErrors: _dropped, ...rest } = pool;
   return {
-    ...touch(rest as Pool, now, eTag),
-    allocationState: 'resizing',
-    allocationStateTransitionTime: time,
-    targetDedicatedNodes: request.targetDedicatedNodes ?? pool.targetDedicatedNodes,
-    targetLowPriorityNodes: request.targetLowPriorityNodes ?? pool.targetLowPriorityNodes,
-    resizeTimeout: request.resizeTimeout ?? pool.resizeTimeout,
-    resizeDeallocationOption: request.nodeDeallocationOption ?? 'requeue',
+    pool: {
+      ...touch(rest as Pool, now, eTag),
+      allocationState: 'resizing',
+      allocationStateTransitionTime: time,
+      targetDedicatedNodes: request.targetDedicatedNodes ?? pool.targetDedicatedNodes,
+      targetLowPriorityNodes: request.targetLowPriorityNodes ?? pool.targetLowPriorityNodes,
+      resizeTimeout: request.resizeTimeout ?? pool.resizeTimeout,
+    },
+    internal: { resizeDeallocationOption: request.nodeDeallocationOption ?? 'requeue' },
   };
 }
 
@@ -192,7 +204,7 @@ export function beginNodeRemoval(
   request: { resizeTimeout?: string; nodeDeallocationOption?: ComputeNodeDeallocationOption },
   now: Date,
   eTag: string,
-): Pool {
+): PoolWithInternal {
   assertNotDeleting(pool);
   return beginResize(
     pool,
@@ -323,19 +335,19 @@ export function updatePoolProperties(pool: Pool, changes: PoolPropertyChanges, n
  * resize is recorded and its targets wait for the next one.
  */
 export function applyAutoScaleRun(
-  pool: Pool,
+  { pool, internal }: PoolWithInternal,
   run: AutoScaleRun,
   targets: { dedicated: number; lowPriority: number; deallocation: ComputeNodeDeallocationOption } | undefined,
   now: Date,
   eTag: string,
-): Pool {
-  const recorded: Pool = { ...touch(pool, now, eTag), autoScaleRun: run };
+): PoolWithInternal {
+  const recorded = { pool: { ...touch(pool, now, eTag), autoScaleRun: run }, internal };
   if (!targets || pool.state !== 'active') return recorded;
   const first = pool.autoScaleRun === undefined;
   if (!first && pool.allocationState !== 'steady') return recorded;
   if (!first && targets.dedicated === pool.targetDedicatedNodes && targets.lowPriority === pool.targetLowPriorityNodes) return recorded;
   return withTargets(
-    recorded,
+    recorded.pool,
     { targetDedicatedNodes: targets.dedicated, targetLowPriorityNodes: targets.lowPriority, nodeDeallocationOption: targets.deallocation },
     now,
     eTag,

@@ -8,7 +8,7 @@ import type { ComputeNode } from './node.js';
 import type { Job, JobState } from './job.js';
 import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus } from './job-preparation.js';
-import type { Pool } from './pool.js';
+import type { Pool, PoolInternal } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
@@ -16,6 +16,8 @@ import type { FilterNode } from './odata/filter-ast.js';
 export interface PoolRecord {
   account: string;
   pool: Pool;
+  /** Lapis's own, beside the wire document. */
+  internal: PoolInternal;
 }
 
 export interface NodeRecord {

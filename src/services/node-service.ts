@@ -216,8 +216,8 @@ export class NodeService {
       });
       const dedicated = records.filter((record) => record.node.isDedicated).length;
       const { now, eTag } = this.context.stamp();
-      const updated = beginNodeRemoval(poolRecord.pool, { dedicated, lowPriority: records.length - dedicated }, request, now, eTag);
-      store.pools.update({ account: caller.account, pool: updated });
+      const { pool: updated, internal } = beginNodeRemoval(poolRecord.pool, { dedicated, lowPriority: records.length - dedicated }, request, now, eTag);
+      store.pools.update({ account: caller.account, pool: updated, internal });
       for (const record of records) this.beginRemoval(record, work, request.nodeDeallocationOption ?? 'requeue');
       return updated;
     });
@@ -273,7 +273,7 @@ export class NodeService {
     const work: AllocationWork = { provision: [], release: [], stop: [] };
     const { store } = this.context;
     store.transaction(() => {
-      for (const { account, pool } of store.pools.listAll()) {
+      for (const { account, pool, internal } of store.pools.listAll()) {
         if (pool.state === 'active' && pool.allocationState === 'steady') continue;
         const nodes = store.nodes.listByPool(account, pool.id);
         if (pool.state === 'deleting' && nodes.length === 0) {
@@ -294,7 +294,7 @@ export class NodeService {
               work.provision.push(this.addNode(account, pool, isDedicated));
             }
           } else if (live.length > target) {
-            for (const record of surplus(live, live.length - target)) this.beginRemoval(record, work, pool.resizeDeallocationOption ?? 'requeue');
+            for (const record of surplus(live, live.length - target)) this.beginRemoval(record, work, internal.resizeDeallocationOption ?? 'requeue');
           }
         }
         this.recordPoolAllocation(account, pool.id);
@@ -471,7 +471,7 @@ export class NodeService {
       current.dedicated === pool.currentDedicatedNodes && current.lowPriority === pool.currentLowPriorityNodes && !(settled && pool.allocationState !== 'steady');
     if (unchanged) return;
     const { now, eTag } = this.context.stamp();
-    store.pools.update({ account, pool: recordAllocation(pool, current, settled, now, eTag) });
+    store.pools.update({ ...poolRecord, pool: recordAllocation(pool, current, settled, now, eTag) });
   }
 
   /**

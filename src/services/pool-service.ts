@@ -31,6 +31,7 @@ import {
   type EmptyPoolChanges,
   type Pool,
   type PoolPropertyChanges,
+  type PoolWithInternal,
   type PoolSpec,
   type ResizeRequest,
 } from '../core/pool.js';
@@ -77,20 +78,21 @@ export class PoolService {
 
   private insert(account: string, created: Pool): Pool {
     const pool = this.context.store.transaction(() => {
-      if (!this.context.store.pools.insert({ account, pool: created })) throw batchErrors.poolExists();
+      const record = { pool: created, internal: {} };
+      if (!this.context.store.pools.insert({ account, ...record })) throw batchErrors.poolExists();
       // Batch evaluates an autoscale pool's formula as the pool is created.
-      return created.enableAutoScale ? this.evaluateAndApply(account, created) : created;
+      return created.enableAutoScale ? this.evaluateAndApply(account, record).pool : created;
     });
     this.context.deps.signal.wake();
     return pool;
   }
 
   enableAutoScale(caller: Caller, poolId: string, settings: AutoScaleSettings, conditions?: Conditions): Pool {
-    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => {
+    return this.mutateWithInternal(caller, poolId, conditions, ({ pool, internal }, now, eTag) => {
       const enabled = enablePoolAutoScale(pool, settings, this.context.deps.minAutoScaleIntervalMs, now, eTag);
       // A new formula or interval is evaluated at once, and the interval counts from there.
       const { autoScaleRun: _last, ...fresh } = enabled;
-      return this.evaluateAndApply(caller.account, fresh);
+      return this.evaluateAndApply(caller.account, { pool: fresh, internal });
     });
   }
 
@@ -118,12 +120,12 @@ export class PoolService {
       if (nextWake === undefined || at < nextWake) nextWake = at;
     };
     store.transaction(() => {
-      for (const { account, pool } of store.pools.listAll()) {
+      for (const { account, pool, internal } of store.pools.listAll()) {
         if (!pool.enableAutoScale || pool.state !== 'active') continue;
         const now = this.context.now().getTime();
         this.samples.record(account, pool.id, currentSampleValues(store, account, pool), now);
         let current = pool;
-        if ((nextEvaluationTime(pool) ?? Number.POSITIVE_INFINITY) <= now) current = this.evaluateAndApply(account, pool);
+        if ((nextEvaluationTime(pool) ?? Number.POSITIVE_INFINITY) <= now) current = this.evaluateAndApply(account, { pool, internal }).pool;
         consider(this.samples.nextSampleTime(account, pool.id));
         const next = nextEvaluationTime(current);
         if (next !== undefined) consider(next);
@@ -140,13 +142,14 @@ export class PoolService {
   }
 
   /** Runs the pool's formula and stores the run, resizing the pool when the targets changed. */
-  private evaluateAndApply(account: string, pool: Pool): Pool {
+  private evaluateAndApply(account: string, current: PoolWithInternal): PoolWithInternal {
+    const { pool } = current;
     const { run, targets } = runFormula(pool, pool.autoScaleFormula ?? '', this.inputs(account, pool));
     const { now, eTag } = this.context.stamp();
-    const updated = applyAutoScaleRun(pool, run, targets, now, eTag);
-    this.context.store.pools.update({ account, pool: updated });
+    const updated = applyAutoScaleRun(current, run, targets, now, eTag);
+    this.context.store.pools.update({ account, ...updated });
     // New targets need the allocator's next pass.
-    if (updated.allocationStateTransitionTime !== pool.allocationStateTransitionTime) this.context.deps.signal.wake();
+    if (updated.pool.allocationStateTransitionTime !== pool.allocationStateTransitionTime) this.context.deps.signal.wake();
     return updated;
   }
 
@@ -191,22 +194,32 @@ export class PoolService {
   }
 
   resize(caller: Caller, poolId: string, request: ResizeRequest, conditions?: Conditions): Pool {
-    return this.mutate(caller, poolId, conditions, (pool, now, eTag) => resizePool(pool, request, now, eTag));
+    return this.mutateWithInternal(caller, poolId, conditions, ({ pool }, now, eTag) => resizePool(pool, request, now, eTag));
   }
 
   stopResize(caller: Caller, poolId: string, conditions?: Conditions): Pool {
     return this.mutate(caller, poolId, conditions, (pool, now, eTag) => stopPoolResize(pool, now, eTag));
   }
 
+  /** A change to the pool's document; its internal part stays as it is. */
   private mutate(caller: Caller, poolId: string, conditions: Conditions | undefined, change: (pool: Pool, now: Date, eTag: string) => Pool): Pool {
+    return this.mutateWithInternal(caller, poolId, conditions, ({ pool, internal }, now, eTag) => ({ pool: change(pool, now, eTag), internal }));
+  }
+
+  private mutateWithInternal(
+    caller: Caller,
+    poolId: string,
+    conditions: Conditions | undefined,
+    change: (current: PoolWithInternal, now: Date, eTag: string) => PoolWithInternal,
+  ): Pool {
     const updated = this.context.store.transaction(() => {
       const record = this.context.store.pools.get(caller.account, poolId);
       if (!record) throw batchErrors.poolNotFound();
       checkConditions(record.pool, conditions, 'write');
       const { now, eTag } = this.context.stamp();
-      const pool = change(record.pool, now, eTag);
-      this.context.store.pools.update({ account: caller.account, pool });
-      return pool;
+      const next = change(record, now, eTag);
+      this.context.store.pools.update({ account: caller.account, ...next });
+      return next.pool;
     });
     this.context.deps.signal.wake();
     return updated;

@@ -82,15 +82,16 @@ export function storeConformance(name: string, open: () => Store): void {
   describe(`store conformance: ${name}`, () => {
     test('pools: insert once per id in any case, get in any case, update replaces the document and its ETag, delete', withStore((store) => {
       const created = pool('MyPool');
-      assert.equal(store.pools.insert({ account: ACCOUNT, pool: created }), true);
-      assert.equal(store.pools.insert({ account: ACCOUNT, pool: pool('mypool') }), false, 'the id is taken, in any case');
-      assert.equal(store.pools.insert({ account: OTHER, pool: pool('MYPOOL') }), true, 'ids are per account');
-      assert.deepEqual(store.pools.get(ACCOUNT, 'MYPOOL'), { account: ACCOUNT, pool: stored(created) });
+      assert.equal(store.pools.insert({ account: ACCOUNT, pool: created, internal: {} }), true);
+      assert.equal(store.pools.insert({ account: ACCOUNT, pool: pool('mypool'), internal: {} }), false, 'the id is taken, in any case');
+      assert.equal(store.pools.insert({ account: OTHER, pool: pool('MYPOOL'), internal: {} }), true, 'ids are per account');
+      assert.deepEqual(store.pools.get(ACCOUNT, 'MYPOOL'), { account: ACCOUNT, pool: stored(created), internal: {} });
 
       const resized: Pool = { ...created, displayName: 'renamed', eTag: eTag() };
       assert.notEqual(resized.eTag, created.eTag);
-      store.pools.update({ account: ACCOUNT, pool: resized });
+      store.pools.update({ account: ACCOUNT, pool: resized, internal: { resizeDeallocationOption: 'terminate' } });
       const read = store.pools.get(ACCOUNT, 'mypool');
+      assert.deepEqual(read?.internal, { resizeDeallocationOption: 'terminate' }, 'the internal part is kept beside the document');
       assert.equal(read?.pool.eTag, resized.eTag);
       assert.equal(read?.pool.id, 'MyPool', 'the id keeps its case');
       assert.deepEqual(read?.pool, stored(resized));
@@ -98,14 +99,14 @@ export function storeConformance(name: string, open: () => Store): void {
 
       store.pools.delete(ACCOUNT, 'MYPOOL');
       assert.equal(store.pools.get(ACCOUNT, 'MyPool'), undefined);
-      assert.equal(store.pools.insert({ account: ACCOUNT, pool: pool('MyPool') }), true, 'a deleted id can be used again');
+      assert.equal(store.pools.insert({ account: ACCOUNT, pool: pool('MyPool'), internal: {} }), true, 'a deleted id can be used again');
       assert.deepEqual(store.pools.listAll().map((record) => `${record.account}/${record.pool.id}`).sort(), ['acct/MyPool', 'other/MYPOOL']);
     }));
 
     test('pools: pages by lower-cased id, every item once, a continuation only while more follow', withStore((store) => {
       const ids = ['b', 'A', 'c', 'D', 'e', 'f', 'G'];
-      for (const id of ids) store.pools.insert({ account: ACCOUNT, pool: pool(id) });
-      store.pools.insert({ account: OTHER, pool: pool('zz') });
+      for (const id of ids) store.pools.insert({ account: ACCOUNT, pool: pool(id), internal: {} });
+      store.pools.insert({ account: OTHER, pool: pool('zz'), internal: {} });
       const { items, pages } = drain((query) => store.pools.list(ACCOUNT, query), 3);
       assert.deepEqual(items.map((record) => record.pool.id), ['A', 'b', 'c', 'D', 'e', 'f', 'G']);
       assert.equal(pages, 3);
@@ -346,7 +347,7 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.equal(store.transaction(() => 42), 42);
       assert.throws(() =>
         store.transaction(() => {
-          store.pools.insert({ account: ACCOUNT, pool: pool('lost') });
+          store.pools.insert({ account: ACCOUNT, pool: pool('lost'), internal: {} });
           store.jobs.insert({ account: ACCOUNT, job: owner });
           store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't') });
           store.transaction(() => store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('inner') }));
@@ -360,7 +361,7 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'job').tasks, counts(), 'counts roll back with their tasks');
 
       store.transaction(() => {
-        store.pools.insert({ account: ACCOUNT, pool: pool('kept') });
+        store.pools.insert({ account: ACCOUNT, pool: pool('kept'), internal: {} });
         store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't') });
       });
       assert.ok(store.pools.get(ACCOUNT, 'kept'));

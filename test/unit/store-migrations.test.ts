@@ -101,10 +101,10 @@ test('a store at every earlier version comes up to the fresh schema, its tasks c
 });
 
 test('a failing migration leaves the store at the last version it fully took', () => {
-  const db = storeAt(SCHEMA_VERSION - 1);
+  const db = storeAt(9);
   db.exec('CREATE TABLE task_counts (x INTEGER)'); // 0010 cannot create its table now
   assert.throws(() => migrate(db));
-  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION - 1);
+  assert.equal(db.pragma('user_version', { simple: true }), 9);
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'task_counts_on_insert'").pluck().get(), 0);
   db.close();
 });
@@ -113,5 +113,22 @@ test('a store written by a newer Lapis is refused, not used', () => {
   const db = storeAt(SCHEMA_VERSION);
   db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
   assert.throws(() => migrate(db), /schema version/);
+  db.close();
+});
+
+test("a store from before the internal parts: Lapis's own fields move from the documents to internal_json", () => {
+  const db = storeAt(10);
+  const insertPool = db.prepare("INSERT INTO pools (account, key, doc) VALUES ('acct', ?, ?)");
+  insertPool.run('resizing', JSON.stringify({ id: 'Resizing', allocationState: 'resizing', resizeDeallocationOption: 'taskcompletion', taskSlotsPerNode: 2 }));
+  insertPool.run('plain', JSON.stringify({ id: 'Plain', allocationState: 'steady' }));
+  migrate(db);
+  const pools = db.prepare('SELECT key, doc, internal_json FROM pools ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
+  assert.deepEqual(
+    pools.map((row) => ({ key: row.key, doc: JSON.parse(row.doc), internal: row.internal_json && JSON.parse(row.internal_json) })),
+    [
+      { key: 'plain', doc: { id: 'Plain', allocationState: 'steady' }, internal: null },
+      { key: 'resizing', doc: { id: 'Resizing', allocationState: 'resizing', taskSlotsPerNode: 2 }, internal: { resizeDeallocationOption: 'taskcompletion' } },
+    ],
+  );
   db.close();
 });

@@ -1,8 +1,8 @@
-// Pools in SQLite: a keyed document per pool (keyed-documents.ts), no
-// columns beside it; pool lists filter on the document.
+// Pools in SQLite: a keyed document per pool (keyed-documents.ts) and its
+// internal part; pool lists filter on the document.
 
 import type Database from 'better-sqlite3';
-import type { Pool } from '../../core/pool.js';
+import type { Pool, PoolInternal } from '../../core/pool.js';
 import type { PoolRecord, PoolRepository } from '../../core/ports.js';
 import { SqliteKeyedDocuments } from './keyed-documents.js';
 
@@ -10,9 +10,10 @@ export class SqlitePools extends SqliteKeyedDocuments<Pool, PoolRecord> implemen
   constructor(db: Database.Database) {
     super(db, {
       table: 'pools',
-      record: (account, pool) => ({ account, pool }),
+      record: (account, pool, internal) => ({ account, pool, internal: internal as PoolInternal }),
       account: (record) => record.account,
       document: (record) => record.pool,
+      internal: (record) => record.internal,
     });
   }
 }

@@ -19,7 +19,7 @@ import {
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { isAtLeast } from '../versions.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseExpand, withoutInternal } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseExpand } from '../wire.js';
 
 export function poolUrl(request: BatchRequest, poolId: string): string {
   return `${request.baseUrl}/pools/${poolId}`;
@@ -27,7 +27,7 @@ export function poolUrl(request: BatchRequest, poolId: string): string {
 
 export function poolToWire(request: BatchRequest, pool: Pool): object {
   const { id, displayName, userAccounts } = pool;
-  const wire: Record<string, unknown> = { id, displayName, url: poolUrl(request, id), ...withoutInternal('pool', pool) };
+  const wire: Record<string, unknown> = Object.assign({ id, displayName, url: poolUrl(request, id) }, pool);
   if (Array.isArray(userAccounts)) wire.userAccounts = userAccounts.map(withoutSecrets);
   else delete wire.userAccounts;
   return wire;
