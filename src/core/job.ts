@@ -61,9 +61,19 @@ export interface Job extends Versioned {
   commonEnvironmentSettings?: EnvironmentSetting[];
   metadata?: NameValuePair[];
   executionInfo: JobExecutionInformation;
-  /** Lapis's own: what a disable in progress does with running tasks; never on the wire. */
-  disableTasks?: DisableJobOption;
   [extra: string]: unknown;
+}
+
+/** Lapis's own about a job, kept beside its wire document (never answered). */
+export interface JobInternal {
+  /** What a disable in progress does with running tasks. */
+  disableTasks?: DisableJobOption;
+}
+
+/** A job and its internal part, as the disable transitions take and return them. */
+export interface JobWithInternal {
+  job: Job;
+  internal: JobInternal;
 }
 
 /** A job change's poolInfo: a change of an auto pool names keepAlive and need not repeat the pool. */
@@ -248,23 +258,24 @@ export function updateJob(job: Job, changes: JobChanges, now: Date, eTag: string
 }
 
 /** Job_Disable: the job stops starting tasks; `disableTasks` says what happens to running ones. */
-export function beginJobDisable(job: Job, option: DisableJobOption, now: Date, eTag: string): Job {
+export function beginJobDisable(current: JobWithInternal, option: DisableJobOption, now: Date, eTag: string): JobWithInternal {
+  const { job, internal } = current;
   assertChangeable(job);
   if (job.state === 'enabling') throw batchErrors.jobNotActive();
-  if (job.state === 'disabled' || job.state === 'disabling') return job;
-  return { ...transition(job, 'disabling', now, eTag), disableTasks: option };
+  if (job.state === 'disabled' || job.state === 'disabling') return current;
+  return { job: transition(job, 'disabling', now, eTag), internal: { ...internal, disableTasks: option } };
 }
 
 /** The end of a disable, once no running task is left to requeue, end or wait for. */
-export function completeJobDisable(job: Job, now: Date, eTag: string): Job {
-  const { disableTasks: _option, ...rest } = transition(job, 'disabled', now, eTag);
-  return rest;
+export function completeJobDisable({ job, internal }: JobWithInternal, now: Date, eTag: string): JobWithInternal {
+  const { disableTasks: _option, ...rest } = internal;
+  return { job: transition(job, 'disabled', now, eTag), internal: rest };
 }
 
 /** Job_Enable: a disabled job goes back to active and its tasks may start again. */
-export function enableJob(job: Job, now: Date, eTag: string): Job {
+export function enableJob({ job, internal }: JobWithInternal, now: Date, eTag: string): JobWithInternal {
   assertChangeable(job);
   if (job.state !== 'disabled' && job.state !== 'disabling') throw batchErrors.jobNotDisabled();
-  const { disableTasks: _option, ...rest } = transition(job, 'active', now, eTag);
-  return rest;
+  const { disableTasks: _option, ...rest } = internal;
+  return { job: transition(job, 'active', now, eTag), internal: rest };
 }

@@ -5,7 +5,7 @@
 import type { Application, ApplicationPackage, ApplicationPackageFormat } from './application.js';
 import type { Certificate, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode } from './node.js';
-import type { Job, JobState } from './job.js';
+import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus } from './job-preparation.js';
 import type { Pool, PoolInternal } from './pool.js';
@@ -29,6 +29,8 @@ export interface NodeRecord {
 export interface JobRecord {
   account: string;
   job: Job;
+  /** Lapis's own, beside the wire document. */
+  internal: JobInternal;
 }
 
 export interface JobScheduleRecord {

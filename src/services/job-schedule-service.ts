@@ -143,14 +143,15 @@ export class JobScheduleService {
   private settleOne(account: string, schedule: JobSchedule): JobSchedule | undefined {
     const { store } = this.context;
     const recentId = schedule.executionInfo.recentJob?.id;
-    const recent = recentId ? store.jobs.get(account, recentId)?.job : undefined;
+    const recentRecord = recentId ? store.jobs.get(account, recentId) : undefined;
+    const recent = recentRecord?.job;
     const hasActiveJob = recent !== undefined && recent.state !== 'completed';
     const { now, eTag } = this.context.stamp();
 
     if (schedule.state === 'deleting') {
       const jobs = store.jobs.listFromSchedule(account, schedule.id, { maxResults: JOBS_PER_SWEEP }).items;
-      for (const { job } of jobs) {
-        if (job.state !== 'deleting') store.jobs.update({ account, job: markJobDeleting(job, now, eTag) });
+      for (const record of jobs) {
+        if (record.job.state !== 'deleting') store.jobs.update({ ...record, job: markJobDeleting(record.job, now, eTag) });
       }
       if (jobs.length === 0) {
         this.releaseAutoPool(account, schedule);
@@ -161,8 +162,8 @@ export class JobScheduleService {
       return undefined;
     }
     if (schedule.state === 'terminating') {
-      if (recent && recent.state !== 'completed' && recent.state !== 'terminating' && recent.state !== 'deleting') {
-        store.jobs.update({ account, job: beginJobTermination(recent, 'TerminateJobSchedule', now, eTag) });
+      if (recentRecord && recent && recent.state !== 'completed' && recent.state !== 'terminating' && recent.state !== 'deleting') {
+        store.jobs.update({ ...recentRecord, job: beginJobTermination(recent, 'TerminateJobSchedule', now, eTag) });
         this.context.deps.signal.wake();
         return schedule;
       }

@@ -24,6 +24,7 @@ import {
   type Job,
   type JobChanges,
   type JobSpec,
+  type JobWithInternal,
 } from '../core/job.js';
 import type { Page, PageQuery, TaskCounts, TaskRun, TaskRunRef } from '../core/ports.js';
 import { isUnlimited, parseDuration } from '../core/time.js';
@@ -97,11 +98,11 @@ export class JobService {
   }
 
   disable(caller: Caller, jobId: string, option: DisableJobOption, conditions?: Conditions): Job {
-    return this.mutate(caller, jobId, conditions, (job, now, eTag) => beginJobDisable(job, option, now, eTag));
+    return this.mutateWithInternal(caller, jobId, conditions, (current, now, eTag) => beginJobDisable(current, option, now, eTag));
   }
 
   enable(caller: Caller, jobId: string, conditions?: Conditions): Job {
-    return this.mutate(caller, jobId, conditions, (job, now, eTag) => enableJob(job, now, eTag));
+    return this.mutateWithInternal(caller, jobId, conditions, (current, now, eTag) => enableJob(current, now, eTag));
   }
 
   /** Job_GetTaskCounts: tasks and the slots they need, by state. */
@@ -114,15 +115,25 @@ export class JobService {
     this.mutate(caller, jobId, conditions, (job, now, eTag) => markJobDeleting(job, now, eTag));
   }
 
+  /** A change to the job's document; its internal part stays as it is. */
   private mutate(caller: Caller, jobId: string, conditions: Conditions | undefined, change: (job: Job, now: Date, eTag: string) => Job): Job {
+    return this.mutateWithInternal(caller, jobId, conditions, ({ job, internal }, now, eTag) => ({ job: change(job, now, eTag), internal }));
+  }
+
+  private mutateWithInternal(
+    caller: Caller,
+    jobId: string,
+    conditions: Conditions | undefined,
+    change: (current: JobWithInternal, now: Date, eTag: string) => JobWithInternal,
+  ): Job {
     const updated = this.context.store.transaction(() => {
       const record = this.context.store.jobs.get(caller.account, jobId);
       if (!record) throw batchErrors.jobNotFound();
       checkConditions(record.job, conditions, 'write');
       const { now, eTag } = this.context.stamp();
-      const job = change(record.job, now, eTag);
-      this.context.store.jobs.update({ account: caller.account, job });
-      return job;
+      const next = change(record, now, eTag);
+      this.context.store.jobs.update({ account: caller.account, ...next });
+      return next.job;
     });
     this.context.deps.signal.wake();
     return updated;
@@ -138,13 +149,14 @@ export class JobService {
     let next: number | undefined;
     store.transaction(() => {
       const now = this.context.now().getTime();
-      for (const { account, job } of store.jobs.listByState(['active', 'disabling', 'disabled', 'enabling'])) {
+      for (const record of store.jobs.listByState(['active', 'disabling', 'disabled', 'enabling'])) {
+        const { job } = record;
         const limit = parseDuration(job.constraints.maxWallClockTime);
         if (limit === undefined || isUnlimited(limit)) continue;
         const deadline = Date.parse(job.creationTime) + limit;
         if (deadline <= now) {
           const { now: time, eTag } = this.context.stamp();
-          store.jobs.update({ account, job: beginJobTermination(job, 'MaxWallClockTimeExpiry', time, eTag) });
+          store.jobs.update({ ...record, job: beginJobTermination(job, 'MaxWallClockTimeExpiry', time, eTag) });
           this.context.deps.signal.wake();
         } else if (next === undefined || deadline < next) next = deadline;
       }
@@ -164,28 +176,29 @@ export class JobService {
     const releases: TaskRun[] = [];
     const { store } = this.context;
     store.transaction(() => {
-      for (const { account, job } of store.jobs.listByState(['disabling', 'terminating', 'deleting'])) {
+      for (const jobRecord of store.jobs.listByState(['disabling', 'terminating', 'deleting'])) {
+        const { account, job, internal } = jobRecord;
         // A task waiting on a node for the job preparation task holds slots there, as a running one does.
         const running = [...store.tasks.listByState(account, job.id, 'running'), ...store.tasks.listByState(account, job.id, 'preparing')];
-        if (job.state === 'disabling' && job.disableTasks === 'wait') {
+        if (job.state === 'disabling' && internal.disableTasks === 'wait') {
           if (running.length > 0) continue;
         } else {
           for (const record of running) {
             stop.push(...runRefsOf(record));
-            if (job.state === 'disabling' && job.disableTasks === 'requeue') requeueRun(this.context, record);
+            if (job.state === 'disabling' && internal.disableTasks === 'requeue') requeueRun(this.context, record);
             else endRun(this.context, record);
           }
         }
         const { now, eTag } = this.context.stamp();
         if (job.state === 'disabling') {
-          store.jobs.update({ account, job: completeJobDisable(job, now, eTag) });
+          store.jobs.update({ account, ...completeJobDisable(jobRecord, now, eTag) });
           continue;
         }
         // An ending job waits for its release task on every node that ran its preparation task.
         if (this.preparation.releaseNodes(account, job, releases)) continue;
         this.releaseAutoPool(account, job);
         if (job.state === 'terminating') {
-          store.jobs.update({ account, job: completeJob(job, now, eTag) });
+          store.jobs.update({ ...jobRecord, job: completeJob(job, now, eTag) });
           continue;
         }
         for (const state of ['completed', 'active'] as const) {
@@ -224,7 +237,7 @@ export function insertJob(context: ServiceContext, account: string, job: Job, no
   const manager = jobManagerOf(job);
   if (manager) assertValidId(manager.id);
   const managerTask = manager ? createTask({ ...jobManagerTaskSpec(manager), id: manager.id }, job, now, eTag) : undefined;
-  if (!context.store.jobs.insert({ account, job })) return false;
+  if (!context.store.jobs.insert({ account, job, internal: {} })) return false;
   if (managerTask) context.store.tasks.insert({ account, jobId: job.id, attempt: 0, task: managerTask });
   return true;
 }

@@ -7,7 +7,7 @@
 import { beginJobDisable, beginJobTermination, type Job } from '../core/job.js';
 import { isJobManager, jobManagerOf } from '../core/job-manager.js';
 import { completeInstance } from '../core/multi-instance.js';
-import type { TaskRecord, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
+import type { JobRecord, TaskRecord, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
 import { completeTask, completionJobAction, MAX_WALL_CLOCK_TIME_EXPIRED, retryTask, shouldRetry, type Task } from '../core/task.js';
 import { formatTimestamp, isUnlimited, parseDuration } from '../core/time.js';
 import type { ServiceContext } from './context.js';
@@ -69,7 +69,7 @@ export class RunOutcomeService {
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
       recordTaskUsage(this.context, record.account, task);
-      if (jobRecord) this.applyExitJobAction(jobRecord.account, jobRecord.job, task);
+      if (jobRecord) this.applyExitJobAction(jobRecord, task);
       if (jobRecord) this.completeJobAfterManager(jobRecord.account, jobRecord.job, task);
       completeJobIfDone(this.context, run.account, run.jobId);
       return undefined;
@@ -100,22 +100,25 @@ export class RunOutcomeService {
   }
 
   /** With onTaskFailure performexitoptionsjobaction, the task's exit options may disable or terminate its job. */
-  private applyExitJobAction(account: string, job: Job, task: Task): void {
+  private applyExitJobAction(jobRecord: JobRecord, task: Task): void {
+    const { job } = jobRecord;
     if (job.onTaskFailure !== 'performexitoptionsjobaction' || job.state !== 'active') return;
     const action = completionJobAction(task);
     if (action === 'none') return;
     const { now, eTag } = this.context.stamp();
-    const changed = action === 'terminate' ? beginJobTermination(job, 'TaskFailed', now, eTag) : beginJobDisable(job, 'requeue', now, eTag);
-    this.context.store.jobs.update({ account, job: changed });
+    const changed =
+      action === 'terminate' ? { job: beginJobTermination(job, 'TaskFailed', now, eTag), internal: jobRecord.internal } : beginJobDisable(jobRecord, 'requeue', now, eTag);
+    this.context.store.jobs.update({ account: jobRecord.account, ...changed });
   }
 
   /** A job manager task with killJobOnCompletion (the default) ends its job when it completes. */
   private completeJobAfterManager(account: string, job: Job, task: Task): void {
-    const current = this.context.store.jobs.get(account, job.id)?.job;
-    if (!current || current.state !== 'active' || !isJobManager(current, task)) return;
+    const record = this.context.store.jobs.get(account, job.id);
+    const current = record?.job;
+    if (!record || !current || current.state !== 'active' || !isJobManager(current, task)) return;
     if (jobManagerOf(current)?.killJobOnCompletion === false) return;
     const { now, eTag } = this.context.stamp();
-    this.context.store.jobs.update({ account, job: beginJobTermination(current, 'JMComplete', now, eTag) });
+    this.context.store.jobs.update({ ...record, job: beginJobTermination(current, 'JMComplete', now, eTag) });
   }
 
   /**
@@ -131,11 +134,12 @@ export class RunOutcomeService {
     return store.transaction(() => {
       const record = store.tasks.get(run.account, run.jobId, run.taskId);
       if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || !record.task.instances) return { runs: [], stop: [] };
-      const job = store.jobs.get(run.account, run.jobId)?.job;
+      const jobRecord = store.jobs.get(run.account, run.jobId);
+      const job = jobRecord?.job;
       const now = this.context.now();
       const instances = [...record.task.instances];
       const current = instances[instance.id];
-      if (!current || !job) return { runs: [], stop: [] };
+      if (!current || !jobRecord || !job) return { runs: [], stop: [] };
       const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
       if (instance.phase === 'coordination' && !failed) {
         instances[instance.id] = { ...current, coordinated: true };
@@ -155,7 +159,7 @@ export class RunOutcomeService {
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
       store.tasks.update({ ...record, task });
       recordTaskUsage(this.context, record.account, task);
-      this.applyExitJobAction(run.account, job, task);
+      this.applyExitJobAction(jobRecord, task);
       completeJobIfDone(this.context, run.account, run.jobId);
       return { runs: [], stop };
     });

@@ -133,5 +133,5 @@ export function completeJobIfDone(context: ServiceContext, account: string, jobI
   const counts = store.tasks.counts(account, jobId).tasks;
   if (counts.active > 0 || counts.running > 0) return;
   const { now, eTag } = context.stamp();
-  store.jobs.update({ account, job: beginJobTermination(jobRecord.job, 'AllTasksComplete', now, eTag) });
+  store.jobs.update({ ...jobRecord, job: beginJobTermination(jobRecord.job, 'AllTasksComplete', now, eTag) });
 }

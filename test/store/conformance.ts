@@ -119,13 +119,17 @@ export function storeConformance(name: string, open: () => Store): void {
 
     test('jobs: CRUD with ETags, by pool and state, a schedule\'s jobs, state filter', withStore((store) => {
       const first = job('Job1', 'PoolA');
-      assert.equal(store.jobs.insert({ account: ACCOUNT, job: first }), true);
-      assert.equal(store.jobs.insert({ account: ACCOUNT, job: job('JOB1') }), false);
-      store.jobs.insert({ account: ACCOUNT, job: job('Job2', 'poola') });
-      store.jobs.insert({ account: ACCOUNT, job: job('Job3', 'PoolB') });
-      store.jobs.insert({ account: OTHER, job: job('Job4', 'PoolA') });
+      assert.equal(store.jobs.insert({ account: ACCOUNT, job: first, internal: {} }), true);
+      assert.equal(store.jobs.insert({ account: ACCOUNT, job: job('JOB1'), internal: {} }), false);
+      store.jobs.insert({ account: ACCOUNT, job: job('Job2', 'poola'), internal: {} });
+      store.jobs.insert({ account: ACCOUNT, job: job('Job3', 'PoolB'), internal: {} });
+      store.jobs.insert({ account: OTHER, job: job('Job4', 'PoolA'), internal: {} });
       const done = completeJob(first, NOW, eTag());
-      store.jobs.update({ account: ACCOUNT, job: done });
+      store.jobs.update({ account: ACCOUNT, job: done, internal: {} });
+      assert.deepEqual(store.jobs.get(ACCOUNT, 'job1')?.job, stored(done));
+      assert.deepEqual(store.jobs.get(ACCOUNT, 'job1')?.internal, {});
+      store.jobs.update({ account: ACCOUNT, job: done, internal: { disableTasks: 'wait' } });
+      assert.deepEqual(store.jobs.get(ACCOUNT, 'job1')?.internal, { disableTasks: 'wait' }, 'the internal part is kept beside the document');
       assert.deepEqual(store.jobs.get(ACCOUNT, 'job1')?.job, stored(done));
 
       const ids = (records: { job: Job }[]) => records.map((record) => record.job.id).sort();
@@ -137,7 +141,7 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.deepEqual(ids(active.items), ['Job2', 'Job3']);
 
       for (const id of ['Sched:job-1', 'sched:job-2', 'sched:job-10', 'sched10:job-1', 'sched:jobx', 'schedule:job-1']) {
-        store.jobs.insert({ account: ACCOUNT, job: job(id) });
+        store.jobs.insert({ account: ACCOUNT, job: job(id), internal: {} });
       }
       const fromSchedule = drain((query) => store.jobs.listFromSchedule(ACCOUNT, 'SCHED', query), 2);
       assert.deepEqual(fromSchedule.items.map((record) => record.job.id), ['Sched:job-1', 'sched:job-10', 'sched:job-2']);
@@ -348,7 +352,7 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.throws(() =>
         store.transaction(() => {
           store.pools.insert({ account: ACCOUNT, pool: pool('lost'), internal: {} });
-          store.jobs.insert({ account: ACCOUNT, job: owner });
+          store.jobs.insert({ account: ACCOUNT, job: owner, internal: {} });
           store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't') });
           store.transaction(() => store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('inner') }));
           throw new Error('abandon');

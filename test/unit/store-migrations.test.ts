@@ -116,11 +116,20 @@ test('a store written by a newer Lapis is refused, not used', () => {
   db.close();
 });
 
+/** A keyed table's rows: key, document and internal part (null when none), by key. */
+function documentsOf(db: Database.Database, table: string): { key: string; doc: unknown; internal: unknown }[] {
+  const rows = db.prepare(`SELECT key, doc, internal_json FROM ${table} ORDER BY key`).all() as { key: string; doc: string; internal_json: string | null }[];
+  return rows.map((row) => ({ key: row.key, doc: JSON.parse(row.doc), internal: row.internal_json && JSON.parse(row.internal_json) }));
+}
+
 test("a store from before the internal parts: Lapis's own fields move from the documents to internal_json", () => {
   const db = storeAt(10);
   const insertPool = db.prepare("INSERT INTO pools (account, key, doc) VALUES ('acct', ?, ?)");
   insertPool.run('resizing', JSON.stringify({ id: 'Resizing', allocationState: 'resizing', resizeDeallocationOption: 'taskcompletion', taskSlotsPerNode: 2 }));
   insertPool.run('plain', JSON.stringify({ id: 'Plain', allocationState: 'steady' }));
+  const insertJob = db.prepare("INSERT INTO jobs (account, key, state, doc) VALUES ('acct', ?, ?, ?)");
+  insertJob.run('disabling', 'disabling', JSON.stringify({ id: 'Disabling', state: 'disabling', disableTasks: 'wait', priority: 0 }));
+  insertJob.run('active', 'active', JSON.stringify({ id: 'Active', state: 'active' }));
   migrate(db);
   const pools = db.prepare('SELECT key, doc, internal_json FROM pools ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
   assert.deepEqual(
@@ -130,5 +139,9 @@ test("a store from before the internal parts: Lapis's own fields move from the d
       { key: 'resizing', doc: { id: 'Resizing', allocationState: 'resizing', taskSlotsPerNode: 2 }, internal: { resizeDeallocationOption: 'taskcompletion' } },
     ],
   );
+  assert.deepEqual(documentsOf(db, 'jobs'), [
+    { key: 'active', doc: { id: 'Active', state: 'active' }, internal: null },
+    { key: 'disabling', doc: { id: 'Disabling', state: 'disabling', priority: 0 }, internal: { disableTasks: 'wait' } },
+  ]);
   db.close();
 });

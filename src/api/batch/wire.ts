@@ -19,7 +19,6 @@ export const MAX_RESULTS = 1000;
  * store hold them apart, this table is the only place that knows them.
  */
 export const INTERNAL_FIELDS = {
-  job: ['disableTasks'],
   task: ['dependencyAction', 'filesCleanedUp', 'slotsHeld', 'instances'],
   jobSchedule: ['jobCount', 'autoPoolId'],
   node: ['users', 'startTaskAttempt', 'retainsTaskData'],

@@ -1,9 +1,10 @@
-// Jobs in SQLite: a keyed document per job (keyed-documents.ts), with the
-// key of the pool its tasks run on and its state indexed for the scheduler.
+// Jobs in SQLite: a keyed document per job (keyed-documents.ts) and its
+// internal part, with the key of the pool its tasks run on and its state
+// indexed for the scheduler.
 
 import type Database from 'better-sqlite3';
 import { idKey } from '../../core/ids.js';
-import type { Job, JobState } from '../../core/job.js';
+import type { Job, JobInternal, JobState } from '../../core/job.js';
 import type { JobRecord, JobRepository, PageQuery } from '../../core/ports.js';
 import { JOB_FILTER_COLUMNS } from './filter-sql.js';
 import { SqliteKeyedDocuments } from './keyed-documents.js';
@@ -18,9 +19,10 @@ export class SqliteJobs extends SqliteKeyedDocuments<Job, JobRecord> implements 
   constructor(db: Database.Database) {
     super(db, {
       table: 'jobs',
-      record: (account, job) => ({ account, job }),
+      record: (account, job, internal) => ({ account, job, internal: internal as JobInternal }),
       account: (record) => record.account,
       document: (record) => record.job,
+      internal: (record) => record.internal,
       columns: { pool_key: poolKey, state: (job) => job.state },
       filterColumns: JOB_FILTER_COLUMNS,
     });

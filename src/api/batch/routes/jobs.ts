@@ -15,7 +15,7 @@ export function jobUrl(request: BatchRequest, jobId: string): string {
 
 export function jobToWire(request: BatchRequest, job: Job): object {
   const { id, displayName } = job;
-  return { id, displayName, url: jobUrl(request, id), ...withoutInternal('job', job) };
+  return Object.assign({ id, displayName, url: jobUrl(request, id) }, job);
 }
 
 export function jobOperations(services: BatchServices): Operation[] {
