@@ -54,10 +54,20 @@ export interface JobSchedule extends Versioned {
   jobSpecification: JobSpecification;
   executionInfo: JobScheduleExecutionInformation;
   metadata?: NameValuePair[];
-  /** Lapis's own: how many jobs the schedule has created, for the next job's id; never on the wire. */
+}
+
+/** Lapis's own about a job schedule, kept beside its wire document (never answered). */
+export interface JobScheduleInternal {
+  /** How many jobs the schedule has created, for the next job's id. */
   jobCount?: number;
-  /** Lapis's own: the auto pool shared by the schedule's jobs (poolLifetimeOption 'jobschedule'); never on the wire. */
+  /** The auto pool shared by the schedule's jobs (poolLifetimeOption 'jobschedule'). */
   autoPoolId?: string;
+}
+
+/** A job schedule and its internal part, as the transitions that create its jobs take and return them. */
+export interface JobScheduleWithInternal {
+  schedule: JobSchedule;
+  internal: JobScheduleInternal;
 }
 
 const ONE_MINUTE_MS = 60_000;
@@ -77,15 +87,17 @@ function firstRunTime(schedule: Schedule, now: Date): string {
   return formatTimestamp(now);
 }
 
-export function createJobSchedule(spec: JobScheduleSpec, now: Date, eTag: string): JobSchedule {
+export function createJobSchedule(spec: JobScheduleSpec, now: Date, eTag: string): JobScheduleWithInternal {
   checkSchedule(spec.schedule);
   checkPoolInformation(spec.jobSpecification.poolInfo ?? {}, 'jobSpecification.poolInfo');
   return {
-    ...spec,
-    ...creationStamps(now, eTag),
-    id: spec.id,
-    executionInfo: { nextRunTime: firstRunTime(spec.schedule, now) },
-    jobCount: 0,
+    schedule: {
+      ...spec,
+      ...creationStamps(now, eTag),
+      id: spec.id,
+      executionInfo: { nextRunTime: firstRunTime(spec.schedule, now) },
+    },
+    internal: { jobCount: 0 },
   };
 }
 
@@ -153,8 +165,8 @@ export function completeJobSchedule(schedule: JobSchedule, now: Date, eTag: stri
 }
 
 /** The id of the schedule's next job, as Batch names them. */
-export function nextJobId(schedule: JobSchedule): string {
-  return `${schedule.id}:job-${(schedule.jobCount ?? 0) + 1}`;
+export function nextJobId({ schedule, internal }: JobScheduleWithInternal): string {
+  return `${schedule.id}:job-${(internal.jobCount ?? 0) + 1}`;
 }
 
 export type ScheduleStep =
@@ -180,8 +192,13 @@ export function scheduleStep(schedule: JobSchedule, hasActiveJob: boolean, now: 
   return hasActiveJob ? { kind: 'wait' } : { kind: 'createJob' };
 }
 
-/** After a run was created or skipped: the next one, one recurrence later, or none. */
-export function advanceSchedule(schedule: JobSchedule, createdJobId: string | undefined, jobUrl: string | undefined, now: Date, eTag: string): JobSchedule {
+/** After a run was created or skipped: the next one, one recurrence later, or none. A created job counts in the internal part. */
+export function advanceSchedule(
+  { schedule, internal }: JobScheduleWithInternal,
+  created: { jobId: string; jobUrl?: string } | undefined,
+  now: Date,
+  eTag: string,
+): JobScheduleWithInternal {
   const next = touch(schedule, now, eTag);
   const interval = schedule.schedule.recurrenceInterval ? parseDuration(schedule.schedule.recurrenceInterval) : undefined;
   const previous = schedule.executionInfo.nextRunTime ? Date.parse(schedule.executionInfo.nextRunTime) : now.getTime();
@@ -194,11 +211,9 @@ export function advanceSchedule(schedule: JobSchedule, createdJobId: string | un
   }
   next.executionInfo = { ...schedule.executionInfo, nextRunTime };
   if (nextRunTime === undefined) delete next.executionInfo.nextRunTime;
-  if (createdJobId !== undefined) {
-    next.jobCount = (schedule.jobCount ?? 0) + 1;
-    next.executionInfo.recentJob = { id: createdJobId, ...(jobUrl ? { url: jobUrl } : {}) };
-  }
-  return next;
+  if (created === undefined) return { schedule: next, internal };
+  next.executionInfo.recentJob = { id: created.jobId, ...(created.jobUrl ? { url: created.jobUrl } : {}) };
+  return { schedule: next, internal: { ...internal, jobCount: (internal.jobCount ?? 0) + 1 } };
 }
 
 /** When the schedule next needs attention, in epoch ms; undefined when only a job's end can move it. */

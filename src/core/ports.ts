@@ -6,7 +6,7 @@ import type { Application, ApplicationPackage, ApplicationPackageFormat } from '
 import type { Certificate, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
-import type { JobSchedule, JobScheduleState } from './job-schedule.js';
+import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus } from './job-preparation.js';
 import type { Pool, PoolInternal } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
@@ -36,6 +36,8 @@ export interface JobRecord {
 export interface JobScheduleRecord {
   account: string;
   schedule: JobSchedule;
+  /** Lapis's own, beside the wire document. */
+  internal: JobScheduleInternal;
 }
 
 export interface TaskRecord {

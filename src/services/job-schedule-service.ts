@@ -23,8 +23,9 @@ import {
   type JobSchedule,
   type JobScheduleChanges,
   type JobScheduleSpec,
+  type JobScheduleWithInternal,
 } from '../core/job-schedule.js';
-import type { Page, PageQuery } from '../core/ports.js';
+import type { JobScheduleRecord, Page, PageQuery } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
 import { insertJob } from './job-service.js';
 import type { PoolService } from './pool-service.js';
@@ -42,17 +43,17 @@ export class JobScheduleService {
     assertValidId(spec.id);
     const { now, eTag } = this.context.stamp();
     checkJobAdmin(this.context.deps.adminTasks, spec.jobSpecification, 'jobSpecification', this.jobPool(caller.account, spec.jobSpecification?.poolInfo?.poolId));
-    const schedule = createJobSchedule(spec, now, eTag);
+    const created = createJobSchedule(spec, now, eTag);
     // The pool is created with the first job; its specification is checked now, as Batch does.
     const autoPool = spec.jobSpecification.poolInfo.autoPoolSpecification;
     if (autoPool) this.pools.checkAutoPool(autoPool, 'jobSpecification.poolInfo.autoPoolSpecification');
     const { store } = this.context;
     store.transaction(() => {
       if (store.jobs.get(caller.account, spec.id)) throw batchErrors.jobWithSameIdExists();
-      if (!store.jobSchedules.insert({ account: caller.account, schedule })) throw batchErrors.jobScheduleExists();
+      if (!store.jobSchedules.insert({ account: caller.account, ...created })) throw batchErrors.jobScheduleExists();
     });
     this.context.deps.signal.wake();
-    return schedule;
+    return created.schedule;
   }
 
   get(caller: Caller, scheduleId: string, conditions?: Conditions): JobSchedule {
@@ -114,7 +115,7 @@ export class JobScheduleService {
       checkConditions(record.schedule, conditions, 'write');
       const { now, eTag } = this.context.stamp();
       const schedule = change(record.schedule, now, eTag);
-      store.jobSchedules.update({ account: caller.account, schedule });
+      store.jobSchedules.update({ ...record, schedule });
       return schedule;
     });
     this.context.deps.signal.wake();
@@ -131,8 +132,8 @@ export class JobScheduleService {
     const { store } = this.context;
     let nextWake: number | undefined;
     store.transaction(() => {
-      for (const { account, schedule } of store.jobSchedules.listByState(['active', 'terminating', 'deleting'])) {
-        const settled = this.settleOne(account, schedule);
+      for (const record of store.jobSchedules.listByState(['active', 'terminating', 'deleting'])) {
+        const settled = this.settleOne(record);
         const wake = settled ? nextWakeTime(settled) : undefined;
         if (wake !== undefined && (nextWake === undefined || wake < nextWake)) nextWake = wake;
       }
@@ -140,8 +141,9 @@ export class JobScheduleService {
     return nextWake;
   }
 
-  private settleOne(account: string, schedule: JobSchedule): JobSchedule | undefined {
+  private settleOne(record: JobScheduleRecord): JobSchedule | undefined {
     const { store } = this.context;
+    const { account, schedule, internal } = record;
     const recentId = schedule.executionInfo.recentJob?.id;
     const recentRecord = recentId ? store.jobs.get(account, recentId) : undefined;
     const recent = recentRecord?.job;
@@ -154,7 +156,7 @@ export class JobScheduleService {
         if (record.job.state !== 'deleting') store.jobs.update({ ...record, job: markJobDeleting(record.job, now, eTag) });
       }
       if (jobs.length === 0) {
-        this.releaseAutoPool(account, schedule);
+        this.releaseAutoPool(record);
         store.jobSchedules.delete(account, schedule.id);
       }
       // The jobs are removed by the next pass, then the schedule.
@@ -169,52 +171,52 @@ export class JobScheduleService {
       }
       if (hasActiveJob) return schedule;
       const completed = completeJobSchedule(schedule, now, eTag);
-      this.releaseAutoPool(account, schedule);
-      store.jobSchedules.update({ account, schedule: completed });
+      this.releaseAutoPool(record);
+      store.jobSchedules.update({ ...record, schedule: completed });
       return completed;
     }
 
     const step = scheduleStep(schedule, hasActiveJob, now);
-    let next = schedule;
+    let next: JobScheduleWithInternal = record;
     if (step.kind === 'complete') {
-      next = completeJobSchedule(schedule, now, eTag);
-      this.releaseAutoPool(account, schedule);
-    } else if (step.kind === 'skip') next = advanceSchedule(schedule, undefined, undefined, now, eTag);
+      next = { schedule: completeJobSchedule(schedule, now, eTag), internal };
+      this.releaseAutoPool(record);
+    } else if (step.kind === 'skip') next = advanceSchedule(record, undefined, now, eTag);
     else if (step.kind === 'createJob') {
-      const jobId = nextJobId(schedule);
+      const jobId = nextJobId(record);
       let poolId: string | undefined;
       try {
-        poolId = this.autoPoolForJob(account, schedule);
+        poolId = this.autoPoolForJob(record);
         insertJob(this.context, account, createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag, poolId), now, eTag);
-        next = advanceSchedule(schedule, jobId, `${this.context.deps.publicUrl()}/jobs/${jobId}`, now, eTag);
+        next = advanceSchedule(record, { jobId, jobUrl: `${this.context.deps.publicUrl()}/jobs/${jobId}` }, now, eTag);
       } catch (error) {
         if (!isBatchError(error)) throw error;
         // A specification that cannot make a job loses this run, not the whole sweep.
         this.context.deps.logger.warn({ err: error, jobScheduleId: schedule.id }, 'job schedule could not create its job');
-        next = advanceSchedule(schedule, undefined, undefined, now, eTag);
+        next = advanceSchedule(record, undefined, now, eTag);
         // This sweep's transaction stays open: a pool made for the lost job alone goes again.
         if (poolId && !sharesAutoPool(schedule)) this.pools.releaseAutoPool(account, poolId);
       }
-      if (sharesAutoPool(schedule) && poolId) next = { ...next, autoPoolId: poolId };
+      if (sharesAutoPool(schedule) && poolId) next = { ...next, internal: { ...next.internal, autoPoolId: poolId } };
     }
-    if (next !== schedule) store.jobSchedules.update({ account, schedule: next });
-    return next;
+    if (next !== record) store.jobSchedules.update({ account, ...next });
+    return next.schedule;
   }
 
   /**
    * The auto pool a new job of the schedule runs on: the schedule's shared
    * one (created with its first job) or a new one per job.
    */
-  private autoPoolForJob(account: string, schedule: JobSchedule): string | undefined {
+  private autoPoolForJob({ account, schedule, internal }: JobScheduleRecord): string | undefined {
     const spec = schedule.jobSpecification.poolInfo.autoPoolSpecification;
     if (!spec) return undefined;
-    if (sharesAutoPool(schedule) && schedule.autoPoolId) return schedule.autoPoolId;
+    if (sharesAutoPool(schedule) && internal.autoPoolId) return internal.autoPoolId;
     return this.pools.addAutoPool(account, spec, 'jobSpecification.poolInfo.autoPoolSpecification').id;
   }
 
   /** A schedule that completes or goes takes its shared auto pool with it, unless keepAlive. */
-  private releaseAutoPool(account: string, schedule: JobSchedule): void {
+  private releaseAutoPool({ account, schedule, internal }: JobScheduleRecord): void {
     const keepAlive = schedule.jobSpecification.poolInfo.autoPoolSpecification?.keepAlive;
-    if (schedule.autoPoolId && sharesAutoPool(schedule) && !keepAlive) this.pools.releaseAutoPool(account, schedule.autoPoolId);
+    if (internal.autoPoolId && sharesAutoPool(schedule) && !keepAlive) this.pools.releaseAutoPool(account, internal.autoPoolId);
   }
 }

@@ -33,7 +33,7 @@ function job(id: string, poolId = 'pool', usesTaskDependencies = true): Job {
 }
 
 function schedule(id: string): JobSchedule {
-  return createJobSchedule({ id, schedule: { recurrenceInterval: 'PT1H' }, jobSpecification: { poolInfo: { poolId: 'pool' } } }, NOW, eTag());
+  return createJobSchedule({ id, schedule: { recurrenceInterval: 'PT1H' }, jobSpecification: { poolInfo: { poolId: 'pool' } } }, NOW, eTag()).schedule;
 }
 
 function task(owner: Job, id: string, spec: Partial<TaskSpec> = {}): Task {
@@ -152,12 +152,13 @@ export function storeConformance(name: string, open: () => Store): void {
 
     test('job schedules: CRUD with ETags, by state, paging', withStore((store) => {
       const created = schedule('Nightly');
-      assert.equal(store.jobSchedules.insert({ account: ACCOUNT, schedule: created }), true);
-      assert.equal(store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('NIGHTLY') }), false);
-      store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('hourly') });
+      assert.equal(store.jobSchedules.insert({ account: ACCOUNT, schedule: created, internal: {} }), true);
+      assert.equal(store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('NIGHTLY'), internal: {} }), false);
+      store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('hourly'), internal: {} });
       const disabled: JobSchedule = { ...created, state: 'disabled', eTag: eTag() };
-      store.jobSchedules.update({ account: ACCOUNT, schedule: disabled });
+      store.jobSchedules.update({ account: ACCOUNT, schedule: disabled, internal: { jobCount: 3, autoPoolId: 'pool-1' } });
       assert.deepEqual(store.jobSchedules.get(ACCOUNT, 'nightly')?.schedule, stored(disabled));
+      assert.deepEqual(store.jobSchedules.get(ACCOUNT, 'nightly')?.internal, { jobCount: 3, autoPoolId: 'pool-1' }, 'the internal part is kept beside the document');
       assert.deepEqual(store.jobSchedules.listByState(['disabled']).map((record) => record.schedule.id), ['Nightly']);
       assert.deepEqual(store.jobSchedules.listByState(['active', 'disabled']).map((record) => record.schedule.id).sort(), ['Nightly', 'hourly']);
       assert.deepEqual(drain((query) => store.jobSchedules.list(ACCOUNT, query), 1).items.map((record) => record.schedule.id), ['hourly', 'Nightly']);
@@ -354,7 +355,7 @@ export function storeConformance(name: string, open: () => Store): void {
           store.pools.insert({ account: ACCOUNT, pool: pool('lost'), internal: {} });
           store.jobs.insert({ account: ACCOUNT, job: owner, internal: {} });
           store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't') });
-          store.transaction(() => store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('inner') }));
+          store.transaction(() => store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('inner'), internal: {} }));
           throw new Error('abandon');
         }),
       /abandon/);

@@ -130,6 +130,10 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   const insertJob = db.prepare("INSERT INTO jobs (account, key, state, doc) VALUES ('acct', ?, ?, ?)");
   insertJob.run('disabling', 'disabling', JSON.stringify({ id: 'Disabling', state: 'disabling', disableTasks: 'wait', priority: 0 }));
   insertJob.run('active', 'active', JSON.stringify({ id: 'Active', state: 'active' }));
+  const insertSchedule = db.prepare("INSERT INTO job_schedules (account, key, state, doc) VALUES ('acct', ?, 'active', ?)");
+  insertSchedule.run('shared', JSON.stringify({ id: 'Shared', jobCount: 2, state: 'active', autoPoolId: 'auto-1' }));
+  insertSchedule.run('fresh', JSON.stringify({ id: 'Fresh', state: 'active', jobCount: 0 }));
+  insertSchedule.run('old', JSON.stringify({ id: 'Old', state: 'active' }));
   migrate(db);
   const pools = db.prepare('SELECT key, doc, internal_json FROM pools ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
   assert.deepEqual(
@@ -142,6 +146,11 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   assert.deepEqual(documentsOf(db, 'jobs'), [
     { key: 'active', doc: { id: 'Active', state: 'active' }, internal: null },
     { key: 'disabling', doc: { id: 'Disabling', state: 'disabling', priority: 0 }, internal: { disableTasks: 'wait' } },
+  ]);
+  assert.deepEqual(documentsOf(db, 'job_schedules'), [
+    { key: 'fresh', doc: { id: 'Fresh', state: 'active' }, internal: { jobCount: 0 } },
+    { key: 'old', doc: { id: 'Old', state: 'active' }, internal: null },
+    { key: 'shared', doc: { id: 'Shared', state: 'active' }, internal: { jobCount: 2, autoPoolId: 'auto-1' } },
   ]);
   db.close();
 });

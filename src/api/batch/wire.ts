@@ -20,7 +20,6 @@ export const MAX_RESULTS = 1000;
  */
 export const INTERNAL_FIELDS = {
   task: ['dependencyAction', 'filesCleanedUp', 'slotsHeld', 'instances'],
-  jobSchedule: ['jobCount', 'autoPoolId'],
   node: ['users', 'startTaskAttempt', 'retainsTaskData'],
   /** A certificate has no ETag or Last-Modified on Batch's wire; the format was the request's. */
   certificate: ['eTag', 'lastModified', 'certificateFormat'],

@@ -9,7 +9,7 @@ import { operation, type BatchRequest, type Operation } from '../operation.js';
 import { jobScheduleAddBody, jobSchedulePatchBody, jobScheduleUpdateBody } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery, parseExpand, withoutInternal } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
 import { jobToWire } from './jobs.js';
 
 function scheduleUrl(request: BatchRequest, scheduleId: string): string {
@@ -18,7 +18,7 @@ function scheduleUrl(request: BatchRequest, scheduleId: string): string {
 
 function scheduleToWire(request: BatchRequest, schedule: JobSchedule): object {
   const { id, displayName } = schedule;
-  return { id, displayName, url: scheduleUrl(request, id), ...withoutInternal('jobSchedule', schedule) };
+  return Object.assign({ id, displayName, url: scheduleUrl(request, id) }, schedule);
 }
 
 export function jobScheduleOperations(services: BatchServices): Operation[] {
