@@ -15,7 +15,7 @@ import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
-import { componentsUnder, openChildDirectory, removePath, withDirectory } from './no-follow.js';
+import { openChildDirectory, removePath, withDirectory } from './no-follow.js';
 import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
@@ -201,11 +201,14 @@ export class NodeAgent {
     const workingDirectory = path.join(taskDirectory, 'wd');
     const owner = this.users ? await this.users.acquire(run) : undefined;
     entry.owner = owner;
-    // The task user may own these already (a retry) and have left links in them: nothing below the
-    // node root is followed, and ownership is given through the opened descriptors (no-follow.ts).
+    // The task directory's parents are the agent's alone (root's, 0755, in the node root): made by path. The task
+    // user may own the task directory and what is below (a retry) and have left links there: nothing below the
+    // parent is followed, and ownership is given through the opened descriptors (no-follow.ts).
+    const trustedParent = path.dirname(taskDirectory);
+    await fs.mkdir(trustedParent, { recursive: true });
     await withDirectory(
-      this.root,
-      componentsUnder(this.root, taskDirectory),
+      trustedParent,
+      [path.basename(taskDirectory)],
       async (task) => {
         // AZ_BATCH_TASK_SHARED_DIR (the task directory) is read/write for a multi-instance task's commands.
         if (owner && run.instance) await task.handle.chown(owner.uid, owner.gid);
@@ -275,7 +278,7 @@ export class NodeAgent {
       stdout: path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'),
       stderr: path.join(taskDirectory, run.outputNames?.stderr ?? 'stderr.txt'),
       // Opened from the node root without following a link the task may have left in its directory.
-      outputRoot: this.root,
+      outputRoot: trustedParent,
       pidDirectory: pidDirectoryOf(this.root),
       record: JSON.stringify(record),
     });
