@@ -15,7 +15,6 @@
 
 import type { NameValuePair, Versioned } from './common.js';
 import { batchErrors, certificateErrors, type BatchError } from './errors.js';
-import { transitionState } from './lifecycle.js';
 import { formatTimestamp } from './time.js';
 
 export type CertificateState = 'active' | 'deleting' | 'deletefailed';
@@ -61,7 +60,7 @@ export interface DeleteCertificateError {
   values?: NameValuePair[];
 }
 
-export interface Certificate extends Versioned {
+export interface Certificate {
   thumbprint: string;
   thumbprintAlgorithm: string;
   state: CertificateState;
@@ -70,8 +69,22 @@ export interface Certificate extends Versioned {
   previousStateTransitionTime?: string;
   publicData?: string;
   deleteCertificateError?: DeleteCertificateError;
-  /** Lapis's own: how the data is stored, for the files a node gets; never on the wire. */
+}
+
+/**
+ * Lapis's own about a certificate, kept beside its wire document (never in
+ * a body): the ETag and Last-Modified its answers' headers carry (Batch's
+ * certificate bodies have neither), and how the data is stored, for the
+ * files a node gets.
+ */
+export interface CertificateInternal extends Versioned {
   certificateFormat: CertificateFormat;
+}
+
+/** A certificate and its internal part, as its transitions take and return them. */
+export interface CertificateWithInternal {
+  certificate: Certificate;
+  internal: CertificateInternal;
 }
 
 /** Batch's limit on `data`: 10 KB. */
@@ -123,7 +136,7 @@ export function checkCertificateSpec(spec: CertificateSpec): CheckedCertificateS
   return checked;
 }
 
-export function createCertificate(spec: CheckedCertificateSpec, contents: CertificateContents, now: Date, eTag: string): Certificate {
+export function createCertificate(spec: CheckedCertificateSpec, contents: CertificateContents, now: Date, eTag: string): CertificateWithInternal {
   if (contents.sha1Thumbprint !== undefined && contents.sha1Thumbprint.toLowerCase() !== spec.thumbprint.toLowerCase()) {
     throw batchErrors.invalidPropertyValue('thumbprint', 'The thumbprint does not match the SHA-1 thumbprint of the certificate data.');
   }
@@ -133,12 +146,9 @@ export function createCertificate(spec: CheckedCertificateSpec, contents: Certif
     thumbprintAlgorithm: spec.thumbprintAlgorithm,
     state: 'active',
     stateTransitionTime: time,
-    eTag,
-    lastModified: time,
-    certificateFormat: spec.certificateFormat,
   };
   if (contents.publicData !== undefined) certificate.publicData = contents.publicData;
-  return certificate;
+  return { certificate, internal: { eTag, lastModified: time, certificateFormat: spec.certificateFormat } };
 }
 
 function withoutDeleteError(certificate: Certificate): Certificate {
@@ -146,28 +156,35 @@ function withoutDeleteError(certificate: Certificate): Certificate {
   return rest;
 }
 
-export function beginCertificateDeletion(certificate: Certificate, now: Date, eTag: string): Certificate {
-  if (certificate.state === 'deleting') throw certificateErrors.certificateBeingDeleted();
-  return transitionState<CertificateState, Certificate>(withoutDeleteError(certificate), 'deleting', now, eTag);
-}
-
-/** The deletion found the certificate in use: Batch keeps it, in deletefailed, saying why. */
-export function failCertificateDeletion(certificate: Certificate, poolIds: string[], now: Date, eTag: string): Certificate {
-  const failed = transitionState<CertificateState, Certificate>(certificate, 'deletefailed', now, eTag);
+/** A state change: the previous state is remembered, and the internal part takes the new ETag and time. */
+function transition({ certificate, internal }: CertificateWithInternal, state: CertificateState, now: Date, eTag: string): CertificateWithInternal {
+  const time = formatTimestamp(now);
   return {
-    ...failed,
-    deleteCertificateError: {
-      code: 'CertificateInUse',
-      message: 'The certificate is referenced by one or more pools and cannot be deleted.',
-      values: poolIds.map((poolId) => ({ name: 'PoolId', value: poolId })),
-    },
+    certificate: { ...certificate, previousState: certificate.state, previousStateTransitionTime: certificate.stateTransitionTime, state, stateTransitionTime: time },
+    internal: { ...internal, eTag, lastModified: time },
   };
 }
 
-export function cancelCertificateDeletion(certificate: Certificate, now: Date, eTag: string): Certificate {
-  if (certificate.state === 'active') throw certificateErrors.certificateStateActive();
-  if (certificate.state === 'deleting') throw certificateErrors.certificateBeingDeleted();
-  return transitionState<CertificateState, Certificate>(withoutDeleteError(certificate), 'active', now, eTag);
+export function beginCertificateDeletion(current: CertificateWithInternal, now: Date, eTag: string): CertificateWithInternal {
+  if (current.certificate.state === 'deleting') throw certificateErrors.certificateBeingDeleted();
+  return transition({ ...current, certificate: withoutDeleteError(current.certificate) }, 'deleting', now, eTag);
+}
+
+/** The deletion found the certificate in use: Batch keeps it, in deletefailed, saying why. */
+export function failCertificateDeletion(current: CertificateWithInternal, poolIds: string[], now: Date, eTag: string): CertificateWithInternal {
+  const failed = transition(current, 'deletefailed', now, eTag);
+  failed.certificate.deleteCertificateError = {
+    code: 'CertificateInUse',
+    message: 'The certificate is referenced by one or more pools and cannot be deleted.',
+    values: poolIds.map((poolId) => ({ name: 'PoolId', value: poolId })),
+  };
+  return failed;
+}
+
+export function cancelCertificateDeletion(current: CertificateWithInternal, now: Date, eTag: string): CertificateWithInternal {
+  if (current.certificate.state === 'active') throw certificateErrors.certificateStateActive();
+  if (current.certificate.state === 'deleting') throw certificateErrors.certificateBeingDeleted();
+  return transition({ ...current, certificate: withoutDeleteError(current.certificate) }, 'active', now, eTag);
 }
 
 /** A pool's (or an auto pool's) reference to a certificate, as on the wire. */
@@ -216,6 +233,7 @@ const ALL_VISIBILITIES: readonly CertificateVisibility[] = ['starttask', 'task',
 /** A certificate with what a node needs to write it. */
 export interface InstallableCertificate {
   certificate: Certificate;
+  format: CertificateFormat;
   secrets: CertificateSecrets;
 }
 
@@ -231,9 +249,9 @@ export function certificateFileStem(certificate: Pick<Certificate, 'thumbprintAl
   return `${certificate.thumbprintAlgorithm.toLowerCase()}-${normalizeThumbprint(certificate.thumbprint).toLowerCase()}`;
 }
 
-function filesOf({ certificate, secrets }: InstallableCertificate): CertificateFile[] {
+function filesOf({ certificate, format, secrets }: InstallableCertificate): CertificateFile[] {
   const stem = certificateFileStem(certificate);
-  if (certificate.certificateFormat === 'cer') {
+  if (format === 'cer') {
     return [{ name: `${stem}.cer`, encoding: 'base64', content: certificate.publicData ?? secrets.data, mode: 0o644 }];
   }
   return [

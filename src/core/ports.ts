@@ -3,7 +3,7 @@
 // Plain TypeScript only: no SQL, HTTP or process types cross this line.
 
 import type { Application, ApplicationPackage, ApplicationPackageFormat } from './application.js';
-import type { Certificate, CertificateSecrets, CertificateState } from './certificate.js';
+import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
@@ -198,6 +198,8 @@ export interface UsageRepository {
 export interface CertificateRecord {
   account: string;
   certificate: Certificate;
+  /** Lapis's own, beside the wire document: its ETag, Last-Modified and format. */
+  internal: CertificateInternal;
 }
 
 export interface CertificateRepository {

@@ -27,6 +27,7 @@ import {
   type CertificateContents,
   type CertificateReference,
   type CertificateSpec,
+  type CertificateWithInternal,
   type CheckedCertificateSpec,
   type InstallableCertificate,
 } from '../core/certificate.js';
@@ -62,24 +63,25 @@ export class CertificateService {
     return this.repositories.certificates;
   }
 
-  add(caller: Caller, spec: CertificateSpec): Certificate {
+  add(caller: Caller, spec: CertificateSpec): CertificateWithInternal {
     const checked = checkCertificateSpec(spec);
     const contents = readCertificateData(checked);
     const { now, eTag } = this.context.stamp();
-    const certificate = createCertificate(checked, contents, now, eTag);
+    const created = createCertificate(checked, contents, now, eTag);
     this.context.store.transaction(() => {
       const existing = this.certificates.get(caller.account, checked.thumbprintAlgorithm, checked.thumbprint);
       if (existing) throw existing.certificate.state === 'deleting' ? certificateErrors.certificateBeingDeleted() : certificateErrors.certificateExists();
       const secrets = checked.password === undefined ? { data: checked.data } : { data: checked.data, password: checked.password };
-      if (!this.certificates.insert({ account: caller.account, certificate }, secrets)) throw certificateErrors.certificateExists();
+      if (!this.certificates.insert({ account: caller.account, ...created }, secrets)) throw certificateErrors.certificateExists();
     });
-    return certificate;
+    return created;
   }
 
-  get(caller: Caller, thumbprintAlgorithm: string, thumbprint: string): Certificate {
+  /** The certificate, with its internal part (its ETag and Last-Modified for the answer's headers). */
+  get(caller: Caller, thumbprintAlgorithm: string, thumbprint: string): CertificateWithInternal {
     const record = this.certificates.get(caller.account, thumbprintAlgorithm, thumbprint);
     if (!record) throw certificateErrors.certificateNotFound();
-    return record.certificate;
+    return record;
   }
 
   list(caller: Caller, page: PageQuery): Page<Certificate> {
@@ -88,29 +90,29 @@ export class CertificateService {
   }
 
   /** Certificate_Delete: the state becomes deleting; the scheduler's pass removes it or fails the deletion. */
-  delete(caller: Caller, thumbprintAlgorithm: string, thumbprint: string): Certificate {
-    const deleting = this.mutate(caller, thumbprintAlgorithm, thumbprint, (certificate, now, eTag) => beginCertificateDeletion(certificate, now, eTag));
+  delete(caller: Caller, thumbprintAlgorithm: string, thumbprint: string): CertificateWithInternal {
+    const deleting = this.mutate(caller, thumbprintAlgorithm, thumbprint, (current, now, eTag) => beginCertificateDeletion(current, now, eTag));
     this.context.deps.signal.wake();
     return deleting;
   }
 
-  cancelDeletion(caller: Caller, thumbprintAlgorithm: string, thumbprint: string): Certificate {
-    return this.mutate(caller, thumbprintAlgorithm, thumbprint, (certificate, now, eTag) => cancelCertificateDeletion(certificate, now, eTag));
+  cancelDeletion(caller: Caller, thumbprintAlgorithm: string, thumbprint: string): CertificateWithInternal {
+    return this.mutate(caller, thumbprintAlgorithm, thumbprint, (current, now, eTag) => cancelCertificateDeletion(current, now, eTag));
   }
 
   private mutate(
     caller: Caller,
     thumbprintAlgorithm: string,
     thumbprint: string,
-    change: (certificate: Certificate, now: Date, eTag: string) => Certificate,
-  ): Certificate {
+    change: (current: CertificateWithInternal, now: Date, eTag: string) => CertificateWithInternal,
+  ): CertificateWithInternal {
     return this.context.store.transaction(() => {
       const record = this.certificates.get(caller.account, thumbprintAlgorithm, thumbprint);
       if (!record) throw certificateErrors.certificateNotFound();
       const { now, eTag } = this.context.stamp();
-      const certificate = change(record.certificate, now, eTag);
-      this.certificates.update({ account: caller.account, certificate });
-      return certificate;
+      const next = change(record, now, eTag);
+      this.certificates.update({ account: caller.account, ...next });
+      return next;
     });
   }
 
@@ -125,14 +127,15 @@ export class CertificateService {
     const { store } = this.context;
     store.transaction(() => {
       const pools = store.pools.listAll();
-      for (const { account, certificate } of this.certificates.listByState(['deleting'])) {
+      for (const record of this.certificates.listByState(['deleting'])) {
+        const { account, certificate } = record;
         const users = poolsUsingCertificate(certificate, pools.filter((record) => record.account === account).map((record) => record.pool));
         if (users.length === 0) {
           this.certificates.delete(account, certificate.thumbprintAlgorithm, certificate.thumbprint);
           continue;
         }
         const { now, eTag } = this.context.stamp();
-        this.certificates.update({ account, certificate: failCertificateDeletion(certificate, users, now, eTag) });
+        this.certificates.update({ account, ...failCertificateDeletion(record, users, now, eTag) });
       }
     });
   }
@@ -147,7 +150,7 @@ export class CertificateService {
       seen.add(key);
       const record = this.certificates.get(account, reference.thumbprintAlgorithm, reference.thumbprint);
       const secrets = this.certificates.getSecrets(account, reference.thumbprintAlgorithm, reference.thumbprint);
-      if (record && secrets) found.push({ certificate: record.certificate, secrets });
+      if (record && secrets) found.push({ certificate: record.certificate, format: record.internal.certificateFormat, secrets });
     }
     return found;
   }

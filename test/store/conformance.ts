@@ -303,18 +303,21 @@ export function storeConformance(name: string, open: () => Store): void {
     test('certificates: one per algorithm and thumbprint in any case, secrets only through getSecrets, by state', withStore((store) => {
       const thumbprint = 'ABCDEF0123456789ABCDEF0123456789ABCDEF01';
       const spec = checkCertificateSpec({ thumbprint, thumbprintAlgorithm: 'sha1', data: 'MAo=', certificateFormat: 'pfx', password: 'secret' });
-      const certificate: Certificate = createCertificate(spec, {}, NOW, eTag());
-      assert.equal(store.certificates.insert({ account: ACCOUNT, certificate }, { data: 'MAo=', password: 'secret' }), true);
-      assert.equal(store.certificates.insert({ account: ACCOUNT, certificate }, { data: 'MAo=' }), false);
+      const created = createCertificate(spec, {}, NOW, eTag());
+      const certificate: Certificate = created.certificate;
+      assert.equal(store.certificates.insert({ account: ACCOUNT, ...created }, { data: 'MAo=', password: 'secret' }), true);
+      assert.equal(store.certificates.insert({ account: ACCOUNT, ...created }, { data: 'MAo=' }), false);
       assert.deepEqual(store.certificates.get(ACCOUNT, 'SHA1', thumbprint.toLowerCase())?.certificate, stored(certificate));
+      assert.deepEqual(store.certificates.get(ACCOUNT, 'sha1', thumbprint)?.internal, created.internal, 'the internal part is kept beside the document');
       assert.deepEqual(store.certificates.getSecrets(ACCOUNT, 'sha1', thumbprint), { data: 'MAo=', password: 'secret' });
       assert.equal(store.certificates.getSecrets(OTHER, 'sha1', thumbprint), undefined);
       const listed = store.certificates.list(ACCOUNT, page(10));
       assert.equal(listed.items.length, 1);
       assert.ok(!JSON.stringify(listed.items).includes('secret') && !JSON.stringify(listed.items).includes('MAo='), 'no list carries the secrets');
 
-      const deleting = beginCertificateDeletion(certificate, NOW, eTag());
-      store.certificates.update({ account: ACCOUNT, certificate: deleting });
+      const deleting = beginCertificateDeletion(created, NOW, eTag());
+      store.certificates.update({ account: ACCOUNT, ...deleting });
+      assert.equal(store.certificates.get(ACCOUNT, 'sha1', thumbprint)?.internal.eTag, deleting.internal.eTag);
       assert.deepEqual(store.certificates.listByState(['deleting']).map((record) => record.certificate.thumbprint), [thumbprint]);
       assert.deepEqual(store.certificates.listByState(['active']), []);
       store.certificates.delete(ACCOUNT, 'sha1', thumbprint);

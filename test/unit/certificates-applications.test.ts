@@ -24,6 +24,7 @@ import {
   failCertificateDeletion,
   poolsUsingCertificate,
   type Certificate,
+  type CertificateWithInternal,
 } from '../../src/core/certificate.js';
 import { isBatchError } from '../../src/core/errors.js';
 import { extractZip, readZipEntries } from '../../src/store/packages/unzip.js';
@@ -34,9 +35,13 @@ const THUMBPRINT = 'ABCDEF0123456789ABCDEF0123456789ABCDEF01';
 const code = (expected: string) => (error: unknown) => isBatchError(error) && error.code === expected;
 const property = (expected: string) => (error: unknown) => isBatchError(error) && error.values[0]?.value === expected;
 
-function certificate(format: 'cer' | 'pfx' = 'cer'): Certificate {
+function created(format: 'cer' | 'pfx' = 'cer'): CertificateWithInternal {
   const spec = checkCertificateSpec({ thumbprint: THUMBPRINT, thumbprintAlgorithm: 'sha1', data: 'MAo=', certificateFormat: format });
   return createCertificate(spec, format === 'cer' ? { sha1Thumbprint: THUMBPRINT, publicData: 'REVS' } : {}, NOW, '0x1');
+}
+
+function certificate(format: 'cer' | 'pfx' = 'cer'): Certificate {
+  return created(format).certificate;
 }
 
 test('certificate add rules: spaces removed, sha1 only, 40 hex digits, base64 of at most 10 KB, pfx by default', () => {
@@ -55,21 +60,24 @@ test('certificate add rules: spaces removed, sha1 only, 40 hex digits, base64 of
 });
 
 test('certificate deletion: deleting → deletefailed with the pools → active; no second delete or cancel while deleting', () => {
-  const active = certificate();
+  const active = created();
+  assert.deepEqual(active.internal, { eTag: '0x1', lastModified: '2024-05-06T07:08:09.1230000Z', certificateFormat: 'cer' });
   assert.throws(() => cancelCertificateDeletion(active, NOW, '0x2'), code('CertificateStateActive'));
   const deleting = beginCertificateDeletion(active, NOW, '0x2');
-  assert.equal(deleting.state, 'deleting');
-  assert.equal(deleting.previousState, 'active');
+  assert.equal(deleting.certificate.state, 'deleting');
+  assert.equal(deleting.certificate.previousState, 'active');
+  assert.equal(deleting.internal.eTag, '0x2');
+  assert.equal(deleting.internal.certificateFormat, 'cer');
   assert.throws(() => beginCertificateDeletion(deleting, NOW, '0x3'), code('CertificateBeingDeleted'));
   assert.throws(() => cancelCertificateDeletion(deleting, NOW, '0x3'), code('CertificateBeingDeleted'));
   const failed = failCertificateDeletion(deleting, ['p1'], NOW, '0x3');
-  assert.equal(failed.state, 'deletefailed');
-  assert.deepEqual(failed.deleteCertificateError?.values, [{ name: 'PoolId', value: 'p1' }]);
+  assert.equal(failed.certificate.state, 'deletefailed');
+  assert.deepEqual(failed.certificate.deleteCertificateError?.values, [{ name: 'PoolId', value: 'p1' }]);
   const again = beginCertificateDeletion(failed, NOW, '0x4');
-  assert.equal(again.deleteCertificateError, undefined);
+  assert.equal(again.certificate.deleteCertificateError, undefined);
   const restored = cancelCertificateDeletion(failed, NOW, '0x4');
-  assert.equal(restored.state, 'active');
-  assert.equal(restored.deleteCertificateError, undefined);
+  assert.equal(restored.certificate.state, 'active');
+  assert.equal(restored.certificate.deleteCertificateError, undefined);
 });
 
 test('pools using a certificate match algorithm and thumbprint without regard to case or spaces', () => {
@@ -83,8 +91,8 @@ test('pools using a certificate match algorithm and thumbprint without regard to
 });
 
 test('certificate files: sha1-<thumbprint>.cer, or .pfx with .pfx.pw, for the audiences the visibility names', () => {
-  const cer = { certificate: certificate('cer'), secrets: { data: 'MAo=' } };
-  const pfx = { certificate: { ...certificate('pfx'), thumbprint: 'F'.repeat(40) }, secrets: { data: 'MAo=', password: 'pw' } };
+  const cer = { certificate: certificate('cer'), format: 'cer' as const, secrets: { data: 'MAo=' } };
+  const pfx = { certificate: { ...certificate('pfx'), thumbprint: 'F'.repeat(40) }, format: 'pfx' as const, secrets: { data: 'MAo=', password: 'pw' } };
   const references = [
     { thumbprint: THUMBPRINT, thumbprintAlgorithm: 'sha1', visibility: ['startTask'] },
     { thumbprint: 'f'.repeat(40), thumbprintAlgorithm: 'sha1' },

@@ -134,6 +134,9 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   insertSchedule.run('shared', JSON.stringify({ id: 'Shared', jobCount: 2, state: 'active', autoPoolId: 'auto-1' }));
   insertSchedule.run('fresh', JSON.stringify({ id: 'Fresh', state: 'active', jobCount: 0 }));
   insertSchedule.run('old', JSON.stringify({ id: 'Old', state: 'active' }));
+  db.prepare("INSERT INTO certificates (account, key, state, doc, data) VALUES ('acct', 'sha1-ab', 'active', ?, 'MAo=')").run(
+    JSON.stringify({ thumbprint: 'AB', thumbprintAlgorithm: 'sha1', state: 'active', eTag: '0x1', lastModified: '2024-01-01T00:00:00.0000000Z', certificateFormat: 'cer', publicData: 'REVS' }),
+  );
   migrate(db);
   const pools = db.prepare('SELECT key, doc, internal_json FROM pools ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
   assert.deepEqual(
@@ -151,6 +154,13 @@ test("a store from before the internal parts: Lapis's own fields move from the d
     { key: 'fresh', doc: { id: 'Fresh', state: 'active' }, internal: { jobCount: 0 } },
     { key: 'old', doc: { id: 'Old', state: 'active' }, internal: null },
     { key: 'shared', doc: { id: 'Shared', state: 'active' }, internal: { jobCount: 2, autoPoolId: 'auto-1' } },
+  ]);
+  assert.deepEqual(documentsOf(db, 'certificates'), [
+    {
+      key: 'sha1-ab',
+      doc: { thumbprint: 'AB', thumbprintAlgorithm: 'sha1', state: 'active', publicData: 'REVS' },
+      internal: { eTag: '0x1', lastModified: '2024-01-01T00:00:00.0000000Z', certificateFormat: 'cer' },
+    },
   ]);
   db.close();
 });

@@ -21,8 +21,6 @@ export const MAX_RESULTS = 1000;
 export const INTERNAL_FIELDS = {
   task: ['dependencyAction', 'filesCleanedUp', 'slotsHeld', 'instances'],
   node: ['users', 'startTaskAttempt', 'retainsTaskData'],
-  /** A certificate has no ETag or Last-Modified on Batch's wire; the format was the request's. */
-  certificate: ['eTag', 'lastModified', 'certificateFormat'],
   preparationStatus: ['preparationAttempt', 'releaseAttempt'],
   subtask: ['coordinated'],
 } as const;

@@ -13,7 +13,7 @@ import type { CertificateService } from '../../../services/certificate-service.j
 import { operation, type BatchRequest, type Operation } from '../operation.js';
 import { certificateAddBody } from '../schemas/certificate.js';
 import { parseBody } from '../schemas/validate.js';
-import { changedReply, createdReply, entityReply, listReply, pageQuery, versionHeaders, withoutInternal } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, pageQuery, versionHeaders } from '../wire.js';
 
 const CERTIFICATE_PATH = '/certificates:key(^\\(.+\\)$)';
 
@@ -41,10 +41,10 @@ function certificateUrl(request: BatchRequest, certificate: Pick<Certificate, 't
   return `${request.baseUrl}/certificates(thumbprintAlgorithm=${certificate.thumbprintAlgorithm},thumbprint=${certificate.thumbprint})`;
 }
 
-/** The wire shape: no ETag or times of Lapis's own, and never the data or password (which the value does not hold). */
+/** The wire shape: never the data or password (which the value does not hold); its ETag and times are the record's internal part, for headers only. */
 export function certificateToWire(request: BatchRequest, certificate: Certificate): object {
   const { thumbprint, thumbprintAlgorithm } = certificate;
-  return { thumbprint, thumbprintAlgorithm, url: certificateUrl(request, certificate), ...withoutInternal('certificate', certificate) };
+  return Object.assign({ thumbprint, thumbprintAlgorithm, url: certificateUrl(request, certificate) }, certificate);
 }
 
 export function certificateOperations(services: { certificates: CertificateService }): Operation[] {
@@ -56,8 +56,8 @@ export function certificateOperations(services: { certificates: CertificateServi
       path: '/certificates',
       handler(request) {
         const spec = parseBody(certificateAddBody, request.body);
-        const certificate = services.certificates.add(request.caller, spec);
-        return createdReply(certificate, certificateUrl(request, certificate));
+        const { certificate, internal } = services.certificates.add(request.caller, spec);
+        return createdReply(internal, certificateUrl(request, certificate));
       },
     }),
     operation({
@@ -75,8 +75,8 @@ export function certificateOperations(services: { certificates: CertificateServi
       path: CERTIFICATE_PATH,
       handler(request) {
         const { thumbprintAlgorithm, thumbprint } = key(request);
-        const certificate = services.certificates.get(request.caller, thumbprintAlgorithm, thumbprint);
-        return entityReply(request, 'certificates', certificate, certificateToWire(request, certificate));
+        const { certificate, internal } = services.certificates.get(request.caller, thumbprintAlgorithm, thumbprint);
+        return entityReply(request, 'certificates', internal, certificateToWire(request, certificate));
       },
     }),
     operation({
@@ -85,8 +85,8 @@ export function certificateOperations(services: { certificates: CertificateServi
       path: CERTIFICATE_PATH,
       handler(request) {
         const { thumbprintAlgorithm, thumbprint } = key(request);
-        const certificate = services.certificates.delete(request.caller, thumbprintAlgorithm, thumbprint);
-        return { status: 202, headers: versionHeaders(certificate) };
+        const { internal } = services.certificates.delete(request.caller, thumbprintAlgorithm, thumbprint);
+        return { status: 202, headers: versionHeaders(internal) };
       },
     }),
     operation({
@@ -95,8 +95,8 @@ export function certificateOperations(services: { certificates: CertificateServi
       path: `${CERTIFICATE_PATH}/canceldelete`,
       handler(request) {
         const { thumbprintAlgorithm, thumbprint } = key(request);
-        const certificate = services.certificates.cancelDeletion(request.caller, thumbprintAlgorithm, thumbprint);
-        return changedReply(204, certificate, certificateUrl(request, certificate));
+        const { certificate, internal } = services.certificates.cancelDeletion(request.caller, thumbprintAlgorithm, thumbprint);
+        return changedReply(204, internal, certificateUrl(request, certificate));
       },
     }),
   ];
