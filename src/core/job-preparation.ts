@@ -49,9 +49,27 @@ export interface JobNodeStatus {
   nodeUrl: string;
   jobPreparationTaskExecutionInfo?: PrepReleaseExecutionInfo;
   jobReleaseTaskExecutionInfo?: PrepReleaseExecutionInfo;
-  /** Lapis's own: fence reports of earlier runs; never on the wire. */
+}
+
+/** Lapis's own about a node's status for a job, kept beside its wire document (never answered): attempts that fence reports of earlier runs. */
+export interface JobNodeStatusInternal {
   preparationAttempt: number;
   releaseAttempt: number;
+}
+
+/** A node's status for a job and its internal part, as the run transitions take and return them. */
+export interface JobNodeStatusWithInternal {
+  status: JobNodeStatus;
+  internal: JobNodeStatusInternal;
+}
+
+/** The attempt of the kind's run under way, which its reports must name. */
+export function attemptOf(internal: JobNodeStatusInternal, kind: PrepReleaseKind): number {
+  return kind === 'jobPreparation' ? internal.preparationAttempt : internal.releaseAttempt;
+}
+
+function nextAttempt(internal: JobNodeStatusInternal, kind: PrepReleaseKind): JobNodeStatusInternal {
+  return kind === 'jobPreparation' ? { ...internal, preparationAttempt: internal.preparationAttempt + 1 } : { ...internal, releaseAttempt: internal.releaseAttempt + 1 };
 }
 
 export type PrepReleaseKind = 'jobPreparation' | 'jobRelease';
@@ -96,17 +114,25 @@ function startedInfo(directory: string, directoryUrl: string, now: Date): PrepRe
   return { state: 'running', startTime: formatTimestamp(now), taskRootDirectory: directory, taskRootDirectoryUrl: directoryUrl, retryCount: 0 };
 }
 
-export function beginRun(status: JobNodeStatus, kind: PrepReleaseKind, directoryUrl: string, jobId: string, now: Date): JobNodeStatus {
+export function beginRun(
+  { status, internal }: JobNodeStatusWithInternal,
+  kind: PrepReleaseKind,
+  directoryUrl: string,
+  jobId: string,
+  now: Date,
+): JobNodeStatusWithInternal {
   const info = startedInfo(prepReleaseDirectory(jobId, kind), directoryUrl, now);
-  return kind === 'jobPreparation'
-    ? { ...status, jobPreparationTaskExecutionInfo: info, preparationAttempt: status.preparationAttempt + 1 }
-    : { ...status, jobReleaseTaskExecutionInfo: info, releaseAttempt: status.releaseAttempt + 1 };
+  return {
+    status: kind === 'jobPreparation' ? { ...status, jobPreparationTaskExecutionInfo: info } : { ...status, jobReleaseTaskExecutionInfo: info },
+    internal: nextAttempt(internal, kind),
+  };
 }
 
-export function retryRun(status: JobNodeStatus, kind: PrepReleaseKind, now: Date): JobNodeStatus {
+export function retryRun(current: JobNodeStatusWithInternal, kind: PrepReleaseKind, now: Date): JobNodeStatusWithInternal {
+  const { status, internal } = current;
   const key = kind === 'jobPreparation' ? 'jobPreparationTaskExecutionInfo' : 'jobReleaseTaskExecutionInfo';
   const info = status[key];
-  if (!info) return status;
+  if (!info) return current;
   const time = formatTimestamp(now);
   const retried: PrepReleaseExecutionInfo = {
     state: 'running',
@@ -116,9 +142,10 @@ export function retryRun(status: JobNodeStatus, kind: PrepReleaseKind, now: Date
     retryCount: info.retryCount + 1,
     lastRetryTime: time,
   };
-  return kind === 'jobPreparation'
-    ? { ...status, jobPreparationTaskExecutionInfo: retried, preparationAttempt: status.preparationAttempt + 1 }
-    : { ...status, jobReleaseTaskExecutionInfo: retried, releaseAttempt: status.releaseAttempt + 1 };
+  return {
+    status: kind === 'jobPreparation' ? { ...status, jobPreparationTaskExecutionInfo: retried } : { ...status, jobReleaseTaskExecutionInfo: retried },
+    internal: nextAttempt(internal, kind),
+  };
 }
 
 export function completeRun(

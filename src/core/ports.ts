@@ -7,7 +7,7 @@ import type { Certificate, CertificateInternal, CertificateSecrets, CertificateS
 import type { ComputeNode } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
-import type { JobNodeStatus } from './job-preparation.js';
+import type { JobNodeStatus, JobNodeStatusInternal } from './job-preparation.js';
 import type { Pool, PoolInternal } from './pool.js';
 import type { Task, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
@@ -146,10 +146,17 @@ export interface TaskRepository {
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
 }
 
+/** A node's status for a job: the wire document and, beside it, Lapis's own part. */
+export interface JobNodeStatusRecord {
+  status: JobNodeStatus;
+  internal: JobNodeStatusInternal;
+}
+
 export interface JobNodeStatusRepository {
-  get(account: string, jobId: string, nodeId: string): JobNodeStatus | undefined;
-  put(account: string, jobId: string, status: JobNodeStatus): void;
-  listByJob(account: string, jobId: string): JobNodeStatus[];
+  get(account: string, jobId: string, nodeId: string): JobNodeStatusRecord | undefined;
+  put(account: string, jobId: string, record: JobNodeStatusRecord): void;
+  listByJob(account: string, jobId: string): JobNodeStatusRecord[];
+  /** The wire documents only, a page at a time. */
   page(account: string, jobId: string, page: PageQuery): Page<JobNodeStatus>;
   /** The jobs (by lower-cased id) with a status on the node. */
   listByNode(account: string, nodeId: string): { jobKey: string; status: JobNodeStatus }[];

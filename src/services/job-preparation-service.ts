@@ -8,6 +8,7 @@ import { isSchedulable } from '../core/node.js';
 import { earnsRetry } from '../core/run-outcome.js';
 import type { Job } from '../core/job.js';
 import {
+  attemptOf,
   beginRun,
   completeRun,
   isRunning,
@@ -21,7 +22,7 @@ import {
   type NodePreparation,
   type PrepReleaseKind,
 } from '../core/job-preparation.js';
-import type { NodeRecord, Page, PageQuery, TaskRun, TaskRunReport } from '../core/ports.js';
+import type { JobNodeStatusRecord, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { RunBuilder } from './run-builder.js';
 
@@ -42,16 +43,16 @@ export class JobPreparationService {
     const record = store.nodes.get(account, poolId, nodeId);
     if (!job || job.state !== 'active' || !preparationTaskOf(job) || !record || !isSchedulable(record.node)) return undefined;
     if (store.jobNodeStatus.get(account, job.id, nodeId)) return undefined;
-    const status = this.begin(this.newStatus(record), job, 'jobPreparation');
-    store.jobNodeStatus.put(account, job.id, status);
-    return this.runs.preparationRun(account, job, status, 'jobPreparation', false);
+    const started = this.begin(this.newStatus(record), job, 'jobPreparation');
+    store.jobNodeStatus.put(account, job.id, started);
+    return this.runs.preparationRun(account, job, started, 'jobPreparation', false);
   }
 
   /** Where the job's tasks stand on the node (see nodePreparation). */
   preparationOn(account: string, job: Job, nodeId: string): NodePreparation {
     // Most jobs have no preparation task to wait for: no node status to read for each task placed.
     if (!preparationTaskOf(job) || !preparationGatesTasks(job)) return 'ready';
-    return nodePreparation(job, this.context.store.jobNodeStatus.get(account, job.id, nodeId));
+    return nodePreparation(job, this.context.store.jobNodeStatus.get(account, job.id, nodeId)?.status);
   }
 
   /**
@@ -64,15 +65,15 @@ export class JobPreparationService {
     const statuses = jobNodeStatus.listByJob(account, job.id);
     if (!releaseTaskOf(job)) return false;
     let waiting = false;
-    for (let status of statuses) {
-      if (!status.jobPreparationTaskExecutionInfo) continue;
-      if (!status.jobReleaseTaskExecutionInfo) {
-        status = this.begin(status, job, 'jobRelease');
-        jobNodeStatus.put(account, job.id, status);
-        const run = this.runs.preparationRun(account, job, status, 'jobRelease', false);
+    for (let record of statuses) {
+      if (!record.status.jobPreparationTaskExecutionInfo) continue;
+      if (!record.status.jobReleaseTaskExecutionInfo) {
+        record = this.begin(record, job, 'jobRelease');
+        jobNodeStatus.put(account, job.id, record);
+        const run = this.runs.preparationRun(account, job, record, 'jobRelease', false);
         if (run) runs.push(run);
       }
-      if (isRunning(status, 'jobRelease')) waiting = true;
+      if (isRunning(record.status, 'jobRelease')) waiting = true;
     }
     return waiting;
   }
@@ -84,17 +85,17 @@ export class JobPreparationService {
     const kind = run.kind as PrepReleaseKind;
     const retry = store.transaction((): TaskRun | undefined => {
       const job = store.jobs.get(run.account, run.jobId)?.job;
-      const status = store.jobNodeStatus.get(run.account, run.jobId, run.nodeId);
-      const attempt = kind === 'jobPreparation' ? status?.preparationAttempt : status?.releaseAttempt;
-      if (!job || !status || attempt !== run.attempt || !isRunning(status, kind)) return undefined;
+      const record = store.jobNodeStatus.get(run.account, run.jobId, run.nodeId);
+      if (!job || !record || attemptOf(record.internal, kind) !== run.attempt || !isRunning(record.status, kind)) return undefined;
+      const { status } = record;
       const info = kind === 'jobPreparation' ? status.jobPreparationTaskExecutionInfo : status.jobReleaseTaskExecutionInfo;
       const maxRetries = kind === 'jobPreparation' ? (preparationTaskOf(job)?.constraints?.maxTaskRetryCount ?? job.constraints.maxTaskRetryCount) : 0;
       if (earnsRetry(outcome, info?.retryCount ?? 0, maxRetries)) {
-        const retried = retryRun(status, kind, this.context.now());
+        const retried = retryRun(record, kind, this.context.now());
         store.jobNodeStatus.put(run.account, run.jobId, retried);
         return this.runs.preparationRun(run.account, job, retried, kind, true);
       }
-      store.jobNodeStatus.put(run.account, run.jobId, completeRun(status, kind, outcome));
+      store.jobNodeStatus.put(run.account, run.jobId, { ...record, status: completeRun(status, kind, outcome) });
       return undefined;
     });
     if (retry) this.context.deps.nodeWork.startRuns([retry]);
@@ -123,19 +124,16 @@ export class JobPreparationService {
     return this.context.store.jobNodeStatus.page(caller.account, jobId, page);
   }
 
-  private newStatus(record: NodeRecord): JobNodeStatus {
+  private newStatus(record: NodeRecord): JobNodeStatusRecord {
     return {
-      poolId: record.poolId,
-      nodeId: record.node.id,
-      nodeUrl: `${this.context.deps.publicUrl()}/pools/${record.poolId}/nodes/${record.node.id}`,
-      preparationAttempt: 0,
-      releaseAttempt: 0,
+      status: { poolId: record.poolId, nodeId: record.node.id, nodeUrl: `${this.context.deps.publicUrl()}/pools/${record.poolId}/nodes/${record.node.id}` },
+      internal: { preparationAttempt: 0, releaseAttempt: 0 },
     };
   }
 
-  private begin(status: JobNodeStatus, job: Job, kind: PrepReleaseKind): JobNodeStatus {
-    const directoryUrl = `${status.nodeUrl}/files/${prepReleaseDirectory(job.id, kind)}`;
-    return beginRun(status, kind, directoryUrl, job.id, this.context.now());
+  private begin(record: JobNodeStatusRecord, job: Job, kind: PrepReleaseKind): JobNodeStatusRecord {
+    const directoryUrl = `${record.status.nodeUrl}/files/${prepReleaseDirectory(job.id, kind)}`;
+    return beginRun(record, kind, directoryUrl, job.id, this.context.now());
   }
 
 }

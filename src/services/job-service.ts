@@ -207,7 +207,7 @@ export class JobService {
             if (files) removeFiles.push(files);
           }
         }
-        for (const status of store.jobNodeStatus.listByJob(account, job.id)) {
+        for (const { status } of store.jobNodeStatus.listByJob(account, job.id)) {
           removeFiles.push({
             placement: { account, poolId: status.poolId, nodeId: status.nodeId },
             path: `workitems/${job.id}`,

@@ -17,12 +17,12 @@
 import { settingsEnvironment } from '../core/batch-environment.js';
 import type { EnvironmentSetting, ResourceFile, UserIdentity } from '../core/common.js';
 import type { Job } from '../core/job.js';
-import { DEFAULT_RELEASE_WALL_CLOCK, preparationTaskOf, prepReleaseDirectory, releaseTaskOf, type JobNodeStatus, type PrepReleaseKind } from '../core/job-preparation.js';
+import { attemptOf, DEFAULT_RELEASE_WALL_CLOCK, preparationTaskOf, prepReleaseDirectory, releaseTaskOf, type PrepReleaseKind } from '../core/job-preparation.js';
 import { multiInstanceOf, type InstanceStatus } from '../core/multi-instance.js';
 import type { ComputeNode } from '../core/node.js';
 import type { Pool, StartTask } from '../core/pool.js';
 import { runIdentity } from '../core/pool-users.js';
-import type { NodeRecord, TaskRecord, TaskRun, TaskRunRef } from '../core/ports.js';
+import type { JobNodeStatusRecord, NodeRecord, TaskRecord, TaskRun, TaskRunRef } from '../core/ports.js';
 import type { TaskNodeInfo } from '../core/task-node-info.js';
 import { authenticationTokenExpiry } from '../core/task.js';
 import { isUnlimited, parseDuration } from '../core/time.js';
@@ -98,13 +98,13 @@ export class RunBuilder {
   }
 
   /** A job's preparation or release task on a node, as the node's status counts its attempts. */
-  preparationRun(account: string, job: Job, status: JobNodeStatus, kind: PrepReleaseKind, isRetry: boolean): TaskRun | undefined {
+  preparationRun(account: string, job: Job, { status, internal }: JobNodeStatusRecord, kind: PrepReleaseKind, isRetry: boolean): TaskRun | undefined {
     const preparation = preparationTaskOf(job);
     const release = releaseTaskOf(job);
     const spec = kind === 'jobPreparation' ? preparation : release;
     if (!spec) return undefined;
     return this.describe({
-      ref: { kind, account, poolId: status.poolId, nodeId: status.nodeId, jobId: job.id, taskId: kind, attempt: kind === 'jobPreparation' ? status.preparationAttempt : status.releaseAttempt },
+      ref: { kind, account, poolId: status.poolId, nodeId: status.nodeId, jobId: job.id, taskId: kind, attempt: attemptOf(internal, kind) },
       pool: this.context.store.pools.get(account, status.poolId)?.pool,
       commandLine: spec.commandLine,
       taskDirectory: prepReleaseDirectory(job.id, kind),

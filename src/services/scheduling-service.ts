@@ -70,7 +70,7 @@ export class SchedulingService {
           if (!preparationTaskOf(job) || !withTasks.has(job.id.toLowerCase())) continue;
           const states: NonNullable<SnapshotJob['preparation']>['nodes'] = {};
           for (const node of nodes) {
-            const status = store.jobNodeStatus.get(account, job.id, node.nodeId);
+            const status = store.jobNodeStatus.get(account, job.id, node.nodeId)?.status;
             states[node.nodeId] = status ? nodePreparation(job, status) : 'unstarted';
           }
           snapshotJob.preparation = { nodes: states, gatesTasks: preparationGatesTasks(job) };

@@ -324,6 +324,21 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.equal(store.certificates.get(ACCOUNT, 'sha1', thumbprint), undefined);
     }));
 
+    test('job node status: the document and its internal part, by job and by node, pages of documents', withStore((store) => {
+      const record = (nodeId: string, attempt: number) => ({
+        status: { poolId: 'pool', nodeId, nodeUrl: `https://example/pools/pool/nodes/${nodeId}` },
+        internal: { preparationAttempt: attempt, releaseAttempt: 0 },
+      });
+      store.jobNodeStatus.put(ACCOUNT, 'Job', record('n2', 1));
+      store.jobNodeStatus.put(ACCOUNT, 'Job', record('n1', 3));
+      assert.deepEqual(store.jobNodeStatus.get(ACCOUNT, 'JOB', 'n1'), record('n1', 3));
+      assert.deepEqual(store.jobNodeStatus.listByJob(ACCOUNT, 'job'), [record('n1', 3), record('n2', 1)]);
+      assert.deepEqual(store.jobNodeStatus.page(ACCOUNT, 'job', page(10)).items, [record('n1', 3).status, record('n2', 1).status], 'pages hold the documents alone');
+      assert.deepEqual(store.jobNodeStatus.listByNode(ACCOUNT, 'n2'), [{ jobKey: 'job', status: record('n2', 1).status }]);
+      store.jobNodeStatus.deleteByJob(ACCOUNT, 'Job');
+      assert.equal(store.jobNodeStatus.get(ACCOUNT, 'Job', 'n1'), undefined);
+    }));
+
     test('applications: packages per version in any case, kept when the application is saved again, gone with it', withStore((store) => {
       const pkg = (applicationId: string, version: string): ApplicationPackage => ({
         applicationId, version, format: 'zip', path: `/data/applications/${applicationId}/${version}`, state: 'active', lastActivationTime: NOW.toISOString(),

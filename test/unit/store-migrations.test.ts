@@ -137,7 +137,16 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   db.prepare("INSERT INTO certificates (account, key, state, doc, data) VALUES ('acct', 'sha1-ab', 'active', ?, 'MAo=')").run(
     JSON.stringify({ thumbprint: 'AB', thumbprintAlgorithm: 'sha1', state: 'active', eTag: '0x1', lastModified: '2024-01-01T00:00:00.0000000Z', certificateFormat: 'cer', publicData: 'REVS' }),
   );
+  db.prepare("INSERT INTO job_node_status (account, job_key, node_id, doc) VALUES ('acct', 'job', 'n1', ?)").run(
+    JSON.stringify({ poolId: 'p', nodeId: 'n1', nodeUrl: 'u', preparationAttempt: 2, releaseAttempt: 1, jobPreparationTaskExecutionInfo: { state: 'completed' } }),
+  );
   migrate(db);
+  assert.deepEqual(db.prepare('SELECT doc, internal_json FROM job_node_status').all(), [
+    {
+      doc: JSON.stringify({ poolId: 'p', nodeId: 'n1', nodeUrl: 'u', jobPreparationTaskExecutionInfo: { state: 'completed' } }),
+      internal_json: JSON.stringify({ preparationAttempt: 2, releaseAttempt: 1 }),
+    },
+  ]);
   const pools = db.prepare('SELECT key, doc, internal_json FROM pools ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
   assert.deepEqual(
     pools.map((row) => ({ key: row.key, doc: JSON.parse(row.doc), internal: row.internal_json && JSON.parse(row.internal_json) })),

@@ -7,7 +7,7 @@ import { operation, type BatchRequest, type Operation } from '../operation.js';
 import { jobAddBody, jobDisableBody, jobPatchBody, jobTerminateBody, jobUpdateBody } from '../schemas/job.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseBooleanQuery, parseExpand, withoutInternal } from '../wire.js';
+import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
 
 export function jobUrl(request: BatchRequest, jobId: string): string {
   return `${request.baseUrl}/jobs/${jobId}`;
@@ -133,8 +133,7 @@ export function jobOperations(services: BatchServices): Operation[] {
       path: '/jobs/:jobId/jobpreparationandreleasetaskstatus',
       handler(request) {
         const page = services.preparation.list(request.caller, request.params.jobId, pageQuery(request, undefined));
-        const items = page.items.map((status) => withoutInternal('preparationStatus', status));
-        return listReply(request, 'jobpreparationandreleasetaskstatuslist', items, page.continuation);
+        return listReply(request, 'jobpreparationandreleasetaskstatuslist', page.items, page.continuation);
       },
     }),
   ];
