@@ -95,12 +95,22 @@ export interface ComputeNode {
   /** The pool's start task as it was when this node last booted. */
   startTask?: StartTask;
   startTaskInfo?: StartTaskInformation;
-  /** Lapis's own: the users added with ComputeNode_AddUser; never on the wire. */
+}
+
+/** Lapis's own about a node, kept beside its wire document (never answered). */
+export interface NodeInternal {
+  /** The users added with ComputeNode_AddUser. */
   users?: NodeUser[];
-  /** Lapis's own: fences reports of earlier start task runs; never on the wire. */
+  /** Fences reports of earlier start task runs. */
   startTaskAttempt?: number;
-  /** Lapis's own: leaving or restarting with retaineddata, it waits until its tasks' retention times have passed; never on the wire. */
+  /** Leaving or restarting with retaineddata, it waits until its tasks' retention times have passed. */
   retainsTaskData?: boolean;
+}
+
+/** A node and its internal part, as the transitions that change the internal part take and return them. */
+export interface NodeWithInternal {
+  node: ComputeNode;
+  internal: NodeInternal;
 }
 
 export const NODE_AGENT_VERSION = '1.0.0-lapis';
@@ -136,20 +146,21 @@ function withState(node: ComputeNode, state: ComputeNodeState, now: Date): Compu
   return { ...node, state, stateTransitionTime: formatTimestamp(now) };
 }
 
-export function markNodeReady(node: ComputeNode, now: Date): ComputeNode {
+/** A booted node rests, its tasks' data no longer retained. */
+export function markNodeReady({ node, internal }: NodeWithInternal, now: Date): NodeWithInternal {
   const time = formatTimestamp(now);
-  const { retainsTaskData: _retained, ...rest } = node;
-  const booted = { ...rest, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
-  return withState(booted, restingState(booted), now);
+  const { retainsTaskData: _retained, ...rest } = internal;
+  const booted = { ...node, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
+  return { node: withState(booted, restingState(booted), now), internal: rest };
 }
 
 export function markNodeRestarting(node: ComputeNode, now: Date): ComputeNode {
   return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'starting', now);
 }
 
-export function markNodeLeaving(node: ComputeNode, now: Date, retainsTaskData = false): ComputeNode {
+export function markNodeLeaving({ node, internal }: NodeWithInternal, now: Date, retainsTaskData = false): NodeWithInternal {
   const leaving = withState(node, 'leavingpool', now);
-  return retainsTaskData ? { ...leaving, retainsTaskData } : leaving;
+  return { node: leaving, internal: retainsTaskData ? { ...internal, retainsTaskData } : internal };
 }
 
 const HEARTBEATING_STATES: ReadonlySet<ComputeNodeState> = new Set(['idle', 'running', 'offline', 'waitingforstarttask', 'starttaskfailed']);
@@ -208,10 +219,10 @@ export type NodeRestartOption = 'requeue' | 'terminate' | 'taskcompletion' | 're
 export type NodeRestartKind = 'rebooting' | 'reimaging' | 'deallocating';
 
 /** ComputeNode_Reboot / _Reimage / _Deallocate: the node takes no new task and goes down once its tasks are dealt with. */
-export function beginNodeRestart(node: ComputeNode, kind: NodeRestartKind, now: Date, retainsTaskData = false): ComputeNode {
+export function beginNodeRestart({ node, internal }: NodeWithInternal, kind: NodeRestartKind, now: Date, retainsTaskData = false): NodeWithInternal {
   if (node.state !== 'idle' && node.state !== 'running') throw batchErrors.nodeNotReady();
   const restarting = withState(node, kind, now);
-  return retainsTaskData ? { ...restarting, retainsTaskData } : restarting;
+  return { node: restarting, internal: retainsTaskData ? { ...internal, retainsTaskData } : internal };
 }
 
 export function isRestarting(node: ComputeNode): boolean {
@@ -273,26 +284,26 @@ function sameName(a: string, b: string): boolean {
 }
 
 /** ComputeNode_AddUser: names are unique on a node without regard to case. */
-export function addNodeUser(node: ComputeNode, spec: NodeUserSpec, now: Date): ComputeNode {
+export function addNodeUser({ node, internal }: NodeWithInternal, spec: NodeUserSpec, now: Date): NodeWithInternal {
   if (node.state !== 'idle' && node.state !== 'running' && node.state !== 'offline') throw batchErrors.nodeNotReady();
-  const users = node.users ?? [];
+  const users = internal.users ?? [];
   if (users.some((user) => sameName(user.name, spec.name))) throw batchErrors.nodeUserExists();
-  return { ...node, users: [...users, userOf(spec, now)] };
+  return { node, internal: { ...internal, users: [...users, userOf(spec, now)] } };
 }
 
 /** ComputeNode_UpdateUser replaces password, expiry and SSH key; what it omits is removed or defaulted. */
-export function updateNodeUser(node: ComputeNode, name: string, spec: Omit<NodeUserSpec, 'name' | 'isAdmin'>, now: Date): ComputeNode {
-  const users = node.users ?? [];
+export function updateNodeUser({ node, internal }: NodeWithInternal, name: string, spec: Omit<NodeUserSpec, 'name' | 'isAdmin'>, now: Date): NodeWithInternal {
+  const users = internal.users ?? [];
   const existing = users.find((user) => sameName(user.name, name));
   if (!existing) throw batchErrors.nodeUserNotFound();
   const updated = userOf({ ...spec, name: existing.name, isAdmin: existing.isAdmin }, now);
-  return { ...node, users: users.map((user) => (user === existing ? updated : user)) };
+  return { node, internal: { ...internal, users: users.map((user) => (user === existing ? updated : user)) } };
 }
 
-export function deleteNodeUser(node: ComputeNode, name: string): ComputeNode {
-  const users = node.users ?? [];
+export function deleteNodeUser({ node, internal }: NodeWithInternal, name: string): NodeWithInternal {
+  const users = internal.users ?? [];
   if (!users.some((user) => sameName(user.name, name))) throw batchErrors.nodeUserNotFound();
-  return { ...node, users: users.filter((user) => !sameName(user.name, name)) };
+  return { node, internal: { ...internal, users: users.filter((user) => !sameName(user.name, name)) } };
 }
 
 /**
@@ -300,24 +311,21 @@ export function deleteNodeUser(node: ComputeNode, name: string): ComputeNode {
  * it waits (unschedulable) in `waitingforstarttask`; otherwise it takes tasks
  * while the start task runs.
  */
-export function beginStartTask(node: ComputeNode, startTask: StartTask, now: Date): ComputeNode {
+export function beginStartTask({ node, internal }: NodeWithInternal, startTask: StartTask, now: Date): NodeWithInternal {
   const time = formatTimestamp(now);
-  const started: ComputeNode = {
-    ...node,
-    startTask,
-    startTaskInfo: { state: 'running', startTime: time, retryCount: 0 },
-    startTaskAttempt: (node.startTaskAttempt ?? 0) + 1,
+  const started: ComputeNode = { ...node, startTask, startTaskInfo: { state: 'running', startTime: time, retryCount: 0 } };
+  return {
+    node: (startTask.waitForSuccess ?? true) ? withState(started, 'waitingforstarttask', now) : started,
+    internal: { ...internal, startTaskAttempt: (internal.startTaskAttempt ?? 0) + 1 },
   };
-  return (startTask.waitForSuccess ?? true) ? withState(started, 'waitingforstarttask', now) : started;
 }
 
-export function retryStartTask(node: ComputeNode, now: Date): ComputeNode {
+export function retryStartTask({ node, internal }: NodeWithInternal, now: Date): NodeWithInternal {
   const time = formatTimestamp(now);
   const info = node.startTaskInfo ?? { state: 'running' as const, startTime: time, retryCount: 0 };
   return {
-    ...node,
-    startTaskInfo: { state: 'running', startTime: time, retryCount: info.retryCount + 1, lastRetryTime: time },
-    startTaskAttempt: (node.startTaskAttempt ?? 0) + 1,
+    node: { ...node, startTaskInfo: { state: 'running', startTime: time, retryCount: info.retryCount + 1, lastRetryTime: time } },
+    internal: { ...internal, startTaskAttempt: (internal.startTaskAttempt ?? 0) + 1 },
   };
 }
 

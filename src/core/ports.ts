@@ -4,7 +4,7 @@
 
 import type { Application, ApplicationPackage, ApplicationPackageFormat } from './application.js';
 import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
-import type { ComputeNode } from './node.js';
+import type { ComputeNode, NodeInternal } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus, JobNodeStatusInternal } from './job-preparation.js';
@@ -24,6 +24,8 @@ export interface NodeRecord {
   account: string;
   poolId: string;
   node: ComputeNode;
+  /** Lapis's own, beside the wire document. */
+  internal: NodeInternal;
 }
 
 export interface JobRecord {

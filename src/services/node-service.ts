@@ -34,6 +34,7 @@ import {
   type NodeRestartKind,
   type NodeRestartOption,
   type NodeUserSpec,
+  type NodeWithInternal,
 } from '../core/node.js';
 import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
@@ -79,22 +80,22 @@ export class NodeService {
   }
 
   addUser(caller: Caller, poolId: string, nodeId: string, spec: NodeUserSpec): void {
-    this.changeNode(caller, poolId, nodeId, (node) => addNodeUser(node, spec, this.context.now()));
+    this.changeNode(caller, poolId, nodeId, (current) => addNodeUser(current, spec, this.context.now()));
   }
 
   updateUser(caller: Caller, poolId: string, nodeId: string, name: string, spec: Omit<NodeUserSpec, 'name' | 'isAdmin'>): void {
-    this.changeNode(caller, poolId, nodeId, (node) => updateNodeUser(node, name, spec, this.context.now()));
+    this.changeNode(caller, poolId, nodeId, (current) => updateNodeUser(current, name, spec, this.context.now()));
   }
 
   deleteUser(caller: Caller, poolId: string, nodeId: string, name: string): void {
-    this.changeNode(caller, poolId, nodeId, (node) => deleteNodeUser(node, name));
+    this.changeNode(caller, poolId, nodeId, (current) => deleteNodeUser(current, name));
   }
 
-  private changeNode(caller: Caller, poolId: string, nodeId: string, change: (node: ComputeNode) => ComputeNode): void {
+  private changeNode(caller: Caller, poolId: string, nodeId: string, change: (current: NodeWithInternal) => NodeWithInternal): void {
     const { store } = this.context;
     store.transaction(() => {
       const record = this.findNode(caller, poolId, nodeId);
-      store.nodes.update({ ...record, node: change(record.node) });
+      store.nodes.update({ ...record, ...change(record) });
     });
   }
 
@@ -104,7 +105,7 @@ export class NodeService {
     const stop = store.transaction(() => {
       const record = this.findNode(caller, poolId, nodeId);
       const ending = option === 'taskcompletion' ? 'none' : option === 'requeue' ? 'requeue' : 'terminate';
-      return this.endTasksThen(record, ending, (node) => disableNodeScheduling(node, this.context.now())).stopped;
+      return this.endTasksThen(record, ending, ({ node, internal }) => ({ node: disableNodeScheduling(node, this.context.now()), internal })).stopped;
     });
     this.context.deps.nodeWork.stopRuns(stop);
     this.context.deps.signal.wake();
@@ -130,7 +131,7 @@ export class NodeService {
     const stop = store.transaction(() => {
       const record = this.findNode(caller, poolId, nodeId);
       const ending = option === 'requeue' || option === 'terminate' ? option : 'none';
-      const { stopped } = this.endTasksThen(record, ending, (node) => beginNodeRestart(node, kind, this.context.now(), option === 'retaineddata'));
+      const { stopped } = this.endTasksThen(record, ending, (current) => beginNodeRestart(current, kind, this.context.now(), option === 'retaineddata'));
       if (kind !== 'deallocating') this.preparation.forgetNode(caller.account, record.node.id, kind === 'reimaging');
       return stopped;
     });
@@ -169,8 +170,9 @@ export class NodeService {
     const placement = { account: caller.account, poolId: record.poolId, nodeId: record.node.id };
     const files = this.context.deps.provider.nodeFiles(placement);
     const directory = `${record.poolId}/${record.node.id}/${this.context.now().toISOString().replace(/[:.]/g, '-')}`;
-    const { users: _users, startTaskAttempt: _attempt, ...node } = record.node;
-    const uploads: { name: string; content: Buffer }[] = [{ name: 'lapis-node.json', content: Buffer.from(JSON.stringify({ poolId: record.poolId, node, logsSince: request.startTime }, null, 2)) }];
+    const uploads: { name: string; content: Buffer }[] = [
+      { name: 'lapis-node.json', content: Buffer.from(JSON.stringify({ poolId: record.poolId, node: record.node, logsSince: request.startTime }, null, 2)) },
+    ];
     for (const name of ['startup/stdout.txt', 'startup/stderr.txt']) {
       const entry = await files?.stat(name);
       if (!files || !entry || entry.isDirectory) continue;
@@ -306,7 +308,7 @@ export class NodeService {
   private addNode(account: string, pool: Pool, isDedicated: boolean): NodePlacement {
     const nodeId = newNodeId(account, pool.id, isDedicated);
     const node = newNode(nodeId, { vmSize: pool.vmSize, isDedicated, imageReference: pool.virtualMachineConfiguration?.imageReference }, this.context.now());
-    this.context.store.nodes.insert({ account, poolId: pool.id, node });
+    this.context.store.nodes.insert({ account, poolId: pool.id, node, internal: {} });
     this.context.store.usage.nodeStarted(account, pool.id, nodeId, pool.vmSize, isDedicated, this.context.now().getTime());
     return { account, poolId: pool.id, nodeId };
   }
@@ -321,7 +323,7 @@ export class NodeService {
   private beginRemoval(record: NodeRecord, work: AllocationWork, option: ComputeNodeDeallocationOption): void {
     const waits = option === 'taskcompletion' || option === 'retaineddata';
     const ending = waits ? 'none' : option === 'terminate' ? 'terminate' : 'requeue';
-    const { node: leaving, stopped } = this.endTasksThen(record, ending, (node) => markNodeLeaving(node, this.context.now(), option === 'retaineddata'));
+    const { node: leaving, stopped } = this.endTasksThen(record, ending, (current) => markNodeLeaving(current, this.context.now(), option === 'retaineddata'));
     work.stop.push(...stopped);
     if (!waits || this.isDoneWithTasks(leaving)) work.release.push({ account: record.account, poolId: record.poolId, nodeId: record.node.id });
   }
@@ -333,7 +335,11 @@ export class NodeService {
    * transition that refuses throws, and the caller's transaction undoes the
    * ends with it.
    */
-  private endTasksThen(record: NodeRecord, ending: 'requeue' | 'terminate' | 'none', transition: (node: ComputeNode) => ComputeNode): { node: NodeRecord; stopped: TaskRunRef[] } {
+  private endTasksThen(
+    record: NodeRecord,
+    ending: 'requeue' | 'terminate' | 'none',
+    transition: (current: NodeWithInternal) => NodeWithInternal,
+  ): { node: NodeRecord; stopped: TaskRunRef[] } {
     const { store } = this.context;
     const stopped: TaskRunRef[] = [];
     if (ending !== 'none') {
@@ -344,7 +350,7 @@ export class NodeService {
       }
     }
     const fresh = stopped.length > 0 ? (store.nodes.get(record.account, record.poolId, record.node.id) ?? record) : record;
-    const next: NodeRecord = { ...fresh, node: transition(fresh.node) };
+    const next: NodeRecord = { ...fresh, ...transition(fresh) };
     store.nodes.update(next);
     return { node: next, stopped };
   }
@@ -352,7 +358,7 @@ export class NodeService {
   /** A leaving or restarting node goes down once its tasks are done and, with retaineddata, its tasks' files are no longer retained. */
   private isDoneWithTasks(record: NodeRecord): boolean {
     if (record.node.runningTasksCount > 0) return false;
-    if (!record.node.retainsTaskData) return true;
+    if (!record.internal.retainsTaskData) return true;
     const retainedUntil = this.context.store.tasks.lastRetentionOnNode(record.account, record.node.id);
     return retainedUntil === undefined || retainedUntil <= this.context.now().getTime();
   }
@@ -380,7 +386,7 @@ export class NodeService {
       for (const placement of placements) {
         const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
         if (!record || !expectsHeartbeat(record.node)) continue;
-        stop.push(...this.endTasksThen(record, 'requeue', (node) => markNodeLost(node, this.context.now())).stopped);
+        stop.push(...this.endTasksThen(record, 'requeue', ({ node, internal }) => ({ node: markNodeLost(node, this.context.now()), internal })).stopped);
         // The restart that recovers the node is a reboot: job preparation runs again.
         this.preparation.forgetNode(placement.account, placement.nodeId, false);
         lost.push(placement);
@@ -407,11 +413,12 @@ export class NodeService {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
       if (!record || (record.node.state !== 'starting' && record.node.state !== 'unknown' && !isRestarting(record.node))) return undefined;
       const pool = store.pools.get(placement.account, placement.poolId)?.pool;
-      let node = markNodeReady(record.node, this.context.now());
-      if (pool?.startTask) node = beginStartTask(node, pool.startTask, this.context.now());
-      store.nodes.update({ ...record, node });
+      let ready = markNodeReady(record, this.context.now());
+      if (pool?.startTask) ready = beginStartTask(ready, pool.startTask, this.context.now());
+      const next = { ...record, ...ready };
+      store.nodes.update(next);
       this.recordPoolAllocation(placement.account, placement.poolId);
-      return pool?.startTask ? this.runs.startTaskRun(record, node, pool.startTask, false) : undefined;
+      return pool?.startTask ? this.runs.startTaskRun(next, pool.startTask, false) : undefined;
     });
     if (startRun) this.context.deps.nodeWork.startRuns([startRun]);
     this.context.deps.signal.wake();
@@ -427,13 +434,13 @@ export class NodeService {
     const { run, outcome } = report;
     const retry = store.transaction((): TaskRun | undefined => {
       const record = store.nodes.get(run.account, run.poolId, run.nodeId);
-      if (!record || record.node.startTaskInfo?.state !== 'running' || record.node.startTaskAttempt !== run.attempt) return undefined;
+      if (!record || record.node.startTaskInfo?.state !== 'running' || record.internal.startTaskAttempt !== run.attempt) return undefined;
       const startTask = store.pools.get(run.account, run.poolId)?.pool.startTask;
       const now = this.context.now();
       if (startTask && earnsRetry(outcome, record.node.startTaskInfo?.retryCount ?? 0, startTask.maxTaskRetryCount ?? 0)) {
-        const node = retryStartTask(record.node, now);
-        store.nodes.update({ ...record, node });
-        return this.runs.startTaskRun(record, node, startTask, true);
+        const next = { ...record, ...retryStartTask(record, now) };
+        store.nodes.update(next);
+        return this.runs.startTaskRun(next, startTask, true);
       }
       store.nodes.update({ ...record, node: completeStartTask(record.node, outcome, now) });
       return undefined;

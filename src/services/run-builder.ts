@@ -83,10 +83,10 @@ export class RunBuilder {
   }
 
   /** The pool's start task on a node: in startup/, as the node's attempt. */
-  startTaskRun(record: NodeRecord, node: ComputeNode, startTask: StartTask, isRetry: boolean): TaskRun {
+  startTaskRun({ account, poolId, node, internal }: NodeRecord, startTask: StartTask, isRetry: boolean): TaskRun {
     return this.describe({
-      ref: { kind: 'startTask', account: record.account, poolId: record.poolId, nodeId: node.id, jobId: '', taskId: 'starttask', attempt: node.startTaskAttempt ?? 1 },
-      pool: this.context.store.pools.get(record.account, record.poolId)?.pool,
+      ref: { kind: 'startTask', account, poolId, nodeId: node.id, jobId: '', taskId: 'starttask', attempt: internal.startTaskAttempt ?? 1 },
+      pool: this.context.store.pools.get(account, poolId)?.pool,
       commandLine: startTask.commandLine,
       taskDirectory: 'startup',
       settings: [startTask.environmentSettings],

@@ -140,7 +140,20 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   db.prepare("INSERT INTO job_node_status (account, job_key, node_id, doc) VALUES ('acct', 'job', 'n1', ?)").run(
     JSON.stringify({ poolId: 'p', nodeId: 'n1', nodeUrl: 'u', preparationAttempt: 2, releaseAttempt: 1, jobPreparationTaskExecutionInfo: { state: 'completed' } }),
   );
+  const insertNode = db.prepare("INSERT INTO nodes (account, pool_key, id, pool_id, doc) VALUES ('acct', 'p', ?, 'P', ?)");
+  insertNode.run('n1', JSON.stringify({ id: 'n1', state: 'idle', users: [{ name: 'u', isAdmin: false }], startTaskAttempt: 2, startTaskInfo: { state: 'completed' } }));
+  insertNode.run('n2', JSON.stringify({ id: 'n2', state: 'leavingpool', retainsTaskData: true }));
+  insertNode.run('n3', JSON.stringify({ id: 'n3', state: 'idle' }));
   migrate(db);
+  const nodes = db.prepare('SELECT id, doc, internal_json FROM nodes ORDER BY id').all() as { id: string; doc: string; internal_json: string | null }[];
+  assert.deepEqual(
+    nodes.map((row) => ({ id: row.id, doc: JSON.parse(row.doc), internal: row.internal_json && JSON.parse(row.internal_json) })),
+    [
+      { id: 'n1', doc: { id: 'n1', state: 'idle', startTaskInfo: { state: 'completed' } }, internal: { users: [{ name: 'u', isAdmin: false }], startTaskAttempt: 2 } },
+      { id: 'n2', doc: { id: 'n2', state: 'leavingpool' }, internal: { retainsTaskData: true } },
+      { id: 'n3', doc: { id: 'n3', state: 'idle' }, internal: null },
+    ],
+  );
   assert.deepEqual(db.prepare('SELECT doc, internal_json FROM job_node_status').all(), [
     {
       doc: JSON.stringify({ poolId: 'p', nodeId: 'n1', nodeUrl: 'u', jobPreparationTaskExecutionInfo: { state: 'completed' } }),

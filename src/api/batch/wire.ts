@@ -20,7 +20,6 @@ export const MAX_RESULTS = 1000;
  */
 export const INTERNAL_FIELDS = {
   task: ['dependencyAction', 'filesCleanedUp', 'slotsHeld', 'instances'],
-  node: ['users', 'startTaskAttempt', 'retainsTaskData'],
   subtask: ['coordinated'],
 } as const;
 

@@ -35,6 +35,7 @@ import { SqliteJobSchedules } from './job-schedules.js';
 import { SqliteApplications } from './applications.js';
 import { SqliteCertificates } from './certificates.js';
 import { cachedStatement } from './statement-cache.js';
+import { internalJson } from './keyed-documents.js';
 
 export function openSqliteStore(options: { path?: string }): Store {
   const file = options.path ?? ':memory:';
@@ -109,19 +110,20 @@ class SqliteNodes implements NodeRepository {
   private readonly allStmt;
 
   constructor(db: Database.Database) {
-    this.getStmt = db.prepare('SELECT account, pool_id, doc FROM nodes WHERE account = ? AND pool_key = ? AND id = ?');
-    this.insertStmt = db.prepare('INSERT INTO nodes (account, pool_key, id, pool_id, doc) VALUES (?, ?, ?, ?, ?)');
-    this.updateStmt = db.prepare('UPDATE nodes SET doc = ? WHERE account = ? AND pool_key = ? AND id = ?');
+    this.getStmt = db.prepare('SELECT account, pool_id, doc, internal_json FROM nodes WHERE account = ? AND pool_key = ? AND id = ?');
+    this.insertStmt = db.prepare('INSERT INTO nodes (account, pool_key, id, pool_id, doc, internal_json) VALUES (?, ?, ?, ?, ?, ?)');
+    this.updateStmt = db.prepare('UPDATE nodes SET doc = ?, internal_json = ? WHERE account = ? AND pool_key = ? AND id = ?');
     this.deleteStmt = db.prepare('DELETE FROM nodes WHERE account = ? AND pool_key = ? AND id = ?');
-    this.byPoolStmt = db.prepare('SELECT account, pool_id, doc FROM nodes WHERE account = ? AND pool_key = ? ORDER BY id');
-    this.pages = new PageQueries(db, 'SELECT account, pool_id, id, doc FROM nodes WHERE account = ? AND pool_key = ? AND id > ?', 'ORDER BY id', NODE_FILTER_COLUMNS);
-    this.allStmt = db.prepare('SELECT account, pool_id, doc FROM nodes');
+    this.byPoolStmt = db.prepare('SELECT account, pool_id, doc, internal_json FROM nodes WHERE account = ? AND pool_key = ? ORDER BY id');
+    this.pages = new PageQueries(db, 'SELECT account, pool_id, id, doc, internal_json FROM nodes WHERE account = ? AND pool_key = ? AND id > ?', 'ORDER BY id', NODE_FILTER_COLUMNS);
+    this.allStmt = db.prepare('SELECT account, pool_id, doc, internal_json FROM nodes');
   }
 
   private toRecord = (row: Row): NodeRecord => ({
     account: row.account as string,
     poolId: row.pool_id as string,
     node: JSON.parse(row.doc as string),
+    internal: row.internal_json ? JSON.parse(row.internal_json as string) : {},
   });
 
   get(account: string, poolId: string, nodeId: string) {
@@ -129,10 +131,10 @@ class SqliteNodes implements NodeRepository {
     return row && this.toRecord(row);
   }
   insert(record: NodeRecord) {
-    this.insertStmt.run(record.account, idKey(record.poolId), record.node.id, record.poolId, JSON.stringify(record.node));
+    this.insertStmt.run(record.account, idKey(record.poolId), record.node.id, record.poolId, JSON.stringify(record.node), internalJson(record.internal));
   }
   update(record: NodeRecord) {
-    this.updateStmt.run(JSON.stringify(record.node), record.account, idKey(record.poolId), record.node.id);
+    this.updateStmt.run(JSON.stringify(record.node), internalJson(record.internal), record.account, idKey(record.poolId), record.node.id);
   }
   delete(account: string, poolId: string, nodeId: string) {
     this.deleteStmt.run(account, idKey(poolId), nodeId);

@@ -20,11 +20,11 @@ import {
 } from '../schemas/node.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { listReply, metadataUrl, pageQuery, parseSelect, project, withoutInternal } from '../wire.js';
+import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  return { id: node.id, url: nodeUrl(request, poolId, node.id), ...withoutInternal('node', node) };
+  return Object.assign({ id: node.id, url: nodeUrl(request, poolId, node.id) }, node);
 }
 
 function nodeUrl(request: BatchRequest, poolId: string, nodeId: string): string {
