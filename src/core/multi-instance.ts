@@ -32,6 +32,13 @@ export interface InstanceStatus {
   coordinated?: boolean;
 }
 
+/** An instance as Task_ListSubtasks answers it: all but Lapis's own coordination flag. */
+export type Subtask = Omit<InstanceStatus, 'coordinated'>;
+
+export function subtaskOf({ coordinated: _coordinated, ...subtask }: InstanceStatus): Subtask {
+  return subtask;
+}
+
 type WithSettings = { multiInstanceSettings?: MultiInstanceSettings };
 
 export function multiInstanceOf(task: WithSettings): MultiInstanceSettings | undefined {

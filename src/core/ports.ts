@@ -9,7 +9,7 @@ import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus, JobNodeStatusInternal } from './job-preparation.js';
 import type { Pool, PoolInternal } from './pool.js';
-import type { Task, TaskRunOutcome, TaskState } from './task.js';
+import type { Task, TaskInternal, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
 
@@ -50,6 +50,8 @@ export interface TaskRecord {
   /** Incremented on every assignment; fences reports from stale runs. */
   attempt: number;
   task: Task;
+  /** Lapis's own, beside the wire document. */
+  internal: TaskInternal;
 }
 
 export interface PageQuery {
@@ -279,13 +281,13 @@ export interface ApplicationRepository {
  * - Dependency waits. A task with `dependsOn` waits while any of its parents
  *   (each id of `taskIds`, each id within `taskIdRanges`, a task never counting
  *   as its own parent) does not exist, or is not completed with
- *   `dependencyAction` `satisfy` (core sets it when the task completes).
+ *   internal `dependencyAction` `satisfy` (core sets it when the task completes).
  *   `listRunnable` answers only active tasks that do not wait, in submission
  *   order. The wait is re-evaluated for the active tasks that name a task
  *   when that task is inserted, deleted, or updated into or out of
  *   `completed`, in the same transaction.
  * - Retention. A task updated into `completed` with files on a node is due
- *   for cleanup at `retentionDeadline(task)` (core/task.ts):
+ *   for cleanup at `retentionDeadline(task, internal)` (core/task.ts):
  *   `listRetentionExpired`, `nextRetentionTime` and `lastRetentionOnNode` read
  *   that deadline.
  * - Deleting a job's tasks (`tasks.deleteByJob`) removes their counts and

@@ -93,15 +93,25 @@ export interface Task extends Versioned {
   userIdentity: UserIdentity;
   executionInfo: TaskExecutionInformation;
   nodeInfo?: TaskNodeInfo;
-  /** Lapis's own: what the completed task's exit conditions say for its dependents; never on the wire. */
-  dependencyAction?: DependencyAction;
-  /** Lapis's own: the task's directory was removed when its retention time ran out; never on the wire. */
-  filesCleanedUp?: boolean;
-  /** Lapis's own: the slots the running task holds on its node (a job manager may hold them all); never on the wire. */
-  slotsHeld?: number;
-  /** Lapis's own: the instances of a running or completed multi-instance task; listed by Task_ListSubtasks. */
-  instances?: InstanceStatus[];
   [extra: string]: unknown;
+}
+
+/** Lapis's own about a task, kept beside its wire document (never answered as part of it). */
+export interface TaskInternal {
+  /** What the completed task's exit conditions say for its dependents. */
+  dependencyAction?: DependencyAction;
+  /** The task's directory was removed when its retention time ran out. */
+  filesCleanedUp?: boolean;
+  /** The slots the running task holds on its node (a job manager may hold them all). */
+  slotsHeld?: number;
+  /** The instances of a running or completed multi-instance task; Task_ListSubtasks answers from them. */
+  instances?: InstanceStatus[];
+}
+
+/** A task and its internal part, as the transitions that change the internal part take and return them. */
+export interface TaskWithInternal {
+  task: Task;
+  internal: TaskInternal;
 }
 
 export interface TaskDependencies {
@@ -187,10 +197,11 @@ export function startAfterPreparation(task: Task, now: Date, eTag: string): Task
  * went): the task is active again, eligible for another node; it never ran,
  * so this is no requeue.
  */
-export function returnFromPreparation(task: Task, now: Date, eTag: string): Task {
+export function returnFromPreparation({ task, internal }: TaskWithInternal, now: Date, eTag: string): TaskWithInternal {
   const next = transition(task, 'active', now, eTag);
-  const { nodeInfo: _node, slotsHeld: _slots, ...rest } = next;
-  return rest;
+  const { nodeInfo: _node, ...rest } = next;
+  const { slotsHeld: _slots, ...kept } = internal;
+  return { task: rest, internal: kept };
 }
 
 export interface TaskRunOutcome {
@@ -217,7 +228,8 @@ export function retryTask(task: Task, now: Date, eTag: string): Task {
   };
 }
 
-export function completeTask(task: Task, outcome: TaskRunOutcome, now: Date, eTag: string): Task {
+/** The task completes; its internal part records what its exit conditions say for its dependents. */
+export function completeTask({ task, internal }: TaskWithInternal, outcome: TaskRunOutcome, now: Date, eTag: string): TaskWithInternal {
   const next = transition(task, 'completed', now, eTag);
   const { failed, failureInfo } = runResult(outcome);
   const executionInfo: TaskExecutionInformation = {
@@ -231,7 +243,7 @@ export function completeTask(task: Task, outcome: TaskRunOutcome, now: Date, eTa
   if (failureInfo) executionInfo.failureInfo = failureInfo;
   else delete executionInfo.failureInfo;
   const { dependencyAction } = resolveExitOptions(task.exitConditions, { exitCode: outcome.exitCode, failureInfo });
-  return { ...next, executionInfo, dependencyAction };
+  return { task: { ...next, executionInfo }, internal: { ...internal, dependencyAction } };
 }
 
 /** What the job should do now that the task completed, per its exit conditions. */
@@ -241,12 +253,16 @@ export function completionJobAction(task: Task): JobAction {
 }
 
 /** Returns a task whose node was lost to the queue; requeues do not count as retries. */
-export function requeueTask(task: Task, now: Date, eTag: string): Task {
+export function requeueTask({ task, internal }: TaskWithInternal, now: Date, eTag: string): TaskWithInternal {
   const next = transition(task, 'active', now, eTag);
-  const { nodeInfo: _node, instances: _instances, slotsHeld: _slots, ...rest } = next;
+  const { nodeInfo: _node, ...rest } = next;
+  const { instances: _instances, slotsHeld: _slots, ...kept } = internal;
   return {
-    ...rest,
-    executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: formatTimestamp(now) },
+    task: {
+      ...rest,
+      executionInfo: { ...task.executionInfo, requeueCount: task.executionInfo.requeueCount + 1, lastRequeueTime: formatTimestamp(now) },
+    },
+    internal: kept,
   };
 }
 
@@ -280,12 +296,12 @@ export function updateTaskConstraints(task: Task, job: Job, constraints: Partial
 }
 
 /** Task_Terminate of a task that has not run yet: it completes as ended, without a run. */
-export function terminateWaitingTask(task: Task, now: Date, eTag: string): Task {
-  return completeTask(task, { failureInfo: TASK_ENDED, endTime: formatTimestamp(now) }, now, eTag);
+export function terminateWaitingTask(current: TaskWithInternal, now: Date, eTag: string): TaskWithInternal {
+  return completeTask(current, { failureInfo: TASK_ENDED, endTime: formatTimestamp(now) }, now, eTag);
 }
 
 /** Task_Reactivate: a failed task goes back to the queue with its retries renewed. */
-export function reactivateTask(task: Task, job: Job, now: Date, eTag: string): Task {
+export function reactivateTask({ task, internal }: TaskWithInternal, job: Job, now: Date, eTag: string): TaskWithInternal {
   if (job.state === 'completed') throw batchErrors.jobCompleted();
   if (job.state === 'terminating') throw batchErrors.jobBeingTerminated();
   if (job.state === 'deleting') throw batchErrors.jobBeingDeleted();
@@ -294,15 +310,16 @@ export function reactivateTask(task: Task, job: Job, now: Date, eTag: string): T
     throw batchErrors.taskNotReactivatable('The task completed successfully; only tasks that failed can be reactivated.');
   }
   const next = transition(task, 'active', now, eTag);
-  const { nodeInfo: _node, dependencyAction: _action, ...rest } = next;
+  const { nodeInfo: _node, ...rest } = next;
+  const { dependencyAction: _action, ...kept } = internal;
   const { endTime: _end, exitCode: _exit, failureInfo: _failure, result: _result, startTime: _start, lastRetryTime: _retry, ...execution } =
     task.executionInfo;
-  return { ...rest, executionInfo: { ...execution, retryCount: 0 } };
+  return { task: { ...rest, executionInfo: { ...execution, retryCount: 0 } }, internal: kept };
 }
 
 /** When a completed task's directory is removed (its retentionTime after it ended), epoch ms; undefined if not due. */
-export function retentionDeadline(task: Task): number | undefined {
-  if (task.state !== 'completed' || task.filesCleanedUp || !task.nodeInfo || !task.executionInfo.endTime) return undefined;
+export function retentionDeadline(task: Task, internal: TaskInternal): number | undefined {
+  if (task.state !== 'completed' || internal.filesCleanedUp || !task.nodeInfo || !task.executionInfo.endTime) return undefined;
   const retention = parseDuration(task.constraints.retentionTime);
   if (retention === undefined || isUnlimited(retention)) return undefined;
   return Date.parse(task.executionInfo.endTime) + retention;
@@ -324,6 +341,6 @@ export function authenticationTokenExpiry(task: Task, now: Date): Date | undefin
   return new Date(now.getTime() + lifetime);
 }
 
-export function markFilesCleanedUp(task: Task): Task {
-  return { ...task, filesCleanedUp: true };
+export function markFilesCleanedUp(internal: TaskInternal): TaskInternal {
+  return { ...internal, filesCleanedUp: true };
 }

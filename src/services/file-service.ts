@@ -4,7 +4,7 @@
 
 import { batchErrors } from '../core/errors.js';
 import type { ByteRange, NodeFileEntry, NodeFileSystem } from '../core/ports.js';
-import type { Task } from '../core/task.js';
+import type { TaskWithInternal } from '../core/task.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { TaskService } from './task-service.js';
 
@@ -33,13 +33,12 @@ export class FileService {
       if (!files) throw batchErrors.nodeNotFound();
       return { files, root: '' };
     }
-    const { task } = this.tasks.findTask(caller, scope.jobId, scope.taskId);
-    return this.taskLocation(caller, task);
+    return this.taskLocation(caller, this.tasks.findTask(caller, scope.jobId, scope.taskId));
   }
 
-  private taskLocation(caller: Caller, task: Task): FileLocation {
+  private taskLocation(caller: Caller, { task, internal }: TaskWithInternal): FileLocation {
     if (task.state === 'active' && !task.nodeInfo) throw batchErrors.taskFilesUnavailable();
-    if (task.filesCleanedUp) throw batchErrors.taskFilesCleanedup();
+    if (internal.filesCleanedUp) throw batchErrors.taskFilesCleanedup();
     const nodeInfo = task.nodeInfo;
     if (!nodeInfo) throw batchErrors.taskNotScheduled();
     const files = this.context.deps.provider.nodeFiles({ account: caller.account, poolId: nodeInfo.poolId, nodeId: nodeInfo.nodeId });

@@ -238,6 +238,6 @@ export function insertJob(context: ServiceContext, account: string, job: Job, no
   if (manager) assertValidId(manager.id);
   const managerTask = manager ? createTask({ ...jobManagerTaskSpec(manager), id: manager.id }, job, now, eTag) : undefined;
   if (!context.store.jobs.insert({ account, job, internal: {} })) return false;
-  if (managerTask) context.store.tasks.insert({ account, jobId: job.id, attempt: 0, task: managerTask });
+  if (managerTask) context.store.tasks.insert({ account, jobId: job.id, attempt: 0, task: managerTask, internal: {} });
   return true;
 }

@@ -148,7 +148,7 @@ export class RunBuilder {
 
   /** One instance of a multi-instance task: its coordination command, or (on the primary) its application command. */
   instanceRun(record: TaskRecord, job: Job, id: number, phase: 'coordination' | 'application'): TaskRun {
-    const instances = record.task.instances ?? [];
+    const instances = record.internal.instances ?? [];
     const instance = instances[id] as InstanceStatus;
     const settings = multiInstanceOf(record.task);
     const base = this.taskRun(record, job, instance.nodeInfo.taskRootDirectory, phase === 'application');

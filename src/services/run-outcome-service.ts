@@ -65,9 +65,10 @@ export class RunOutcomeService {
         store.tasks.update(retried);
         return this.runs.taskRun(retried, jobRecord.job, record.task.nodeInfo.taskRootDirectory, true);
       }
-      const task = completeTask(record.task, outcome, now, eTag);
+      const completed = completeTask(record, outcome, now, eTag);
+      const { task } = completed;
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
-      store.tasks.update({ ...record, task });
+      store.tasks.update({ ...record, ...completed });
       recordTaskUsage(this.context, record.account, task);
       if (jobRecord) this.applyExitJobAction(jobRecord, task);
       if (jobRecord) this.completeJobAfterManager(jobRecord.account, jobRecord.job, task);
@@ -93,7 +94,7 @@ export class RunOutcomeService {
     const outcome = { failureInfo: MAX_WALL_CLOCK_TIME_EXPIRED, endTime: formatTimestamp(now) };
     for (const record of overdue) {
       // A multi-instance task ends through its primary, as when its application command ends.
-      const instance = record.task.instances ? { id: 0, phase: 'application' as const, hostList: [], masterNode: '' } : undefined;
+      const instance = record.internal.instances ? { id: 0, phase: 'application' as const, hostList: [], masterNode: '' } : undefined;
       this.recordRunOutcome({ run: { ...runRefOf(record), ...(instance ? { instance } : {}) }, outcome });
     }
     return overdue.flatMap(runRefsOf);
@@ -133,17 +134,17 @@ export class RunOutcomeService {
     if (!instance) return { runs: [], stop: [] };
     return store.transaction(() => {
       const record = store.tasks.get(run.account, run.jobId, run.taskId);
-      if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || !record.task.instances) return { runs: [], stop: [] };
+      if (!record || record.task.state !== 'running' || record.attempt !== run.attempt || !record.internal.instances) return { runs: [], stop: [] };
       const jobRecord = store.jobs.get(run.account, run.jobId);
       const job = jobRecord?.job;
       const now = this.context.now();
-      const instances = [...record.task.instances];
+      const instances = [...record.internal.instances];
       const current = instances[instance.id];
       if (!current || !jobRecord || !job) return { runs: [], stop: [] };
       const failed = outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0;
       if (instance.phase === 'coordination' && !failed) {
         instances[instance.id] = { ...current, coordinated: true };
-        const updated: TaskRecord = { ...record, task: { ...record.task, instances } };
+        const updated: TaskRecord = { ...record, internal: { ...record.internal, instances } };
         store.tasks.update(updated);
         const ready = instances.every((entry) => entry.coordinated);
         return { runs: ready ? [this.runs.instanceRun(updated, job, 0, 'application')] : [], stop: [] };
@@ -155,9 +156,10 @@ export class RunOutcomeService {
       );
       // Every instance is stopped, the reporting one too: daemons its coordination command left end with the task.
       const stop = runRefsOf(record);
-      const task = completeTask({ ...record.task, instances: ended }, outcome, now, eTag);
+      const completed = completeTask({ task: record.task, internal: { ...record.internal, instances: ended } }, outcome, now, eTag);
+      const { task } = completed;
       releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
-      store.tasks.update({ ...record, task });
+      store.tasks.update({ ...record, ...completed });
       recordTaskUsage(this.context, record.account, task);
       this.applyExitJobAction(jobRecord, task);
       completeJobIfDone(this.context, run.account, run.jobId);

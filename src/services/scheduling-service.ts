@@ -142,7 +142,7 @@ export class SchedulingService {
         const directory = taskRootDirectory(jobRecord.job.id, taskRecord.task.id);
         const state = preparation === 'ready' ? 'running' : 'preparing';
         const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
-        const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...task, slotsHeld: slots } };
+        const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task, internal: { ...taskRecord.internal, slotsHeld: slots } };
         store.tasks.update(record);
         occupyRunSlots(store, [nodeRecord], slots, now);
         // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
@@ -184,7 +184,7 @@ export class SchedulingService {
           continue;
         }
         releaseRunSlots(store, record, 'abandoned', now);
-        store.tasks.update({ ...record, task: returnFromPreparation(record.task, now, eTag) });
+        store.tasks.update({ ...record, ...returnFromPreparation(record, now, eTag) });
       }
     }
   }
@@ -199,13 +199,18 @@ export class SchedulingService {
     const directory = taskRootDirectory(job.id, taskRecord.task.id);
     const nodeInfos = (nodeRecords as NodeRecord[]).map((record) => this.runs.nodeInfoOf(pool, record.node, directory));
     const started = assignToNode(taskRecord.task, nodeInfos[0] as TaskNodeInfo, now, eTag);
-    const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task: { ...started, slotsHeld: slots, instances: startInstances(nodeInfos, now) } };
+    const record: TaskRecord = {
+      ...taskRecord,
+      attempt: taskRecord.attempt + 1,
+      task: started,
+      internal: { ...taskRecord.internal, slotsHeld: slots, instances: startInstances(nodeInfos, now) },
+    };
     store.tasks.update(record);
     occupyRunSlots(store, nodeRecords as NodeRecord[], slots, now);
     const settings = multiInstanceOf(record.task);
     if (!settings?.coordinationCommandLine) {
       // Nothing to coordinate: the primary runs the application at once; the subtasks hold their nodes.
-      for (const instance of record.task.instances ?? []) instance.coordinated = true;
+      for (const instance of record.internal.instances ?? []) instance.coordinated = true;
       store.tasks.update(record);
       return [this.runs.instanceRun(record, job, 0, 'application')];
     }
@@ -225,8 +230,8 @@ export class SchedulingService {
           jobId: record.jobId,
           taskId: record.task.id,
           attempt: record.attempt,
-          slotsHeld: record.task.slotsHeld ?? record.task.requiredSlots,
-          nodeIds: record.task.instances ? record.task.instances.map((instance) => instance.nodeInfo.nodeId) : [nodeId],
+          slotsHeld: record.internal.slotsHeld ?? record.task.requiredSlots,
+          nodeIds: record.internal.instances ? record.internal.instances.map((instance) => instance.nodeInfo.nodeId) : [nodeId],
         });
       }
     }

@@ -24,7 +24,7 @@ export class TaskRetention {
       for (const record of store.tasks.listRetentionExpired(this.context.now().getTime(), RETENTION_SWEEP_SIZE)) {
         const files = taskFilesOf(record);
         if (files) removeFiles.push(files);
-        store.tasks.update({ ...record, task: markFilesCleanedUp(record.task) });
+        store.tasks.update({ ...record, internal: markFilesCleanedUp(record.internal) });
       }
     });
     return { removeFiles, nextWake: store.tasks.nextRetentionTime() };

@@ -33,8 +33,8 @@ export function runRefOf(record: TaskRecord): TaskRunRef {
  */
 export function runRefsOf(record: TaskRecord): TaskRunRef[] {
   const primary = runRefOf(record);
-  if (!record.task.instances) return [primary];
-  return record.task.instances.map((instance) => ({ ...primary, poolId: instance.nodeInfo.poolId, nodeId: instance.nodeInfo.nodeId }));
+  if (!record.internal.instances) return [primary];
+  return record.internal.instances.map((instance) => ({ ...primary, poolId: instance.nodeInfo.poolId, nodeId: instance.nodeInfo.nodeId }));
 }
 
 /**
@@ -47,7 +47,7 @@ export function runningTasksOnNode(store: Store, account: string, poolId: string
     .listByPool(account, poolId)
     .filter(({ node }) => node.id !== nodeId)
     .flatMap(({ node }) => store.tasks.listRunningOnNode(account, node.id))
-    .filter((record) => record.task.instances?.some((instance) => instance.nodeInfo.nodeId === nodeId));
+    .filter((record) => record.internal.instances?.some((instance) => instance.nodeInfo.nodeId === nodeId));
   return [...own, ...subtasks];
 }
 
@@ -73,11 +73,11 @@ export function occupyRunSlots(store: Store, nodes: readonly NodeRecord[], slots
 /** Frees the slots a running task held on its node, counting the run as `outcome`. */
 export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succeeded' | 'failed' | 'abandoned', now: Date): void {
   // A multi-instance task holds slots on each of its instances' nodes.
-  const placements = record.task.instances?.map((instance) => instance.nodeInfo) ?? (record.task.nodeInfo ? [record.task.nodeInfo] : []);
+  const placements = record.internal.instances?.map((instance) => instance.nodeInfo) ?? (record.task.nodeInfo ? [record.task.nodeInfo] : []);
   for (const nodeInfo of placements) {
     const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
     if (!nodeRecord) continue;
-    store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.task.slotsHeld ?? record.task.requiredSlots, outcome, now) });
+    store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.internal.slotsHeld ?? record.task.requiredSlots, outcome, now) });
   }
 }
 
@@ -85,16 +85,16 @@ export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succ
 export function requeueRun(context: ServiceContext, record: TaskRecord): void {
   const { now, eTag } = context.stamp();
   releaseRunSlots(context.store, record, 'abandoned', now);
-  context.store.tasks.update({ ...record, task: requeueTask(record.task, now, eTag) });
+  context.store.tasks.update({ ...record, ...requeueTask(record, now, eTag) });
 }
 
 /** Completes a running task that was ended from outside (terminate, job ended) as failed. */
 export function endRun(context: ServiceContext, record: TaskRecord, failureInfo: TaskFailureInfo = TASK_ENDED): void {
   const { now, eTag } = context.stamp();
   releaseRunSlots(context.store, record, 'failed', now);
-  const task = completeTask(record.task, { failureInfo, endTime: formatTimestamp(now) }, now, eTag);
-  context.store.tasks.update({ ...record, task });
-  recordTaskUsage(context, record.account, task);
+  const completed = completeTask(record, { failureInfo, endTime: formatTimestamp(now) }, now, eTag);
+  context.store.tasks.update({ ...record, ...completed });
+  recordTaskUsage(context, record.account, completed.task);
 }
 
 /** Adds a completed task to its account's lifetime job statistics. */

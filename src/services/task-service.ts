@@ -8,6 +8,7 @@ import { checkConditions, type Conditions } from '../core/conditions.js';
 import { BatchError, batchErrors, isBatchError } from '../core/errors.js';
 import { assertValidId, idKey } from '../core/ids.js';
 import { assertAcceptsTasks, type Job } from '../core/job.js';
+import { subtaskOf, type Subtask } from '../core/multi-instance.js';
 import type { Page, PageQuery, TaskRecord } from '../core/ports.js';
 import { createTask, reactivateTask, terminateWaitingTask, updateTaskConstraints, type Task, type TaskConstraints, type TaskSpec } from '../core/task.js';
 import type { Caller, ServiceContext } from './context.js';
@@ -56,7 +57,7 @@ export class TaskService {
           checkRunIdentity(policy, spec.userIdentity, '', pool);
           const { now, eTag } = this.context.stamp();
           const task = createTask(spec, jobRecord.job, now, eTag);
-          if (!store.tasks.insert({ account: caller.account, jobId: jobRecord.job.id, attempt: 0, task })) throw batchErrors.taskExists();
+          if (!store.tasks.insert({ account: caller.account, jobId: jobRecord.job.id, attempt: 0, task, internal: {} })) throw batchErrors.taskExists();
           return { taskId: spec.id, status: 'success', task };
         } catch (error) {
           if (!isBatchError(error)) throw error;
@@ -72,6 +73,11 @@ export class TaskService {
     const record = this.findTask(caller, jobId, taskId);
     checkConditions(record.task, conditions, 'read');
     return record.task;
+  }
+
+  /** Task_ListSubtasks: the instances of a multi-instance task other than the primary. */
+  subtasks(caller: Caller, jobId: string, taskId: string): Subtask[] {
+    return (this.findTask(caller, jobId, taskId).internal.instances ?? []).slice(1).map(subtaskOf);
   }
 
   list(caller: Caller, jobId: string, page: PageQuery): Page<Task> {
@@ -126,9 +132,9 @@ export class TaskService {
       if (record.task.state === 'completed') throw batchErrors.taskCompleted();
       if (record.task.state === 'active') {
         const { now, eTag } = this.context.stamp();
-        const ended = terminateWaitingTask(record.task, now, eTag);
-        store.tasks.update({ ...record, task: ended });
-        recordTaskUsage(this.context, record.account, ended);
+        const ended = terminateWaitingTask(record, now, eTag);
+        store.tasks.update({ ...record, ...ended });
+        recordTaskUsage(this.context, record.account, ended.task);
       } else {
         endRun(this.context, record);
       }
@@ -148,9 +154,9 @@ export class TaskService {
       const record = this.findTask(caller, jobId, taskId);
       checkConditions(record.task, conditions, 'write');
       const { now, eTag } = this.context.stamp();
-      const reactivated = reactivateTask(record.task, this.findJob(caller, jobId), now, eTag);
-      store.tasks.update({ ...record, task: reactivated });
-      return reactivated;
+      const reactivated = reactivateTask(record, this.findJob(caller, jobId), now, eTag);
+      store.tasks.update({ ...record, ...reactivated });
+      return reactivated.task;
     });
     this.context.deps.signal.wake();
     return task;

@@ -12,7 +12,7 @@ import { createJobSchedule, type JobSchedule } from '../../src/core/job-schedule
 import { parseFilter } from '../../src/core/odata/filter-parser.js';
 import { createPool, type Pool } from '../../src/core/pool.js';
 import type { PageQuery, Store, TaskCounts, TaskRecord } from '../../src/core/ports.js';
-import { assignToNode, completeTask, createTask, reactivateTask, startAfterPreparation, type Task, type TaskSpec } from '../../src/core/task.js';
+import { assignToNode, completeTask, createTask, reactivateTask, startAfterPreparation, type Task, type TaskSpec, type TaskWithInternal } from '../../src/core/task.js';
 
 const NOW = new Date('2024-05-06T07:08:09.000Z');
 const ACCOUNT = 'acct';
@@ -42,8 +42,8 @@ function task(owner: Job, id: string, spec: Partial<TaskSpec> = {}): Task {
 
 const NODE = { affinityId: 'n1', nodeUrl: 'https://lapis/pools/pool/nodes/n1', poolId: 'pool', nodeId: 'n1', taskRootDirectory: 'workitems/job/job-1/t', taskRootDirectoryUrl: 'https://lapis/t' };
 const running = (t: Task) => assignToNode(t, NODE, NOW, eTag());
-const succeeded = (t: Task) => completeTask(running(t), { exitCode: 0, endTime: NOW.toISOString() }, NOW, eTag());
-const failed = (t: Task) => completeTask(running(t), { exitCode: 1, endTime: NOW.toISOString() }, NOW, eTag());
+const succeeded = (t: Task) => completeTask({ task: running(t), internal: {} }, { exitCode: 0, endTime: NOW.toISOString() }, NOW, eTag());
+const failed = (t: Task) => completeTask({ task: running(t), internal: {} }, { exitCode: 1, endTime: NOW.toISOString() }, NOW, eTag());
 
 /** A value as a store gives it back: JSON, so fields that are undefined are left out. */
 const stored = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -171,10 +171,10 @@ export function storeConformance(name: string, open: () => Store): void {
       const records: TaskRecord[] = [];
       for (let index = 0; index < 7; index += 1) {
         const t = task(owner, `Task${index}`);
-        assert.equal(store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: t }), true);
+        assert.equal(store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: t, internal: {} }), true);
         records.push(store.tasks.get(ACCOUNT, 'JOB', `task${index}`) as TaskRecord);
       }
-      assert.equal(store.tasks.insert({ account: ACCOUNT, jobId: 'Job', attempt: 0, task: task(owner, 'TASK0') }), false, 'the id is taken, in any case');
+      assert.equal(store.tasks.insert({ account: ACCOUNT, jobId: 'Job', attempt: 0, task: task(owner, 'TASK0'), internal: {} }), false, 'the id is taken, in any case');
       const seqs = records.map((record) => record.seq);
       assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'seq increases with each insert');
       assert.equal(new Set(seqs).size, seqs.length);
@@ -187,8 +187,9 @@ export function storeConformance(name: string, open: () => Store): void {
 
       const second = records[1] as TaskRecord;
       const moved = running(second.task);
-      store.tasks.update({ ...second, attempt: 1, task: moved });
-      assert.deepEqual(store.tasks.get(ACCOUNT, 'job', 'task1'), { ...second, attempt: 1, task: stored(moved) });
+      store.tasks.update({ ...second, attempt: 1, task: moved, internal: { slotsHeld: 2 } });
+      assert.deepEqual(store.tasks.get(ACCOUNT, 'job', 'task1'), { ...second, attempt: 1, task: stored(moved), internal: { slotsHeld: 2 } }, 'the internal part is kept beside the document');
+      assert.equal(JSON.parse(drain((query) => store.tasks.listJson(ACCOUNT, 'job', query), 10).items[1] as string).slotsHeld, undefined, 'JSON pages are the documents alone');
       assert.deepEqual(store.tasks.listByState(ACCOUNT, 'job', 'running').map((record) => record.task.id), ['Task1']);
       assert.deepEqual(store.tasks.listRunningOnNode(ACCOUNT, 'n1').map((record) => record.task.id), ['Task1']);
       assert.deepEqual(store.tasks.listAllRunning().map((record) => record.task.id), ['Task1']);
@@ -199,7 +200,7 @@ export function storeConformance(name: string, open: () => Store): void {
 
       store.tasks.delete(ACCOUNT, 'JOB', 'TASK6');
       assert.equal(store.tasks.get(ACCOUNT, 'job', 'Task6'), undefined);
-      store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 'Task7') });
+      store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 'Task7'), internal: {} });
       assert.ok((store.tasks.get(ACCOUNT, 'job', 'Task7') as TaskRecord).seq > (records[6] as TaskRecord).seq, 'a deleted task\'s seq is not reused');
       assert.deepEqual(store.tasks.listRunnable(ACCOUNT, ['JOB'], 3).map((record) => record.task.id), ['Task0', 'Task2', 'Task3']);
       assert.deepEqual(store.tasks.listRunnable(ACCOUNT, [], 3), []);
@@ -208,31 +209,32 @@ export function storeConformance(name: string, open: () => Store): void {
     test('task counts stay exact through inserts, state changes and deletes', withStore((store) => {
       const owner = job('job');
       const insert = (id: string, slots = 1) => {
-        store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, id, { requiredSlots: slots }) });
+        store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, id, { requiredSlots: slots }), internal: {} });
         return store.tasks.get(ACCOUNT, 'job', id) as TaskRecord;
       };
       const save = (record: TaskRecord, next: Task) => store.tasks.update({ ...record, task: next });
+      const saveWith = (record: TaskRecord, next: TaskWithInternal) => store.tasks.update({ ...record, ...next });
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'job'), { tasks: counts(), slots: counts() });
 
       const a = insert('a', 2);
       const b = insert('b');
       const c = insert('c', 3);
       const d = insert('d');
-      store.tasks.insert({ account: OTHER, jobId: 'job', attempt: 0, task: task(owner, 'a') });
+      store.tasks.insert({ account: OTHER, jobId: 'job', attempt: 0, task: task(owner, 'a'), internal: {} });
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'JOB'), { tasks: counts({ active: 4 }), slots: counts({ active: 7 }) });
 
       const preparing = assignToNode(a.task, NODE, NOW, eTag(), 'preparing');
       save(a, preparing);
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'job').tasks, counts({ active: 3, running: 1 }), 'preparing counts as running');
       save(a, startAfterPreparation(preparing, NOW, eTag()));
-      save(b, succeeded(b.task));
-      save(c, failed(c.task));
+      saveWith(b, succeeded(b.task));
+      saveWith(c, failed(c.task));
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'job'), {
         tasks: counts({ active: 1, running: 1, completed: 2, succeeded: 1, failed: 1 }),
         slots: counts({ active: 1, running: 2, completed: 4, succeeded: 1, failed: 3 }),
       });
 
-      save(c, reactivateTask(failed(c.task), owner, NOW, eTag()));
+      saveWith(c, reactivateTask(failed(c.task), owner, NOW, eTag()));
       store.tasks.delete(ACCOUNT, 'job', 'd');
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'job'), {
         tasks: counts({ active: 1, running: 1, completed: 1, succeeded: 1 }),
@@ -249,11 +251,11 @@ export function storeConformance(name: string, open: () => Store): void {
     test('dependency waits: a task runs once every parent, by id or range, completed with satisfy', withStore((store) => {
       const owner = job('job');
       const insert = (id: string, dependsOn?: TaskSpec['dependsOn']) =>
-        assert.equal(store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, id, dependsOn ? { dependsOn } : {}) }), true);
+        assert.equal(store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, id, dependsOn ? { dependsOn } : {}), internal: {} }), true);
       const get = (id: string) => store.tasks.get(ACCOUNT, 'job', id) as TaskRecord;
-      const save = (id: string, change: (t: Task) => Task) => {
+      const save = (id: string, change: (t: TaskWithInternal) => TaskWithInternal) => {
         const record = get(id);
-        store.tasks.update({ ...record, task: change(record.task) });
+        store.tasks.update({ ...record, ...change(record) });
       };
       const runnable = () => store.tasks.listRunnable(ACCOUNT, ['job'], 100).map((record) => record.task.id);
 
@@ -261,11 +263,11 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.deepEqual(runnable(), [], 'a parent that does not exist yet keeps its child waiting');
       insert('parent');
       assert.deepEqual(runnable(), ['parent']);
-      save('parent', failed);
+      save('parent', ({ task: t }) => failed(t));
       assert.deepEqual(runnable(), [], 'a failed parent (dependencyAction block) keeps its child waiting');
-      save('parent', (t) => reactivateTask(t, owner, NOW, eTag()));
+      save('parent', (current) => reactivateTask(current, owner, NOW, eTag()));
       assert.deepEqual(runnable(), ['parent']);
-      save('parent', succeeded);
+      save('parent', ({ task: t }) => succeeded(t));
       assert.deepEqual(runnable(), ['child'], 'released once its parent succeeded');
       store.tasks.delete(ACCOUNT, 'job', 'parent');
       assert.deepEqual(runnable(), [], 'waits again when its parent is deleted');
@@ -273,31 +275,35 @@ export function storeConformance(name: string, open: () => Store): void {
       insert('1');
       insert('ranged', { taskIdRanges: [{ start: 1, end: 3 }] });
       insert('3');
-      save('1', succeeded);
-      save('3', succeeded);
+      save('1', ({ task: t }) => succeeded(t));
+      save('3', ({ task: t }) => succeeded(t));
       assert.deepEqual(runnable(), [], 'id 2 of the range does not exist');
       insert('2');
-      save('2', succeeded);
+      save('2', ({ task: t }) => succeeded(t));
       assert.deepEqual(runnable(), ['ranged']);
 
       insert('4');
       insert('5', { taskIdRanges: [{ start: 1, end: 5 }] });
       assert.deepEqual(runnable(), ['ranged', '4'], 'task 4 is active, so 5 waits');
-      save('4', succeeded);
+      save('4', ({ task: t }) => succeeded(t));
       assert.deepEqual(runnable(), ['ranged', '5'], 'a task is not its own parent');
     }));
 
     test('retention: a completed task with files on a node is due at its retention time', withStore((store) => {
       const owner = job('job');
       assert.equal(store.tasks.nextRetentionTime(), undefined);
-      store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 'kept', { constraints: { retentionTime: 'PT1H' } }) });
+      store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 'kept', { constraints: { retentionTime: 'PT1H' } }), internal: {} });
       const record = store.tasks.get(ACCOUNT, 'job', 'kept') as TaskRecord;
-      store.tasks.update({ ...record, task: succeeded(record.task) });
+      store.tasks.update({ ...record, ...succeeded(record.task) });
       const due = NOW.getTime() + 3600_000;
       assert.equal(store.tasks.nextRetentionTime(), due);
       assert.equal(store.tasks.lastRetentionOnNode(ACCOUNT, 'n1'), due);
       assert.deepEqual(store.tasks.listRetentionExpired(due - 1, 10), []);
       assert.deepEqual(store.tasks.listRetentionExpired(due, 10).map((expired) => expired.task.id), ['kept']);
+      const completed = store.tasks.get(ACCOUNT, 'job', 'kept') as TaskRecord;
+      assert.deepEqual(completed.internal, { dependencyAction: 'satisfy' });
+      store.tasks.update({ ...completed, internal: { ...completed.internal, filesCleanedUp: true } });
+      assert.equal(store.tasks.nextRetentionTime(), undefined, 'a task whose files are cleaned up is no longer due');
     }));
 
     test('certificates: one per algorithm and thumbprint in any case, secrets only through getSecrets, by state', withStore((store) => {
@@ -372,7 +378,7 @@ export function storeConformance(name: string, open: () => Store): void {
         store.transaction(() => {
           store.pools.insert({ account: ACCOUNT, pool: pool('lost'), internal: {} });
           store.jobs.insert({ account: ACCOUNT, job: owner, internal: {} });
-          store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't') });
+          store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't'), internal: {} });
           store.transaction(() => store.jobSchedules.insert({ account: ACCOUNT, schedule: schedule('inner'), internal: {} }));
           throw new Error('abandon');
         }),
@@ -385,7 +391,7 @@ export function storeConformance(name: string, open: () => Store): void {
 
       store.transaction(() => {
         store.pools.insert({ account: ACCOUNT, pool: pool('kept'), internal: {} });
-        store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't') });
+        store.tasks.insert({ account: ACCOUNT, jobId: 'job', attempt: 0, task: task(owner, 't'), internal: {} });
       });
       assert.ok(store.pools.get(ACCOUNT, 'kept'));
       assert.deepEqual(store.tasks.counts(ACCOUNT, 'job').tasks, counts({ active: 1 }));

@@ -144,7 +144,24 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   insertNode.run('n1', JSON.stringify({ id: 'n1', state: 'idle', users: [{ name: 'u', isAdmin: false }], startTaskAttempt: 2, startTaskInfo: { state: 'completed' } }));
   insertNode.run('n2', JSON.stringify({ id: 'n2', state: 'leavingpool', retainsTaskData: true }));
   insertNode.run('n3', JSON.stringify({ id: 'n3', state: 'idle' }));
+  const insertTask = db.prepare("INSERT INTO tasks (account, job_key, job_id, key, state, result, attempt, doc) VALUES ('acct', 'job', 'Job', ?, ?, ?, 1, ?)");
+  const instance = { id: 0, nodeInfo: { nodeId: 'n1' }, state: 'completed', coordinated: true };
+  insertTask.run('mpi', 'completed', 'success', JSON.stringify({ id: 'mpi', state: 'completed', slotsHeld: 1, instances: [instance], dependencyAction: 'satisfy', filesCleanedUp: true }));
+  insertTask.run('plain', 'active', null, JSON.stringify({ id: 'plain', state: 'active', exitConditions: { default: { dependencyAction: 'block' } } }));
   migrate(db);
+  const tasks = db.prepare('SELECT key, doc, internal_json, dep_action FROM tasks ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
+  assert.deepEqual(
+    tasks.map((row) => ({ ...row, doc: JSON.parse(row.doc), internal_json: row.internal_json && JSON.parse(row.internal_json) })),
+    [
+      {
+        key: 'mpi',
+        doc: { id: 'mpi', state: 'completed' },
+        internal_json: { dependencyAction: 'satisfy', filesCleanedUp: true, slotsHeld: 1, instances: [instance] },
+        dep_action: null,
+      },
+      { key: 'plain', doc: { id: 'plain', state: 'active', exitConditions: { default: { dependencyAction: 'block' } } }, internal_json: null, dep_action: null },
+    ],
+  );
   const nodes = db.prepare('SELECT id, doc, internal_json FROM nodes ORDER BY id').all() as { id: string; doc: string; internal_json: string | null }[];
   assert.deepEqual(
     nodes.map((row) => ({ id: row.id, doc: JSON.parse(row.doc), internal: row.internal_json && JSON.parse(row.internal_json) })),

@@ -11,33 +11,6 @@ import type { BatchReply, BatchRequest } from './operation.js';
 
 export const MAX_RESULTS = 1000;
 
-/**
- * Lapis's own fields, which the stored documents carry beside Batch's
- * properties and which are never answered: the one list per resource that
- * every answer (and task-wire.ts's JSON splice) leaves them out by. They
- * belong beside the wire document rather than in it; until core and the
- * store hold them apart, this table is the only place that knows them.
- */
-export const INTERNAL_FIELDS = {
-  task: ['dependencyAction', 'filesCleanedUp', 'slotsHeld', 'instances'],
-  subtask: ['coordinated'],
-} as const;
-
-export type InternalKind = keyof typeof INTERNAL_FIELDS;
-
-const INTERNAL_SETS = Object.fromEntries(Object.entries(INTERNAL_FIELDS).map(([kind, names]) => [kind, new Set<string>(names)])) as Record<
-  InternalKind,
-  Set<string>
->;
-
-/** A stored document without Lapis's own fields (INTERNAL_FIELDS), its other properties in their order. */
-export function withoutInternal(kind: InternalKind, document: object): Record<string, unknown> {
-  const internal = INTERNAL_SETS[kind];
-  const wire: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(document)) if (!internal.has(name)) wire[name] = value;
-  return wire;
-}
-
 export function metadataUrl(request: BatchRequest, fragment: string): string {
   return `${request.baseUrl}/$metadata#${fragment}`;
 }

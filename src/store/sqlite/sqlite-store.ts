@@ -175,13 +175,13 @@ class SqliteTasks implements TaskRepository {
   private readonly dependencies: SqliteTaskDependencies;
 
   constructor(private readonly db: Database.Database) {
-    const columns = 'seq, account, job_id, attempt, doc';
+    const columns = 'seq, account, job_id, attempt, doc, internal_json';
     this.getStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND key = ?`);
     this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, num_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, num_id, doc, internal_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, doc = ? WHERE seq = ?');
-    this.retentionDueStmt = db.prepare(`SELECT seq, account, job_id, attempt, doc FROM tasks WHERE retention_until <= ? ORDER BY retention_until LIMIT ?`);
+    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, doc = ?, internal_json = ? WHERE seq = ?');
+    this.retentionDueStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE retention_until <= ? ORDER BY retention_until LIMIT ?`);
     this.nextRetentionStmt = db.prepare('SELECT min(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL');
     this.nodeRetentionStmt = db.prepare('SELECT max(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL AND account = ? AND node_id = ?');
     // Only for $expand=stats: it reads every task document of the job.
@@ -214,6 +214,7 @@ class SqliteTasks implements TaskRepository {
     seq: row.seq as number,
     attempt: row.attempt as number,
     task: JSON.parse(row.doc as string),
+    internal: row.internal_json ? JSON.parse(row.internal_json as string) : {},
   });
 
   get(account: string, jobId: string, taskId: string) {
@@ -234,6 +235,7 @@ class SqliteTasks implements TaskRepository {
       task.requiredSlots,
       numericId(task.id),
       JSON.stringify(task),
+      internalJson(record.internal),
     );
     if (result.changes !== 1) return false;
     this.dependencies.add(record.account, record.jobId, Number(result.lastInsertRowid), task);
@@ -243,9 +245,9 @@ class SqliteTasks implements TaskRepository {
   }
   /** Updates a task; its dependents are re-checked when it completes or leaves completion. */
   update(record: TaskRecord) {
-    const { task } = record;
+    const { task, internal } = record;
     const before = this.stateStmt.get(record.seq) as { state: string; dep_action: string | null } | undefined;
-    const depAction = task.state === 'completed' ? (task.dependencyAction ?? null) : null;
+    const depAction = task.state === 'completed' ? (internal.dependencyAction ?? null) : null;
     this.updateStmt.run(
       task.state,
       task.executionInfo.result ?? null,
@@ -253,8 +255,9 @@ class SqliteTasks implements TaskRepository {
       record.attempt,
       task.requiredSlots,
       depAction,
-      retentionDeadline(task) ?? null,
+      retentionDeadline(task, internal) ?? null,
       JSON.stringify(task),
+      internalJson(internal),
       record.seq,
     );
     if (before && (before.state === 'completed') !== (task.state === 'completed')) {
@@ -288,7 +291,7 @@ class SqliteTasks implements TaskRepository {
     const marks = jobIds.map(() => '?').join(',');
     const rows = cachedStatement(
       this.db,
-      `SELECT seq, account, job_id, attempt, doc FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' AND waiting = 0 ORDER BY seq LIMIT ?`,
+      `SELECT seq, account, job_id, attempt, doc, internal_json FROM tasks WHERE account = ? AND job_key IN (${marks}) AND state = 'active' AND waiting = 0 ORDER BY seq LIMIT ?`,
     ).all(account, ...jobIds.map(idKey), limit) as Row[];
     return rows.map(this.toRecord);
   }

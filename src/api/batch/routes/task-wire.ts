@@ -5,7 +5,6 @@
 
 import type { Task } from '../../../core/task.js';
 import type { BatchRequest } from '../operation.js';
-import { INTERNAL_FIELDS, withoutInternal } from '../wire.js';
 import { jobUrl } from './jobs.js';
 
 export function taskUrl(request: BatchRequest, jobId: string, taskId: string): string {
@@ -14,7 +13,7 @@ export function taskUrl(request: BatchRequest, jobId: string, taskId: string): s
 
 export function taskToWire(request: BatchRequest, jobId: string, task: Task): object {
   const { id, displayName } = task;
-  return { id, displayName, url: taskUrl(request, jobId, id), ...withoutInternal('task', task) };
+  return Object.assign({ id, displayName, url: taskUrl(request, jobId, id) }, task);
 }
 
 /**
@@ -25,7 +24,7 @@ export function taskToWire(request: BatchRequest, jobId: string, task: Task): ob
  * takes the parsing path. One regular expression, since a search per key
  * cost half a list's time per task.
  */
-const REARRANGED_KEYS = new RegExp(`"(?:${[...INTERNAL_FIELDS.task, 'url', 'displayName'].join('|')})":`, 'g');
+const REARRANGED_KEYS = /"(?:url|displayName)":/g;
 const JSON_STRING = String.raw`"(?:[^"\\]|\\.)*"`;
 /** `{"id":…` and, when it comes next, `,"displayName":"…"`: what taskToWire puts before the URL. */
 const LEADING_KEYS = new RegExp(`^\\{"id":(${JSON_STRING})(?:,"displayName":${JSON_STRING})?(?=,)`);

@@ -7,7 +7,7 @@ import { operation, type BatchRequest, type Operation } from '../operation.js';
 import { taskAddBody, taskCollectionBody, taskUpdateBody } from '../schemas/task.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
-import { changedReply, createdReply, entityReply, listJsonReply, listReply, metadataUrl, pageQuery, parseSelect, project, withoutInternal } from '../wire.js';
+import { changedReply, createdReply, entityReply, listJsonReply, listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { tasksJsonToWire, taskToWire, taskUrl } from './task-wire.js';
 
 /** One entry of an addCollection answer; built by assignment, since conditional spreads cost more than the rest of the entry. */
@@ -120,8 +120,7 @@ export function taskOperations(services: BatchServices): Operation[] {
       path: '/jobs/:jobId/tasks/:taskId/subtasksinfo',
       handler(request) {
         // The subtasks of a multi-instance task are its instances other than the primary.
-        const task = services.tasks.get(request.caller, request.params.jobId, request.params.taskId);
-        const value = (task.instances ?? []).slice(1).map((instance) => withoutInternal('subtask', instance));
+        const value = services.tasks.subtasks(request.caller, request.params.jobId, request.params.taskId);
         return { status: 200, body: { 'odata.metadata': metadataUrl(request, 'subtaskinfo'), value: value.map((subtask) => project(subtask, parseSelect(request))) } };
       },
     }),
