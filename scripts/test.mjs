@@ -5,7 +5,6 @@
 // - Independent files run at once (--test-concurrency, LAPIS_TEST_CONCURRENCY
 //   or the default below), each in its own process with its own server, data
 //   directory, ports, OS accounts and control groups.
-//   The longest start first.
 // - The files listed in SERIAL run after them, one at a time: they put the
 //   machine under load and measure what happens, so nothing else may run
 //   beside them.
@@ -33,17 +32,6 @@ import readline from 'node:readline';
  */
 const SERIAL = new Set(['test/integration/reliability-load.test.ts', 'test/integration/reliability-crash.test.ts']);
 
-/** The longest files start first, so that the run does not end waiting on one of them. */
-const LONGEST_FIRST = [
-  'test/integration/clients.test.ts',
-  'test/integration/reliability-disk-full.test.ts',
-  'test/integration/reliability-node-failure.test.ts',
-  'test/integration/crash-restart.test.ts',
-  'test/integration/cli.test.ts',
-  'test/integration/bad-input.test.ts',
-  'test/integration/multi-instance.test.ts',
-];
-
 // Test files mostly wait (on servers, processes and clients): more at once than cores.
 const DEFAULT_CONCURRENCY = Math.max(2, Math.min(6, os.availableParallelism() * 2));
 const concurrency = Number(process.env.LAPIS_TEST_CONCURRENCY ?? DEFAULT_CONCURRENCY);
@@ -56,10 +44,8 @@ function testFiles(directory) {
     .map((name) => path.posix.join(directory, name));
 }
 
-const rank = (file) => (LONGEST_FIRST.includes(file) ? LONGEST_FIRST.indexOf(file) : LONGEST_FIRST.length);
-const files = (process.argv.length > 2 ? process.argv.slice(2) : [...testFiles('test/integration'), ...testFiles('test/unit')])
-  .map((file) => path.posix.normalize(file))
-  .sort((a, b) => rank(a) - rank(b));
+// The runner starts files in sorted order: test/integration/ (the long ones) before the short test/unit/ files, which fill the end.
+const files = (process.argv.length > 2 ? process.argv.slice(2) : [...testFiles('test/integration'), ...testFiles('test/unit')]).map((file) => path.posix.normalize(file));
 const groups = [
   { name: 'concurrent files', concurrency, files: files.filter((file) => !SERIAL.has(file)) },
   { name: 'serial files', concurrency: 1, files: files.filter((file) => SERIAL.has(file)) },
