@@ -6,8 +6,9 @@
 //   provisioned (its pool deleted at once) must not have its directory
 //   removed while the provisioning creates it.
 // - A run starts at once, or after the node's pending lifecycle operation.
-// - Stops and file removals of a node run in the order given (a deleted
-//   task's process ends before its directory goes).
+// - Stops run at once, side by side; a node's file removals wait for the
+//   stops handed over before them (a deleted task's process ends before its
+//   directory goes).
 // - idle() waits for everything handed over so far: shutdown calls it.
 
 import type { NodePlacement, NodeProvider, NodeWork, TaskRun, TaskRunRef } from '../core/ports.js';
@@ -22,8 +23,8 @@ export class NodeExecutor implements NodeWork {
   private readonly busy = new Set<string>();
   /** The last lifecycle operation queued for each node. */
   private readonly lifecycle = new Map<string, Promise<void>>();
-  /** The last stop or file removal queued for each node. */
-  private readonly effects = new Map<string, Promise<void>>();
+  /** Each node's stops still going, which its file removals wait for. */
+  private readonly stops = new Map<string, Set<Promise<void>>>();
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
@@ -70,19 +71,28 @@ export class NodeExecutor implements NodeWork {
 
   stopRuns(runs: readonly TaskRunRef[]): void {
     for (const run of runs) {
-      this.afterEffects(run.nodeId, () =>
-        this.provider.stopTask(run).catch((error: unknown) => this.logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task')),
-      );
+      const stop = this.provider.stopTask(run).catch((error: unknown) => this.logger.warn({ err: error, taskId: run.taskId }, 'could not stop a task'));
+      const stops = this.stops.get(run.nodeId) ?? new Set<Promise<void>>();
+      this.stops.set(run.nodeId, stops);
+      stops.add(stop);
+      void stop.finally(() => {
+        stops.delete(stop);
+        if (stops.size === 0 && this.stops.get(run.nodeId) === stops) this.stops.delete(run.nodeId);
+      });
+      this.track(stop);
     }
   }
 
   removeFiles(placement: NodePlacement, path: string): void {
-    this.afterEffects(placement.nodeId, async () => {
-      await this.provider
-        .nodeFiles(placement)
-        ?.delete(path, true)
-        .catch(() => undefined);
-    });
+    const before = [...(this.stops.get(placement.nodeId) ?? [])];
+    this.track(
+      Promise.allSettled(before).then(async () => {
+        await this.provider
+          .nodeFiles(placement)
+          ?.delete(path, true)
+          .catch(() => undefined);
+      }),
+    );
   }
 
   /** Waits until everything handed over (and what that work handed over in turn) is done. */
@@ -104,15 +114,6 @@ export class NodeExecutor implements NodeWork {
       });
     this.lifecycle.set(placement.nodeId, operation);
     this.track(operation);
-  }
-
-  private afterEffects(nodeId: string, work: () => Promise<void>): void {
-    const previous = this.effects.get(nodeId) ?? Promise.resolve();
-    const effect: Promise<void> = previous.then(work).finally(() => {
-      if (this.effects.get(nodeId) === effect) this.effects.delete(nodeId);
-    });
-    this.effects.set(nodeId, effect);
-    this.track(effect);
   }
 
   private track(work: Promise<void>): void {
