@@ -114,9 +114,12 @@ export class NodeAgent {
       .then(async (outcome) => {
         this.running.delete(runKey(run));
         const pid = entry.launched?.pid;
-        // A coordination command may leave daemons: they live until the task ends.
-        if (run.instance?.phase === 'coordination' && pid) this.lingering.set(runKey(run), { pid, cgroup: entry.cgroup, owner: entry.owner });
-        else if (!run.instance) await this.endTaskUser(run, entry.owner);
+        if (run.instance?.phase === 'coordination' && pid) {
+          // A coordination command may leave daemons: they live until the task ends, unless it ended meanwhile.
+          const lingering = { pid, cgroup: entry.cgroup, owner: entry.owner };
+          if (entry.stopped) await this.endLingering(run, lingering);
+          else this.lingering.set(runKey(run), lingering);
+        } else if (!run.instance) await this.endTaskUser(run, entry.owner);
         if (entry.stopped) return;
         this.events.taskFinished({ run: reportedRunOf(run), outcome });
         // The outcome is stored: the run's record is no longer needed for a recovery.
@@ -139,18 +142,21 @@ export class NodeAgent {
     const lingering = this.lingering.get(runKey(ref));
     if (lingering) {
       this.lingering.delete(runKey(ref));
-      killGroup(lingering.pid);
-      if (lingering.cgroup) await killGroupTree(lingering.cgroup);
+      // A multi-instance task's instance ends here, its coordination's daemons with it.
+      await this.endLingering(ref, lingering);
     }
     const entry = this.running.get(runKey(ref));
-    if (!entry) {
-      // A multi-instance task's instance ends here, its coordination's daemons with it.
-      if (lingering) await this.endTaskUser(ref, lingering.owner);
-      return;
-    }
+    if (!entry) return;
     entry.stopped = true;
     entry.aborter.abort();
     this.endProcess(entry);
+  }
+
+  /** Ends what a finished coordination command left running, and frees its task-scope user. */
+  private async endLingering(ref: TaskRunRef, lingering: { pid: number; cgroup?: string; owner?: RunOwner }): Promise<void> {
+    killGroup(lingering.pid);
+    if (lingering.cgroup) await killGroupTree(lingering.cgroup);
+    await this.endTaskUser(ref, lingering.owner);
   }
 
   async destroy(): Promise<void> {
