@@ -122,7 +122,7 @@ function documentsOf(db: Database.Database, table: string): { key: string; doc: 
   return rows.map((row) => ({ key: row.key, doc: JSON.parse(row.doc), internal: row.internal_json && JSON.parse(row.internal_json) }));
 }
 
-test("a store from before the internal parts: Lapis's own fields move from the documents to internal_json", () => {
+test("a store from before the internal parts: Lapis's own fields move from the documents to internal_json, and a task's own url goes", () => {
   const db = storeAt(10);
   const insertPool = db.prepare("INSERT INTO pools (account, key, doc) VALUES ('acct', ?, ?)");
   insertPool.run('resizing', JSON.stringify({ id: 'Resizing', allocationState: 'resizing', resizeDeallocationOption: 'taskcompletion', taskSlotsPerNode: 2 }));
@@ -147,7 +147,7 @@ test("a store from before the internal parts: Lapis's own fields move from the d
   const insertTask = db.prepare("INSERT INTO tasks (account, job_key, job_id, key, state, result, attempt, doc) VALUES ('acct', 'job', 'Job', ?, ?, ?, 1, ?)");
   const instance = { id: 0, nodeInfo: { nodeId: 'n1' }, state: 'completed', coordinated: true };
   insertTask.run('mpi', 'completed', 'success', JSON.stringify({ id: 'mpi', state: 'completed', slotsHeld: 1, instances: [instance], dependencyAction: 'satisfy', filesCleanedUp: true }));
-  insertTask.run('plain', 'active', null, JSON.stringify({ id: 'plain', state: 'active', exitConditions: { default: { dependencyAction: 'block' } } }));
+  insertTask.run('plain', 'active', null, JSON.stringify({ id: 'plain', url: 'sent', state: 'active', exitConditions: { default: { dependencyAction: 'block' } } }));
   migrate(db);
   const tasks = db.prepare('SELECT key, doc, internal_json, dep_action FROM tasks ORDER BY key').all() as { key: string; doc: string; internal_json: string | null }[];
   assert.deepEqual(
