@@ -29,6 +29,14 @@ const RELEASED: [string, string][] = [
   ['0008_usage', 'b45cdb01dcad195242469a24528df7d825951e701a18d1628bba46a967c5de17'],
   ['0009_task_counts_index', '63ed5a396006809ad10673fe85e1f662938f047c2583fa3870ef53a5d6904898'],
   ['0010_task_counts', 'e1444a1c4cda76d8af99aa8bd385ad76cb20975a024f22b120a8b52d9554adc4'],
+  ['0011_pool_internal', '8114f09b855c497b5f2429e6bc924902e1b604358df90b56a47ea017d48e838f'],
+  ['0012_job_internal', '616ab143f58e235ec778759ae359714348ed9d373956189b1aedfcc7f90f58ad'],
+  ['0013_job_schedule_internal', 'dded29ed14e48b32a7c6cf1f908a028b5db7dd62c36024dd27fc015c688a9443'],
+  ['0014_certificate_internal', 'e7a12ef4c743818db219c026c981c155ee6347d99deed27fcde236b13b821a4e'],
+  ['0015_job_node_status_internal', '9d10977cb55d1ba19813632b6738e7d784ede527a447b5edac62ac690d9caca0'],
+  ['0016_node_internal', '5f54c1bb466782969c1f949ab8a572aea41e3c013808e4e4d938ff296155d61f'],
+  ['0017_task_internal', 'dfb55e07b38c3cdf0028aeafc8a108628a822fe23309c2e66df92a29d392ee83'],
+  ['0018_task_documents_without_url', '9705689ca6398e6b51bc0c3ff3fcfa9d450df0491c5d100b5bba03d50407747f'],
 ];
 
 const fileName = (migration: { version: number; name: string }) => `${String(migration.version).padStart(4, '0')}_${migration.name}`;
