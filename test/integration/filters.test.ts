@@ -27,7 +27,8 @@ before(async () => {
   await new Promise((resolve) => setTimeout(resolve, 20));
   createdBetween = new Date();
   await new Promise((resolve) => setTimeout(resolve, 20));
-  await server.batch.task.add(jobId, { id: 'sleeper', commandLine: '/bin/sleep 30' });
+  // Runs until after() ends it: this file may share its process with others (scripts/test.mjs), whose tests can come first.
+  await server.batch.task.add(jobId, { id: 'sleeper', commandLine: '/bin/sleep 900' });
   await waitForTaskState(server.batch, jobId, 'sleeper', 'running');
 });
 
