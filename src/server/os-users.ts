@@ -30,7 +30,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { openForAppend, removeEntry, withDirectory, writeFileReplacing } from '../agent/no-follow.js';
 import type { NodePlacement, NodeUserAccount, NodeUserAccounts, OsAccount } from '../core/ports.js';
 
 export interface OsUser {
@@ -302,19 +304,49 @@ async function groupExists(group: string): Promise<boolean> {
   );
 }
 
-/** ~/.ssh/id_rsa (0600), its public key in id_rsa.pub and authorized_keys, all owned by the user. */
+/**
+ * ~/.ssh/id_rsa (0600), its public key in id_rsa.pub and authorized_keys, all
+ * owned by the user. The home is the user's, and an account made before is
+ * reused (a restarted server): its tasks may have left links there, so
+ * nothing below /home is followed, and the public key is derived from a
+ * copy of the key in root's own directory, never from a file in the home.
+ */
 async function placeSshKey(home: string, privateKey: string, owner: OsUser): Promise<void> {
-  const directory = path.join(home, '.ssh');
-  await fs.promises.mkdir(directory, { recursive: true, mode: 0o700 });
-  const keyFile = path.join(directory, 'id_rsa');
-  await fs.promises.writeFile(keyFile, privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`, { mode: 0o600 });
-  const publicKey = await run('ssh-keygen', ['-y', '-f', keyFile]).catch(() => undefined);
-  if (publicKey) {
-    await fs.promises.writeFile(path.join(directory, 'id_rsa.pub'), publicKey, { mode: 0o644 });
-    await fs.promises.appendFile(path.join(directory, 'authorized_keys'), publicKey, { mode: 0o600 });
-  }
-  for (const file of [directory, ...(await fs.promises.readdir(directory)).map((entry) => path.join(directory, entry))]) {
-    await fs.promises.chown(file, owner.uid, owner.gid);
+  const key = privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`;
+  const publicKey = await publicKeyOf(key);
+  const user = { uid: owner.uid, gid: owner.gid };
+  await withDirectory(
+    path.dirname(home),
+    [path.basename(home), '.ssh'],
+    async (ssh) => {
+      await writeFileReplacing(ssh, 'id_rsa', key, { mode: 0o600, owner: user });
+      if (!publicKey) return;
+      await writeFileReplacing(ssh, 'id_rsa.pub', publicKey, { mode: 0o644, owner: user });
+      // Appended to, as Batch does; a link (or anything but a plain file) there is removed, never written through.
+      const authorized = await openForAppend(ssh, 'authorized_keys', 0o600).catch(async () => {
+        await removeEntry(ssh, 'authorized_keys', false);
+        return openForAppend(ssh, 'authorized_keys', 0o600);
+      });
+      try {
+        await authorized.appendFile(publicKey);
+        await authorized.chown(user.uid, user.gid);
+      } finally {
+        await authorized.close();
+      }
+    },
+    { mode: 0o700, owner: user },
+  );
+}
+
+/** The OpenSSH public key of a private key, by ssh-keygen on a copy in a directory of root's own (0700). */
+async function publicKeyOf(privateKey: string): Promise<string | undefined> {
+  const directory = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lapis-key-'));
+  try {
+    const file = path.join(directory, 'id');
+    await fs.promises.writeFile(file, privateKey, { mode: 0o600, flag: 'wx' });
+    return await run('ssh-keygen', ['-y', '-f', file]).catch(() => undefined);
+  } finally {
+    await fs.promises.rm(directory, { recursive: true, force: true });
   }
 }
 

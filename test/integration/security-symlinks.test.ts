@@ -9,7 +9,7 @@
 import { BlobSASPermissions, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -203,5 +203,56 @@ describe('links a task plants are never followed by the agent', { skip: NOT_ROOT
     await server.batch.task.terminate(jobId, 'swapper');
     await waitForTaskState(server.batch, jobId, 'swapper', 'completed');
     assertVictimUnchanged();
+  });
+});
+
+describe("a pool user's home: root never follows a link its tasks leave there", { skip: NOT_ROOT }, () => {
+  test('a restarted server places the ssh key again without writing, reading or chowning through planted links', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-ssh-'));
+    const victimDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-victim-'));
+    fs.chmodSync(victimDir, 0o700);
+    const target = path.join(victimDir, 'secret.txt');
+    fs.writeFileSync(target, SECRET, { mode: 0o600 });
+    const userName = `lapis${randomBytes(4).toString('hex')}`;
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const keysPool = uniqueId('Keys');
+    const runAsUser = async (target: TestServer, id: string, commandLine: string) => {
+      const jobId = uniqueId('Job');
+      await target.batch.job.add({ id: jobId, poolInfo: { poolId: keysPool } });
+      await target.batch.task.add(jobId, { id, commandLine, userIdentity: { userName } });
+      return waitForTaskState(target.batch, jobId, id, 'completed');
+    };
+    const first = await startTestServer({ dataDir });
+    try {
+      await addPoolAndWait(first.batch, keysPool, { targetDedicatedNodes: 1, userAccounts: [{ name: userName, password: 'Secret-Pass-1', linuxUserConfiguration: { sshPrivateKey: privateKey } }] });
+      const plant = await runAsUser(first, 'plant', `/bin/bash -c "cd /home/${userName}/.ssh && for f in id_rsa id_rsa.pub authorized_keys; do rm -f $f; ln -s ${target} $f; done"`);
+      assert.equal(plant.executionInfo?.exitCode, 0, JSON.stringify(plant.executionInfo));
+    } finally {
+      await first.stop();
+    }
+    const second = await startTestServer({ dataDir });
+    try {
+      // The account exists: the restarted server reuses it and places the key again.
+      const again = await runAsUser(second, 'again', '/bin/true');
+      assert.equal(again.executionInfo?.result, 'success', JSON.stringify(again.executionInfo));
+      const stats = fs.lstatSync(target);
+      assert.equal(fs.readFileSync(target, 'utf8'), SECRET, 'the victim was not written');
+      assert.equal(stats.mode & 0o7777, 0o600);
+      assert.equal(stats.uid, 0, 'the victim was not chowned');
+      const ssh = `/home/${userName}/.ssh`;
+      for (const file of ['id_rsa', 'id_rsa.pub', 'authorized_keys']) {
+        const entry = fs.lstatSync(path.join(ssh, file));
+        assert.ok(entry.isFile(), `${file} is a file again, not the planted link`);
+        assert.notEqual(entry.uid, 0, `${file} belongs to the user`);
+      }
+      assert.equal(fs.readFileSync(path.join(ssh, 'id_rsa'), 'utf8'), privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`);
+      assert.match(fs.readFileSync(path.join(ssh, 'authorized_keys'), 'utf8'), /^ssh-rsa /);
+      await second.batch.pool.deleteMethod(keysPool);
+      await waitFor(async () => ((await second.batch.pool.list()).some((pool) => pool.id === keysPool) ? undefined : true), { what: 'the pool to go' });
+    } finally {
+      await second.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(victimDir, { recursive: true, force: true });
+    }
   });
 });
