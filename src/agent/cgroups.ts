@@ -13,7 +13,7 @@
 // falls back to ending every process of a task-scope user's uid.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,11 +63,6 @@ export function findCgroupRoot(nodesDirectory: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Moves a process into a group (the launcher into its own, right after it starts). */
-export function moveInto(group: string, pid: number): void {
-  writeFileSync(path.join(group, 'cgroup.procs'), String(pid));
 }
 
 /**

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { batchEnvironment } from '../core/batch-environment.js';
 import { splitCommandLine } from '../core/command-line.js';
-import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeUserAccounts, type TaskRun, type TaskRunRef } from '../core/ports.js';
+import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeUserAccounts, type OsAccount, type TaskRun, type TaskRunRef } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
@@ -22,7 +22,7 @@ import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
 import type { RunRecord } from './launcher-protocol.js';
 import { killGroupTree } from './cgroups.js';
 import { killGroup, killUserProcesses } from './process-groups.js';
-import { RunUsers, type RunOwner } from './run-users.js';
+import { RunUsers } from './run-users.js';
 import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.js';
 import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 
@@ -40,6 +40,13 @@ export interface NodeAgentOptions {
   heartbeatIntervalMs: number;
 }
 
+/** A finished coordination command's processes (its process group, its control group), kept until its multi-instance task ends. */
+interface LingeringRun {
+  pid: number;
+  cgroup?: string;
+  owner?: OsAccount;
+}
+
 interface RunningTask {
   run: TaskRun;
   /** The run's process, once asked of the launcher. */
@@ -48,15 +55,14 @@ interface RunningTask {
   /** Aborts output file uploads when the run is stopped. */
   aborter: AbortController;
   /** Whom the process runs as, once known; undefined: the agent's own user. */
-  owner?: RunOwner;
+  owner?: OsAccount;
   /** The control group that holds every process of the run. */
   cgroup?: string;
 }
 
 export class NodeAgent {
   private readonly running = new Map<string, RunningTask>();
-  /** Finished coordination commands (process group, control group), ended when their multi-instance task ends. */
-  private readonly lingering = new Map<string, { pid: number; cgroup?: string; owner?: RunOwner }>();
+  private readonly lingering = new Map<string, LingeringRun>();
   private readonly users: RunUsers | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   readonly files: NodeFileSystem;
@@ -116,7 +122,7 @@ export class NodeAgent {
         const pid = entry.launched?.pid;
         if (run.instance?.phase === 'coordination' && pid) {
           // A coordination command may leave daemons: they live until the task ends, unless it ended meanwhile.
-          const lingering = { pid, cgroup: entry.cgroup, owner: entry.owner };
+          const lingering: LingeringRun = { pid, cgroup: entry.cgroup, owner: entry.owner };
           if (entry.stopped) await this.endLingering(run, lingering);
           else this.lingering.set(runKey(run), lingering);
         } else if (!run.instance) await this.endTaskUser(run, entry.owner);
@@ -132,7 +138,7 @@ export class NodeAgent {
    * user still runs is ended here (that uid is the task's alone); then the
    * user may serve another task.
    */
-  private async endTaskUser(ref: TaskRunRef, owner: RunOwner | undefined): Promise<void> {
+  private async endTaskUser(ref: TaskRunRef, owner: OsAccount | undefined): Promise<void> {
     if (!this.users || ref.kind === 'startTask') return;
     if (owner && !this.cgroup && this.users.slotOf(ref) !== undefined) await killUserProcesses(owner.uid);
     this.users.release(ref);
@@ -153,7 +159,7 @@ export class NodeAgent {
   }
 
   /** Ends what a finished coordination command left running, and frees its task-scope user. */
-  private async endLingering(ref: TaskRunRef, lingering: { pid: number; cgroup?: string; owner?: RunOwner }): Promise<void> {
+  private async endLingering(ref: TaskRunRef, lingering: LingeringRun): Promise<void> {
     killGroup(lingering.pid);
     if (lingering.cgroup) await killGroupTree(lingering.cgroup);
     await this.endTaskUser(ref, lingering.owner);

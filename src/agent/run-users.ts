@@ -13,8 +13,6 @@
 
 import type { NodePlacement, NodeUserAccounts, OsAccount, TaskRun, TaskRunRef } from '../core/ports.js';
 
-export type RunOwner = OsAccount;
-
 export class RunUsers {
   /** Task-scope users by slot: the task that holds each (undefined: free). */
   private readonly taskSlots = new Map<string, string | undefined>();
@@ -29,7 +27,7 @@ export class RunUsers {
   ) {}
 
   /** The account the run's process runs as; undefined: as the agent itself (root). */
-  async acquire(run: TaskRun): Promise<RunOwner | undefined> {
+  async acquire(run: TaskRun): Promise<OsAccount | undefined> {
     if (run.user) {
       const account = await this.accounts.ensure(this.placement, run.user);
       // An admin named user runs as root, as an admin autoUser does; its account (in the sudo group) still exists.
