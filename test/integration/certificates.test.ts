@@ -7,46 +7,22 @@
 
 import type { BatchServiceModels } from '@azure/batch';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { batchError, poolSpec, uniqueId } from '../../src/testkit/builders.js';
 import { errorDetail, signedRequest } from '../../src/testkit/signed-request.js';
+import { makeTestCertificate, OPENSSL_MISSING, TEST_PFX_PASSWORD, type TestCertificate } from '../../src/testkit/test-certificates.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
-interface TestCertificate {
-  thumbprint: string;
-  /** base64 DER */
-  cer: string;
-  /** base64 PEM text */
-  pem: string;
-  /** base64 PKCS#12 with PFX_PASSWORD */
-  pfx: string;
-}
-
-const PFX_PASSWORD = 'correct horse battery staple';
-/** The test certificates come from openssl: node:crypto reads X.509 but cannot make it. */
-const OPENSSL_MISSING = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed';
+const PFX_PASSWORD = TEST_PFX_PASSWORD;
 let server: TestServer;
 let workDir: string;
 
 /** A fresh self-signed certificate, as DER, PEM and password-protected PFX. */
 function makeCertificate(name: string): TestCertificate {
-  const dir = fs.mkdtempSync(path.join(workDir, `${name}-`));
-  const file = (suffix: string) => path.join(dir, suffix);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file('key.pem'), '-out', file('cert.pem'), '-subj', `/CN=${name}`, '-days', '2'], { stdio: 'ignore' });
-  execFileSync('openssl', ['pkcs12', '-export', '-in', file('cert.pem'), '-inkey', file('key.pem'), '-out', file('cert.pfx'), '-passout', `pass:${PFX_PASSWORD}`], { stdio: 'ignore' });
-  const pem = fs.readFileSync(file('cert.pem'));
-  const x509 = new X509Certificate(pem);
-  return {
-    thumbprint: x509.fingerprint.replace(/:/g, ''),
-    cer: x509.raw.toString('base64'),
-    pem: pem.toString('base64'),
-    pfx: fs.readFileSync(file('cert.pfx')).toString('base64'),
-  };
+  return makeTestCertificate(workDir, name);
 }
 
 function cerParameter(certificate: TestCertificate): BatchServiceModels.CertificateAddParameter {

@@ -4,15 +4,14 @@
 // certs directory; a task naming a package that does not exist fails before
 // it starts.
 
-import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { addApplicationPackage } from '../../src/server/application-packages.js';
 import { addPoolAndWait, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { makeTestCertificate } from '../../src/testkit/test-certificates.js';
 import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
 
 let server: TestServer;
@@ -74,11 +73,8 @@ test('a task naming a package that does not exist fails before it starts', async
 });
 
 test('the pool\'s certificates are in the task\'s certs directory, readable by the task', async () => {
-  const dir = fs.mkdtempSync(path.join(workDir, 'cert-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=lapis-node-setup', '-days', '2'], { stdio: 'ignore' });
-  const x509 = new X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem')));
-  const thumbprint = x509.fingerprint.replace(/:/g, '');
-  await server.batch.certificate.add({ thumbprint, thumbprintAlgorithm: 'sha1', certificateFormat: 'cer', data: x509.raw.toString('base64') });
+  const { thumbprint, cer } = makeTestCertificate(workDir, 'lapis-node-setup');
+  await server.batch.certificate.add({ thumbprint, thumbprintAlgorithm: 'sha1', certificateFormat: 'cer', data: cer });
   const poolId = uniqueId('Certs');
   await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1, certificateReferences: [{ thumbprint, thumbprintAlgorithm: 'sha1' }] });
   const jobId = uniqueId('Job');

@@ -8,8 +8,7 @@
 
 import { BlobSASPermissions, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,10 +16,10 @@ import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
 import { addPoolAndWait, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { PRIMARY_API_VERSION, signedRequest } from '../../src/testkit/signed-request.js';
+import { makeTestCertificate, OPENSSL_MISSING } from '../../src/testkit/test-certificates.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
 const NOT_ROOT = process.getuid?.() !== 0 && 'tasks run as an unprivileged user only when Lapis runs as root';
-const NO_OPENSSL = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed';
 const RECURSIVE = `api-version=${PRIMARY_API_VERSION}&recursive=true`;
 const SECRET = 'ROOT-ONLY-SECRET: never to be written, served or chowned\n';
 
@@ -106,13 +105,11 @@ describe('links a task plants are never followed by the agent', { skip: NOT_ROOT
     assertVictimUnchanged();
   });
 
-  test('certificates: a retry rewrites certs/ by replacing planted links, never through them', { skip: NO_OPENSSL }, async () => {
+  test('certificates: a retry rewrites certs/ by replacing planted links, never through them', { skip: OPENSSL_MISSING }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-link-cert-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=lapis-links', '-days', '2'], { stdio: 'ignore' });
-      const x509 = new X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem')));
-      const thumbprint = x509.fingerprint.replace(/:/g, '');
-      await server.batch.certificate.add({ thumbprint, thumbprintAlgorithm: 'sha1', certificateFormat: 'cer', data: x509.raw.toString('base64') });
+      const { thumbprint, cer } = makeTestCertificate(dir, 'lapis-links');
+      await server.batch.certificate.add({ thumbprint, thumbprintAlgorithm: 'sha1', certificateFormat: 'cer', data: cer });
       const certPool = uniqueId('CertLinks');
       await addPoolAndWait(server.batch, certPool, { targetDedicatedNodes: 1, certificateReferences: [{ thumbprint, thumbprintAlgorithm: 'sha1' }] });
       const jobId = await newJob(certPool);
