@@ -200,9 +200,10 @@ describe('certificates', { skip: OPENSSL_MISSING }, () => {
     const failed = await waitForCertificateState(certificate.thumbprint, 'deletefailed');
     assert.equal(failed.previousState, 'deleting');
     assert.ok(failed.previousStateTransitionTime instanceof Date);
-    assert.ok(failed.deleteCertificateError?.code);
-    assert.ok(failed.deleteCertificateError?.message);
-    assert.deepEqual(failed.deleteCertificateError?.values, [{ name: 'PoolId', value: poolId }]);
+    // The code, message and value of the REST reference's own deletefailed example.
+    assert.equal(failed.deleteCertificateError?.code, 'PoolsReferencingCertificate');
+    assert.equal(failed.deleteCertificateError?.message, 'The specified certificate is being used by the below mentioned pool(s)');
+    assert.deepEqual(failed.deleteCertificateError?.values, [{ name: 'Pools', value: poolId }]);
     const listed = await server.batch.certificate.list({ certificateListOptions: { filter: "state eq 'deletefailed'" } });
     assert.deepEqual(listed.map((entry) => entry.thumbprint), [certificate.thumbprint]);
 
