@@ -132,10 +132,11 @@ export const batchErrors = {
       { key: 'HeaderName', value: name },
       { key: 'HeaderValue', value },
     ]),
-  unsupportedRequestVersion: (version: string) =>
-    new BatchError('UnsupportedRequestVersion', 'badRequest', 'The specified Request Version is not supported.', [
+  unsupportedRequestVersion: (version: string, accepted: readonly string[]) =>
+    new BatchError('UnsupportedRequestVersion', 'badRequest', `The specified Request Version is not supported. Supported versions: ${accepted.join(', ')}.`, [
       { key: 'QueryParameterName', value: 'api-version' },
       { key: 'QueryParameterValue', value: version },
+      { key: 'SupportedVersions', value: accepted.join(', ') },
     ]),
   invalidUri: () => new BatchError('InvalidUri', 'badRequest', 'The requested URI does not represent any resource on the server.'),
   unsupportedHttpVerb: (verb: string) =>

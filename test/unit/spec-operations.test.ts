@@ -10,7 +10,8 @@ import { describe, test } from 'node:test';
 import { allOperations, NOT_IMPLEMENTED } from '../../src/api/batch/app.js';
 import type { Operation } from '../../src/api/batch/operation.js';
 import type { BatchServices } from '../../src/api/batch/services.js';
-import { SPEC_OPERATIONS } from '../../src/api/batch/spec-operations.js';
+import { SPEC_API_VERSION, SPEC_OPERATIONS } from '../../src/api/batch/spec-operations.js';
+import { isAtLeast } from '../../src/api/batch/versions.js';
 
 // Building the operation list only captures the services; no handler runs here.
 const registered: Operation[] = allOperations({} as BatchServices);
@@ -59,17 +60,21 @@ describe('spec operations', () => {
       assert.ok(route, `${spec.operationId} has no route and is not listed in NOT_IMPLEMENTED`);
       assert.equal(route.method, spec.method, `${spec.operationId}: method`);
       assert.equal(specPathOf(route), spec.path, `${spec.operationId}: path`);
-      assert.equal(route.since, undefined, `${spec.operationId} is in the primary version and cannot start later`);
+      assert.ok(!route.since || isAtLeast(SPEC_API_VERSION, route.since), `${spec.operationId} is in the primary version and cannot start later`);
+      assert.ok(!route.until || !isAtLeast(SPEC_API_VERSION, route.until), `${spec.operationId} is in the primary version and cannot end before it`);
     }
   });
 
-  test('every route is a spec operation or one of a later version (with its since)', () => {
+  test('every route is a spec operation or one of another version (with its since or until)', () => {
     const specIds = new Set<string>(SPEC_OPERATIONS.map((operation) => operation.operationId));
     const seen = new Set<string>();
     for (const operation of registered) {
       assert.ok(!seen.has(operation.id), `${operation.id} is registered twice`);
       seen.add(operation.id);
-      if (!specIds.has(operation.id)) assert.ok(operation.since, `${operation.id} is not in the 2022-10-01.16.0 spec, so it needs a since`);
+      if (specIds.has(operation.id)) continue;
+      const later = operation.since !== undefined && isAtLeast(operation.since, SPEC_API_VERSION);
+      const removed = operation.until !== undefined && isAtLeast(SPEC_API_VERSION, operation.until);
+      assert.ok(later || removed, `${operation.id} is not in the 2022-10-01.16.0 spec, so it needs a later since or an earlier until`);
     }
   });
 
@@ -77,7 +82,9 @@ describe('spec operations', () => {
     const rows = compatibilityRows();
     const expected = [
       ...SPEC_OPERATIONS.map((spec) => ({ id: spec.operationId as string, http: `\`${spec.method} ${spec.path}\`` })),
-      ...registered.filter((operation) => operation.since).map((operation) => ({ id: operation.id as string, http: `\`${operation.method} ${specPathOf(operation)}\`` })),
+      ...registered
+        .filter((operation) => !SPEC_OPERATIONS.some((spec) => spec.operationId === operation.id))
+        .map((operation) => ({ id: operation.id as string, http: `\`${operation.method} ${specPathOf(operation)}\`` })),
     ];
     for (const { id, http } of expected) {
       const matching = rows.filter((row) => row.operation === id);

@@ -33,6 +33,7 @@ import { poolOperations } from './routes/pools.js';
 import { taskOperations } from './routes/tasks.js';
 import type { BatchServices } from './services.js';
 import type { SpecOperationId } from './spec-operations.js';
+import { replyForVersion, requestBodyForVersion } from './version-gate.js';
 import { checkApiVersion, isAtLeast } from './versions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -268,10 +269,10 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
           query,
           header: (name) => headerOf(request, name),
           conditions: conditionsOf(request),
-          body: parseJson(request.body),
+          body: requestBodyForVersion(operation.id, apiVersion, parseJson(request.body)),
           path: (request.raw.url ?? request.url).split('?')[0] as string,
         };
-        const result: BatchReply = await operation.handler(batchRequest);
+        const result: BatchReply = replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest));
         commonHeaders(request, reply);
         reply.code(result.status);
         for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);

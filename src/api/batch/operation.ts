@@ -55,11 +55,11 @@ export interface BatchReply {
   headers?: Record<string, string | number>;
 }
 
-/** The operations of later API versions than the spec list's (spec-operations.ts). */
-export type LaterOperationId = 'ComputeNode_Start' | 'ComputeNode_Deallocate';
+/** The operations the spec list's version (spec-operations.ts) does not have: later versions' and removed ones. */
+export type OtherVersionOperationId = 'ComputeNode_Start' | 'ComputeNode_Deallocate' | 'Account_ListNodeAgentSkus';
 
 /** An operation's id: the spec's operationId, checked at compile time. */
-export type OperationId = SpecOperationId | LaterOperationId;
+export type OperationId = SpecOperationId | OtherVersionOperationId;
 
 export interface Operation<Path extends string = string> {
   id: OperationId;

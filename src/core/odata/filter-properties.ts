@@ -22,7 +22,8 @@ export type FilterListKind =
   | 'files'
   | 'poolNodeCounts'
   | 'poolUsageMetrics'
-  | 'supportedImages';
+  | 'supportedImages'
+  | 'nodeAgentSkus';
 
 const EQUALITY: readonly FilterOperator[] = ['eq', 'ne'];
 const ORDERED: readonly FilterOperator[] = COMPARISON_OPERATORS;
@@ -173,6 +174,8 @@ export const FILTER_PROPERTIES: Readonly<Record<FilterListKind, readonly FilterP
     enumOf('verificationType', ['verified', 'unverified']),
     string('nodeAgentSKUId', EQUALITY),
   ],
+  // Account_ListNodeAgentSkus, before 2019-06-01.9.0.
+  nodeAgentSkus: [enumOf('osType', ['linux', 'windows']), string('id', EQUALITY)],
 };
 
 const byName = new Map(

@@ -1,5 +1,7 @@
 // Account operations: Account_ListSupportedImages — the images a local node
-// stands in for, each with its node agent SKU — and Account_ListPoolNodeCounts.
+// stands in for, each with its node agent SKU — and Account_ListPoolNodeCounts;
+// before 2019-06-01.9.0, Account_ListNodeAgentSkus: the same images grouped
+// by node agent SKU.
 
 import { operation, type Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
@@ -43,6 +45,24 @@ export const SUPPORTED_IMAGES = [
   },
 ];
 
+/** The node agent SKUs of SUPPORTED_IMAGES, each with the images it runs on (Account_ListNodeAgentSkus). */
+function nodeAgentSkus(): { id: string; verifiedImageReferences: object[]; osType: string }[] {
+  const skus = new Map<string, { id: string; verifiedImageReferences: object[]; osType: string }>();
+  for (const image of SUPPORTED_IMAGES) {
+    const sku = skus.get(image.nodeAgentSKUId) ?? { id: image.nodeAgentSKUId, verifiedImageReferences: [], osType: image.osType };
+    sku.verifiedImageReferences.push(image.imageReference);
+    skus.set(image.nodeAgentSKUId, sku);
+  }
+  return [...skus.values()];
+}
+
+/** One page of `items` after the offset the continuation names. */
+function offsetPage<T>(items: T[], continuation: string | undefined, maxResults: number): { page: T[]; next: string | undefined } {
+  const offset = Number(continuation ?? 0) || 0;
+  const next = offset + maxResults < items.length ? String(offset + maxResults) : undefined;
+  return { page: items.slice(offset, offset + maxResults), next };
+}
+
 export function accountOperations(services: BatchServices): Operation[] {
   return [
     operation({
@@ -63,12 +83,24 @@ export function accountOperations(services: BatchServices): Operation[] {
       id: 'Account_ListSupportedImages',
       method: 'GET',
       path: '/supportedimages',
+      since: '2019-06-01.9.0',
       handler(request) {
         const query = pageQuery(request, 'supportedImages');
         const images = SUPPORTED_IMAGES.filter((image) => !query.filter || matchesFilter(query.filter, image));
-        const offset = Number(query.continuation ?? 0) || 0;
-        const next = offset + query.maxResults < images.length ? String(offset + query.maxResults) : undefined;
-        return listReply(request, 'supportedimages', images.slice(offset, offset + query.maxResults), next);
+        const { page, next } = offsetPage(images, query.continuation, query.maxResults);
+        return listReply(request, 'supportedimages', page, next);
+      },
+    }),
+    operation({
+      id: 'Account_ListNodeAgentSkus',
+      method: 'GET',
+      path: '/nodeagentskus',
+      until: '2019-06-01.9.0',
+      handler(request) {
+        const query = pageQuery(request, 'nodeAgentSkus');
+        const skus = nodeAgentSkus().filter((sku) => !query.filter || matchesFilter(query.filter, sku));
+        const { page, next } = offsetPage(skus, query.continuation, query.maxResults);
+        return listReply(request, 'nodeagentskus', page, next);
       },
     }),
   ];

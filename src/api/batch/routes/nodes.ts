@@ -158,6 +158,7 @@ export function nodeOperations(services: BatchServices): Operation[] {
       id: 'ComputeNodeExtension_List',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId/extensions',
+      since: '2021-06-01.14.0',
       handler(request) {
         services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
         pageQuery(request, undefined);
@@ -169,6 +170,7 @@ export function nodeOperations(services: BatchServices): Operation[] {
       id: 'ComputeNodeExtension_Get',
       method: 'GET',
       path: '/pools/:poolId/nodes/:nodeId/extensions/:extensionName',
+      since: '2021-06-01.14.0',
       handler(request) {
         services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
         throw batchErrors.extensionNotFound();
