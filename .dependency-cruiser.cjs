@@ -40,9 +40,10 @@ module.exports = {
     },
     {
       name: 'providers-stay-apart',
+      comment: 'providers/ start agents and speak the agent protocol (api/node/); never the Batch API, services or store.',
       severity: 'error',
       from: { path: '^src/providers/' },
-      to: { path: outside('services', 'api', 'store', 'blob', 'scheduler', 'server') },
+      to: { path: outside('services', 'api/batch', 'store', 'blob', 'scheduler', 'server') },
     },
     {
       name: 'api-uses-services',
@@ -66,10 +67,10 @@ module.exports = {
     },
     {
       name: 'cli-speaks-http',
-      comment: 'cli/ uses the public API; `serve` starts the server through server/.',
+      comment: 'cli/ uses the public API; `serve` starts the server through server/, `agent` runs agent/agent-process.ts.',
       severity: 'error',
       from: { path: '^src/cli/' },
-      to: { path: outside('api', 'services', 'store', 'blob', 'providers', 'agent', 'scheduler', 'core') },
+      to: { path: outside('api', 'services', 'store', 'blob', 'providers', 'agent', 'scheduler', 'core'), pathNot: '^src/agent/agent-process\\.ts$' },
     },
     {
       name: 'nobody-imports-testkit',

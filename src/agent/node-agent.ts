@@ -70,7 +70,7 @@ export class NodeAgent {
   readonly nodeId: string;
 
   constructor(
-    placement: NodePlacement,
+    private readonly placement: NodePlacement,
     private readonly root: string,
     private readonly events: NodeEvents,
     private readonly options: NodeAgentOptions,
@@ -93,7 +93,19 @@ export class NodeAgent {
     // The launcher's records of the runs: the agent's alone.
     await fs.chmod(path.join(this.root, 'volatile', 'pids'), 0o700);
     await endLeftoverRuns(this.root);
+    await this.closeRoot();
     this.startHeartbeat();
+  }
+
+  /**
+   * Nodes of one host share it: a node's root is open to its pool's group
+   * alone (every OS account its runs use has it), so tasks of another pool
+   * or account cannot enter it, whatever path they guess.
+   */
+  private async closeRoot(): Promise<void> {
+    const accounts = this.options.userAccounts;
+    if (accounts) await fs.chown(this.root, 0, await accounts.poolGroup(this.placement));
+    await fs.chmod(this.root, accounts ? 0o750 : 0o700);
   }
 
   /** From a prepared node until shutdown: the server takes a node whose heartbeats stop for lost. */

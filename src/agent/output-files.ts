@@ -23,7 +23,8 @@
 // and, where /proc exists, checked again through its open descriptor to
 // still lie inside the task directory.
 
-import { AnonymousCredential, ContainerClient, type BlobHTTPHeaders, type BlockBlobUploadStreamOptions } from '@azure/storage-blob';
+// Types only: the client is loaded when a task has output files, so an agent starts without it.
+import type { BlobHTTPHeaders, BlockBlobUploadStreamOptions, ContainerClient } from '@azure/storage-blob';
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import type { OutputFile, TaskFailureInfo } from '../core/common.js';
@@ -269,6 +270,7 @@ async function uploadAll(request: UploadRequest, out: UploadLog, err: UploadLog)
     for (const name of ignored) out.write(`Ignoring upload header ${name}: not a Put Blob header Lapis applies`);
     let container: ContainerClient;
     try {
+      const { AnonymousCredential, ContainerClient } = await import('@azure/storage-blob');
       container = new ContainerClient(containerUrl, new AnonymousCredential(), { retryOptions: { maxTries: 3 } });
     } catch (error) {
       fail(FILE_UPLOAD_CODES.misc, spec, undefined, containerForLog, `The container URL is not valid: ${(error as Error).message}`);

@@ -3,7 +3,6 @@
 // optionally under blobPrefix). A failure becomes the pre-processing
 // failureInfo Batch reports (BlobNotFound, BlobAccessDenied, …).
 
-import { ContainerClient } from '@azure/storage-blob';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { TaskFailureInfo } from '../core/common.js';
@@ -88,6 +87,8 @@ async function downloadHttp(file: ResolvedResourceFile & { httpUrl: string }, wo
 
 async function downloadContainer(file: ResolvedResourceFile & { containerUrl: string }, workingDirectory: string, owner: Owner | undefined, root: string): Promise<void> {
   const directory = file.filePath ? targetPath(workingDirectory, file.filePath, file) : workingDirectory;
+  // Loaded when needed: an agent starts without the storage client.
+  const { ContainerClient } = await import('@azure/storage-blob');
   const container = new ContainerClient(file.containerUrl);
   try {
     for await (const blob of container.listBlobsFlat({ prefix: file.blobPrefix })) {

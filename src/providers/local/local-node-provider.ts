@@ -1,78 +1,93 @@
-// LocalNodeProvider: compute nodes as directories and processes on this
-// machine. Each node is a NodeAgent rooted at `<nodesDirectory>/<nodeId>`;
-// all of them start their task processes through one TaskLauncher.
+// LocalNodeProvider: compute nodes on this machine. Each node is an agent
+// process of its own (`lapis agent`, agent/agent-process.ts) rooted at
+// `<nodesDirectory>/<nodeId>`, started here and spoken to only over the
+// agent protocol (api/node/), with a credential that reaches its node alone.
+// The agents connect to a hub on a loopback port of this provider's own.
 // The reference provider: a new one implements the same NodeProvider port.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { NodeAgent, type NodeAgentOptions } from '../../agent/node-agent.js';
+import type { AgentSettings } from '../../agent/agent-settings.js';
 import { recordedOutcomes } from '../../agent/run-records.js';
-import { TaskLauncher } from '../../agent/task-launcher.js';
-import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
+import { AgentHub, type AgentConnection } from '../../api/node/agent-hub.js';
+import type { AgentRequest } from '../../api/node/protocol.js';
+import type { NodeEvents, NodePlacement, NodeProvider, NodeUserAccounts, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
+import { agentProgram } from './agent-program.js';
 
-export interface LocalNodeProviderOptions extends NodeAgentOptions {
+export interface LocalNodeProviderOptions {
   nodesDirectory: string;
+  /** Makes the OS accounts runs use (when the server runs as root); without it every run runs as the server's user. */
+  userAccounts?: NodeUserAccounts;
+  /** The control group that holds the nodes' runs (agent/cgroups.ts). */
+  cgroupRoot?: string;
+  clock: () => Date;
+  /** How often each agent tells the server it is alive (NodeEvents.nodeHeartbeat). */
+  heartbeatIntervalMs: number;
+}
+
+/** How long a new agent may take to connect. */
+const CONNECT_TIMEOUT_MS = 30_000;
+/** How long an agent told to end may take before it is killed. */
+const EXIT_TIMEOUT_MS = 10_000;
+/** How much of an agent's standard error is kept, to explain an agent that ended. */
+const STDERR_TAIL_BYTES = 4096;
+
+interface AgentProcess {
+  placement: NodePlacement;
+  child: ChildProcess;
+  exited: Promise<void>;
+  stderr: string;
 }
 
 export class LocalNodeProvider implements NodeProvider {
   readonly name = 'local';
-  private readonly agents = new Map<string, NodeAgent>();
-  private readonly launcher = new TaskLauncher();
+  private readonly agents = new Map<string, AgentProcess>();
+  private readonly hub: AgentHub;
+  private hubUrl: Promise<string> | undefined;
 
   constructor(
-    private readonly events: NodeEvents,
+    events: NodeEvents,
     private readonly options: LocalNodeProviderOptions,
-  ) {}
-
-  private agentFor(placement: NodePlacement): NodeAgent {
-    let agent = this.agents.get(placement.nodeId);
-    if (!agent) {
-      agent = new NodeAgent(placement, path.join(this.options.nodesDirectory, placement.nodeId), this.events, this.options, this.launcher);
-      this.agents.set(placement.nodeId, agent);
-    }
-    return agent;
+  ) {
+    this.hub = new AgentHub({
+      reports: (_nodeId, reports) => {
+        for (const report of reports) events.taskFinished(report);
+      },
+      heartbeat: (nodeId) => events.nodeHeartbeat(nodeId),
+      request: (nodeId, body) => this.answerAgent(nodeId, body),
+    });
   }
 
   async provisionNode(placement: NodePlacement): Promise<void> {
-    await this.agentFor(placement).prepare();
-    await this.closeNodeRoot(placement);
-  }
-
-  /**
-   * Local nodes share one machine: a node's root is open to its pool's group
-   * alone (every OS account its runs use has it), so tasks of another pool
-   * or account cannot enter it, whatever path they guess.
-   */
-  private async closeNodeRoot(placement: NodePlacement): Promise<void> {
-    const root = path.join(this.options.nodesDirectory, placement.nodeId);
-    const accounts = this.options.userAccounts;
-    if (accounts) await fs.chown(root, 0, await accounts.poolGroup(placement));
-    await fs.chmod(root, accounts ? 0o750 : 0o700);
+    const agent = await this.startAgent(placement);
+    await agent.request({ op: 'prepare' });
   }
 
   async releaseNode(placement: NodePlacement): Promise<void> {
-    const agent = this.agentFor(placement);
-    this.agents.delete(placement.nodeId);
-    await agent.destroy();
+    const agent = await this.startAgent(placement);
+    await agent.request({ op: 'destroy' });
+    await this.ended(placement.nodeId, true);
+    this.hub.revoke(placement.nodeId);
     await this.options.userAccounts?.releaseNode(placement.nodeId);
   }
 
   async restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void> {
-    await this.agentFor(placement).restart(options.wipe);
-    await this.closeNodeRoot(placement);
+    const agent = await this.startAgent(placement);
+    await agent.request({ op: 'restart', wipe: options.wipe });
   }
 
   runTask(run: TaskRun): void {
-    this.agentFor(run).run(run);
+    // An agent that is gone loses the run with its node: its heartbeats have stopped, and the node is recovered.
+    this.hub.connection(run.nodeId)?.startRun(run);
   }
 
   async stopTask(run: TaskRunRef): Promise<void> {
-    await this.agents.get(run.nodeId)?.stop(run);
+    await this.hub.connection(run.nodeId)?.request({ op: 'stop', run });
   }
 
   nodeFiles(placement: NodePlacement) {
-    return this.agents.get(placement.nodeId)?.files;
+    return this.hub.connection(placement.nodeId)?.files;
   }
 
   outcomesRecordedBeforeRestart(): TaskRunReport[] {
@@ -86,8 +101,85 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.agents.values()].map((agent) => agent.shutdown()));
-    this.agents.clear();
-    await this.launcher.close();
+    await Promise.all(
+      [...this.agents.keys()].map(async (nodeId) => {
+        await this.hub
+          .connection(nodeId)
+          ?.request({ op: 'shutdown' })
+          .catch(() => undefined);
+        await this.ended(nodeId, true);
+      }),
+    );
+    await this.hub.close();
+  }
+
+  /** The node's agent, connected: the one already running, or a new one (a node provisioned, or recovered after its agent ended). */
+  private async startAgent(placement: NodePlacement): Promise<AgentConnection> {
+    const connected = this.hub.connection(placement.nodeId);
+    if (connected && this.agents.has(placement.nodeId)) return connected;
+    await this.ended(placement.nodeId, false);
+    this.hubUrl ??= this.hub.listen('127.0.0.1');
+    const [url, program] = await Promise.all([this.hubUrl, agentProgram()]);
+    const settings: AgentSettings = {
+      url,
+      ...placement,
+      credential: this.hub.issueCredential(placement.nodeId),
+      root: path.join(this.options.nodesDirectory, placement.nodeId),
+      cgroupRoot: this.options.cgroupRoot,
+      osAccounts: this.options.userAccounts !== undefined,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      clockOffsetMs: this.options.clock().getTime() - Date.now(),
+      lifeline: true,
+    };
+    // No environment: the server's (account keys among it) never reaches a node. Its own process group: a
+    // Ctrl-C meant for the server does not end the node before the server shuts it down.
+    const child = spawn(process.execPath, [program, '--node', placement.nodeId], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: {} });
+    const agent: AgentProcess = { placement, child, stderr: '', exited: new Promise((resolve) => child.once('close', () => resolve())) };
+    this.agents.set(placement.nodeId, agent);
+    child.once('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.write(`${JSON.stringify(settings)}\n`);
+    child.stderr?.on('data', (chunk: Buffer) => (agent.stderr = (agent.stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)));
+    // The server's life is not held up by its agents; the open standard input is each agent's lifeline.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    const gone = agent.exited.then(() => new Error(`The agent of node ${placement.nodeId} ended before it connected: ${agent.stderr.trim() || `exit ${child.exitCode ?? child.signalCode}`}`));
+    return this.hub.waitForConnection(placement.nodeId, CONNECT_TIMEOUT_MS, gone);
+  }
+
+  /**
+   * Waits for the node's agent process to end: one told to end gets a while
+   * to do it, one that is not connected is killed at once. Nothing when there is none.
+   */
+  private async ended(nodeId: string, toldToEnd: boolean): Promise<void> {
+    const agent = this.agents.get(nodeId);
+    if (!agent) return;
+    let timer: NodeJS.Timeout | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        agent.child.kill('SIGKILL');
+        resolve();
+      }, EXIT_TIMEOUT_MS);
+    });
+    if (!toldToEnd) agent.child.kill('SIGKILL');
+    await Promise.race([agent.exited, killed]);
+    clearTimeout(timer);
+    if (this.agents.get(nodeId) === agent) this.agents.delete(nodeId);
+  }
+
+  /** What a node's agent asks: its OS accounts, made on this host. */
+  private async answerAgent(nodeId: string, body: AgentRequest): Promise<unknown> {
+    const placement = this.agents.get(nodeId)?.placement;
+    const accounts = this.options.userAccounts;
+    if (!placement || !accounts) throw new Error('This node has no OS accounts.');
+    switch (body.op) {
+      case 'accounts.ensure':
+        return accounts.ensure(placement, body.user);
+      case 'accounts.autoUser':
+        return accounts.autoUser(placement, body.slot);
+      case 'accounts.poolGroup':
+        return accounts.poolGroup(placement);
+    }
   }
 }

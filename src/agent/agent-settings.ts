@@ -1,0 +1,24 @@
+// What a node's agent is told when it starts (`lapis agent`, one JSON object
+// on its standard input): never on its command line, where every user of the
+// host could read its credential.
+
+export interface AgentSettings {
+  /** The agent protocol's WebSocket URL (api/node/protocol.ts). */
+  url: string;
+  account: string;
+  poolId: string;
+  nodeId: string;
+  /** This node's credential, issued by the server; reaches only this node's work. */
+  credential: string;
+  /** The node's root directory (AZ_BATCH_NODE_ROOT_DIR). */
+  root: string;
+  /** The control group that holds this host's nodes' runs (cgroups.ts); absent: runs are ended by process group and uid. */
+  cgroupRoot?: string;
+  /** Runs use OS accounts the server makes for the node (the agent runs as root); false: every run runs as the agent's user. */
+  osAccounts: boolean;
+  heartbeatIntervalMs: number;
+  /** Added to this host's clock for the times the agent reports (a server whose clock is shifted, in tests). */
+  clockOffsetMs?: number;
+  /** The agent exits when its standard input closes: it lives no longer than the process that started it. */
+  lifeline: boolean;
+}

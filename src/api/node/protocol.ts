@@ -1,0 +1,84 @@
+// The agent protocol: what a node's agent (`lapis agent`) and the server say
+// to each other over one WebSocket (docs/agent-protocol.md). The agent
+// connects; after that either side may ask (a request answered by a reply
+// with the same id) or tell (a notice, never answered). Nothing here names
+// a Batch account key: an agent holds only its own node's credential.
+
+import type { ByteRange, NodeFileEntry, NodeUserAccount, OsAccount, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
+
+export const AGENT_PROTOCOL_VERSION = 1;
+/** Where agents connect, on the endpoint their provider gives them. */
+export const AGENT_PATH = '/lapis/agent/v1';
+/** The scheme of the Authorization header an agent connects with: `LapisNode <nodeId>:<credential>`. */
+export const AGENT_AUTH_SCHEME = 'LapisNode';
+
+/** What the server asks of an agent. */
+export type ServerRequest =
+  | { op: 'prepare' }
+  | { op: 'stop'; run: TaskRunRef }
+  | { op: 'restart'; wipe: boolean }
+  /** Ends every process and removes the node's files; the agent exits after its reply. */
+  | { op: 'destroy' }
+  /** Ends every process and keeps the files; the agent exits after its reply. */
+  | { op: 'shutdown' }
+  | { op: 'files.stat'; path: string }
+  | { op: 'files.list'; path: string; recursive: boolean }
+  /** Answered by the entry, then the content as binary frames, then an `end` frame. */
+  | { op: 'files.read'; path: string; range?: ByteRange }
+  | { op: 'files.delete'; path: string; recursive: boolean };
+
+/** What an agent asks of the server: the OS accounts of its node, made on the host that runs it. */
+export type AgentRequest =
+  | { op: 'accounts.ensure'; user: NodeUserAccount }
+  | { op: 'accounts.autoUser'; slot: string }
+  | { op: 'accounts.poolGroup' };
+
+/** A report the agent keeps until the server acknowledges its sequence number. */
+export interface SequencedReport {
+  seq: number;
+  report: TaskRunReport;
+}
+
+/** Every text frame, either way. */
+export type Frame =
+  | { type: 'request'; id: number; body: ServerRequest | AgentRequest }
+  | { type: 'reply'; id: number; value?: unknown; error?: WireError }
+  /** Server → agent: start one attempt of a run (no reply: its end comes as a report). */
+  | { type: 'run'; run: TaskRun }
+  /** Agent → server, at the heartbeat interval. */
+  | { type: 'heartbeat' }
+  /**
+   * Agent → server: runs that ended. `session` names the agent process that
+   * numbered them; `ackedBelow` says every seq below it was acknowledged, so
+   * the server can forget them. Sent again after a reconnect until acknowledged.
+   */
+  | { type: 'reports'; session: string; ackedBelow: number; reports: SequencedReport[] }
+  /** Server → agent: these reports are recorded (or were already). */
+  | { type: 'ack'; seqs: number[] }
+  /** The end of a streamed reply (files.read), or its failure. */
+  | { type: 'end'; id: number; error?: WireError };
+
+/** An error as it crosses the wire: a Batch error keeps its code and kind. */
+export interface WireError {
+  message: string;
+  batch?: { code: string; kind: string; values: { key: string; value: string }[] };
+}
+
+/** A NodeFileEntry with its dates as ISO strings. */
+export type WireFileEntry = Omit<NodeFileEntry, 'creationTime' | 'lastModified'> & { creationTime: string; lastModified: string };
+
+export function toWireEntry(entry: NodeFileEntry): WireFileEntry {
+  return { ...entry, creationTime: entry.creationTime.toISOString(), lastModified: entry.lastModified.toISOString() };
+}
+
+export function fromWireEntry(entry: WireFileEntry): NodeFileEntry {
+  return { ...entry, creationTime: new Date(entry.creationTime), lastModified: new Date(entry.lastModified) };
+}
+
+/** The answer to `files.read` before its content frames. */
+export interface ReadReply {
+  entry: WireFileEntry;
+  length: number;
+}
+
+export type AccountReply = OsAccount;
