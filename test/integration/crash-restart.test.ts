@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { isAlive, poolSpec, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { waitFor } from '../../src/testkit/test-server.js';
-import { serveLapis, type ServedLapis } from '../fixtures/reliability.js';
+import { agentPidOf, serveLapis, type ServedLapis } from '../fixtures/reliability.js';
 
 test('after kill -9 of lapis serve, a restart requeues the running task and ends its orphaned process', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-crash-'));
@@ -28,8 +28,13 @@ test('after kill -9 of lapis serve, a restart requeues the running task and ends
     });
     assert.ok(isAlive(pid));
 
+    const [node] = await first.batch.computeNode.list('CrashPool');
+    const agent = agentPidOf(node?.id as string);
+    assert.ok(agent, 'the node has an agent process');
     await first.kill9();
     assert.ok(isAlive(pid), 'the task outlives a kill -9 of the server');
+    // Its lifeline gone, the agent ends with the server that started it; the task's launcher records its end.
+    await waitFor(() => (isAlive(agent) ? undefined : true), { what: "the node's agent to end with its server" });
 
     second = await serveLapis(dataDir);
     const task = await waitForTaskState(second.batch, 'CrashJob', 'Survivor', 'completed');

@@ -5,14 +5,13 @@
 //   of its leader only, as an OOM killer or an operator would): Batch reports
 //   the exit code (128 + 9) and a FailureExitCode failure, and retries the
 //   task if it has retries left; no process of the task survives.
-// - A node's agent dies (it stops heartbeating and its processes are gone):
-//   Batch marks the node unknown, requeues its running tasks onto other nodes
-//   without consuming a retry, and recovers the node. Lapis's local nodes run
-//   their agent inside the server process, so the test injects the death
-//   through the server's provider seam (NodeFaults around the real
-//   provider: the node's runs are ended, its heartbeats, reports and new work
-//   dropped); the server's own death (every agent at once) is
-//   reliability-crash.test.ts.
+// - A node's agent dies (its `lapis agent` process is killed with SIGKILL,
+//   so it stops heartbeating): Batch marks the node unknown, requeues its
+//   running tasks onto other nodes without consuming a retry, and recovers
+//   the node, whose restart ends what the dead agent's run left running.
+//   The provider seam (NodeFaults around the real provider) only holds the
+//   restart so the test sees the node `unknown`, and offers a stale report;
+//   the server's own death (every agent at once) is reliability-crash.test.ts.
 // - An agent that stays alive but never reports a run: the server ends the
 //   task past its maxWallClockTime (plus the heartbeat timeout) with
 //   MaxWallClockTimeExpiry.
@@ -25,7 +24,7 @@ import type { TaskRun } from '../../src/core/ports.js';
 import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
 import { NodeFaults, type HeldCall } from '../../src/testkit/node-faults.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
-import { isAlive, makeLedgerDirectory, reportFigures } from '../fixtures/reliability.js';
+import { agentPidOf, isAlive, makeLedgerDirectory, reportFigures } from '../fixtures/reliability.js';
 
 let server: TestServer;
 let ledger: string;
@@ -126,10 +125,12 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
 
   // The dead node's restart waits until the test lets it go, so the test sees the node `unknown`.
   const restart: HeldCall = faults.hold('restartNode', deadNode);
-  // The agent dies: its processes are gone and it never heartbeats or reports again.
+  // The agent process dies; the run it started lives on until the node restarts.
+  const agentPid = agentPidOf(deadNode);
+  assert.ok(agentPid, 'the node has an agent process of its own');
   const diedAt = performance.now();
-  await faults.killAgent(deadNode);
-  await waitFor(() => (isAlive(pid) ? undefined : true));
+  process.kill(agentPid, 'SIGKILL');
+  await waitFor(() => (isAlive(agentPid) ? undefined : true));
 
   try {
     const detectMs = 15_000;
@@ -179,6 +180,8 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
     );
     const recoveredMs = performance.now() - diedAt;
     assert.ok((recovered.lastBootTime?.getTime() ?? 0) > bootedAt, 'the node booted again');
+    assert.notEqual(agentPidOf(deadNode), agentPid, 'a new agent serves the node');
+    await waitFor(() => (isAlive(pid) ? undefined : true), { what: "the dead agent's run to be ended by the node's restart" });
     assert.equal((await batch.pool.get('AgentDeathPool')).currentDedicatedNodes, 2);
     reportFigures(t, 'node-agent-died', {
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
