@@ -139,6 +139,8 @@ function plotPoints(results: SectionResult[]): PlotPoint[] {
 async function main(): Promise<number> {
   const started = now();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-bench-'));
+  // The servers' data directories are below it: tasks running as users of their own must pass through.
+  fs.chmodSync(workDir, 0o711);
   const log = (line: string) => console.log(line);
   const context = new BenchContext(options, workDir, log);
   log(`lapis bench${quick ? ' (quick)' : ''}: ${options.sections.join(', ')}; scratch ${workDir}`);
