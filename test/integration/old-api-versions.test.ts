@@ -247,6 +247,22 @@ describe('properties by version', () => {
     assert.equal((eight.body.constraints as { retentionTime: string }).retentionTime, 'P7D');
   });
 
+  test('bad input to an old version is a Batch error', async () => {
+    const jobId = await newJob(V7);
+    const bodies: unknown[] = [
+      { id: 'late', commandLine: '/bin/true', constraints: 'soon' },
+      { id: 'files', commandLine: '/bin/true', resourceFiles: 5 },
+      { id: 'source', commandLine: '/bin/true', resourceFiles: [{ blobSource: 7, filePath: 'x' }] },
+      { id: 'nulls', commandLine: '/bin/true', constraints: null, resourceFiles: [null] },
+      [{ id: 'array' }],
+    ];
+    for (const body of bodies) {
+      const response = await signedRequest(server, 'POST', `/jobs/${jobId}/tasks`, { query: V7, body: JSON.stringify(body) });
+      assert.equal(response.status, 400, `${JSON.stringify(body)}: ${response.text}`);
+      assert.ok(['InvalidPropertyValue', 'InvalidRequestBody', 'MissingRequiredProperty'].includes(response.body.code ?? ''), response.text);
+    }
+  });
+
   test('before 2019-08-01.10.0 a start task does not wait for success unless asked', async () => {
     const startTask = { commandLine: '/bin/true' };
     const nine = uniqueId('Nine');

@@ -118,16 +118,21 @@ function requestObjectForVersion(object: Record<string, unknown>, className: str
     if (!history && HISTORY_BY_FORMER_NAME.has(`${className}.${name}`)) unknownMember(className, at(name), version);
   }
   for (const change of DEFAULT_HISTORY) {
-    if (!change.models.includes(className) || isAtLeast(version, change.until)) continue;
-    let holder = object;
-    for (const step of change.path.slice(0, -1)) {
-      if (holder[step] === undefined) holder[step] = {};
-      if (!isPlainObject(holder[step])) break;
-      holder = holder[step];
-    }
-    const last = change.path[change.path.length - 1] as string;
-    if (holder[last] === undefined) holder[last] = change.value;
+    if (change.models.includes(className) && !isAtLeast(version, change.until)) fillDefault(object, change.path, change.value);
   }
+}
+
+/** Sets the property at `path` to `value` unless it is given; a path through something other than an object is left for the schema to refuse. */
+function fillDefault(object: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  const [step, ...rest] = path;
+  if (step === undefined) return;
+  if (rest.length === 0) {
+    if (object[step] === undefined) object[step] = value;
+    return;
+  }
+  if (object[step] === undefined) object[step] = {};
+  const next = object[step];
+  if (isPlainObject(next)) fillDefault(next, rest, value);
 }
 
 /** An answer's object of `className` in `version`'s model: what it did not have left out, renamed properties under their old names. */
