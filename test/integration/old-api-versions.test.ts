@@ -188,6 +188,24 @@ describe('properties by version', () => {
     );
   });
 
+  test('the renamed property is found however deep it sits: a schedule\'s auto pool', async () => {
+    const id = uniqueId('Schedule');
+    const pool = { ...poolSpec(uniqueId('Auto'), { targetDedicatedNodes: 0 }), id: undefined, maxTasksPerNode: 2 };
+    const body = {
+      id,
+      schedule: { doNotRunUntil: new Date(Date.now() + 3_600_000).toISOString() },
+      jobSpecification: { poolInfo: { autoPoolSpecification: { poolLifetimeOption: 'job', pool } } },
+    };
+    const created = await signedRequest(server, 'POST', '/jobschedules', { query: V11, body: JSON.stringify(body) });
+    assert.equal(created.status, 201, created.text);
+    const autoPool = (response: SignedResponse) =>
+      ((response.body.jobSpecification as { poolInfo: { autoPoolSpecification: { pool: Record<string, unknown> } } }).poolInfo.autoPoolSpecification.pool);
+    const old = autoPool(await signedRequest(server, 'GET', `/jobschedules/${id}`, { query: V11 }));
+    assert.equal(old.maxTasksPerNode, 2);
+    assert.equal(old.taskSlotsPerNode, undefined);
+    assert.equal(autoPool(await signedRequest(server, 'GET', `/jobschedules/${id}`, { query: V16 })).taskSlotsPerNode, 2);
+  });
+
   test('before 2020-09-01.12.0 tasks have no requiredSlots and task counts come without slots', async () => {
     const jobId = await newJob(V11);
     assertRefusedProperty(
