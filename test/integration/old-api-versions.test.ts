@@ -174,6 +174,8 @@ describe('properties by version', () => {
     assert.equal(old.body.taskSlotsPerNode, undefined);
     const listed = await signedRequest(server, 'GET', '/pools', { query: `${V11}&$filter=${encodeURIComponent(`id eq '${id}'`)}` });
     assert.equal((listed.body.value as { maxTasksPerNode?: number }[])[0]?.maxTasksPerNode, 3);
+    const selected = await signedRequest(server, 'GET', `/pools/${id}`, { query: `${V11}&$select=id,maxTasksPerNode` });
+    assert.deepEqual({ ...selected.body, 'odata.metadata': undefined }, { 'odata.metadata': undefined, id, maxTasksPerNode: 3 });
     assert.equal((await server.batch.pool.get(id)).taskSlotsPerNode, 3, 'the primary version reads it as taskSlotsPerNode');
 
     const refusedId = uniqueId('Slots');
@@ -203,6 +205,8 @@ describe('properties by version', () => {
     const old = autoPool(await signedRequest(server, 'GET', `/jobschedules/${id}`, { query: V11 }));
     assert.equal(old.maxTasksPerNode, 2);
     assert.equal(old.taskSlotsPerNode, undefined);
+    const listed = await signedRequest(server, 'GET', '/jobschedules', { query: `${V11}&$select=id,jobSpecification` });
+    assert.ok(listed.text.includes('"maxTasksPerNode":2'), listed.text);
     assert.equal(autoPool(await signedRequest(server, 'GET', `/jobschedules/${id}`, { query: V16 })).taskSlotsPerNode, 2);
   });
 

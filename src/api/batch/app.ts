@@ -33,7 +33,7 @@ import { poolOperations } from './routes/pools.js';
 import { taskOperations } from './routes/tasks.js';
 import type { BatchServices } from './services.js';
 import type { SpecOperationId } from './spec-operations.js';
-import { replyForVersion, requestBodyForVersion } from './version-gate.js';
+import { queryForVersion, replyForVersion, requestBodyForVersion } from './version-gate.js';
 import { checkApiVersion, isAtLeast } from './versions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -266,7 +266,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
           baseUrl: baseUrlOf(request),
           requestId: request.id,
           params: request.params as Record<string, string>,
-          query,
+          query: queryForVersion(operation.id, apiVersion, query),
           header: (name) => headerOf(request, name),
           conditions: conditionsOf(request),
           body: requestBodyForVersion(operation.id, apiVersion, parseJson(request.body)),

@@ -160,6 +160,22 @@ export function requestBodyForVersion(operationId: OperationId, version: ApiVers
   return body;
 }
 
+/** The model of the items an answer holds: a list result's elements, or the answer's own model. */
+function itemModelOf(model: string): string {
+  const element = modelMapper(model)?.type.modelProperties?.['value']?.type.element;
+  return element?.type.className ?? model;
+}
+
+/** The query with `$select` naming renamed properties as the handlers know them (maxTasksPerNode → taskSlotsPerNode). */
+export function queryForVersion(operationId: OperationId, version: ApiVersion, query: Record<string, string | undefined>): Record<string, string | undefined> {
+  const model = REPLY_MODELS[operationId];
+  const select = query['$select'];
+  if (!isOlderThanPrimary(version) || !model || select === undefined) return query;
+  const itemModel = itemModelOf(model);
+  const current = (name: string) => HISTORY_BY_FORMER_NAME.get(`${itemModel}.${name.trim()}`)?.find((entry) => entry.since && !isAtLeast(version, entry.since))?.property ?? name;
+  return { ...query, $select: select.split(',').map(current).join(',') };
+}
+
 /** The answer in `version`'s models. */
 export function replyForVersion(operationId: OperationId, version: ApiVersion, reply: BatchReply): BatchReply {
   if (!isOlderThanPrimary(version)) return reply;
