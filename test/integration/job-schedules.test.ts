@@ -173,7 +173,8 @@ describe('job schedules', () => {
     await batch.jobSchedule.update('editable', { schedule: { doNotRunUntil: new Date(Date.now() + 10 * MINUTE) }, jobSpecification: { poolInfo: { poolId } } });
     schedule = await batch.jobSchedule.get('editable');
     assert.equal(schedule.metadata, undefined);
-    assert.equal(schedule.jobSpecification?.priority, undefined);
+    // Replaced without a priority: back to Batch's default.
+    assert.equal(schedule.jobSpecification?.priority, 0);
 
     await assert.rejects(batch.job.add({ id: 'EDITABLE', poolInfo: { poolId } }), batchError('JobScheduleWithSameIdExists', 409));
     await batch.job.add({ id: 'plainjob', poolInfo: { poolId } });

@@ -7,6 +7,7 @@ import { isBatchError } from '../../../core/errors.js';
 import type { JobSchedule } from '../../../core/job-schedule.js';
 import { operation, type BatchRequest, type Operation } from '../operation.js';
 import { jobScheduleAddBody, jobSchedulePatchBody, jobScheduleUpdateBody } from '../schemas/job.js';
+import { jobScheduleDefaults } from '../read-defaults/job-settings.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { changedReply, createdReply, entityReply, listReply, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
@@ -18,7 +19,7 @@ function scheduleUrl(request: BatchRequest, scheduleId: string): string {
 
 function scheduleToWire(request: BatchRequest, schedule: JobSchedule): object {
   const { id, displayName } = schedule;
-  return Object.assign({ id, displayName, url: scheduleUrl(request, id) }, schedule);
+  return jobScheduleDefaults(Object.assign({ id, displayName, url: scheduleUrl(request, id) }, schedule));
 }
 
 export function jobScheduleOperations(services: BatchServices): Operation[] {

@@ -5,6 +5,7 @@
 import type { Job } from '../../../core/job.js';
 import { operation, type BatchRequest, type Operation } from '../operation.js';
 import { jobAddBody, jobDisableBody, jobPatchBody, jobTerminateBody, jobUpdateBody } from '../schemas/job.js';
+import { jobSpecificationDefaults } from '../read-defaults/job-settings.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { changedReply, createdReply, entityReply, listReply, metadataUrl, pageQuery, parseBooleanQuery, parseExpand } from '../wire.js';
@@ -15,7 +16,7 @@ export function jobUrl(request: BatchRequest, jobId: string): string {
 
 export function jobToWire(request: BatchRequest, job: Job): object {
   const { id, displayName } = job;
-  return Object.assign({ id, displayName, url: jobUrl(request, id) }, job);
+  return jobSpecificationDefaults(Object.assign({ id, displayName, url: jobUrl(request, id) }, job));
 }
 
 export function jobOperations(services: BatchServices): Operation[] {
