@@ -6,7 +6,7 @@
 import { ContainerSASPermissions } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { addPoolAndWait, batchError, httpError, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
+import { addPoolAndWait, batchError, httpError, poolSpec, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { signedRequest } from '../../src/testkit/signed-request.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
@@ -354,6 +354,35 @@ describe('node users, remote login and extensions', () => {
     assert.deepEqual([...(await server.batch.computeNodeExtension.list(poolId, nodeId))], []);
     await assert.rejects(server.batch.computeNodeExtension.get(poolId, nodeId, 'CustomScript'), batchError('ResourceNotFound', 404));
     await assert.rejects(server.batch.computeNode.getRemoteLoginSettings(poolId, 'tvmps_nope_d'), batchError('NodeNotFound', 404));
+  });
+
+  test("a node answers its pool's VM extensions, each saying a local node did not install it; protectedSettings are never returned", async () => {
+    const poolId = uniqueId('Extensions');
+    const extension = { name: 'monitor', publisher: 'Microsoft.Azure.Extensions', type: 'CustomScript', typeHandlerVersion: '2.0', autoUpgradeMinorVersion: true, settings: { key: 'value' } };
+    await addPoolAndWait(server.batch, poolId, {
+      targetDedicatedNodes: 1,
+      virtualMachineConfiguration: { ...poolSpec(poolId).virtualMachineConfiguration!, extensions: [{ ...extension, protectedSettings: { secret: 'hidden-value' } }] },
+    });
+    const [node] = await server.batch.computeNode.list(poolId);
+    const nodeId = node?.id as string;
+
+    const got = await server.batch.computeNodeExtension.get(poolId, nodeId, 'MONITOR');
+    assert.deepEqual(got.vmExtension, extension);
+    assert.equal(got.provisioningState, 'NotInstalled');
+    assert.equal(got.instanceView?.name, 'monitor');
+    assert.deepEqual(
+      got.instanceView?.statuses?.map(({ code, level, displayStatus }) => ({ code, level, displayStatus })),
+      [{ code: 'ProvisioningState/notinstalled', level: 'Warning', displayStatus: 'Not installed' }],
+    );
+    assert.match(got.instanceView?.statuses?.[0]?.message ?? '', /^not installed: local node/);
+    assert.deepEqual([...(await server.batch.computeNodeExtension.list(poolId, nodeId))].map((entry) => entry.vmExtension?.name), ['monitor']);
+    await assert.rejects(server.batch.computeNodeExtension.get(poolId, nodeId, 'other'), batchError('ResourceNotFound', 404));
+
+    for (const path of [`/pools/${poolId}`, `/pools/${poolId}/nodes/${nodeId}/extensions`, `/pools/${poolId}/nodes/${nodeId}/extensions/monitor`]) {
+      const raw = await signedRequest(server, 'GET', path);
+      assert.equal(raw.status, 200);
+      assert.ok(!raw.text.includes('hidden-value') && !raw.text.includes('protectedSettings'), `${path} holds no protectedSettings`);
+    }
   });
 });
 

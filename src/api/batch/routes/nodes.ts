@@ -8,6 +8,7 @@
 
 import { batchErrors } from '../../../core/errors.js';
 import type { ComputeNode } from '../../../core/node.js';
+import { nodeExtension, nodeExtensions } from '../../../core/node-extension.js';
 import { operation, type BatchRequest, type Operation } from '../operation.js';
 import {
   nodeAddUserBody,
@@ -18,13 +19,14 @@ import {
   nodeUpdateUserBody,
   nodeUploadLogsBody,
 } from '../schemas/node.js';
+import { nodeDefaults } from '../read-defaults/pool-settings.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { poolUrl } from './pools.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  return Object.assign({ id: node.id, url: nodeUrl(request, poolId, node.id) }, node);
+  return nodeDefaults(Object.assign({ id: node.id, url: nodeUrl(request, poolId, node.id) }, node));
 }
 
 function nodeUrl(request: BatchRequest, poolId: string, nodeId: string): string {
@@ -160,10 +162,10 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/extensions',
       since: '2021-06-01.14.0',
       handler(request) {
-        services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
+        const { poolId, nodeId } = nodeParams(request);
+        services.nodes.get(request.caller, poolId, nodeId);
         pageQuery(request, undefined);
-        // Local nodes run no VM extensions.
-        return listReply(request, 'extensions', [], undefined);
+        return listReply(request, 'extensions', nodeExtensions(services.pools.get(request.caller, poolId)), undefined);
       },
     }),
     operation({
@@ -172,8 +174,11 @@ export function nodeOperations(services: BatchServices): Operation[] {
       path: '/pools/:poolId/nodes/:nodeId/extensions/:extensionName',
       since: '2021-06-01.14.0',
       handler(request) {
-        services.nodes.get(request.caller, request.params.poolId, request.params.nodeId);
-        throw batchErrors.extensionNotFound();
+        const { poolId, nodeId } = nodeParams(request);
+        services.nodes.get(request.caller, poolId, nodeId);
+        const extension = nodeExtension(services.pools.get(request.caller, poolId), request.params.extensionName);
+        if (!extension) throw batchErrors.extensionNotFound();
+        return { status: 200, body: { 'odata.metadata': metadataUrl(request, 'extensions/@Element'), ...project(extension, parseSelect(request)) } };
       },
     }),
     operation({

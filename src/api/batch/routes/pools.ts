@@ -4,6 +4,7 @@
 // copy when adding the next resource (see CONTRIBUTING.md).
 
 import { isBatchError } from '../../../core/errors.js';
+import { withoutProtectedSettings } from '../../../core/node-extension.js';
 import type { Pool } from '../../../core/pool.js';
 import { operation, type BatchRequest, type Operation } from '../operation.js';
 import {
@@ -16,6 +17,7 @@ import {
   poolResizeBody,
   poolUpdatePropertiesBody,
 } from '../schemas/pool.js';
+import { poolSpecificationDefaults } from '../read-defaults/pool-settings.js';
 import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { isAtLeast } from '../versions.js';
@@ -26,11 +28,19 @@ export function poolUrl(request: BatchRequest, poolId: string): string {
 }
 
 export function poolToWire(request: BatchRequest, pool: Pool): object {
-  const { id, displayName, userAccounts } = pool;
+  const { id, displayName, userAccounts, virtualMachineConfiguration } = pool;
   const wire: Record<string, unknown> = Object.assign({ id, displayName, url: poolUrl(request, id) }, pool);
   if (Array.isArray(userAccounts)) wire.userAccounts = userAccounts.map(withoutSecrets);
   else delete wire.userAccounts;
-  return wire;
+  if (virtualMachineConfiguration) wire.virtualMachineConfiguration = withoutExtensionSecrets(virtualMachineConfiguration);
+  return poolSpecificationDefaults(wire);
+}
+
+/** Extensions are answered without their protectedSettings. */
+function withoutExtensionSecrets(configuration: NonNullable<Pool['virtualMachineConfiguration']>): object {
+  const { extensions } = configuration as { extensions?: unknown };
+  if (!Array.isArray(extensions)) return configuration;
+  return { ...configuration, extensions: extensions.map(withoutProtectedSettings) };
 }
 
 /** A pool user's password and SSH private key are never returned. */
