@@ -322,6 +322,38 @@ describe('bodies that are too large, arrive slowly, stall or are cut off', () =>
     assert.equal(await storedState(), before, 'an oversized body changed stored state');
   });
 
+  test('@azure/batch sees the 413 RequestBodyTooLarge of an oversized task collection every time, never a broken pipe', async () => {
+    // 100 tasks of some 20 KB each: 2 MB, still being written when the 413 comes back. Closing the connection
+    // at once used to make the kernel reset it under the client's writes (EPIPE) in several of 20 tries.
+    const tasks = Array.from({ length: 100 }, (_, index) => ({ id: `big${index}`, commandLine: `/bin/echo ${'z'.repeat(20 * 1024)}` }));
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      await assert.rejects(slow.batch.task.addCollection(slowJob, tasks), (error: { statusCode?: number; code?: string; message?: string }) => {
+        assert.equal(error.statusCode, 413, `try ${attempt}: ${error.code}: ${error.message}`);
+        assert.equal(error.code, 'RequestBodyTooLarge', `try ${attempt}`);
+        return true;
+      });
+    }
+    assert.equal((await slow.batch.task.list(slowJob)).length, 1, 'no task of the refused collections was added');
+  });
+
+  test('after a 413 the connection closes in stages: the client may finish sending its body, then the server closes', async () => {
+    // Announced as 2 MiB: answered at once. The rest of the body, sent after the answer, is read and dropped: no reset
+    // (a client still writing would see EPIPE instead of the 413) and no FIN before it is in (a Node client ends its
+    // side on the server's FIN, and its remaining writes fail the same way); then the server closes.
+    const announced = 2 * 1024 * 1024;
+    const request = await openRaw(slow, 'POST', '/jobs', undefined, { headers: { 'Content-Type': JSON_REQUEST_TYPE, 'Content-Length': String(announced) } });
+    const events: string[] = [];
+    request.socket.on('error', (error: NodeJS.ErrnoException) => events.push(`error ${error.code ?? error.message}`));
+    request.socket.once('end', () => events.push('end'));
+    assertBatchAnswer(await request.answer, 413, 'RequestBodyTooLarge', 'a Content-Length over 1 MiB');
+    const piece = 256 * 1024;
+    await dribble(request.socket, Buffer.alloc(announced - piece, 0x78), piece, 20);
+    assert.deepEqual(events, [], 'the connection was closed or reset while the body was still being sent');
+    request.socket.write(Buffer.alloc(piece, 0x78));
+    await request.closed;
+    assert.deepEqual(events, ['end'], 'the server closes once the body is in');
+  });
+
   test('a body sent in small pieces, slowly but within the request timeout, is served normally', async () => {
     const id = uniqueId('SlowBody');
     const body = JSON.stringify({ id, poolInfo: { poolId: slowPool }, metadata: [{ name: 'note', value: 'y'.repeat(500) }] });

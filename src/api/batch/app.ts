@@ -4,7 +4,8 @@
 //   2. SharedKey authentication (on the raw request line, before the body),
 //      or a task's bearer token, which allows only its own job's operations;
 //   3. the api-version check;
-//   4. body parsing (1 MiB limit → RequestBodyTooLarge; bad JSON → InvalidRequestBody);
+//   4. body parsing (1 MiB limit → RequestBodyTooLarge, answered before the
+//      connection closes in stages; bad JSON → InvalidRequestBody);
 //   5. the operation's handler, which calls a service;
 //   6. the reply: request-id, client-request-id, Batch's Content-Type; errors
 //      become Batch's envelope in one handler, never a bare 500 for a client's mistake.
@@ -19,6 +20,7 @@ import { verifySharedKey, type AccountKeys } from './auth/shared-key.js';
 import { isBearer, tokenAllows, type TaskTokens } from './auth/task-token.js';
 import type { TaskTokenScope } from '../../core/ports.js';
 import { errorEnvelope, statusOf } from './errors.js';
+import { answerThenCloseInStages } from './oversized-bodies.js';
 import { answerClientError, requestTimeoutOptions } from './slow-clients.js';
 import type { BatchReply, BatchRequest, Operation } from './operation.js';
 import { accountOperations } from './routes/account.js';
@@ -166,6 +168,15 @@ function toBatchError(error: unknown): BatchError | undefined {
   return undefined;
 }
 
+/** 413 with the rest of the body still arriving: answered, then closed in stages (oversized-bodies.ts). */
+function refuseOversizedBody(request: FastifyRequest, reply: FastifyReply, error: BatchError): void {
+  commonHeaders(request, reply);
+  reply.header('Content-Type', JSON_CONTENT_TYPE);
+  const status = statusOf(error);
+  request.log.info({ requestId: request.id, account: request.batchAccount, method: request.method, url: request.url.split('?')[0], status }, 'request');
+  answerThenCloseInStages(request, reply, status, Buffer.from(JSON.stringify(errorEnvelope(error, request.id, baseUrlOf(request))), 'utf8'));
+}
+
 export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -293,6 +304,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const batchError = toBatchError(error);
+    if (batchError?.kind === 'tooLarge') return refuseOversizedBody(request, reply, batchError);
     if (batchError) return sendError(request, reply, batchError);
     request.log.error({ err: error, requestId: request.id }, 'unexpected error');
     return sendError(request, reply, batchErrors.internal());

@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { batchErrors, type BatchError } from '../../core/errors.js';
 import { errorEnvelope, statusOf } from './errors.js';
+import { isAnsweredOversized } from './oversized-bodies.js';
 
 /** Node server options so that a whole request (headers and body) must arrive within `timeoutMs`. */
 export function requestTimeoutOptions(timeoutMs: number) {
@@ -36,6 +37,8 @@ function batchErrorOf(error: NodeJS.ErrnoException): BatchError {
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
   // Nobody is left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // Answered 413 already, and the rest of the body never came (oversized-bodies.ts).
+  if (isAnsweredOversized(socket)) return void socket.destroy();
   const batchError = batchErrorOf(error);
   const requestId = randomUUID();
   logger.warn({ requestId, code: error.code, remoteAddress: socket.remoteAddress }, 'request refused before routing');
