@@ -247,7 +247,7 @@ export const batchErrors = {
   taskDependencyListTooLong: () =>
     new BatchError('TaskDependencyListTooLong', 'badRequest', 'The ids in dependsOn.taskIds exceed 64,000 characters; use taskIdRanges instead.'),
   taskDependenciesNotSpecifiedOnJob: () =>
-    new BatchError('TaskDependenciesNotSpecifiedOnJob', 'conflict', 'The job does not allow tasks with dependencies: set usesTaskDependencies to true on the job.'),
+    new BatchError('TaskDependenciesNotSpecifiedOnJob', 'badRequest', 'The job does not allow tasks with dependencies: set usesTaskDependencies to true on the job.'),
 
   // Certificates and applications
   ...certificateErrors,

@@ -114,8 +114,12 @@ describe('task dependencies', () => {
     const plain = await newJob({ usesTaskDependencies: false });
     await assert.rejects(
       server.batch.task.add(plain, { id: 'x', commandLine: '/bin/true', dependsOn: { taskIds: ['y'] } }),
-      batchError('TaskDependenciesNotSpecifiedOnJob', 409),
+      batchError('TaskDependenciesNotSpecifiedOnJob', 400),
     );
+    // In a collection the task's own result carries it, as a client error.
+    const [result] = (await server.batch.task.addCollection(plain, [{ id: 'x', commandLine: '/bin/true', dependsOn: { taskIds: ['y'] } }])).value ?? [];
+    assert.equal(result?.status, 'clienterror');
+    assert.equal(result?.error?.code, 'TaskDependenciesNotSpecifiedOnJob');
     const jobId = await newJob();
     const longIds = Array.from({ length: 1100 }, (_, index) => `parent-with-a-long-name-${String(index).padStart(40, '0')}`);
     await assert.rejects(
