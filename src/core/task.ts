@@ -274,10 +274,15 @@ export function requeueTask({ task, internal }: TaskWithInternal, now: Date, eTa
 
 export const TASK_ENDED: TaskFailureInfo = { category: 'usererror', code: 'TaskEnded', message: 'Task Was Ended by User Request' };
 
+/**
+ * A task stopped by its own constraints.maxWallClockTime: Batch's error
+ * handling page gives `{ category: ServerError, code: TaskEnded }` for it
+ * (MaxWallClockTimeExpiry is a job's terminateReason, for the job's limit).
+ */
 export const MAX_WALL_CLOCK_TIME_EXPIRED: TaskFailureInfo = {
-  category: 'usererror',
-  code: 'MaxWallClockTimeExpiry',
-  message: 'The task ran longer than its maxWallClockTime and was terminated.',
+  category: 'servererror',
+  code: 'TaskEnded',
+  message: 'The task ran longer than its maxWallClockTime and was ended.',
 };
 
 /** The wire path of a task's directory on its node, relative to the node root. */

@@ -14,7 +14,7 @@
 //   the server's own death (every agent at once) is reliability-crash.test.ts.
 // - An agent that stays alive but never reports a run: the server ends the
 //   task past its maxWallClockTime (plus the heartbeat timeout) with
-//   MaxWallClockTimeExpiry.
+//   TaskEnded.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -197,7 +197,7 @@ test('a node whose agent dies mid-task is marked unknown, its task requeued onto
   }
 });
 
-test('a task whose live agent never reports it is failed with MaxWallClockTimeExpiry by the server, and its node stays in service', { timeout: 60_000 }, async (t) => {
+test('a task whose live agent never reports it is failed with TaskEnded (its maxWallClockTime) by the server, and its node stays in service', { timeout: 60_000 }, async (t) => {
   const { batch } = server;
   await addPoolAndWait(batch, 'DeafAgentPool', { targetDedicatedNodes: 1 });
   const [node] = await batch.computeNode.list('DeafAgentPool');
@@ -210,7 +210,7 @@ test('a task whose live agent never reports it is failed with MaxWallClockTimeEx
     await waitForTaskState(batch, 'DeafAgentJob', 'Unreported', 'running');
     const task = await waitForTaskState(batch, 'DeafAgentJob', 'Unreported', 'completed', 20_000);
     assert.equal(task.executionInfo?.result, 'failure');
-    assert.equal(task.executionInfo?.failureInfo?.code, 'MaxWallClockTimeExpiry');
+    assert.equal(task.executionInfo?.failureInfo?.code, 'TaskEnded');
     assert.equal(task.executionInfo?.requeueCount, 0);
     const overrunMs = Date.parse(String(task.executionInfo?.endTime)) - Date.parse(String(task.executionInfo?.startTime));
     assert.ok(overrunMs >= 2_000, 'not before its maxWallClockTime');

@@ -144,7 +144,9 @@ describe('task outcomes', () => {
     await server.batch.task.add(jobId, { id: 'slow', commandLine: '/bin/sh -c "sleep 60 & sleep 60"', constraints: { maxWallClockTime: 'PT1S' } });
     const task = await waitForTaskState(server.batch, jobId, 'slow', 'completed');
     assert.equal(task.executionInfo?.result, 'failure');
-    assert.equal(task.executionInfo?.failureInfo?.code, 'MaxWallClockTimeExpiry');
+    // Batch's error handling page: a task past its own limit fails with { category: ServerError, code: TaskEnded }.
+    assert.equal(task.executionInfo?.failureInfo?.code, 'TaskEnded');
+    assert.equal(task.executionInfo?.failureInfo?.category, 'servererror');
   });
 });
 

@@ -100,7 +100,7 @@ test('a stopped run is killed with its process group and leaves no record; a tim
   await timedRun.result;
   const [report] = recordedOutcomes(timed.nodeRoot);
   assert.equal(report?.outcome.exitCode, 137);
-  assert.equal(report?.outcome.failureInfo?.code, 'MaxWallClockTimeExpiry');
+  assert.equal(report?.outcome.failureInfo?.code, 'TaskEnded');
 });
 
 test('the launcher outlives a server killed with -9 and records the exit of the run it started', async () => {
