@@ -31,7 +31,7 @@ import { isUnlimited, parseDuration } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { PoolService } from './pool-service.js';
-import { endRun, requeueRun, runRefsOf, taskFilesOf, type TaskFiles } from './task-runs.js';
+import { completeJobIfDone, endRun, requeueRun, runRefsOf, taskFilesOf, type TaskFiles } from './task-runs.js';
 
 export class JobService {
   constructor(
@@ -55,7 +55,7 @@ export class JobService {
         : undefined;
       const created = createJob(spec, now, eTag, autoPool?.id);
       if (!insertJob(this.context, caller.account, created, now, eTag)) throw batchErrors.jobExists();
-      return created;
+      return this.context.store.jobs.get(caller.account, created.id)?.job ?? created;
     });
     this.context.deps.signal.wake();
     return job;
@@ -89,12 +89,21 @@ export class JobService {
 
   patch(caller: Caller, jobId: string, changes: JobChanges, conditions?: Conditions): Job {
     checkJobAdmin(this.context.deps.adminTasks, { poolInfo: changes.poolInfo });
-    return this.mutate(caller, jobId, conditions, (job, now, eTag) => patchJob(job, changes, now, eTag));
+    return this.changeSettings(caller, jobId, conditions, (job, now, eTag) => patchJob(job, changes, now, eTag));
   }
 
   update(caller: Caller, jobId: string, changes: JobChanges, conditions?: Conditions): Job {
     checkJobAdmin(this.context.deps.adminTasks, { poolInfo: changes.poolInfo });
-    return this.mutate(caller, jobId, conditions, (job, now, eTag) => updateJob(job, changes, now, eTag));
+    return this.changeSettings(caller, jobId, conditions, (job, now, eTag) => updateJob(job, changes, now, eTag));
+  }
+
+  /** Job_Patch and Job_Update: a job set to terminatejob whose tasks are all complete (or that has none) terminates at once. */
+  private changeSettings(caller: Caller, jobId: string, conditions: Conditions | undefined, change: (job: Job, now: Date, eTag: string) => Job): Job {
+    return this.context.store.transaction(() => {
+      const changed = this.mutate(caller, jobId, conditions, change);
+      completeJobIfDone(this.context, caller.account, jobId);
+      return this.context.store.jobs.get(caller.account, jobId)?.job ?? changed;
+    });
   }
 
   disable(caller: Caller, jobId: string, option: DisableJobOption, conditions?: Conditions): Job {
@@ -239,5 +248,7 @@ export function insertJob(context: ServiceContext, account: string, job: Job, no
   const managerTask = manager ? createTask({ ...jobManagerTaskSpec(manager), id: manager.id }, job, now, eTag) : undefined;
   if (!context.store.jobs.insert({ account, job, internal: {} })) return false;
   if (managerTask) context.store.tasks.insert({ account, jobId: job.id, attempt: 0, task: managerTask, internal: {} });
+  // A job with no tasks has all its tasks complete (the spec, onAllTasksComplete): with terminatejob and no job manager it ends at once.
+  completeJobIfDone(context, account, job.id);
   return true;
 }

@@ -56,9 +56,12 @@ describe('Job_Patch and Job_Update', () => {
 
   test('onAllTasksComplete may go to terminatejob but never back', async () => {
     const jobId = await newJob();
+    // A task still to run, so that terminatejob does not end the job at once.
+    await server.batch.task.add(jobId, { id: 'pending', commandLine: '/bin/sleep 30' });
     await server.batch.job.patch(jobId, { onAllTasksComplete: 'terminatejob' });
     await assert.rejects(server.batch.job.patch(jobId, { onAllTasksComplete: 'noaction' }), batchError('InvalidPropertyValue', 400));
     await assert.rejects(server.batch.job.update(jobId, { poolInfo: { poolId } }), batchError('InvalidPropertyValue', 400));
+    await server.batch.job.terminate(jobId);
   });
 
   test('the pool may change only while the job is disabled', async () => {

@@ -100,18 +100,45 @@ describe('Job_Terminate', () => {
     assert.equal(job.executionInfo?.terminateReason, 'UserTerminate');
   });
 
+  async function completedJob(id: string) {
+    return waitFor(async () => {
+      const current = await server.batch.job.get(id);
+      return current.state === 'completed' ? current : undefined;
+    });
+  }
+
   test('onAllTasksComplete=terminatejob completes the job when its tasks are done', async () => {
+    // Batch's pattern: add the tasks, then set terminatejob (a job without tasks would end at once).
     const id = uniqueId('AutoDone');
-    await server.batch.job.add({ id, poolInfo: { poolId }, onAllTasksComplete: 'terminatejob' });
+    await server.batch.job.add({ id, poolInfo: { poolId } });
     await server.batch.task.addCollection(id, [
       { id: 'a', commandLine: '/bin/true' },
       { id: 'b', commandLine: '/bin/true' },
     ]);
-    const job = await waitFor(async () => {
-      const current = await server.batch.job.get(id);
-      return current.state === 'completed' ? current : undefined;
-    });
-    assert.equal(job.executionInfo?.terminateReason, 'AllTasksComplete');
+    await server.batch.job.patch(id, { onAllTasksComplete: 'terminatejob' });
+    assert.equal((await completedJob(id)).executionInfo?.terminateReason, 'AllTasksComplete');
+  });
+
+  test('a job with no tasks has all its tasks complete: terminatejob ends it, when added so and when patched or updated so', async () => {
+    const added = uniqueId('EmptyAdded');
+    await server.batch.job.add({ id: added, poolInfo: { poolId }, onAllTasksComplete: 'terminatejob' });
+    assert.equal((await completedJob(added)).executionInfo?.terminateReason, 'AllTasksComplete');
+
+    const patched = uniqueId('EmptyPatched');
+    await server.batch.job.add({ id: patched, poolInfo: { poolId } });
+    await server.batch.job.patch(patched, { onAllTasksComplete: 'terminatejob' });
+    assert.equal((await completedJob(patched)).executionInfo?.terminateReason, 'AllTasksComplete');
+
+    const updated = uniqueId('EmptyUpdated');
+    await server.batch.job.add({ id: updated, poolInfo: { poolId } });
+    await server.batch.job.update(updated, { poolInfo: { poolId }, onAllTasksComplete: 'terminatejob' });
+    assert.equal((await completedJob(updated)).executionInfo?.terminateReason, 'AllTasksComplete');
+
+    // A job manager is a task: the job ends when it does, not before.
+    const managed = uniqueId('Managed');
+    await server.batch.job.add({ id: managed, poolInfo: { poolId }, onAllTasksComplete: 'terminatejob', jobManagerTask: { id: 'manager', commandLine: '/bin/sleep 1', killJobOnCompletion: false } });
+    assert.equal((await server.batch.job.get(managed)).state, 'active');
+    assert.equal((await completedJob(managed)).executionInfo?.terminateReason, 'AllTasksComplete');
   });
 });
 
