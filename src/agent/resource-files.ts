@@ -113,7 +113,9 @@ async function downloadContainer(file: ResolvedResourceFile & { containerUrl: st
  */
 export async function downloadResourceFiles(files: ResolvedResourceFile[], workingDirectory: string, owner?: Owner, root: string = workingDirectory): Promise<void> {
   for (const file of files) {
-    if (file.httpUrl) await downloadHttp({ ...file, httpUrl: file.httpUrl }, workingDirectory, owner, root);
-    else if (file.containerUrl) await downloadContainer({ ...file, containerUrl: file.containerUrl }, workingDirectory, owner, root);
+    // A multi-instance task's commonResourceFiles go to the task directory, the parent of wd/.
+    const directory = file.inTaskDirectory ? path.dirname(workingDirectory) : workingDirectory;
+    if (file.httpUrl) await downloadHttp({ ...file, httpUrl: file.httpUrl }, directory, owner, root);
+    else if (file.containerUrl) await downloadContainer({ ...file, containerUrl: file.containerUrl }, directory, owner, root);
   }
 }

@@ -329,6 +329,8 @@ export interface ResolvedResourceFile {
   blobPrefix?: string;
   filePath?: string;
   fileMode?: string;
+  /** filePath is under the task directory, not its working directory: a multi-instance task's commonResourceFiles ($AZ_BATCH_TASK_SHARED_DIR). */
+  inTaskDirectory?: boolean;
 }
 
 export interface TaskRunRef {

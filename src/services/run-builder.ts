@@ -152,7 +152,8 @@ export class RunBuilder {
     const instance = instances[id] as InstanceStatus;
     const settings = multiInstanceOf(record.task);
     const base = this.taskRun(record, job, instance.nodeInfo.taskRootDirectory, phase === 'application');
-    const common = (settings?.commonResourceFiles ?? []).map((file) => resolveResourceFile(this.context, record.account, file));
+    // The REST reference: common resource files go to the task directory ($AZ_BATCH_TASK_SHARED_DIR), the task's own to wd/.
+    const common = (settings?.commonResourceFiles ?? []).map((file) => ({ ...resolveResourceFile(this.context, record.account, file), inTaskDirectory: true }));
     const primary = instances[0] as InstanceStatus;
     return {
       ...base,

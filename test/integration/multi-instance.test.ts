@@ -48,6 +48,33 @@ test('coordination runs on every instance, then the application on the primary',
   }
 });
 
+test("commonResourceFiles go to the task directory ($AZ_BATCH_TASK_SHARED_DIR) on every instance, the task's own resourceFiles to wd/", async () => {
+  const container = server.blob.getContainerClient(uniqueId('common').toLowerCase());
+  await container.create();
+  for (const [name, text] of [
+    ['coordinate.sh', 'echo coordinated > "$AZ_BATCH_TASK_SHARED_DIR/ran-$AZ_BATCH_IS_CURRENT_NODE_MASTER"\n'],
+    ['input.txt', 'input\n'],
+  ] as const) {
+    await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+  }
+  const jobId = uniqueId('Job');
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, {
+    id: 'common',
+    // As Microsoft's samples do: the coordination command runs a script from the task directory by its relative path from wd/.
+    commandLine: '/bin/bash -c "cat $AZ_BATCH_TASK_SHARED_DIR/ran-true input.txt; test ! -e coordinate.sh || echo common file in wd"',
+    resourceFiles: [{ autoStorageContainerName: container.containerName, blobPrefix: 'input.txt' }],
+    multiInstanceSettings: {
+      numberOfInstances: 2,
+      coordinationCommandLine: '/bin/bash ../coordinate.sh',
+      commonResourceFiles: [{ autoStorageContainerName: container.containerName, blobPrefix: 'coordinate.sh' }],
+    },
+  });
+  const task = await waitForTaskState(server.batch, jobId, 'common', 'completed');
+  assert.equal(task.executionInfo?.result, 'success', JSON.stringify(task.executionInfo));
+  assert.equal(await read(jobId, 'common', 'stdout.txt'), 'coordinated\ninput\n');
+});
+
 test('a failed coordination command fails the task without running the application', async () => {
   const jobId = uniqueId('Job');
   await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
