@@ -133,15 +133,19 @@ test(
 );
 
 /** A data dir that is itself a tmpfs of `size`, so the store (SQLite) shares the full disk. */
-async function withSmallDataDisk(size: string, work: (server: ServedLapis, dataDir: string) => Promise<ServedLapis | void>): Promise<void> {
+/** Runs `work` against a server on a small data disk; `serve` starts another on it (a restart), ended with the first even if `work` fails. */
+async function withSmallDataDisk(size: string, work: (server: ServedLapis, dataDir: string, serve: () => Promise<ServedLapis>) => Promise<void>): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-rel-storedisk-'));
   mountTmpfs(dataDir, size);
   const servers: ServedLapis[] = [];
   try {
     const server = await serveLapis(dataDir);
     servers.push(server);
-    const next = await work(server, dataDir);
-    if (next) servers.push(next);
+    await work(server, dataDir, async () => {
+      const next = await serveLapis(dataDir);
+      servers.push(next);
+      return next;
+    });
   } finally {
     for (const server of servers) await server.kill9();
     unmount(dataDir);
@@ -150,7 +154,7 @@ async function withSmallDataDisk(size: string, work: (server: ServedLapis, dataD
 }
 
 test('when the store cannot write (disk full) the API answers 500 InternalError, reads keep working, nothing stored is corrupted, and writes resume once space is back', { skip, timeout: 120_000 }, async (t) => {
-  await withSmallDataDisk('48m', async (server, dataDir) => {
+  await withSmallDataDisk('48m', async (server, dataDir, serve) => {
     const { batch } = server;
     await batch.pool.add(poolSpec('StorePool', { targetDedicatedNodes: 1 }));
     await waitForPoolSteady(batch, 'StorePool');
@@ -194,7 +198,7 @@ test('when the store cannot write (disk full) the API answers 500 InternalError,
     const integrity = db.pragma('integrity_check', { simple: true });
     db.close();
     assert.equal(integrity, 'ok');
-    const restarted = await serveLapis(dataDir);
+    const restarted = await serve();
     const tasks = await restarted.batch.task.list('StoreJob', { taskListOptions: { maxResults: 1000 } });
     assert.equal(tasks.length, 101);
     const keptAfter = await restarted.batch.task.get('StoreJob', 'Kept');
@@ -207,7 +211,6 @@ test('when the store cannot write (disk full) the API answers 500 InternalError,
       integrityCheck: integrity,
       serverAlive: true,
     });
-    return restarted;
   });
 });
 

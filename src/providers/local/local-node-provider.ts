@@ -12,8 +12,9 @@ import type { AgentSettings } from '../../agent/agent-settings.js';
 import { recordedOutcomes } from '../../agent/run-records.js';
 import { AgentHub, type AgentConnection } from '../../api/node/agent-hub.js';
 import type { AgentRequest } from '../../api/node/protocol.js';
-import type { NodeEvents, NodePlacement, NodeProvider, NodeUserAccounts, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
+import type { NodeEvents, NodeFileSystem, NodePlacement, NodeProvider, NodeUserAccounts, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 import { agentProgram } from './agent-program.js';
+import { AwaitedNodeFiles } from './awaited-node-files.js';
 
 export interface LocalNodeProviderOptions {
   nodesDirectory: string;
@@ -43,6 +44,8 @@ interface AgentProcess {
 export class LocalNodeProvider implements NodeProvider {
   readonly name = 'local';
   private readonly agents = new Map<string, AgentProcess>();
+  /** Agents started and not yet connected, by node. */
+  private readonly starting = new Map<string, Promise<AgentConnection>>();
   private readonly hub: AgentHub;
   private hubUrl: Promise<string> | undefined;
 
@@ -86,8 +89,11 @@ export class LocalNodeProvider implements NodeProvider {
     await this.hub.connection(run.nodeId)?.request({ op: 'stop', run });
   }
 
-  nodeFiles(placement: NodePlacement) {
-    return this.hub.connection(placement.nodeId)?.files;
+  nodeFiles(placement: NodePlacement): NodeFileSystem | undefined {
+    const connected = this.hub.connection(placement.nodeId);
+    if (connected) return connected.files;
+    const starting = this.starting.get(placement.nodeId);
+    return starting ? new AwaitedNodeFiles(starting.then((agent) => agent.files)) : undefined;
   }
 
   outcomesRecordedBeforeRestart(): TaskRunReport[] {
@@ -114,9 +120,18 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   /** The node's agent, connected: the one already running, or a new one (a node provisioned, or recovered after its agent ended). */
-  private async startAgent(placement: NodePlacement): Promise<AgentConnection> {
+  private startAgent(placement: NodePlacement): Promise<AgentConnection> {
     const connected = this.hub.connection(placement.nodeId);
-    if (connected && this.agents.has(placement.nodeId)) return connected;
+    if (connected && this.agents.has(placement.nodeId)) return Promise.resolve(connected);
+    // Known at once, so that the file API waits for the agent rather than finding no node.
+    const starting = this.spawnAgent(placement).finally(() => {
+      if (this.starting.get(placement.nodeId) === starting) this.starting.delete(placement.nodeId);
+    });
+    this.starting.set(placement.nodeId, starting);
+    return starting;
+  }
+
+  private async spawnAgent(placement: NodePlacement): Promise<AgentConnection> {
     await this.ended(placement.nodeId, false);
     this.hubUrl ??= this.hub.listen('127.0.0.1');
     const [url, program] = await Promise.all([this.hubUrl, agentProgram()]);
