@@ -79,3 +79,18 @@ export class EmbeddedBlobServer {
     this.server = undefined;
   }
 }
+
+/**
+ * Whether an Azurite blob endpoint answers at `url` (its responses carry
+ * `Server: Azurite-Blob/…`): start-up names `--blob-endpoint` when the blob
+ * port is taken by one, as it is wherever Azurite already runs.
+ */
+export async function azuriteAnswersAt(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return /^Azurite-Blob\//i.test(response.headers.get('server') ?? '');
+  } catch {
+    return false;
+  }
+}

@@ -4,20 +4,25 @@
 
 import fs from 'node:fs';
 import { Command } from 'commander';
+import pino from 'pino';
 import {
   DEV_ACCOUNT,
-  DEV_STORAGE,
   resolveSetting,
   resolveSettings,
   scrubSecretEnvironment,
   settingFor,
   SETTINGS,
   type LapisConfig,
+  type ProcessSettings,
 } from '../config/config.js';
 import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
 import { createLogger } from '../server/logger.js';
+import { addAccountCommand } from './account-command.js';
+import { addAgentCommand } from './agent-command.js';
+import { checkKnownAccount, checkStoreExists } from './app-checks.js';
 import { limitHeapGrowth } from './heap-growth.js';
+import { readyInfo, readyText } from './ready-output.js';
 import { addSettingOptions, environmentOnlyHelp, givenFlags, optionFor } from './settings-options.js';
 
 /** The version in package.json. */
@@ -42,12 +47,21 @@ export function buildCli(): Command {
       scrubSecretEnvironment();
     }
     limitHeapGrowth(settings.process.heapGrowingPercent);
-    await serve(settings.config, settings.warnings);
+    await serve(settings.config, settings.process, settings.warnings);
   });
+
+  addAccountCommand(program);
+  addAgentCommand(program);
 
   // `lapis app` reads the data directory as serve does: --data, else LAPIS_DATA, else .lapis.
   const data = settingFor('--data');
-  const dataDir = (options: Record<string, unknown>) => resolveSetting(data, process.env, options.data as string | undefined) as string;
+  const accountsFile = settingFor('--accounts-file');
+  const checkedDataDirectory = (options: Record<string, unknown>) => {
+    const dir = resolveSetting(data, process.env, options.data as string | undefined) as string;
+    checkStoreExists(dir);
+    checkKnownAccount(options.account as string, options.accountsFile as string | undefined);
+    return dir;
+  };
 
   const app = program.command('app').description('Application packages that pools and tasks reference (applicationPackageReferences).');
   app
@@ -58,10 +72,11 @@ export function buildCli(): Command {
     .argument('<source>', 'zip file or folder')
     .addOption(optionFor(data))
     .option('--account <name>', 'Batch account the package belongs to', DEV_ACCOUNT.name)
+    .addOption(optionFor(accountsFile))
     .option('--display-name <name>', "the application's display name")
     .option('--default', 'make this version the default')
     .action(async (applicationId: string, version: string, source: string, options: Record<string, string | boolean | undefined>) => {
-      const summary = await addApplicationPackage(dataDir(options), options.account as string, {
+      const summary = await addApplicationPackage(checkedDataDirectory(options), options.account as string, {
         applicationId,
         version,
         source,
@@ -77,32 +92,24 @@ export function buildCli(): Command {
     .argument('<version>', 'package version')
     .addOption(optionFor(data))
     .option('--account <name>', 'Batch account the package belongs to', DEV_ACCOUNT.name)
+    .addOption(optionFor(accountsFile))
     .action(async (applicationId: string, version: string, options: Record<string, string | undefined>) => {
-      await removeApplicationPackage(dataDir(options), options.account as string, applicationId, version);
+      await removeApplicationPackage(checkedDataDirectory(options), options.account as string, applicationId, version);
     });
 
   return program;
 }
 
-async function serve(config: LapisConfig, warnings: string[]): Promise<void> {
-  const logger = createLogger(config.logLevel);
+async function serve(config: LapisConfig, settings: ProcessSettings, warnings: string[]): Promise<void> {
+  // With --ready-json, stdout carries the ready line alone.
+  const logger = createLogger(config.logLevel, settings.readyJson ? pino.destination({ fd: 2 }) : undefined);
   for (const warning of warnings) {
     logger.warn(warning);
     process.stderr.write(`lapis: warning: ${warning}\n`);
   }
   const lapis = await startLapis(config, { logger });
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`Batch URL:       ${lapis.batchUrl}`);
-  // Only the well-known development keys are printed: output is often kept in logs.
-  for (const account of config.accounts) {
-    out(`Batch account:   ${account.name}`);
-    out(`Batch key:       ${account.name === DEV_ACCOUNT.name && account.key === DEV_ACCOUNT.key ? account.key : '(not printed)'}`);
-  }
-  out(`Blob URL:        ${lapis.storageAccountUrl}`);
-  out(`Storage account: ${config.blob.accountName}`);
-  out(`Storage key:     ${config.blob.accountKey === DEV_STORAGE.accountKey ? config.blob.accountKey : '(not printed)'}`);
-  out(`Data directory:  ${config.inMemory ? '(in memory)' : config.dataDir}`);
-  out('ready');
+  const info = readyInfo(lapis, config);
+  process.stdout.write(settings.readyJson ? `${JSON.stringify(info)}\n` : `${readyText(info).join('\n')}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

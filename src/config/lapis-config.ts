@@ -47,6 +47,8 @@ export interface LapisConfig {
 export interface ProcessSettings {
   /** How far (%) V8's heap may grow past its live objects between full collections; 0 keeps V8's heuristics. */
   heapGrowingPercent: number;
+  /** Print one JSON line when ready (every URL, account, key and the blob connection string), logs to stderr. */
+  readyJson: boolean;
 }
 
 /** The well-known development account, printed at start like Azurite's devstoreaccount1. */

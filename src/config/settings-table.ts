@@ -124,8 +124,24 @@ function setting<K extends SettingKey>(entry: Setting<K>): Setting<K> {
 
 export const SETTINGS: readonly AnySetting[] = [
   setting({ key: 'host', flag: '--host <host>', env: 'LAPIS_HOST', default: '127.0.0.1', parse: text, help: 'address to listen on' }),
-  setting({ key: 'port', flag: '--port <port>', env: 'LAPIS_PORT', default: '10100', parse: parsePort, help: 'Batch REST port' }),
-  setting({ key: 'blob.port', flag: '--blob-port <port>', env: 'LAPIS_BLOB_PORT', default: '10000', parse: parsePort, help: 'embedded blob endpoint port' }),
+  setting({
+    key: 'port',
+    flag: '--port <port>',
+    env: 'LAPIS_PORT',
+    default: '10100',
+    parse: parsePort,
+    help: 'Batch REST port; 0 picks a free one (the ready output names it)',
+    details: 'Batch REST port; `0` picks a free one, which the ready output (or `--ready-json`) names',
+  }),
+  setting({
+    key: 'blob.port',
+    flag: '--blob-port <port>',
+    env: 'LAPIS_BLOB_PORT',
+    default: '10000',
+    parse: parsePort,
+    help: "embedded blob endpoint port (Azurite's too: where Azurite runs, use --blob-endpoint or another port); 0 picks a free one",
+    details: "embedded blob endpoint port; Azurite's default too, so where Azurite runs give another (`0` picks a free one) or use Azurite with `--blob-endpoint`",
+  }),
   setting({
     key: 'blob.externalEndpoint',
     flag: '--blob-endpoint <url>',
@@ -277,6 +293,16 @@ export const SETTINGS: readonly AnySetting[] = [
     help: "how far (%) V8's heap may grow past its live objects between full collections; 0 keeps V8's heuristics",
     details:
       "how far (%) V8's heap may grow past its live objects between full collections; bounds the garbage a busy server holds (peak RSS about 230 MiB rather than 350 MiB while adding many tasks) at some extra GC work; `0` keeps V8's own heuristics, and a `--heap-growing-percent` given to node (e.g. in `NODE_OPTIONS`) wins. Not a cap: add `NODE_OPTIONS=--max-old-space-size=…` for a hard one",
+  }),
+  setting({
+    key: 'readyJson',
+    flag: '--ready-json',
+    default: 'false',
+    defaultText: 'off',
+    parse: parseSwitch,
+    help: 'when ready, print one JSON line (URLs, accounts, keys, blob connection string) instead of the text; logs go to stderr',
+    details:
+      'when ready, print one JSON line on stdout instead of the text: `batchUrl`, `accounts` (name, key), `blobUrl`, `storageAccount`, `storageKey`, `blobConnectionString`, `dataDirectory`, `pid`; a key other than the development ones is `null`. Logs go to stderr, so stdout carries that line alone (for test harnesses)',
   }),
   setting({
     key: 'logLevel',

@@ -3,7 +3,6 @@
 // order. `lapis serve`, the quickstart and the tests all start Lapis here.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { findCgroupRoot } from '../agent/cgroups.js';
@@ -38,6 +37,8 @@ import { PoolService } from '../services/pool-service.js';
 import { TaskService } from '../services/task-service.js';
 import { LocalApplicationPackageFiles } from '../store/packages/local-application-packages.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { abandonDataDirectory, dataDirectoryError, prepareDataDirectory } from './data-directory.js';
+import { checkEndpointsCanListen, type Endpoint } from './endpoint-ports.js';
 import { createLogger } from './logger.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
 import { OsUserAccounts } from './os-users.js';
@@ -75,26 +76,30 @@ export interface StartLapisOptions {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-function prepareDataDirectory(config: LapisConfig): { dataDir: string; temporary: boolean } {
-  if (config.inMemory || !config.dataDir) {
-    return { dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-')), temporary: true };
-  }
-  const dataDir = path.resolve(config.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
-  // Tasks (as an unprivileged user) may pass through to their node directories, but not list or read the rest.
-  fs.chmodSync(dataDir, 0o711);
-  return { dataDir, temporary: false };
+/** The addresses startLapis will listen on, with the flags that move them. */
+function endpointsOf(config: LapisConfig): Endpoint[] {
+  const batch: Endpoint = { name: 'the Batch endpoint', host: config.host, port: config.port, flag: '--port' };
+  if (config.blob.externalEndpoint) return [batch];
+  return [batch, { name: 'the embedded blob endpoint', host: config.host, port: config.blob.port, flag: '--blob-port', blob: true }];
 }
 
 export async function startLapis(config: LapisConfig, options: StartLapisOptions = {}): Promise<RunningLapis> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const { dataDir, temporary } = prepareDataDirectory(config);
+  // Ports first: a start that cannot listen touches no data directory.
+  await checkEndpointsCanListen(endpointsOf(config));
+  const directory = prepareDataDirectory(config.dataDir, config.inMemory, isRoot());
+  const { path: dataDir, temporary } = directory;
   const nodesDirectory = path.join(dataDir, 'nodes');
-  fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
-  fs.chmodSync(nodesDirectory, 0o711);
-
-  const store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
+  let store: ReturnType<typeof openSqliteStore>;
+  try {
+    fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
+    fs.chmodSync(nodesDirectory, 0o711);
+    store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
+  } catch (error) {
+    abandonDataDirectory(directory);
+    throw dataDirectoryError(dataDir, error);
+  }
   const embeddedBlob = config.blob.externalEndpoint
     ? undefined
     : new EmbeddedBlobServer({
@@ -221,13 +226,14 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         await provider.close();
         await embeddedBlob?.stop();
         store.close();
+        directory.lock?.release();
         if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await embeddedBlob?.stop().catch(() => undefined);
     store.close();
-    if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    abandonDataDirectory(directory);
     throw error;
   }
 }

@@ -210,7 +210,7 @@ describe('the serve options come from the table', () => {
       if (!entry.flag) continue;
       assert.equal(help.includes(entry.flag), !entry.hidden, entry.flag);
     }
-    assert.match(help.replace(/\s+/g, ' '), /--port <port> Batch REST port \(default: 10100, env: LAPIS_PORT\)/);
+    assert.match(help.replace(/\s+/g, ' '), /--port <port> Batch REST port; 0 picks a free one \(the ready output names it\) \(default: 10100, env: LAPIS_PORT\)/);
     assert.ok(!help.includes(DEV_STORAGE.accountKey), 'a secret default is not printed');
   });
 });

@@ -241,7 +241,8 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
       request.batchAccount = result.account;
       return true;
     }
-    request.log.warn({ requestId: request.id, method: request.method, url: request.url }, 'authentication failed');
+    // Whether the account is unknown or the signature wrong goes to the log only: the answer is the same for both.
+    request.log.warn({ requestId: request.id, method: request.method, url: request.url, account: result.account, reason: result.reason }, 'authentication failed');
     sendError(request, reply, batchErrors.authenticationFailed(result.detail));
     return false;
   }

@@ -55,7 +55,14 @@ export interface AccountKeys {
   keys: Buffer[];
 }
 
-export type AuthResult = { ok: true; account: string } | { ok: false; detail: string };
+/**
+ * Why a request failed, for the server's log only: the client's error is the
+ * same whether the account is unknown or the key wrong, so that answers do
+ * not reveal which accounts exist, but the operator needs to tell them apart.
+ */
+export type AuthFailureReason = 'missing or malformed header' | 'bad date' | 'unknown account' | 'wrong signature';
+
+export type AuthResult = { ok: true; account: string } | { ok: false; detail: string; reason: AuthFailureReason; account?: string };
 
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 /** What an unknown account's signature is checked against, so that failing takes as long as for a known one. */
@@ -221,18 +228,18 @@ const AUTHORIZATION = /^SharedKey ([^:\s]+):([A-Za-z0-9+/]+={0,2})$/;
 
 export function verifySharedKey(request: SignedRequest, accounts: Map<string, AccountKeys>, now: Date): AuthResult {
   const authorization = request.header('authorization');
-  if (!authorization) return { ok: false, detail: 'The Authorization header is missing.' };
+  if (!authorization) return { ok: false, reason: 'missing or malformed header', detail: 'The Authorization header is missing.' };
   const match = AUTHORIZATION.exec(authorization.trim());
-  if (!match) return { ok: false, detail: 'The Authorization header is not of the form "SharedKey <account>:<signature>".' };
+  if (!match) return { ok: false, reason: 'missing or malformed header', detail: 'The Authorization header is not of the form "SharedKey <account>:<signature>".' };
   const [, accountName = '', signatureText = ''] = match;
   const signature = Buffer.from(signatureText, 'base64');
 
   const dateText = request.header('ocp-date') ?? request.header('date');
-  if (!dateText) return { ok: false, detail: 'The request has neither an ocp-date nor a Date header.' };
+  if (!dateText) return { ok: false, reason: 'bad date', account: accountName, detail: 'The request has neither an ocp-date nor a Date header.' };
   const sent = Date.parse(dateText);
-  if (Number.isNaN(sent)) return { ok: false, detail: `The date '${dateText}' is not a valid RFC 1123 date.` };
+  if (Number.isNaN(sent)) return { ok: false, reason: 'bad date', account: accountName, detail: `The date '${dateText}' is not a valid RFC 1123 date.` };
   if (Math.abs(now.getTime() - sent) > MAX_CLOCK_SKEW_MS) {
-    return { ok: false, detail: `The request time '${dateText}' is more than 15 minutes away from the server time.` };
+    return { ok: false, reason: 'bad date', account: accountName, detail: `The request time '${dateText}' is more than 15 minutes away from the server time.` };
   }
 
   const account = accounts.get(accountName.toLowerCase());
@@ -253,12 +260,16 @@ export function verifySharedKey(request: SignedRequest, accounts: Map<string, Ac
     if (unsigned) {
       return {
         ok: false,
+        reason: 'wrong signature',
+        account: accountName,
         detail: `The signature does not cover the query parameters with empty values (${unsigned}). Every query parameter sent must be signed: leave out parameters that have no value.`,
       };
     }
   }
   return {
     ok: false,
+    reason: account ? 'wrong signature' : 'unknown account',
+    account: accountName,
     detail: `The MAC signature found in the HTTP request '${signatureText}' is not the same as any computed signature. Server used following string to sign: '${canonical}'.`,
   };
 }
