@@ -26,6 +26,8 @@ export interface ServerProcess {
   rssMiB(): number;
   /** CPU time (user + system) the process has used so far, ms; NaN if /proc is not there. */
   cpuMs(): number;
+  /** The same for the process and every live process below it (node agents, launchers). */
+  treeCpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,35 @@ export function processCpuMs(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * utime + stime of a process and every process below it that is alive now
+ * (for Lapis: the server, its node agents and their launchers), in ms. The
+ * tasks' own time is not in it: a task that has ended counts in its
+ * launcher's children's time, which is not added.
+ */
+export function processTreeCpuMs(rootPid: number): number {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current: number | undefined = pid; current !== undefined && current > 1; current = parents.get(current)) if (current === rootPid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, ms] of cpu) if (inTree(pid)) total += ms;
+  return cpu.has(rootPid) ? total : Number.NaN;
 }
 
 function procStatusMiB(pid: number, field: string): number {
@@ -153,6 +184,7 @@ async function startProcess(kind: ServerProcess['kind'], args: string[], timeout
       return lastRss;
     },
     cpuMs: () => processCpuMs(pid),
+    treeCpuMs: () => processTreeCpuMs(pid),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -171,6 +203,8 @@ export interface CpuShare {
   /** CPU used by the server process, ms and share of one core. */
   serverCpuMs: number;
   serverCores: number;
+  /** CPU used by the server and every process below it (node agents, launchers; not the tasks themselves), ms. */
+  treeCpuMs: number;
 }
 
 /** Starts counting wall and CPU time of the client (this process) and a server; the returned function stops and reports. */
@@ -178,11 +212,12 @@ export function cpuMeter(server: ServerProcess): () => CpuShare {
   const wallStart = now();
   const clientStart = process.cpuUsage();
   const serverStart = server.cpuMs();
+  const treeStart = server.treeCpuMs();
   return () => {
     const wallMs = now() - wallStart;
     const client = process.cpuUsage(clientStart);
     const clientCpuMs = (client.user + client.system) / 1000;
     const serverCpuMs = server.cpuMs() - serverStart;
-    return { wallMs, clientCpuMs, clientCores: clientCpuMs / wallMs, serverCpuMs, serverCores: serverCpuMs / wallMs };
+    return { wallMs, clientCpuMs, clientCores: clientCpuMs / wallMs, serverCpuMs, serverCores: serverCpuMs / wallMs, treeCpuMs: server.treeCpuMs() - treeStart };
   };
 }

@@ -116,7 +116,7 @@ export async function throughputSection(context: BenchContext): Promise<SectionR
     };
     points.push(point);
     context.log(
-      `  S = ${String(slots).padStart(2)} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis server busy ${round(lapisCpu.serverCores * 100)}% of a core, client ${round(lapisCpu.clientCores * 100)}%`,
+      `  S = ${String(slots).padStart(2)} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis server busy ${round(lapisCpu.serverCores * 100)}% of a core, client ${round(lapisCpu.clientCores * 100)}%; Lapis CPU per task (server, agents, launchers) ${round(lapisCpu.treeCpuMs / tasks)} ms`,
     );
   }
   const figures: Figure[] = points.map((point) =>
