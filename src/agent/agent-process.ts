@@ -17,7 +17,7 @@ const EXIT_GRACE_MS = 100;
 
 export async function runAgent(settings: AgentSettings): Promise<void> {
   const launcher = new TaskLauncher();
-  const offset = settings.clockOffsetMs ?? 0;
+  let offset = settings.clockOffsetMs ?? 0;
   let agent: NodeAgent | undefined;
   let exiting = false;
   const exit = (code: number) => {
@@ -63,7 +63,11 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
     nodeId: settings.nodeId,
     credential: settings.credential,
     request: answer,
-    run: (run) => agent?.run(run),
+    run: (run, serverTime) => {
+      // The server's clock decides the times a run reports (its own may be shifted, in tests).
+      offset = serverTime - Date.now();
+      agent?.run(run);
+    },
     refused: () => exit(0),
   });
   agent = new NodeAgent(

@@ -4,14 +4,14 @@
 // through the task launcher, with stdout.txt / stderr.txt written live, and
 // has it recorded so a restarted server can recover it; enforces maxWallClockTime,
 // uploads the task's output files once the process has ended, and reports
-// the outcome. It knows nothing of the server but the NodeEvents port.
+// the outcome. It knows nothing of the server but its NodeAgentEvents.
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { batchEnvironment } from '../core/batch-environment.js';
 import { splitCommandLine } from '../core/command-line.js';
-import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeUserAccounts, type OsAccount, type TaskRun, type TaskRunRef } from '../core/ports.js';
+import { reportedRunOf, type NodeFileSystem, type NodePlacement, type NodeUserAccounts, type OsAccount, type TaskRun, type TaskRunRef, type TaskRunReport } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
@@ -29,6 +29,14 @@ import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'volatile/pids', 'workitems'];
 const SETPRIV = '/usr/bin/setpriv';
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What the agent tells the server (agent-process.ts sends it over the agent protocol). */
+export interface NodeAgentEvents {
+  /** Resolves once the server has acknowledged the report: until then the run's record stays for a restarted server. */
+  taskFinished(report: TaskRunReport): Promise<void>;
+  /** The agent is alive: sent from the node's preparation until shutdown, at the heartbeat interval. */
+  nodeHeartbeat(): void;
+}
 
 export interface NodeAgentOptions {
   /** Makes the OS accounts runs use (when the agent runs as root); without it every run runs as the agent's own user. */
@@ -72,7 +80,7 @@ export class NodeAgent {
   constructor(
     private readonly placement: NodePlacement,
     private readonly root: string,
-    private readonly events: NodeEvents,
+    private readonly events: NodeAgentEvents,
     private readonly options: NodeAgentOptions,
     private readonly launcher: TaskLauncher,
   ) {
@@ -111,8 +119,8 @@ export class NodeAgent {
   /** From a prepared node until shutdown: the server takes a node whose heartbeats stop for lost. */
   private startHeartbeat(): void {
     this.stopHeartbeat();
-    this.events.nodeHeartbeat(this.nodeId);
-    this.heartbeat = setInterval(() => this.events.nodeHeartbeat(this.nodeId), this.options.heartbeatIntervalMs);
+    this.events.nodeHeartbeat();
+    this.heartbeat = setInterval(() => this.events.nodeHeartbeat(), this.options.heartbeatIntervalMs);
     this.heartbeat.unref();
   }
 
@@ -139,8 +147,8 @@ export class NodeAgent {
           else this.lingering.set(runKey(run), lingering);
         } else if (!run.instance) await this.endTaskUser(run, entry.owner);
         if (entry.stopped) return;
-        this.events.taskFinished({ run: reportedRunOf(run), outcome });
-        // The outcome is stored: the run's record is no longer needed for a recovery.
+        await this.events.taskFinished({ run: reportedRunOf(run), outcome });
+        // The server has the outcome: the run's record is no longer needed for a recovery.
         if (pid) this.launcher.forget(pidDirectoryOf(this.root), pid);
       });
   }

@@ -17,7 +17,7 @@ export interface AgentClientOptions {
   credential: string;
   /** Answers the server's requests. */
   request(body: ServerRequest): Promise<unknown>;
-  run(run: TaskRun): void;
+  run(run: TaskRun, serverTime: number): void;
   /** The server refused the credential: this agent's node is gone. */
   refused(): void;
 }
@@ -33,7 +33,7 @@ export class AgentClient {
   /** Names this process's reports: a restarted agent numbers its own from 1 again. */
   private readonly session = randomBytes(8).toString('hex');
   private nextSeq = 1;
-  private readonly outbox = new Map<number, TaskRunReport>();
+  private readonly outbox = new Map<number, { report: TaskRunReport; acknowledged: () => void }>();
   private readonly unsent: number[] = [];
   private flushScheduled = false;
 
@@ -48,11 +48,16 @@ export class AgentClient {
     this.peer?.send({ type: 'heartbeat' });
   }
 
-  /** A run ended: the report is kept until the server acknowledges it. */
-  report(report: TaskRunReport): void {
+  /** A run ended: the report is kept until the server acknowledges it, which resolves the promise. */
+  report(report: TaskRunReport): Promise<void> {
     const seq = this.nextSeq++;
-    this.outbox.set(seq, report);
+    const acknowledged = new Promise<void>((resolve) => this.outbox.set(seq, { report, acknowledged: resolve }));
     this.unsent.push(seq);
+    this.scheduleFlush();
+    return acknowledged;
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
@@ -73,8 +78,8 @@ export class AgentClient {
 
   private flush(seqs: number[]): void {
     const reports = seqs.flatMap((seq) => {
-      const report = this.outbox.get(seq);
-      return report ? [{ seq, report }] : [];
+      const entry = this.outbox.get(seq);
+      return entry ? [{ seq, report: entry.report }] : [];
     });
     if (reports.length === 0) return;
     const ackedBelow = Math.min(this.nextSeq, ...this.outbox.keys());
@@ -128,8 +133,13 @@ export class AgentClient {
   }
 
   private notice(frame: Frame): void {
-    if (frame.type === 'run') this.options.run(frame.run);
-    else if (frame.type === 'ack') for (const seq of frame.seqs) this.outbox.delete(seq);
+    if (frame.type === 'run') this.options.run(frame.run, frame.serverTime);
+    else if (frame.type === 'ack') {
+      for (const seq of frame.seqs) {
+        this.outbox.get(seq)?.acknowledged();
+        this.outbox.delete(seq);
+      }
+    }
   }
 
   /** The connection dropped: connect again (what is unacknowledged is sent then). */

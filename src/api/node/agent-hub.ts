@@ -168,8 +168,8 @@ export class AgentConnection {
   }
 
   /** Hands the agent a run; false when it is not connected (the run is lost with the node). */
-  startRun(run: TaskRun): boolean {
-    return this.peer.send({ type: 'run', run });
+  startRun(run: TaskRun, serverTime: Date): boolean {
+    return this.peer.send({ type: 'run', run, serverTime: serverTime.getTime() });
   }
 
   acknowledge(seqs: number[]): void {

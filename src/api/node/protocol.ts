@@ -43,8 +43,12 @@ export interface SequencedReport {
 export type Frame =
   | { type: 'request'; id: number; body: ServerRequest | AgentRequest }
   | { type: 'reply'; id: number; value?: unknown; error?: WireError }
-  /** Server → agent: start one attempt of a run (no reply: its end comes as a report). */
-  | { type: 'run'; run: TaskRun }
+  /**
+   * Server → agent: start one attempt of a run (no reply: its end comes as a
+   * report). `serverTime` (ms since the epoch) keeps the times the agent
+   * reports in step with the server's clock, whatever the host's says.
+   */
+  | { type: 'run'; run: TaskRun; serverTime: number }
   /** Agent → server, at the heartbeat interval. */
   | { type: 'heartbeat' }
   /**

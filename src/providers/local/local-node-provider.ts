@@ -82,7 +82,7 @@ export class LocalNodeProvider implements NodeProvider {
 
   runTask(run: TaskRun): void {
     // An agent that is gone loses the run with its node: its heartbeats have stopped, and the node is recovered.
-    this.hub.connection(run.nodeId)?.startRun(run);
+    this.hub.connection(run.nodeId)?.startRun(run, this.options.clock());
   }
 
   async stopTask(run: TaskRunRef): Promise<void> {

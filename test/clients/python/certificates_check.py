@@ -66,8 +66,8 @@ def certificate_checks(thumbprint, cer, pfx):
         batch.certificate.delete("sha1", thumbprint)
         wait_for("deletefailed", lambda: state_of(thumbprint) == "deletefailed")
         failed = batch.certificate.get("sha1", thumbprint)
-        ensure(failed.delete_certificate_error is not None and failed.delete_certificate_error.code, "deleteCertificateError")
-        ensure([(v.name, v.value) for v in failed.delete_certificate_error.values] == [("PoolId", POOL_ID)], failed.delete_certificate_error.values)
+        ensure(failed.delete_certificate_error is not None and failed.delete_certificate_error.code == "PoolsReferencingCertificate", "deleteCertificateError")
+        ensure([(v.name, v.value) for v in failed.delete_certificate_error.values] == [("Pools", POOL_ID)], [(v.name, v.value) for v in failed.delete_certificate_error.values])
 
     def cancel_deletion():
         batch.certificate.cancel_deletion("sha1", thumbprint)
