@@ -73,7 +73,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
   agent = new NodeAgent(
     { account: settings.account, poolId: settings.poolId, nodeId: settings.nodeId },
     settings.root,
-    { taskFinished: (report) => client.report(report), nodeHeartbeat: () => client.heartbeat() },
+    { taskFinished: (report) => client.report(report), nodeHeartbeat: (sample) => client.heartbeat(sample) },
     {
       userAccounts: settings.osAccounts ? new RemoteUserAccounts((body) => client.request(body)) : undefined,
       cgroupRoot: settings.cgroupRoot,

@@ -13,6 +13,7 @@ import { batchEnvironment } from '../core/batch-environment.js';
 import { splitCommandLine } from '../core/command-line.js';
 import { reportedRunOf, type NodeFileSystem, type NodePlacement, type NodeUserAccounts, type OsAccount, type TaskRun, type TaskRunRef, type TaskRunReport } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
+import { NODE_USAGE_INTERVAL_MS, type NodeUsageSample } from '../core/node-usage.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
 import { openChildDirectory, removePath, withDirectory } from './no-follow.js';
@@ -21,6 +22,7 @@ import { installApplicationPackages, writeCertificates } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
 import type { RunRecord } from './launcher-protocol.js';
 import { killGroupTree } from './cgroups.js';
+import { NodeUsageMeter } from './node-usage-meter.js';
 import { killGroup, killUserProcesses } from './process-groups.js';
 import { RunUsers } from './run-users.js';
 import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.js';
@@ -34,8 +36,8 @@ const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 export interface NodeAgentEvents {
   /** Resolves once the server has acknowledged the report: until then the run's record stays for a restarted server. */
   taskFinished(report: TaskRunReport): Promise<void>;
-  /** The agent is alive: sent from the node's preparation until shutdown, at the heartbeat interval. */
-  nodeHeartbeat(): void;
+  /** The agent is alive: sent from the node's preparation until shutdown, at the heartbeat interval, and with each usage sample. */
+  nodeHeartbeat(sample?: NodeUsageSample): void;
 }
 
 export interface NodeAgentOptions {
@@ -73,6 +75,8 @@ export class NodeAgent {
   private readonly lingering = new Map<string, LingeringRun>();
   private readonly users: RunUsers | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
+  private readonly usage: NodeUsageMeter;
   readonly files: NodeFileSystem;
 
   readonly nodeId: string;
@@ -87,6 +91,13 @@ export class NodeAgent {
     this.nodeId = placement.nodeId;
     this.files = new ConfinedNodeFiles(root);
     this.users = options.userAccounts ? new RunUsers(placement, options.userAccounts) : undefined;
+    this.usage = new NodeUsageMeter({ root, cgroup: this.cgroup, processGroups: () => this.runProcessGroups() });
+  }
+
+  /** The process group of every run whose processes may still be running (each run leads a group of its own). */
+  private runProcessGroups(): number[] {
+    const pids = [...this.running.values()].map((entry) => entry.launched?.pid);
+    return [...pids, ...[...this.lingering.values()].map((entry) => entry.pid)].filter((pid): pid is number => pid !== undefined);
   }
 
   /** This node's control group: every run's group is below it. */
@@ -122,11 +133,22 @@ export class NodeAgent {
     this.events.nodeHeartbeat();
     this.heartbeat = setInterval(() => this.events.nodeHeartbeat(), this.options.heartbeatIntervalMs);
     this.heartbeat.unref();
+    // Usage is measured on a timer of its own: a heartbeat stays a few bytes, and a slow read never delays one.
+    void this.usage.measure();
+    this.usageTimer = setInterval(() => void this.sendUsage(), NODE_USAGE_INTERVAL_MS);
+    this.usageTimer.unref();
+  }
+
+  private async sendUsage(): Promise<void> {
+    const sample = await this.usage.measure().catch(() => undefined);
+    if (sample && this.usageTimer) this.events.nodeHeartbeat(sample);
   }
 
   private stopHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.usageTimer) clearInterval(this.usageTimer);
     this.heartbeat = undefined;
+    this.usageTimer = undefined;
   }
 
   run(run: TaskRun): void {

@@ -9,6 +9,7 @@ import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus, JobNodeStatusInternal } from './job-preparation.js';
 import type { Pool, PoolInternal } from './pool.js';
+import type { NodeUsageSample } from './node-usage.js';
 import type { Task, TaskInternal, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
@@ -204,6 +205,28 @@ export interface UsageRepository {
   overlapping(account: string, fromMs: number, toMs: number): NodeUsageInterval[];
   taskCompleted(account: string, usage: TaskCompletionUsage, nowMs: number): void;
   taskTotals(account: string): AccountTaskTotals | undefined;
+  /** Adds one node usage sample to its pool's resource totals. */
+  resourcesSampled(account: string, poolId: string, sample: NodeUsageSample, nowMs: number): void;
+  /** The resource totals of one pool, or of all the account's pools; undefined before any sample. */
+  resourceTotals(account: string, poolId?: string): PoolResourceTotals | undefined;
+}
+
+/** A pool's node usage samples, summed: time-weighted sums (figure × ms) give averages over `sampledMs`. */
+export interface PoolResourceTotals {
+  sampledMs: number;
+  cpuPercentMs: number;
+  memoryByteMs: number;
+  peakMemoryBytes: number;
+  diskByteMs: number;
+  peakDiskBytes: number;
+  diskReadBytes: number;
+  diskWriteBytes: number;
+  diskReadOps: number;
+  diskWriteOps: number;
+  networkInBytes: number;
+  networkOutBytes: number;
+  firstMs: number;
+  lastMs: number;
 }
 
 export interface CertificateRecord {
@@ -460,8 +483,9 @@ export interface NodeEvents {
    * The node's agent is alive. Every agent sends it at the heartbeat interval
    * it is given, from the moment its node is prepared until it is shut down;
    * a node silent for longer than the server's timeout is taken for lost.
+   * Every few seconds a heartbeat carries the node's latest usage sample.
    */
-  nodeHeartbeat(nodeId: string): void;
+  nodeHeartbeat(nodeId: string, sample?: NodeUsageSample): void;
 }
 
 export interface NodePlacement {

@@ -13,6 +13,7 @@ import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
 import type { NodeEvents, NodeProvider, TaskRunReport } from '../core/ports.js';
+import type { NodeUsageSample } from '../core/node-usage.js';
 import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeProviders } from '../providers/registry.js';
@@ -24,6 +25,7 @@ import { RunBuilder } from '../services/run-builder.js';
 import { RunOutcomeService } from '../services/run-outcome-service.js';
 import { SchedulingService } from '../services/scheduling-service.js';
 import { TaskRetention } from '../services/task-retention.js';
+import { NodeUsageService } from '../services/node-usage-service.js';
 import { ApplicationService } from '../services/application-service.js';
 import { CertificateService } from '../services/certificate-service.js';
 import { FileService } from '../services/file-service.js';
@@ -128,13 +130,17 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     // An outcome the store cannot take now (a full disk) is kept and offered again.
     const outcomes = new OutcomeDelivery(route, logger);
     let scheduler: Scheduler | undefined;
+    let nodeUsage: NodeUsageService | undefined;
     const accounts = new Map<string, AccountKeys>(
       config.accounts.map((account) => [account.name.toLowerCase(), { name: account.name, keys: [Buffer.from(account.key, 'base64')] }]),
     );
     const taskTokens = new TaskTokens(accounts);
     const events: NodeEvents = {
       taskFinished: (report: TaskRunReport) => outcomes.deliver(report),
-      nodeHeartbeat: (nodeId: string) => scheduler?.heartbeat(nodeId),
+      nodeHeartbeat: (nodeId: string, sample?: NodeUsageSample) => {
+        scheduler?.heartbeat(nodeId);
+        if (sample) nodeUsage?.record(nodeId, sample);
+      },
     };
     const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
@@ -171,7 +177,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     taskService = new TaskService(context);
     runOutcomes = new RunOutcomeService(context, runs);
     nodeService = new NodeService(context, preparationService, runs);
-    const pools = new PoolService(context);
+    nodeUsage = new NodeUsageService(context);
+    const pools = new PoolService(context, nodeUsage);
     const services = {
       pools,
       jobs: new JobService(context, preparationService, pools),

@@ -2,10 +2,21 @@
 // taken every 30 seconds per autoscale pool, as Batch does, from the pool's
 // jobs and nodes, and kept in memory for a day. After a restart the history
 // starts again, as it would for a pool on a new Batch account.
+//
+// The resource variables come from the nodes' latest usage samples
+// (node-usage-service.ts), measured every few seconds: $CPUPercent (0–100),
+// $MemoryBytes and $DiskBytes are their averages over the nodes that
+// reported; the disk and network counters are the nodes' sums, over one
+// sample period at each node's latest rate; $SampleNodeCount is how many
+// nodes reported. A pool whose nodes have not reported (none yet, or all
+// gone) still gets a sample, of 0 from 0 nodes, so a formula over a recent
+// window always reads at least one value.
 
 import type { AutoScaleSample, SampleVariable } from '../core/autoscale/index.js';
 import type { Pool } from '../core/pool.js';
+import type { NodeUsageSample } from '../core/node-usage.js';
 import type { Store } from '../core/ports.js';
+import type { NodeUsageReader } from './node-usage-service.js';
 
 export const SAMPLE_PERIOD_MS = 30_000;
 const HISTORY_MS = 24 * 3_600_000;
@@ -15,8 +26,8 @@ const LIVE_JOB_STATES = ['active', 'disabling', 'disabled', 'enabling', 'termina
 
 export type SampleValues = Partial<Record<SampleVariable, number>>;
 
-/** The pool's current metric values. CPU, memory, disk and network are not measured locally and stay absent. */
-export function currentSampleValues(store: Store, account: string, pool: Pool): SampleValues {
+/** The pool's current metric values. */
+export function currentSampleValues(store: Store, usage: NodeUsageReader, account: string, pool: Pool): SampleValues {
   let active = 0;
   let running = 0;
   let succeeded = 0;
@@ -41,7 +52,25 @@ export function currentSampleValues(store: Store, account: string, pool: Pool): 
     $CurrentLowPriorityNodes: pool.currentLowPriorityNodes,
     $UsableNodeCount: usable,
     $PreemptedNodeCount: nodes.filter((node) => node.state === 'preempted').length,
-    $SampleNodeCount: nodes.length,
+    ...resourceValues(usage.latest(nodes.map((node) => node.id))),
+  };
+}
+
+function resourceValues(samples: readonly NodeUsageSample[]): SampleValues {
+  const total = (figure: (sample: NodeUsageSample) => number) => samples.reduce((sum, sample) => sum + figure(sample), 0);
+  const average = (figure: (sample: NodeUsageSample) => number) => (samples.length === 0 ? 0 : total(figure) / samples.length);
+  const perPeriod = (figure: (sample: NodeUsageSample) => number) => total((sample) => (figure(sample) * SAMPLE_PERIOD_MS) / sample.intervalMs);
+  return {
+    $CPUPercent: average((sample) => sample.cpuPercent),
+    $MemoryBytes: average((sample) => sample.memoryBytes),
+    $DiskBytes: average((sample) => sample.diskBytes),
+    $DiskReadBytes: perPeriod((sample) => sample.diskReadBytes),
+    $DiskWriteBytes: perPeriod((sample) => sample.diskWriteBytes),
+    $DiskReadOps: perPeriod((sample) => sample.diskReadOps),
+    $DiskWriteOps: perPeriod((sample) => sample.diskWriteOps),
+    $NetworkInBytes: perPeriod((sample) => sample.networkInBytes),
+    $NetworkOutBytes: perPeriod((sample) => sample.networkOutBytes),
+    $SampleNodeCount: samples.length,
   };
 }
 

@@ -38,11 +38,15 @@ import {
 import type { Page, PageQuery } from '../core/ports.js';
 import { AutoScaleSamples, currentSampleValues, SAMPLE_PERIOD_MS } from './autoscale-samples.js';
 import type { Caller, ServiceContext } from './context.js';
+import type { NodeUsageReader } from './node-usage-service.js';
 
 export class PoolService {
   private readonly samples = new AutoScaleSamples();
 
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly nodeUsage: NodeUsageReader,
+  ) {}
 
   add(caller: Caller, spec: PoolSpec): Pool {
     assertValidId(spec.id);
@@ -123,7 +127,7 @@ export class PoolService {
       for (const { account, pool, internal } of store.pools.listAll()) {
         if (!pool.enableAutoScale || pool.state !== 'active') continue;
         const now = this.context.now().getTime();
-        this.samples.record(account, pool.id, currentSampleValues(store, account, pool), now);
+        this.samples.record(account, pool.id, currentSampleValues(store, this.nodeUsage, account, pool), now);
         let current = pool;
         if ((nextEvaluationTime(pool) ?? Number.POSITIVE_INFINITY) <= now) current = this.evaluateAndApply(account, { pool, internal }).pool;
         consider(this.samples.nextSampleTime(account, pool.id));
@@ -136,7 +140,7 @@ export class PoolService {
 
   private inputs(account: string, pool: Pool) {
     const now = this.context.now();
-    const values = currentSampleValues(this.context.store, account, pool);
+    const values = currentSampleValues(this.context.store, this.nodeUsage, account, pool);
     this.samples.record(account, pool.id, values, now.getTime());
     return { now, values, samples: this.samples.samples(account, pool.id), samplePeriodMs: SAMPLE_PERIOD_MS };
   }

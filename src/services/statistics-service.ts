@@ -1,8 +1,10 @@
 // Usage and lifetime statistics: Pool_ListUsageMetrics (hourly node-hours
 // per pool), Pool_GetAllLifetimeStatistics and Job_GetAllLifetimeStatistics,
-// from the node lifetimes and task totals the store keeps.
+// from the node lifetimes, task totals and pool resource totals (the nodes'
+// usage samples, node-usage-service.ts) the store keeps.
 
 import { batchErrors } from '../core/errors.js';
+import type { PoolResourceTotals } from '../core/ports.js';
 import { formatDuration, formatTimestamp } from '../core/time.js';
 import type { Caller, ServiceContext } from './context.js';
 
@@ -10,6 +12,7 @@ import type { Caller, ServiceContext } from './context.js';
 export const USAGE_INTERVAL_MS = 3_600_000;
 /** A local node stands in for a VM of one core. */
 const CORES_PER_NODE = 1;
+const GIB = 1024 ** 3;
 
 export interface PoolUsageMetrics {
   poolId: string;
@@ -64,21 +67,7 @@ export class StatisticsService {
       startTime,
       lastUpdateTime,
       usageStats: { startTime, lastUpdateTime, dedicatedCoreTime: formatDuration(dedicatedMs) },
-      resourceStats: {
-        startTime,
-        lastUpdateTime,
-        avgCPUPercentage: 0,
-        avgMemoryGiB: 0,
-        peakMemoryGiB: 0,
-        avgDiskGiB: 0,
-        peakDiskGiB: 0,
-        diskReadIOps: 0,
-        diskWriteIOps: 0,
-        diskReadGiB: 0,
-        diskWriteGiB: 0,
-        networkReadGiB: 0,
-        networkWriteGiB: 0,
-      },
+      resourceStats: { startTime, lastUpdateTime, ...resourceFigures(this.context.store.usage.resourceTotals(caller.account, poolId)) },
     };
   }
 
@@ -128,4 +117,22 @@ export class StatisticsService {
       waitTime: formatDuration(totals?.waitMs ?? 0),
     };
   }
+}
+
+/** A pool's (or every pool's) resourceStats figures: averages over the time its nodes were measured, peaks, and totals. */
+function resourceFigures(totals: PoolResourceTotals | undefined) {
+  const average = (timeWeighted: number) => (totals && totals.sampledMs > 0 ? timeWeighted / totals.sampledMs : 0);
+  return {
+    avgCPUPercentage: average(totals?.cpuPercentMs ?? 0),
+    avgMemoryGiB: average(totals?.memoryByteMs ?? 0) / GIB,
+    peakMemoryGiB: (totals?.peakMemoryBytes ?? 0) / GIB,
+    avgDiskGiB: average(totals?.diskByteMs ?? 0) / GIB,
+    peakDiskGiB: (totals?.peakDiskBytes ?? 0) / GIB,
+    diskReadIOps: Math.round(totals?.diskReadOps ?? 0),
+    diskWriteIOps: Math.round(totals?.diskWriteOps ?? 0),
+    diskReadGiB: (totals?.diskReadBytes ?? 0) / GIB,
+    diskWriteGiB: (totals?.diskWriteBytes ?? 0) / GIB,
+    networkReadGiB: (totals?.networkInBytes ?? 0) / GIB,
+    networkWriteGiB: (totals?.networkOutBytes ?? 0) / GIB,
+  };
 }

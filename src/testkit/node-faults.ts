@@ -52,8 +52,8 @@ export class NodeFaults {
         this.running.get(report.run.nodeId)?.delete(runKey(report.run));
         if (!this.unreported.has(report.run.nodeId)) serverEvents.taskFinished(report);
       },
-      nodeHeartbeat: (nodeId) => {
-        if (!this.silent.has(nodeId)) serverEvents.nodeHeartbeat(nodeId);
+      nodeHeartbeat: (nodeId, sample) => {
+        if (!this.silent.has(nodeId)) serverEvents.nodeHeartbeat(nodeId, sample);
       },
     });
     return this.decorate(this.inner);

@@ -7,6 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
+import type { NodeUsageSample } from '../../core/node-usage.js';
 import type { TaskRun, TaskRunReport } from '../../core/ports.js';
 import { AgentPeer } from './peer.js';
 import { AGENT_AUTH_SCHEME, type AgentRequest, type Frame, type ServerRequest } from './protocol.js';
@@ -44,8 +45,8 @@ export class AgentClient {
     return this.connected().then(() => undefined);
   }
 
-  heartbeat(): void {
-    this.peer?.send({ type: 'heartbeat' });
+  heartbeat(sample?: NodeUsageSample): void {
+    this.peer?.send(sample ? { type: 'heartbeat', sample } : { type: 'heartbeat' });
   }
 
   /** A run ended: the report is kept until the server acknowledges it, which resolves the promise. */

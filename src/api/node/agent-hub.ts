@@ -10,6 +10,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { nodeUsageSampleOf, type NodeUsageSample } from '../../core/node-usage.js';
 import type { NodeFileSystem, TaskRun, TaskRunReport } from '../../core/ports.js';
 import { AgentPeer } from './peer.js';
 import { AGENT_AUTH_SCHEME, AGENT_PATH, type AgentRequest, type Frame, type ServerRequest } from './protocol.js';
@@ -18,7 +19,8 @@ import { RemoteNodeFiles } from './remote-node-files.js';
 export interface AgentHubEvents {
   /** Runs that ended, each once however often its agent sends it. */
   reports(nodeId: string, reports: TaskRunReport[]): void;
-  heartbeat(nodeId: string): void;
+  /** The agent is alive; with its node's usage sample when the frame carried a well-formed one. */
+  heartbeat(nodeId: string, sample?: NodeUsageSample): void;
   /** Answers what an agent asks of the server (its node's OS accounts). */
   request(nodeId: string, body: AgentRequest): Promise<unknown>;
 }
@@ -138,7 +140,7 @@ export class AgentHub {
   }
 
   private notice(nodeId: string, connection: AgentConnection, frame: Frame): void {
-    if (frame.type === 'heartbeat') this.events.heartbeat(nodeId);
+    if (frame.type === 'heartbeat') this.events.heartbeat(nodeId, frame.sample === undefined ? undefined : nodeUsageSampleOf(frame.sample));
     else if (frame.type === 'reports') {
       const sessions = this.recorded.get(nodeId) ?? new Map<string, Set<number>>();
       this.recorded.set(nodeId, sessions);

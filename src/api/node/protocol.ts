@@ -4,6 +4,7 @@
 // with the same id) or tell (a notice, never answered). Nothing here names
 // a Batch account key: an agent holds only its own node's credential.
 
+import type { NodeUsageSample } from '../../core/node-usage.js';
 import type { ByteRange, NodeFileEntry, NodeUserAccount, OsAccount, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -49,8 +50,8 @@ export type Frame =
    * reports in step with the server's clock, whatever the host's says.
    */
   | { type: 'run'; run: TaskRun; serverTime: number }
-  /** Agent → server, at the heartbeat interval. */
-  | { type: 'heartbeat' }
+  /** Agent → server, at the heartbeat interval; every few seconds with the node's usage since its previous sample. */
+  | { type: 'heartbeat'; sample?: NodeUsageSample }
   /**
    * Agent → server: runs that ended. `session` names the agent process that
    * numbered them; `ackedBelow` says every seq below it was acknowledged, so

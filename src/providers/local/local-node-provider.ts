@@ -57,7 +57,7 @@ export class LocalNodeProvider implements NodeProvider {
       reports: (_nodeId, reports) => {
         for (const report of reports) events.taskFinished(report);
       },
-      heartbeat: (nodeId) => events.nodeHeartbeat(nodeId),
+      heartbeat: (nodeId, sample) => events.nodeHeartbeat(nodeId, sample),
       request: (nodeId, body) => this.answerAgent(nodeId, body),
     });
   }
