@@ -41,7 +41,15 @@ export interface LapisConfig {
    * `refuse` answers such requests with InvalidPropertyValue.
    */
   adminTasks: AdminTasksSetting;
+  /** What a compute node is: agents on this host (`process`), or a container each (`container`, through Podman or Docker). */
+  nodeRuntime: NodeRuntimeSetting;
+  /** `PUBLISHER/OFFER/SKU=IMAGE` entries over the built-in image table, for container nodes. */
+  nodeImages?: string[];
+  /** The container engine for container nodes; absent: Podman if installed, else Docker. */
+  containerEngine?: 'podman' | 'docker';
 }
+
+export type NodeRuntimeSetting = 'process' | 'container';
 
 /** Settings of the `lapis serve` process itself, beside the server's configuration. */
 export interface ProcessSettings {

@@ -93,6 +93,17 @@ export function parseAdminTasks(value: string, source: string): AdminTasksSettin
   return policy;
 }
 
+function oneOf<T extends string>(value: string, source: string, choices: readonly T[]): T {
+  const choice = choices.find((candidate) => candidate === value.trim().toLowerCase());
+  if (!choice) throw new Error(`${source} must be one of ${choices.join(', ')}, not '${value}'.`);
+  return choice;
+}
+
+function parseNodeImage(value: string, source: string): string {
+  if (!/^[^/=\s]+\/[^/=\s]+\/[^/=\s]+=\S+$/.test(value)) throw new Error(`${source} takes PUBLISHER/OFFER/SKU=IMAGE, not '${value}'.`);
+  return value;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function parseLogLevel(value: string, source: string): string {
@@ -228,6 +239,36 @@ export const SETTINGS: readonly AnySetting[] = [
     help: 'allow or refuse tasks that run as admin (root on this host with local nodes)',
     details:
       '`refuse` answers `InvalidPropertyValue` to any request that would run code as admin (an admin auto user or pool user account in a task, start task, job manager, preparation or release task); on local nodes admin is root on the host',
+  }),
+  setting({
+    key: 'nodeRuntime',
+    flag: '--node-runtime <kind>',
+    env: 'LAPIS_NODE_RUNTIME',
+    default: 'process',
+    choices: ['process', 'container'],
+    parse: (value, source) => oneOf(value, source, ['process', 'container'] as const),
+    help: 'what a compute node is: agent processes on this host, or a container each (Podman or Docker)',
+    details:
+      '`process`: each node is an agent process on this host (needs nothing but Node.js); `container`: each node is a container of its own, from the image its pool\'s `imageReference` maps to (see `--node-image`), with its own hostname, processes, `/tmp` and packages',
+  }),
+  setting({
+    key: 'nodeImages',
+    flag: '--node-image <reference=image>',
+    defaultText: 'Ubuntu 20.04/22.04/24.04, Debian 11/12',
+    parse: (value, source) => [parseNodeImage(value, source)],
+    repeatable: (lists) => lists.flat(),
+    help: "container nodes: the image a pool's PUBLISHER/OFFER/SKU runs on (repeatable)",
+    details:
+      "container nodes: the image a pool's `imageReference` runs on, as `PUBLISHER/OFFER/SKU=IMAGE` (repeatable), over the built-in table (`canonical/0001-com-ubuntu-server-jammy/22_04-lts` → `ubuntu:22.04`, …)",
+  }),
+  setting({
+    key: 'containerEngine',
+    flag: '--container-engine <engine>',
+    env: 'LAPIS_CONTAINER_ENGINE',
+    defaultText: 'podman if installed, else docker',
+    choices: ['podman', 'docker'],
+    parse: (value, source) => oneOf(value, source, ['podman', 'docker'] as const),
+    help: 'container nodes: the engine that runs them',
   }),
   // Before every pool's tasks ran as users of their own, all ran as this one user: accepted, ignored and warned of.
   {

@@ -146,12 +146,17 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
     const buildProvider = (providerEvents: NodeEvents): NodeProvider =>
-      nodeProviders.local!(providerEvents, {
+      nodeProviders[config.nodeRuntime](providerEvents, {
         nodesDirectory,
         clock: () => clock.now(),
         userAccounts,
         cgroupRoot: findCgroupRoot(nodesDirectory),
         heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
+        container: {
+          imageReferenceOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.virtualMachineConfiguration?.imageReference,
+          nodeImages: config.nodeImages ?? [],
+          engine: config.containerEngine,
+        },
       });
     const provider = options.wrapProvider ? options.wrapProvider(buildProvider, events) : buildProvider(events);
     const nodeWork = new NodeExecutor(provider, logger);

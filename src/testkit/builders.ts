@@ -32,7 +32,7 @@ export async function addPoolAndWait(
   return waitForPoolSteady(batch, id);
 }
 
-export async function waitForPoolSteady(batch: BatchServiceClient, id: string): Promise<BatchServiceModels.CloudPool> {
+export async function waitForPoolSteady(batch: BatchServiceClient, id: string, timeoutMs?: number): Promise<BatchServiceModels.CloudPool> {
   return waitFor(
     async () => {
       const pool = await batch.pool.get(id);
@@ -40,7 +40,7 @@ export async function waitForPoolSteady(batch: BatchServiceClient, id: string): 
       const nodes = await batch.computeNode.list(id);
       return nodes.every((node) => node.state === 'idle' || node.state === 'running') ? pool : undefined;
     },
-    { what: `pool ${id} to be steady` },
+    { what: `pool ${id} to be steady`, timeoutMs },
   );
 }
 

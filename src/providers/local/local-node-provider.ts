@@ -5,7 +5,7 @@
 // The agents connect to a hub on a loopback port of this provider's own.
 // The reference provider: a new one implements the same NodeProvider port.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentSettings } from '../../agent/agent-settings.js';
@@ -13,6 +13,7 @@ import { recordedOutcomes } from '../../agent/run-records.js';
 import { AgentHub, type AgentConnection } from '../../api/node/agent-hub.js';
 import type { AgentRequest } from '../../api/node/protocol.js';
 import type { NodeEvents, NodeFileSystem, NodePlacement, NodeProvider, NodeUserAccounts, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
+import { processAgentHost, type AgentHost } from './agent-host.js';
 import { agentProgram } from './agent-program.js';
 import { AwaitedNodeFiles } from './awaited-node-files.js';
 
@@ -52,6 +53,8 @@ export class LocalNodeProvider implements NodeProvider {
   constructor(
     events: NodeEvents,
     private readonly options: LocalNodeProviderOptions,
+    /** Where each node's agent runs: a process of this host (the default), or a container (providers/container). */
+    private readonly host: AgentHost = processAgentHost,
   ) {
     this.hub = new AgentHub({
       reports: (_nodeId, reports) => {
@@ -76,6 +79,14 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   async restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void> {
+    if (options.wipe && this.host.recreateOnReimage) {
+      // A reimage starts the node from its image again: its agent (and what it ran in) ends first.
+      await this.hub
+        .connection(placement.nodeId)
+        ?.request({ op: 'shutdown' })
+        .catch(() => undefined);
+      await this.ended(placement.nodeId, true);
+    }
     const agent = await this.startAgent(placement);
     await agent.request({ op: 'restart', wipe: options.wipe });
   }
@@ -103,7 +114,7 @@ export class LocalNodeProvider implements NodeProvider {
     } catch {
       return [];
     }
-    return nodeIds.flatMap((nodeId) => recordedOutcomes(path.join(this.options.nodesDirectory, nodeId)));
+    return nodeIds.flatMap((nodeId) => recordedOutcomes(this.host.nodeRoots(path.join(this.options.nodesDirectory, nodeId)).host));
   }
 
   async close(): Promise<void> {
@@ -135,20 +146,19 @@ export class LocalNodeProvider implements NodeProvider {
     await this.ended(placement.nodeId, false);
     this.hubUrl ??= this.hub.listen('127.0.0.1');
     const [url, program] = await Promise.all([this.hubUrl, agentProgram()]);
+    const nodeDirectory = path.join(this.options.nodesDirectory, placement.nodeId);
     const settings: AgentSettings = {
       url,
       ...placement,
       credential: this.hub.issueCredential(placement.nodeId),
-      root: path.join(this.options.nodesDirectory, placement.nodeId),
+      root: this.host.nodeRoots(nodeDirectory).agent,
       cgroupRoot: this.options.cgroupRoot,
       osAccounts: this.options.userAccounts !== undefined,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       clockOffsetMs: this.options.clock().getTime() - Date.now(),
       lifeline: true,
     };
-    // No environment: the server's (account keys among it) never reaches a node. Its own process group: a
-    // Ctrl-C meant for the server does not end the node before the server shuts it down.
-    const child = spawn(process.execPath, [program, '--node', placement.nodeId], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: {} });
+    const child = this.host.start(placement, program, nodeDirectory);
     const agent: AgentProcess = { placement, child, stderr: '', exited: new Promise((resolve) => child.once('close', () => resolve())) };
     this.agents.set(placement.nodeId, agent);
     child.once('error', () => undefined);

@@ -1,0 +1,109 @@
+// Container nodes: each node is a container of its own, created from the
+// image its pool's imageReference maps to (node-images.ts), whose main
+// process is the node's agent. The host's Node.js and the agent's code come
+// in read-only, so images need no Node.js; the node's directory is mounted
+// at /mnt/batch, the agent's root (AZ_BATCH_NODE_ROOT_DIR) being
+// /mnt/batch/tasks as on a Batch Linux node. The container has its own
+// hostname, process namespace, /tmp and package database; it shares the
+// host's network (its agent reaches the server on loopback). Started with
+// `run -i --rm`: the agent's standard input is its lifeline, and when the
+// engine's client ends (the server died) the container ends and is removed.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { NodePlacement } from '../../core/ports.js';
+import type { AgentHost } from '../local/agent-host.js';
+
+/** Where the host's node binary is inside a node. */
+const NODE_BINARY = '/opt/lapis/node';
+const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ContainerEngine {
+  /** `podman` or `docker`. */
+  command: string;
+  /** Flags every `run` needs on this machine (a runtime, ulimits the host allows). */
+  runFlags: string[];
+}
+
+export interface ContainerAgentHostOptions {
+  engine: ContainerEngine;
+  /** The image the node's pool runs on; throws when the pool's imageReference maps to none. */
+  imageOf(placement: NodePlacement): string;
+  /** Names this server's nodes (the nodes directory's hash): containers a crashed server left are found by it. */
+  tag: string;
+}
+
+export class ContainerAgentHost implements AgentHost {
+  readonly recreateOnReimage = true;
+
+  constructor(private readonly options: ContainerAgentHostOptions) {}
+
+  nodeRoots(nodeDirectory: string): { host: string; agent: string } {
+    return { host: path.join(nodeDirectory, 'tasks'), agent: '/mnt/batch/tasks' };
+  }
+
+  start(placement: NodePlacement, program: string, nodeDirectory: string) {
+    const image = this.options.imageOf(placement);
+    mkdirSync(nodeDirectory, { recursive: true, mode: 0o700 });
+    const { engine, tag } = this.options;
+    const args = [
+      'run',
+      '-i',
+      '--rm',
+      '--init',
+      '--name',
+      containerName(tag, placement.nodeId),
+      '--label',
+      `lapis.nodes=${tag}`,
+      '--hostname',
+      hostnameOf(placement.nodeId),
+      '--network',
+      'host',
+      ...engine.runFlags,
+      '-v',
+      `${nodeDirectory}:/mnt/batch`,
+      '-v',
+      `${process.execPath}:${NODE_BINARY}:ro`,
+      ...codeMounts(program).flatMap((directory) => ['-v', `${directory}:${directory}:ro`]),
+      image,
+      NODE_BINARY,
+      program,
+      '--node',
+      placement.nodeId,
+    ];
+    // Only a PATH for the engine: nothing of the server's environment reaches a node.
+    return spawn(engine.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { PATH: SAFE_PATH } });
+  }
+
+  /** Removes containers of this server's nodes that a previous server left running. */
+  removeLeftovers(): void {
+    const { engine, tag } = this.options;
+    try {
+      const ids = execFileSync(engine.command, ['ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SAFE_PATH } })
+        .split('\n')
+        .filter(Boolean);
+      if (ids.length > 0) execFileSync(engine.command, ['rm', '-f', ...ids], { stdio: 'ignore', env: { PATH: SAFE_PATH } });
+    } catch {
+      // No engine, or nothing to remove: the first node's start says what is wrong.
+    }
+  }
+}
+
+export function containerName(tag: string, nodeId: string): string {
+  return `lapis-${tag}-${nodeId}`;
+}
+
+/** A node's hostname: its id where it fits a host name (63 characters), else its first 50 and a hash. */
+export function hostnameOf(nodeId: string): string {
+  const name = nodeId.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  return name.length <= 63 ? name : `${name.slice(0, 50)}-${createHash('sha256').update(nodeId).digest('hex').slice(0, 12)}`;
+}
+
+/** The directories the agent's code is read from: its packages, and its compiled tree when it is not bundled there. */
+function codeMounts(program: string): string[] {
+  const modules = path.dirname(path.dirname(createRequire(import.meta.url).resolve('ws/package.json')));
+  return program.startsWith(`${modules}${path.sep}`) ? [modules] : [modules, path.dirname(path.dirname(program))];
+}

@@ -1,0 +1,57 @@
+// The container node provider: the local provider's agents, each run as the
+// main process of its node's own container (container-agent-host.ts).
+// Inside a node, runs use the container's own root and users: the host's OS
+// accounts and control groups are not used there.
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { ImageReference } from '../../core/pool.js';
+import type { NodeEvents, NodePlacement } from '../../core/ports.js';
+import { LocalNodeProvider, type LocalNodeProviderOptions } from '../local/local-node-provider.js';
+import { ContainerAgentHost, type ContainerEngine } from './container-agent-host.js';
+import { imageKey, nodeImageTable } from './node-images.js';
+
+export interface ContainerNodeOptions {
+  /** The pool's imageReference, read when its node starts. */
+  imageReferenceOf(placement: NodePlacement): ImageReference | undefined;
+  nodeImages: readonly string[];
+  engine?: 'podman' | 'docker';
+}
+
+export function containerNodeProvider(events: NodeEvents, options: LocalNodeProviderOptions, container: ContainerNodeOptions): LocalNodeProvider {
+  const images = nodeImageTable(container.nodeImages);
+  const host = new ContainerAgentHost({
+    engine: containerEngine(container.engine),
+    tag: createHash('sha256').update(path.resolve(options.nodesDirectory)).digest('hex').slice(0, 6),
+    imageOf(placement) {
+      const reference = container.imageReferenceOf(placement);
+      const image = reference ? images.get(imageKey(reference)) : undefined;
+      if (!image) {
+        throw new Error(
+          `Pool ${placement.poolId}: no container image for imageReference ${reference ? imageKey(reference) : '(none)'}; map one with --node-image PUBLISHER/OFFER/SKU=IMAGE.`,
+        );
+      }
+      return image;
+    },
+  });
+  host.removeLeftovers();
+  return new LocalNodeProvider(events, { ...options, userAccounts: undefined, cgroupRoot: undefined }, host);
+}
+
+/** The engine and the flags its `run` needs here: Podman with runc (crun fails on hybrid cgroups) and ulimits within the host's hard limits. */
+function containerEngine(choice: 'podman' | 'docker' | undefined): ContainerEngine {
+  const command = choice ?? (installed('podman') ? 'podman' : 'docker');
+  const ulimits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+  if (command === 'podman') return { command, runFlags: [...(installed('runc') ? ['--runtime', 'runc'] : []), ...ulimits] };
+  return { command, runFlags: ulimits };
+}
+
+function installed(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
+    return true;
+  } catch {
+    return false;
+  }
+}

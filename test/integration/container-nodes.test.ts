@@ -1,0 +1,139 @@
+// Container nodes (--node-runtime container): each node is a container of
+// its own, from the image its pool's imageReference maps to, with its agent
+// as the main process. Driven through @azure/batch against a real server,
+// Podman and a Debian image built on this machine (.ci/run builds it:
+// scripts/build-test-node-image.sh). Skipped, saying why, where either is missing.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { hostnameOf } from '../../src/providers/container/container-agent-host.js';
+import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
+import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+
+const IMAGE = 'localhost/lapis-test/debian:bookworm';
+const UBUNTU_FOCAL = 'canonical/0001-com-ubuntu-server-focal/20_04-lts';
+
+function unavailable(): string | undefined {
+  try {
+    execFileSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return `needs podman and the image ${IMAGE} (scripts/build-test-node-image.sh)`;
+  }
+}
+
+const skip = unavailable();
+
+async function stdout(server: TestServer, jobId: string, taskId: string): Promise<string> {
+  return readStream((await server.batch.file.getFromTask(jobId, taskId, 'stdout.txt')).readableStreamBody);
+}
+
+function containersOf(nodeId: string): string[] {
+  return execFileSync('podman', ['ps', '--format', '{{.Names}}'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((name) => name.endsWith(`-${nodeId}`));
+}
+
+describe('container nodes', { skip }, () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ config: { nodeRuntime: 'container', nodeImages: [`${UBUNTU_FOCAL}=${IMAGE}`], nodeHeartbeatTimeoutMs: 2_000 } });
+  });
+  after(() => server?.stop());
+
+  test("five nodes whose start task installs a package with apt-get all become idle, and tasks use it", { timeout: 300_000 }, async () => {
+    const { batch } = server;
+    await batch.pool.add({
+      id: 'AptPool',
+      vmSize: 'STANDARD_DS1_V2',
+      virtualMachineConfiguration: { imageReference: { publisher: 'canonical', offer: '0001-com-ubuntu-server-focal', sku: '20_04-lts' }, nodeAgentSKUId: 'batch.node.ubuntu 20.04' },
+      targetDedicatedNodes: 5,
+      startTask: {
+        commandLine: "/bin/sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hello'",
+        userIdentity: { autoUser: { scope: 'pool', elevationLevel: 'admin' } },
+        waitForSuccess: true,
+      },
+    });
+    const nodes = await waitFor(
+      async () => {
+        const current = await batch.computeNode.list('AptPool');
+        return current.length === 5 && current.every((node) => node.state !== 'starting' && node.state !== 'waitingforstarttask') ? current : undefined;
+      },
+      { timeoutMs: 240_000, what: 'five nodes to run their start task' },
+    );
+    assert.deepEqual(
+      nodes.map((node) => node.state),
+      ['idle', 'idle', 'idle', 'idle', 'idle'],
+      `every node's apt-get ran in its own package database: ${JSON.stringify(nodes.map((node) => node.startTaskInfo?.failureInfo?.message))}`,
+    );
+    await batch.job.add({ id: 'AptJob', poolInfo: { poolId: 'AptPool' } });
+    await batch.task.addCollection('AptJob', [0, 1, 2, 3, 4].map((index) => ({ id: `hello-${index}`, commandLine: '/usr/bin/hello' })));
+    for (const index of [0, 1, 2, 3, 4]) {
+      const task = await waitForTaskState(batch, 'AptJob', `hello-${index}`, 'completed', 60_000);
+      assert.equal(task.executionInfo?.exitCode, 0);
+      assert.match(await stdout(server, 'AptJob', `hello-${index}`), /Hello, world!/);
+    }
+    await batch.pool.deleteMethod('AptPool');
+  });
+
+  test('a task sees its node: its hostname, its own processes and /tmp, Batch directories under /mnt/batch/tasks; admin is root in the node', { timeout: 120_000 }, async () => {
+    const { batch } = server;
+    await addPoolAndWait(batch, 'SeePool', { targetDedicatedNodes: 2 });
+    const [first, second] = (await batch.computeNode.list('SeePool')).map((node) => node.id as string);
+    await batch.job.add({ id: 'SeeJob', poolInfo: { poolId: 'SeePool' } });
+    const script = 'hostname; ls /proc | grep -c "^[0-9]"; echo $AZ_BATCH_NODE_ROOT_DIR; id -u; echo mark > /tmp/mark-$AZ_BATCH_NODE_ID; ls /tmp';
+    await batch.task.add('SeeJob', { id: 'see', commandLine: `/bin/sh -c '${script}'`, userIdentity: { autoUser: { elevationLevel: 'admin' } } });
+    const task = await waitForTaskState(batch, 'SeeJob', 'see', 'completed', 60_000);
+    assert.equal(task.executionInfo?.exitCode, 0);
+    const [hostname, processes, root, uid, ...tmp] = (await stdout(server, 'SeeJob', 'see')).trim().split('\n');
+    const ranOn = task.nodeInfo?.nodeId as string;
+    assert.equal(hostname, hostnameOf(ranOn), "the node's own hostname");
+    assert.ok(Number(processes) < 20, `a process namespace of the node's own (${processes} processes)`);
+    assert.equal(root, '/mnt/batch/tasks');
+    assert.equal(uid, '0', 'admin is root in its node');
+    const other = ranOn === first ? second : first;
+    assert.ok(!tmp.some((name) => name === `mark-${other}`) && tmp.includes(`mark-${ranOn}`));
+    await batch.pool.deleteMethod('SeePool');
+  });
+
+  test("a node whose container is killed goes unknown, its task is requeued, and the node comes back", { timeout: 120_000 }, async () => {
+    const { batch } = server;
+    await addPoolAndWait(batch, 'KillPool', { targetDedicatedNodes: 1 });
+    await batch.job.add({ id: 'KillJob', poolInfo: { poolId: 'KillPool' } });
+    // The first run marks the node's shared directory and blocks; the rerun finds the mark and ends.
+    await batch.task.add('KillJob', { id: 'stranded', commandLine: "/bin/sh -c 'if [ -e /mnt/batch/tasks/shared/started ]; then echo rerun; else touch /mnt/batch/tasks/shared/started; exec sleep 300; fi'" });
+    const running = await waitForTaskState(batch, 'KillJob', 'stranded', 'running', 60_000);
+    const nodeId = running.nodeInfo?.nodeId as string;
+    await waitFor(async () => ((await batch.file.getPropertiesFromComputeNode('KillPool', nodeId, 'shared/started').catch(() => undefined)) ? true : undefined));
+    const [container] = containersOf(nodeId);
+    assert.ok(container, 'the node is a container');
+    execFileSync('podman', ['kill', container]);
+    const task = await waitForTaskState(batch, 'KillJob', 'stranded', 'completed', 60_000);
+    assert.equal(task.executionInfo?.requeueCount, 1);
+    assert.match(await stdout(server, 'KillJob', 'stranded'), /rerun/);
+    await waitFor(async () => ((await batch.computeNode.get('KillPool', nodeId)).state === 'idle' ? true : undefined), { what: 'the node to come back' });
+    await batch.pool.deleteMethod('KillPool');
+  });
+
+  test('a reboot keeps what the node installed; a reimage starts it from its image again', { timeout: 120_000 }, async () => {
+    const { batch } = server;
+    await addPoolAndWait(batch, 'ImagePool', { targetDedicatedNodes: 1 });
+    const [node] = await batch.computeNode.list('ImagePool');
+    const nodeId = node?.id as string;
+    await batch.job.add({ id: 'ImageJob', poolInfo: { poolId: 'ImagePool' } });
+    const run = async (id: string, commandLine: string) => {
+      await batch.task.add('ImageJob', { id, commandLine, userIdentity: { autoUser: { elevationLevel: 'admin' } } });
+      return waitForTaskState(batch, 'ImageJob', id, 'completed', 60_000);
+    };
+    await run('install', "/bin/sh -c 'echo installed > /opt/tool'");
+    await batch.computeNode.reboot('ImagePool', nodeId);
+    await waitFor(async () => ((await batch.computeNode.get('ImagePool', nodeId)).state === 'idle' ? true : undefined));
+    assert.equal((await run('after-reboot', '/bin/cat /opt/tool')).executionInfo?.exitCode, 0, 'a reboot keeps the node');
+    await batch.computeNode.reimage('ImagePool', nodeId);
+    await waitFor(async () => ((await batch.computeNode.get('ImagePool', nodeId)).state === 'idle' ? true : undefined));
+    assert.notEqual((await run('after-reimage', '/bin/cat /opt/tool')).executionInfo?.exitCode, 0, 'a reimage starts from the image');
+    await batch.pool.deleteMethod('ImagePool');
+  });
+});
