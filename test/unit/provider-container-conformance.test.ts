@@ -1,0 +1,48 @@
+// The container node provider against the node provider conformance suite
+// (test/providers/conformance.ts), as startLapis builds it for
+// --node-runtime container, on the Debian test image
+// (scripts/build-test-node-image.sh). Skipped, saying why, without Podman or the image.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { containerNodeProvider } from '../../src/providers/container/container-node-provider.js';
+import { providerConformance } from '../providers/conformance.js';
+
+const IMAGE = 'localhost/lapis-test/debian:bookworm';
+
+function hasImage(): boolean {
+  try {
+    execFileSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (hasImage()) {
+  providerConformance(
+    'container nodes',
+    async (events, { heartbeatIntervalMs }) => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-container-conformance-'));
+      const nodesDirectory = path.join(dataDir, 'nodes');
+      fs.mkdirSync(nodesDirectory, { mode: 0o711 });
+      const provider = containerNodeProvider(
+        events,
+        { nodesDirectory, clock: () => new Date(), heartbeatIntervalMs },
+        { imageReferenceOf: () => ({ publisher: 'lapis', offer: 'test', sku: 'debian' }), nodeImages: [`lapis/test/debian=${IMAGE}`] },
+      );
+      return {
+        provider,
+        async cleanup() {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    },
+    { separateUsersUnavailable: "container nodes: every run runs as the container's root (OS accounts inside a node's container are not made yet)" },
+  );
+} else {
+  const { test } = await import('node:test');
+  test('NodeProvider conformance: container nodes', { skip: `needs podman and the image ${IMAGE} (scripts/build-test-node-image.sh)` }, () => undefined);
+}
