@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// `npm run build`: src/ compiled to plain JavaScript in dist/, which the
+// installed package runs without tsx. `prepare` runs it too, so `npm pack`,
+// `npm publish` and installs from git (where npm runs prepare alone, not
+// prepack) build it; in a checkout it costs `npm install` under a second,
+// though the checkout itself runs its sources (bin/lapis.js).
+//
+// - esbuild transpiles each file on its own, as tsx does when the tests and
+//   the quickstart run the sources, so dist/ is the code the tests judge; in
+//   under a second, where tsc's emit takes some 25 s of two cores. Types are
+//   checked by `npm run typecheck` (in `npm test`).
+// - Files Node runs as they are (the agent's launcher-process.mjs and
+//   no-follow-open.mjs, started by their path next to the agent's modules)
+//   are copied to the same place in dist/; type declarations are not.
+// - src/testkit/ is for the tests alone (nothing in src/ imports it).
+// - dist/package.json says its .js files are ES modules even where dist/ is
+//   read without the package root beside it (a container node mounts dist/
+//   and the packages' directory only), so Node need not guess from syntax.
+
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const source = path.join(root, 'src');
+const output = path.join(root, 'dist');
+const LEFT_OUT = [path.join(source, 'testkit')];
+
+function filesUnder(directory) {
+  return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(directory, entry.name);
+    if (LEFT_OUT.includes(file)) return [];
+    return entry.isDirectory() ? filesUnder(file) : [file];
+  });
+}
+
+const isDeclaration = (file) => /\.d\.[cm]?ts$/.test(file);
+const files = filesUnder(source).filter((file) => !isDeclaration(file));
+const typescript = files.filter((file) => file.endsWith('.ts'));
+const asIs = files.filter((file) => !file.endsWith('.ts'));
+
+// A fresh dist/: a module deleted from src/ must not linger in the package.
+fs.rmSync(output, { recursive: true, force: true });
+await build({
+  entryPoints: typescript,
+  outdir: output,
+  outbase: source,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+for (const file of asIs) {
+  const target = path.join(output, path.relative(source, file));
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(file, target);
+}
+fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
