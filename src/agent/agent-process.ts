@@ -9,6 +9,8 @@ import { StreamedAnswer } from '../api/node/peer.js';
 import { toWireEntry, type ReadReply, type ServerRequest } from '../api/node/protocol.js';
 import { NodeAgent } from './node-agent.js';
 import type { AgentSettings } from './agent-settings.js';
+import type { NodeUserAccounts } from '../core/ports.js';
+import { NodeLocalAccounts } from './node-local-accounts.js';
 import { RemoteUserAccounts } from './remote-user-accounts.js';
 import { TaskLauncher } from './task-launcher.js';
 
@@ -75,7 +77,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
     settings.root,
     { taskFinished: (report) => client.report(report), nodeHeartbeat: (sample) => client.heartbeat(sample) },
     {
-      userAccounts: settings.osAccounts ? new RemoteUserAccounts((body) => client.request(body)) : undefined,
+      userAccounts: accountsFor(settings.osAccounts, client),
       cgroupRoot: settings.cgroupRoot,
       clock: () => new Date(Date.now() + offset),
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
@@ -88,6 +90,12 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
     process.stdin.resume();
   }
   await client.connect();
+}
+
+function accountsFor(kind: AgentSettings['osAccounts'], client: AgentClient): NodeUserAccounts | undefined {
+  if (kind === 'server') return new RemoteUserAccounts((body) => client.request(body));
+  if (kind === 'node') return new NodeLocalAccounts();
+  return undefined;
 }
 
 /** Reads the settings line from standard input, which stays open as the lifeline. */

@@ -14,8 +14,12 @@ export interface AgentSettings {
   root: string;
   /** The control group that holds this host's nodes' runs (cgroups.ts); absent: runs are ended by process group and uid. */
   cgroupRoot?: string;
-  /** Runs use OS accounts the server makes for the node (the agent runs as root); false: every run runs as the agent's user. */
-  osAccounts: boolean;
+  /**
+   * Whom runs run as: `server`, OS accounts the server makes on the host
+   * (process nodes, the agent running as root); `node`, accounts the agent
+   * makes itself on its own machine (a container node); `none`, the agent's own user.
+   */
+  osAccounts: 'server' | 'node' | 'none';
   heartbeatIntervalMs: number;
   /** Added to this host's clock for the times the agent reports (a server whose clock is shifted, in tests). */
   clockOffsetMs?: number;

@@ -78,7 +78,7 @@ describe('container nodes', { skip }, () => {
     await batch.pool.deleteMethod('AptPool');
   });
 
-  test('a task sees its node: its hostname, its own processes and /tmp, Batch directories under /mnt/batch/tasks; admin is root in the node', { timeout: 120_000 }, async () => {
+  test('a task sees its node: its hostname, its own processes and /tmp, Batch directories under /mnt/batch/tasks; admin is root in the node, others an account of the node', { timeout: 120_000 }, async () => {
     const { batch } = server;
     await addPoolAndWait(batch, 'SeePool', { targetDedicatedNodes: 2 });
     const [first, second] = (await batch.computeNode.list('SeePool')).map((node) => node.id as string);
@@ -95,6 +95,13 @@ describe('container nodes', { skip }, () => {
     assert.equal(uid, '0', 'admin is root in its node');
     const other = ranOn === first ? second : first;
     assert.ok(!tmp.some((name) => name === `mark-${other}`) && tmp.includes(`mark-${ranOn}`));
+    // Without admin, a task runs as an account its node made, as on a Batch Linux node.
+    await batch.task.add('SeeJob', { id: 'plain', commandLine: "/bin/sh -c 'id -un; id -u'" });
+    const plain = await waitForTaskState(batch, 'SeeJob', 'plain', 'completed', 60_000);
+    assert.equal(plain.executionInfo?.exitCode, 0);
+    const [user, plainUid] = (await stdout(server, 'SeeJob', 'plain')).trim().split('\n');
+    assert.match(user ?? '', /^_azbatch/);
+    assert.notEqual(plainUid, '0', 'a non-admin task is not root in its node');
     await batch.pool.deleteMethod('SeePool');
   });
 

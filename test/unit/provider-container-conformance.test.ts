@@ -40,7 +40,6 @@ if (hasImage()) {
         },
       };
     },
-    { separateUsersUnavailable: "container nodes: every run runs as the container's root (OS accounts inside a node's container are not made yet)" },
   );
 } else {
   const { test } = await import('node:test');

@@ -11,7 +11,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { NodePlacement } from '../../core/ports.js';
@@ -38,6 +38,7 @@ export interface ContainerAgentHostOptions {
 
 export class ContainerAgentHost implements AgentHost {
   readonly recreateOnReimage = true;
+  readonly nodeMakesAccounts = true;
 
   constructor(private readonly options: ContainerAgentHostOptions) {}
 
@@ -47,7 +48,9 @@ export class ContainerAgentHost implements AgentHost {
 
   start(placement: NodePlacement, program: string, nodeDirectory: string) {
     const image = this.options.imageOf(placement);
-    mkdirSync(nodeDirectory, { recursive: true, mode: 0o700 });
+    // The mount point: runs as the node's users pass through it to the node root, which its agent closes to the node's group.
+    mkdirSync(nodeDirectory, { recursive: true, mode: 0o711 });
+    chmodSync(nodeDirectory, 0o711);
     const { engine, tag } = this.options;
     const args = [
       'run',

@@ -14,6 +14,8 @@ export interface AgentHost {
   nodeRoots(nodeDirectory: string): { host: string; agent: string };
   /** A reimage must start the agent afresh from the node's image (a container's file system), not only wipe the node's directories. */
   readonly recreateOnReimage?: boolean;
+  /** The agent makes its runs' OS accounts itself, on a machine that is its node alone (a container). */
+  readonly nodeMakesAccounts?: boolean;
 }
 
 export const processAgentHost: AgentHost = {

@@ -153,7 +153,7 @@ export class LocalNodeProvider implements NodeProvider {
       credential: this.hub.issueCredential(placement.nodeId),
       root: this.host.nodeRoots(nodeDirectory).agent,
       cgroupRoot: this.options.cgroupRoot,
-      osAccounts: this.options.userAccounts !== undefined,
+      osAccounts: this.host.nodeMakesAccounts ? 'node' : this.options.userAccounts ? 'server' : 'none',
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       clockOffsetMs: this.options.clock().getTime() - Date.now(),
       lifeline: true,
