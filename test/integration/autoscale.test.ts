@@ -1,13 +1,16 @@
 // Autoscale pools through @azure/batch: the formula is checked when set,
 // evaluated at once and then every evaluation interval, and its targets
-// really add and remove nodes. The server accepts a one-minute interval
-// (--autoscale-min-interval) and runs on a ShiftedClock the test moves.
+// really add and remove nodes; the resource variables read what the nodes
+// measure of their tasks ($CPUPercent of a task that burns CPU). The server
+// accepts a one-minute interval (--autoscale-min-interval) and runs on a
+// ShiftedClock the test moves.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addPoolAndWait, batchError, poolSpec, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { errorDetail, signedRequest } from '../../src/testkit/signed-request.js';
 import { ShiftedClock, startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { DOCUMENTED_CPU_FORMULA } from '../fixtures/documented-cpu-formula.js';
 
 let server: TestServer;
 const clock = new ShiftedClock();
@@ -27,6 +30,17 @@ function autoscalePool(id: string, formula: string, interval = 'PT1M') {
 
 async function nodeCount(poolId: string): Promise<number> {
   return (await server.batch.computeNode.list(poolId)).length;
+}
+
+/** A variable's value in an autoScaleRun's results (`a=1;b=[1,2]`). */
+function resultOf(results: string | undefined, name: string): string | undefined {
+  return (results ?? '').split(';').find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** The pool's $CPUPercent now (the average over its nodes of their latest measurement) and how many nodes it is of. */
+async function currentCpuPercent(poolId: string): Promise<{ cpu: number; nodes: number }> {
+  const run = await server.batch.pool.evaluateAutoScale(poolId, 'cpu = $CPUPercent; nodes = $SampleNodeCount;');
+  return { cpu: Number(resultOf(run.results, 'cpu')), nodes: Number(resultOf(run.results, 'nodes')) };
 }
 
 describe('autoscale pools', () => {
@@ -118,5 +132,46 @@ describe('autoscale pools', () => {
     await assert.rejects(server.batch.pool.add(noFormula), batchError('MissingRequiredProperty', 400));
     const pools = (await server.batch.pool.list()).map((pool) => pool.id ?? '');
     assert.ok(!pools.some((id) => id.startsWith('Bad-')), pools.join(','));
+  });
+
+  test('the documentation\'s CPU formula grows a pool whose task burns CPU by 10 %', async () => {
+    // 1.1 times the nodes adds one from 10 nodes on (targets are truncated); one busy node of ten is well over 0.7 %.
+    const poolId = uniqueId('Cpu');
+    await server.batch.pool.add(autoscalePool(poolId, '$TargetDedicatedNodes = 10;', 'PT5M'));
+    await waitFor(async () => ((await waitForPoolSteady(server.batch, poolId)).currentDedicatedNodes === 10 ? true : undefined), { what: 'ten nodes' });
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, { id: 'burn', commandLine: `/bin/sh -c 'while :; do :; done'`, constraints: { maxWallClockTime: 'PT3M' } });
+    await waitForTaskState(server.batch, jobId, 'burn', 'running');
+    // Each node measures every 5 seconds, its first figures 5 seconds after it started.
+    const busy = await waitFor(async () => {
+      const { cpu, nodes } = await currentCpuPercent(poolId);
+      return cpu > 1 && nodes === 10 ? cpu : undefined;
+    }, { what: 'every node to report, one of them the burning task' });
+    assert.ok(busy <= 100, `$CPUPercent ${busy}`);
+
+    // Ten minutes on, the samples of the last ten minutes are all of the busy pool.
+    clock.advance(10.5 * 60_000);
+    const probe = await server.batch.pool.evaluateAutoScale(
+      poolId,
+      'cpu = $CPUPercent.GetSample(TimeInterval_Minute * 10); n = len(cpu); lowest = min(cpu); nodes = $SampleNodeCount.GetSample(1);',
+    );
+    assert.equal(probe.error, undefined, JSON.stringify(probe.error));
+    assert.ok(Number(resultOf(probe.results, 'n')) >= 1, probe.results);
+    assert.ok(Number(resultOf(probe.results, 'lowest')) > 0.7, probe.results);
+    assert.equal(resultOf(probe.results, 'nodes'), '[10]', probe.results);
+    const evaluated = await server.batch.pool.evaluateAutoScale(poolId, DOCUMENTED_CPU_FORMULA);
+    assert.equal(evaluated.error, undefined, JSON.stringify(evaluated.error));
+    assert.equal(resultOf(evaluated.results, '$TargetDedicatedNodes'), '11', evaluated.results);
+
+    await server.batch.pool.enableAutoScale(poolId, { autoScaleFormula: DOCUMENTED_CPU_FORMULA, autoScaleEvaluationInterval: 'PT5M' });
+    const grown = await waitFor(async () => {
+      const pool = await waitForPoolSteady(server.batch, poolId);
+      return pool.currentDedicatedNodes === 11 ? pool : undefined;
+    }, { what: 'the pool to grow to 11 nodes', timeoutMs: 60_000 });
+    assert.equal(resultOf(grown.autoScaleRun?.results, '$TargetDedicatedNodes'), '11', grown.autoScaleRun?.results);
+
+    // The shrinking half (avg over the last hour < 0.2) needs the clock an hour on, beyond what request signatures allow: test/unit/autoscale.test.ts.
+    await server.batch.task.terminate(jobId, 'burn');
   });
 });

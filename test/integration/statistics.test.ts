@@ -1,13 +1,13 @@
 // Usage metrics and lifetime statistics through @azure/batch, from real
 // nodes and tasks: node hours per pool and hour, the account's task totals,
-// and the operations' removal in 2023-05-01.17.0.
+// the resources the nodes measured, and the operations' removal in 2023-05-01.17.0.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseDuration } from '../../src/core/time.js';
 import { addPoolAndWait, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { signedRequest } from '../../src/testkit/signed-request.js';
-import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
+import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
 let server: TestServer;
 const poolId = uniqueId('StatsPool');
@@ -43,7 +43,25 @@ test('lifetime pool statistics report the dedicated core time of the account\'s 
   const stats = await server.batch.pool.getAllLifetimeStatistics();
   const coreTime = parseDuration(String(stats.usageStats?.dedicatedCoreTime)) ?? 0;
   assert.ok(coreTime > 0, `dedicatedCoreTime ${String(stats.usageStats?.dedicatedCoreTime)}`);
-  assert.equal(stats.resourceStats?.avgCPUPercentage, 0);
+  for (const figure of ['avgCPUPercentage', 'avgMemoryGiB', 'peakMemoryGiB', 'avgDiskGiB', 'peakDiskGiB', 'diskReadGiB', 'diskWriteGiB', 'networkReadGiB', 'networkWriteGiB'] as const) {
+    assert.equal(typeof stats.resourceStats?.[figure], 'number', figure);
+  }
+});
+
+test('lifetime pool statistics report the CPU, memory and disk the nodes measured of a task that burns CPU', async () => {
+  const burnJob = uniqueId('Burn');
+  await server.batch.job.add({ id: burnJob, poolInfo: { poolId } });
+  // Six seconds of a busy loop, ended with success: every node measures each 5 seconds.
+  await server.batch.task.add(burnJob, { id: 'burn', commandLine: `/bin/sh -c "timeout 6 /bin/sh -c 'while :; do :; done'; exit 0"` });
+  await waitForTaskState(server.batch, burnJob, 'burn', 'completed');
+  const stats = await waitFor(async () => {
+    const pool = await server.batch.pool.get(poolId, { poolGetOptions: { expand: 'stats' } });
+    return (pool.stats?.resourceStats?.avgCPUPercentage ?? 0) > 0 ? pool.stats?.resourceStats : undefined;
+  }, { what: 'the pool\'s measured CPU use' });
+  assert.ok((stats?.avgCPUPercentage ?? 0) <= 100, `avgCPUPercentage ${stats?.avgCPUPercentage}`);
+  assert.ok((stats?.peakDiskGiB ?? 0) > 0, 'the node directory\'s file system is in use');
+  const all = await server.batch.pool.getAllLifetimeStatistics();
+  assert.ok((all.resourceStats?.avgCPUPercentage ?? 0) > 0, `account avgCPUPercentage ${all.resourceStats?.avgCPUPercentage}`);
 });
 
 test('usage metrics give each pool\'s node hours per hour', async () => {

@@ -8,6 +8,7 @@ import {
   type AutoScaleSample,
   type AutoScaleSuccess,
 } from '../../src/core/autoscale/index.js';
+import { DOCUMENTED_CPU_FORMULA } from '../fixtures/documented-cpu-formula.js';
 
 // A Thursday, as in the docs' sample output.
 const NOW = Date.parse('2016-10-13T19:18:47.805Z');
@@ -77,13 +78,7 @@ $NodeDeallocationOption = taskcompletion;`;
     assert.deepEqual([outcome.targetDedicatedNodes, outcome.targetLowPriorityNodes], [3, 22]);
   });
 
-  const cpu = `$totalDedicatedNodes =
-    (min($CPUPercent.GetSample(TimeInterval_Minute * 10)) > 0.7) ?
-    ($CurrentDedicatedNodes * 1.1) : $CurrentDedicatedNodes;
-$totalDedicatedNodes =
-    (avg($CPUPercent.GetSample(TimeInterval_Minute * 60)) < 0.2) ?
-    ($CurrentDedicatedNodes * 0.9) : $totalDedicatedNodes;
-$TargetDedicatedNodes = min(400, $totalDedicatedNodes)`;
+  const cpu = DOCUMENTED_CPU_FORMULA;
 
   test('CPU formula: 10 % more nodes when busy, 10 % fewer when idle, at most 400', () => {
     assert.equal(ok(cpu, { values: { $CurrentDedicatedNodes: 20 }, samples: { $CPUPercent: history(60, 0.9) } }).targetDedicatedNodes, 22);

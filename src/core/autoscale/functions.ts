@@ -9,8 +9,11 @@
 //   time() → now; time(string) → that W3C-DTF or RFC 1123 time  (stop() is the evaluator's)
 //
 // Choices where the docs are silent: avg, max, min, range, std and percentile
-// of an empty list are errors; std of one value is 0; round() rounds halves to
-// even like .NET's Math.Round; val() truncates a fractional index.
+// of an empty list are errors, which leave the pool's targets as they are
+// (the docs guard windows that may be empty with GetSamplePercent; and every
+// pool sample carries every variable, so a window reaching now is never
+// empty); std of one value is 0; round() rounds halves to even like .NET's
+// Math.Round; val() truncates a fractional index.
 
 import type { FunctionName, Position } from './ast.js';
 import { charge, makeVector, type EvalContext } from './context.js';
