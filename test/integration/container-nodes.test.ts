@@ -83,16 +83,19 @@ describe('container nodes', { skip }, () => {
     await addPoolAndWait(batch, 'SeePool', { targetDedicatedNodes: 2 });
     const [first, second] = (await batch.computeNode.list('SeePool')).map((node) => node.id as string);
     await batch.job.add({ id: 'SeeJob', poolInfo: { poolId: 'SeePool' } });
-    const script = 'hostname; ls /proc | grep -c "^[0-9]"; echo $AZ_BATCH_NODE_ROOT_DIR; id -u; echo mark > /tmp/mark-$AZ_BATCH_NODE_ID; ls /tmp';
+    const script = 'hostname; ls /proc | grep -c "^[0-9]"; echo $AZ_BATCH_NODE_ROOT_DIR; id -u; cat /proc/self/uid_map; echo mark > /tmp/mark-$AZ_BATCH_NODE_ID; ls /tmp';
     await batch.task.add('SeeJob', { id: 'see', commandLine: `/bin/sh -c '${script}'`, userIdentity: { autoUser: { elevationLevel: 'admin' } } });
     const task = await waitForTaskState(batch, 'SeeJob', 'see', 'completed', 60_000);
     assert.equal(task.executionInfo?.exitCode, 0);
-    const [hostname, processes, root, uid, ...tmp] = (await stdout(server, 'SeeJob', 'see')).trim().split('\n');
+    const [hostname, processes, root, uid, uidMap, ...tmp] = (await stdout(server, 'SeeJob', 'see')).trim().split('\n');
     const ranOn = task.nodeInfo?.nodeId as string;
     assert.equal(hostname, hostnameOf(ranOn), "the node's own hostname");
     assert.ok(Number(processes) < 20, `a process namespace of the node's own (${processes} processes)`);
     assert.equal(root, '/mnt/batch/tasks');
     assert.equal(uid, '0', 'admin is root in its node');
+    const [inside, onHost] = (uidMap ?? '').trim().split(/\s+/).map(Number);
+    assert.equal(inside, 0);
+    assert.ok((onHost ?? 0) >= 1_000_000, `and not root on the host: the node's root is host uid ${onHost}`);
     const other = ranOn === first ? second : first;
     assert.ok(!tmp.some((name) => name === `mark-${other}`) && tmp.includes(`mark-${ranOn}`));
     // Without admin, a task runs as an account its node made, as on a Batch Linux node.

@@ -11,7 +11,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { NodePlacement } from '../../core/ports.js';
@@ -30,17 +30,49 @@ export interface ContainerEngine {
 
 export interface ContainerAgentHostOptions {
   engine: ContainerEngine;
+  /** Each node's ids mapped to a range of host ids of its own (Podman): root in a node is not root on the host. */
+  userNamespaces: boolean;
   /** The image the node's pool runs on; throws when the pool's imageReference maps to none. */
   imageOf(placement: NodePlacement): string;
   /** Names this server's nodes (the nodes directory's hash): containers a crashed server left are found by it. */
   tag: string;
 }
 
+/** Host ids a node's user namespace maps its ids 0 to 399999 onto: a range of its own per node, above any host user's. */
+const MAPPED_IDS = 400_000;
+const FIRST_MAPPED_ID = 1_000_000;
+
 export class ContainerAgentHost implements AgentHost {
   readonly recreateOnReimage = true;
   readonly nodeMakesAccounts = true;
+  /** Each node's slot in the mapped id ranges. */
+  private readonly idRanges = new Map<string, number>();
 
   constructor(private readonly options: ContainerAgentHostOptions) {}
+
+  /** The host id the node's root maps to; a node keeps its range while it lives. */
+  private mappedRoot(nodeId: string): number {
+    let slot = this.idRanges.get(nodeId);
+    if (slot === undefined) {
+      const taken = new Set(this.idRanges.values());
+      for (slot = 0; taken.has(slot); slot++);
+      this.idRanges.set(nodeId, slot);
+    }
+    return FIRST_MAPPED_ID + slot * MAPPED_IDS;
+  }
+
+  release(placement: NodePlacement, nodeDirectory: string): void {
+    this.idRanges.delete(placement.nodeId);
+    rmSync(nodeDirectory, { recursive: true, force: true });
+  }
+
+  /** The node's ids on the host, and its directory given to its root (chown -R does not follow links). */
+  private userNamespace(placement: NodePlacement, nodeDirectory: string): string[] {
+    if (!this.options.userNamespaces) return [];
+    const root = this.mappedRoot(placement.nodeId);
+    execFileSync('chown', ['-R', '-P', `${root}:${root}`, nodeDirectory], { env: { PATH: SAFE_PATH } });
+    return ['--uidmap', `0:${root}:${MAPPED_IDS}`, '--gidmap', `0:${root}:${MAPPED_IDS}`];
+  }
 
   nodeRoots(nodeDirectory: string): { host: string; agent: string } {
     return { host: path.join(nodeDirectory, 'tasks'), agent: '/mnt/batch/tasks' };
@@ -65,6 +97,7 @@ export class ContainerAgentHost implements AgentHost {
       hostnameOf(placement.nodeId),
       '--network',
       'host',
+      ...this.userNamespace(placement, nodeDirectory),
       ...engine.runFlags,
       '-v',
       `${nodeDirectory}:/mnt/batch`,

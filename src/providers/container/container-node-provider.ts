@@ -21,8 +21,11 @@ export interface ContainerNodeOptions {
 
 export function containerNodeProvider(events: NodeEvents, options: LocalNodeProviderOptions, container: ContainerNodeOptions): LocalNodeProvider {
   const images = nodeImageTable(container.nodeImages);
+  const engine = containerEngine(container.engine);
   const host = new ContainerAgentHost({
-    engine: containerEngine(container.engine),
+    engine,
+    // Docker maps user namespaces only daemon-wide (userns-remap): there a node's root is the host's.
+    userNamespaces: engine.command === 'podman',
     tag: createHash('sha256').update(path.resolve(options.nodesDirectory)).digest('hex').slice(0, 6),
     imageOf(placement) {
       const reference = container.imageReferenceOf(placement);

@@ -44,10 +44,15 @@ async function locateOrBuild(): Promise<string> {
   const cache = path.join(path.dirname(path.dirname(createRequire(import.meta.url).resolve('esbuild'))), '..', '.cache', 'lapis-agent');
   const directory = path.join(cache, hash.digest('hex').slice(0, 16));
   const entry = path.join(directory, 'agent-main.mjs');
-  if (await exists(entry)) return entry;
+  // Readable by all: a container node's agent runs as its node's root, which is another user on the host.
+  if (await exists(entry)) {
+    await fs.chmod(directory, 0o755);
+    return entry;
+  }
   await fs.mkdir(cache, { recursive: true });
   // Written aside and renamed into place: another process building the same bundle never sees half of it.
   const staging = await fs.mkdtemp(path.join(cache, 'staging-'));
+  await fs.chmod(staging, 0o755);
   for (const companion of companions) await fs.writeFile(path.join(staging, companion.name), companion.content);
   await fs.writeFile(path.join(staging, 'agent-main.mjs'), bundle);
   try {
