@@ -53,8 +53,8 @@ export class BenchContext {
     return ['--cpu-prof', '--cpu-prof-dir', directory];
   }
 
-  async startLapis(label: string, dataDir = this.directory(`lapis-${label}`)): Promise<ServerProcess> {
-    const server = await startLapisProcess({ dataDir, logLevel: this.options.serverLogLevel, nodeFlags: this.profileFlags(label) });
+  async startLapis(label: string, dataDir = this.directory(`lapis-${label}`), serveArgs: string[] = []): Promise<ServerProcess> {
+    const server = await startLapisProcess({ dataDir, logLevel: this.options.serverLogLevel, nodeFlags: this.profileFlags(label), serveArgs });
     this.started.push(server);
     return server;
   }

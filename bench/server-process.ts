@@ -39,6 +39,8 @@ export interface ServerOptions {
   nodeFlags?: string[];
   /** How long to wait for `ready`, ms. */
   timeoutMs?: number;
+  /** More `lapis serve` flags (e.g. --node-runtime container). */
+  serveArgs?: string[];
 }
 
 export function batchClient(batchUrl: string): BatchServiceClient {
@@ -109,6 +111,7 @@ export async function startLapisProcess(options: ServerOptions): Promise<ServerP
     options.dataDir,
     '--log-level',
     options.logLevel ?? 'warn',
+    ...(options.serveArgs ?? []),
   ];
   return startProcess('lapis', args, options.timeoutMs);
 }

@@ -4,7 +4,7 @@
 // by side: bench/direct-spawn.ts starting the same N processes at the same
 // concurrency, each with its own new directory and stdout/stderr files.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -119,6 +119,7 @@ export async function throughputSection(context: BenchContext): Promise<SectionR
       `  S = ${String(slots).padStart(2)} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis server busy ${round(lapisCpu.serverCores * 100)}% of a core, client ${round(lapisCpu.clientCores * 100)}%; Lapis CPU per task (server, agents, launchers) ${round(lapisCpu.treeCpuMs / tasks)} ms`,
     );
   }
+  const containers = await containerNodesPoint(context);
   const figures: Figure[] = points.map((point) =>
     figure({
       section: 'throughput',
@@ -139,13 +140,63 @@ export async function throughputSection(context: BenchContext): Promise<SectionR
           : undefined,
     }),
   );
+  if (containers) {
+    figures.push(
+      figure({
+        section: 'throughput',
+        id: `throughput.container.s${containers.slots}`,
+        label: `throughput on container nodes, S = ${containers.slots} (${containers.nodes} × ${containers.slotsPerNode}), N = ${containers.tasks}`,
+        unit: 'tasks/s',
+        lapis: containers.lapisTasksPerS,
+        baseline: containers.baselineTasksPerS,
+        baselineLabel: 'direct spawn',
+        better: 'higher',
+      }),
+    );
+  }
   return {
     section: 'throughput',
     seconds: (now() - started) / 1000,
     figures,
-    details: { points, parallelRequests: parallel, taskUser: taskUserIds() ?? 'the bench user' },
+    details: { points, containers, parallelRequests: parallel, taskUser: taskUserIds() ?? 'the bench user' },
     notes: [
       'Lapis is timed from the first addCollection to the first getTaskCounts (polled every 20–100 ms, by N) that shows all N completed; the baseline from its first spawn to its last exit.',
     ],
   };
+}
+
+/** The image container nodes run on in the bench: the test image (scripts/build-test-node-image.sh), when it is there. */
+const CONTAINER_IMAGE = 'localhost/lapis-test/debian:bookworm';
+const CONTAINER_SLOTS = 8;
+
+/** The same run on container nodes (a server of their own), beside direct spawn again; undefined without Podman and the image. */
+async function containerNodesPoint(context: BenchContext): Promise<ThroughputPoint | undefined> {
+  try {
+    execFileSync('podman', ['image', 'exists', CONTAINER_IMAGE], { stdio: 'ignore' });
+  } catch {
+    context.log(`  container nodes: skipped (needs podman and ${CONTAINER_IMAGE}: scripts/build-test-node-image.sh)`);
+    return undefined;
+  }
+  const { tasks, parallel } = context.options;
+  const server = await context.startLapis('containers', undefined, ['--node-runtime', 'container', '--node-image', `canonical/0001-com-ubuntu-server-focal/20_04-lts=${CONTAINER_IMAGE}`]);
+  const { nodes, slotsPerNode } = slotLayout(CONTAINER_SLOTS);
+  const baselineMs = await directSpawn(context, tasks, CONTAINER_SLOTS);
+  const { ms: lapisMs, cpu: lapisCpu } = await lapisRun(server, `ct${CONTAINER_SLOTS}`, tasks, CONTAINER_SLOTS, parallel);
+  await server.stop();
+  const point: ThroughputPoint = {
+    slots: CONTAINER_SLOTS,
+    nodes,
+    slotsPerNode,
+    tasks,
+    lapisMs,
+    lapisTasksPerS: tasks / (lapisMs / 1000),
+    baselineMs,
+    baselineTasksPerS: tasks / (baselineMs / 1000),
+    wallRatio: lapisMs / baselineMs,
+    lapisCpu,
+  };
+  context.log(
+    `  container nodes, S = ${CONTAINER_SLOTS} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis CPU per task (server, agents, launchers) ${round(lapisCpu.treeCpuMs / tasks)} ms`,
+  );
+  return point;
 }
