@@ -154,6 +154,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
         container: {
           imageReferenceOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.virtualMachineConfiguration?.imageReference,
+          vmSizeOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.vmSize,
           nodeImages: config.nodeImages ?? [],
           engine: config.containerEngine,
         },

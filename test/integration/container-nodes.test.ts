@@ -78,20 +78,25 @@ describe('container nodes', { skip }, () => {
     await batch.pool.deleteMethod('AptPool');
   });
 
-  test('a task sees its node: its hostname, its own processes and /tmp, Batch directories under /mnt/batch/tasks; admin is root in the node, others an account of the node', { timeout: 120_000 }, async () => {
+  test('a task sees its node: its hostname, its own processes and /tmp, its size, Batch directories under /mnt/batch/tasks; admin is root in the node, others an account of the node', { timeout: 120_000 }, async () => {
     const { batch } = server;
     await addPoolAndWait(batch, 'SeePool', { targetDedicatedNodes: 2 });
     const [first, second] = (await batch.computeNode.list('SeePool')).map((node) => node.id as string);
     await batch.job.add({ id: 'SeeJob', poolInfo: { poolId: 'SeePool' } });
-    const script = 'hostname; ls /proc | grep -c "^[0-9]"; echo $AZ_BATCH_NODE_ROOT_DIR; id -u; cat /proc/self/uid_map; echo mark > /tmp/mark-$AZ_BATCH_NODE_ID; ls /tmp';
+    const script =
+      'hostname; ls /proc | grep -c "^[0-9]"; echo $AZ_BATCH_NODE_ROOT_DIR; id -u; cat /proc/self/uid_map; ' +
+      // The node's memory limit: cgroup v2, else v1 (where, without a cgroup namespace, the node's group is a path below the mount).
+      'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory$(grep :memory: /proc/self/cgroup | cut -d: -f3)/memory.limit_in_bytes; ' +
+      'echo mark > /tmp/mark-$AZ_BATCH_NODE_ID; ls /tmp';
     await batch.task.add('SeeJob', { id: 'see', commandLine: `/bin/sh -c '${script}'`, userIdentity: { autoUser: { elevationLevel: 'admin' } } });
     const task = await waitForTaskState(batch, 'SeeJob', 'see', 'completed', 60_000);
     assert.equal(task.executionInfo?.exitCode, 0);
-    const [hostname, processes, root, uid, uidMap, ...tmp] = (await stdout(server, 'SeeJob', 'see')).trim().split('\n');
+    const [hostname, processes, root, uid, uidMap, memoryLimit, ...tmp] = (await stdout(server, 'SeeJob', 'see')).trim().split('\n');
     const ranOn = task.nodeInfo?.nodeId as string;
     assert.equal(hostname, hostnameOf(ranOn), "the node's own hostname");
     assert.ok(Number(processes) < 20, `a process namespace of the node's own (${processes} processes)`);
     assert.equal(root, '/mnt/batch/tasks');
+    assert.equal(Number(memoryLimit), 3.5 * 1024 ** 3, "the pool's vmSize (STANDARD_DS1_V2: 1 vCPU, 3.5 GiB) limits the node");
     assert.equal(uid, '0', 'admin is root in its node');
     const [inside, onHost] = (uidMap ?? '').trim().split(/\s+/).map(Number);
     assert.equal(inside, 0);

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { NodePlacement } from '../../core/ports.js';
 import type { AgentHost } from '../local/agent-host.js';
+import { vmSizeLimits } from './vm-sizes.js';
 
 /** Where the host's node binary is inside a node. */
 const NODE_BINARY = '/opt/lapis/node';
@@ -34,6 +35,8 @@ export interface ContainerAgentHostOptions {
   userNamespaces: boolean;
   /** The image the node's pool runs on; throws when the pool's imageReference maps to none. */
   imageOf(placement: NodePlacement): string;
+  /** The node's pool's vmSize: its CPUs and memory become the container's limits (vm-sizes.ts). */
+  vmSizeOf(placement: NodePlacement): string | undefined;
   /** Names this server's nodes (the nodes directory's hash): containers a crashed server left are found by it. */
   tag: string;
 }
@@ -98,6 +101,7 @@ export class ContainerAgentHost implements AgentHost {
       '--network',
       'host',
       ...this.userNamespace(placement, nodeDirectory),
+      ...vmSizeLimits(this.options.vmSizeOf(placement)),
       ...engine.runFlags,
       '-v',
       `${nodeDirectory}:/mnt/batch`,

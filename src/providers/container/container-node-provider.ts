@@ -15,6 +15,8 @@ import { imageKey, nodeImageTable } from './node-images.js';
 export interface ContainerNodeOptions {
   /** The pool's imageReference, read when its node starts. */
   imageReferenceOf(placement: NodePlacement): ImageReference | undefined;
+  /** The pool's vmSize, read when its node starts. */
+  vmSizeOf(placement: NodePlacement): string | undefined;
   nodeImages: readonly string[];
   engine?: 'podman' | 'docker';
 }
@@ -26,6 +28,7 @@ export function containerNodeProvider(events: NodeEvents, options: LocalNodeProv
     engine,
     // Docker maps user namespaces only daemon-wide (userns-remap): there a node's root is the host's.
     userNamespaces: engine.command === 'podman',
+    vmSizeOf: (placement) => container.vmSizeOf(placement),
     tag: createHash('sha256').update(path.resolve(options.nodesDirectory)).digest('hex').slice(0, 6),
     imageOf(placement) {
       const reference = container.imageReferenceOf(placement);
