@@ -551,8 +551,8 @@ export interface NodeProvider {
  * NodeProvider's side effects themselves.
  */
 export interface NodeWork {
-  /** Provisioning (a new node, or a deallocated one started again); `then` records the outcome. */
-  provision(placement: NodePlacement, then: () => void): void;
+  /** Provisioning (a new node, or a deallocated one started again); `then` records the outcome, `failed` a node that could not start. */
+  provision(placement: NodePlacement, then: () => void, failed?: () => void): void;
   release(placement: NodePlacement, then: () => void): void;
   /** A reboot or reimage (`wipe`), or the recovery of a lost node (`recover`); `failed` when the provider cannot. */
   restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: () => void): void;

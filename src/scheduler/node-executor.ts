@@ -32,9 +32,14 @@ export class NodeExecutor implements NodeWork {
     private readonly logger: NodeExecutorLogger,
   ) {}
 
-  provision(placement: NodePlacement, then: () => void): void {
+  provision(placement: NodePlacement, then: () => void, failed?: () => void): void {
     this.onNode(placement, 'provision', async () => {
-      await this.provider.provisionNode(placement);
+      try {
+        await this.provider.provisionNode(placement);
+      } catch (error) {
+        failed?.();
+        throw error;
+      }
       then();
     });
   }

@@ -213,7 +213,13 @@ export class Scheduler {
 
   private startNodeWork(provision: NodePlacement[], release: NodePlacement[], stop: TaskRunRef[]): void {
     this.stopRuns(stop);
-    for (const placement of provision) this.deps.nodeWork.provision(placement, () => this.deps.nodes.markReady(placement));
+    for (const placement of provision) {
+      this.deps.nodeWork.provision(
+        placement,
+        () => this.deps.nodes.markReady(placement),
+        () => this.deps.nodes.markUnusable(placement),
+      );
+    }
     for (const placement of release) this.deps.nodeWork.release(placement, () => this.deps.nodes.markRemoved(placement));
   }
 

@@ -196,7 +196,11 @@ export class NodeService {
       store.nodes.update({ ...record, node: beginNodeStart(record.node, this.context.now()) });
       return { account: caller.account, poolId: record.poolId, nodeId: record.node.id };
     });
-    this.context.deps.nodeWork.provision(placement, () => this.markReady(placement));
+    this.context.deps.nodeWork.provision(
+      placement,
+      () => this.markReady(placement),
+      () => this.markUnusable(placement),
+    );
   }
 
   /**
@@ -396,12 +400,12 @@ export class NodeService {
     return { lost, stop };
   }
 
-  /** A lost node its provider could not restart. */
+  /** A lost node its provider could not restart, or a node it could not start (e.g. no container image for its pool). */
   markUnusable(placement: NodePlacement): void {
     const { store } = this.context;
     store.transaction(() => {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
-      if (!record || record.node.state !== 'unknown') return;
+      if (!record || !['unknown', 'starting', 'creating'].includes(record.node.state)) return;
       store.nodes.update({ ...record, node: markNodeUnusable(record.node, this.context.now()) });
     });
   }

@@ -132,6 +132,21 @@ describe('container nodes', { skip }, () => {
     await batch.pool.deleteMethod('KillPool');
   });
 
+  test('a pool whose image maps to no container image gets unusable nodes, not nodes starting forever', { timeout: 60_000 }, async () => {
+    const { batch } = server;
+    await batch.pool.add({
+      id: 'NoImagePool',
+      vmSize: 'STANDARD_DS1_V2',
+      virtualMachineConfiguration: { imageReference: { publisher: 'microsoftwindowsserver', offer: 'windowsserver', sku: '2022-datacenter' }, nodeAgentSKUId: 'batch.node.windows amd64' },
+      targetDedicatedNodes: 1,
+    });
+    await waitFor(async () => {
+      const nodes = await batch.computeNode.list('NoImagePool');
+      return nodes.length === 1 && nodes[0]?.state === 'unusable' ? true : undefined;
+    }, { what: 'the node to be unusable' });
+    await batch.pool.deleteMethod('NoImagePool');
+  });
+
   test('a reboot keeps what the node installed; a reimage starts it from its image again', { timeout: 120_000 }, async () => {
     const { batch } = server;
     await addPoolAndWait(batch, 'ImagePool', { targetDedicatedNodes: 1 });
