@@ -16,7 +16,9 @@ import type { NodeEvents, NodeProvider, TaskRunReport } from '../core/ports.js';
 import type { NodeUsageSample } from '../core/node-usage.js';
 import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
+import { nodeImageTable } from '../providers/container/node-images.js';
 import { nodeProviders } from '../providers/registry.js';
+import { mappedImages, PROCESS_NODE_IMAGES } from '../core/supported-images.js';
 import { NodeExecutor } from '../scheduler/node-executor.js';
 import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -157,6 +159,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
           vmSizeOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.vmSize,
           nodeImages: config.nodeImages ?? [],
           engine: config.containerEngine,
+          log: (level, message) => logger[level](message),
         },
       });
     const provider = options.wrapProvider ? options.wrapProvider(buildProvider, events) : buildProvider(events);
@@ -196,6 +199,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       certificates,
       applications,
       statistics: new StatisticsService(context),
+      supportedImages: config.nodeRuntime === 'container' ? mappedImages(nodeImageTable(config.nodeImages ?? []).keys()) : PROCESS_NODE_IMAGES,
     };
     scheduler = new Scheduler({
       nodes: services.nodes,

@@ -132,6 +132,14 @@ describe('container nodes', { skip }, () => {
     await batch.pool.deleteMethod('KillPool');
   });
 
+  test('the supported images are what the container image table maps', async () => {
+    const images = await server.batch.account.listSupportedImages();
+    const keys = images.map((image) => `${image.imageReference.publisher}/${image.imageReference.offer}/${image.imageReference.sku}`);
+    assert.ok(keys.includes(UBUNTU_FOCAL));
+    assert.ok(keys.includes('debian/debian-11/11'), 'a built-in container mapping that process nodes do not list');
+    assert.equal(images.find((image) => image.imageReference.offer === 'debian-11')?.nodeAgentSKUId, 'batch.node.debian 11');
+  });
+
   test('a pool whose image maps to no container image gets unusable nodes, not nodes starting forever', { timeout: 60_000 }, async () => {
     const { batch } = server;
     await batch.pool.add({

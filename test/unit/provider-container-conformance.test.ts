@@ -31,7 +31,7 @@ if (hasImage()) {
       const provider = containerNodeProvider(
         events,
         { nodesDirectory, clock: () => new Date(), heartbeatIntervalMs },
-        { imageReferenceOf: () => ({ publisher: 'lapis', offer: 'test', sku: 'debian' }), vmSizeOf: () => 'standard_a1_v2', nodeImages: [`lapis/test/debian=${IMAGE}`] },
+        { imageReferenceOf: () => ({ publisher: 'lapis', offer: 'test', sku: 'debian' }), vmSizeOf: () => 'standard_a1_v2', nodeImages: [`lapis/test/debian=${IMAGE}`], log: () => undefined },
       );
       return {
         provider,

@@ -10,6 +10,7 @@ import type { NodeService } from '../../services/node-service.js';
 import type { PoolService } from '../../services/pool-service.js';
 import type { StatisticsService } from '../../services/statistics-service.js';
 import type { TaskService } from '../../services/task-service.js';
+import type { SupportedImage } from '../../core/supported-images.js';
 
 export interface BatchServices {
   pools: PoolService;
@@ -22,4 +23,6 @@ export interface BatchServices {
   statistics: StatisticsService;
   certificates: CertificateService;
   applications: ApplicationService;
+  /** What this server's nodes run (Account_ListSupportedImages): process nodes' fixed set, or the container image table's. */
+  supportedImages: readonly SupportedImage[];
 }

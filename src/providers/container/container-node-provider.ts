@@ -12,6 +12,8 @@ import { LocalNodeProvider, type LocalNodeProviderOptions } from '../local/local
 import { ContainerAgentHost, type ContainerEngine } from './container-agent-host.js';
 import { imageKey, nodeImageTable } from './node-images.js';
 
+const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export interface ContainerNodeOptions {
   /** The pool's imageReference, read when its node starts. */
   imageReferenceOf(placement: NodePlacement): ImageReference | undefined;
@@ -19,11 +21,14 @@ export interface ContainerNodeOptions {
   vmSizeOf(placement: NodePlacement): string | undefined;
   nodeImages: readonly string[];
   engine?: 'podman' | 'docker';
+  /** Says at start which engine runs the nodes, and why, or what is wrong with it. */
+  log(level: 'info' | 'warn', message: string): void;
 }
 
 export function containerNodeProvider(events: NodeEvents, options: LocalNodeProviderOptions, container: ContainerNodeOptions): LocalNodeProvider {
   const images = nodeImageTable(container.nodeImages);
   const engine = containerEngine(container.engine);
+  reportEngine(engine, container);
   const host = new ContainerAgentHost({
     engine,
     // Docker maps user namespaces only daemon-wide (userns-remap): there a node's root is the host's.
@@ -55,9 +60,20 @@ function containerEngine(choice: 'podman' | 'docker' | undefined): ContainerEngi
 
 function installed(command: string): boolean {
   try {
-    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
+    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: SAFE_PATH } });
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Asks the engine for its version (which needs it working, not only installed) and says what runs the nodes. */
+function reportEngine(engine: ContainerEngine, container: ContainerNodeOptions): void {
+  const why = container.engine ? 'as --container-engine says' : engine.command === 'podman' ? 'installed (preferred: user namespaces per node)' : 'Podman is not installed';
+  try {
+    const version = execFileSync(engine.command, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { PATH: SAFE_PATH }, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    container.log('info', `container nodes: ${engine.command} ${version} (${why}), run flags ${engine.runFlags.join(' ') || 'none'}`);
+  } catch (error) {
+    container.log('warn', `container nodes: ${engine.command} does not answer (${(error as Error).message.split('\n')[0]}); nodes will fail to start until it does`);
   }
 }

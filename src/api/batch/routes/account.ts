@@ -1,11 +1,12 @@
-// Account operations: Account_ListSupportedImages — the images a local node
-// stands in for, each with its node agent SKU — and Account_ListPoolNodeCounts;
+// Account operations: Account_ListSupportedImages — the images this server's
+// nodes run (core/supported-images.ts), each with its node agent SKU — and Account_ListPoolNodeCounts;
 // before 2019-06-01.9.0, Account_ListNodeAgentSkus: the same images grouped
 // by node agent SKU.
 
 import { operation, type Operation } from '../operation.js';
 import type { BatchServices } from '../services.js';
 import { matchesFilter } from '../../../core/odata/filter-eval.js';
+import type { SupportedImage } from '../../../core/supported-images.js';
 import { listReply, pageQuery } from '../wire.js';
 
 /** Batch's own casing of the node states in NodeCounts. */
@@ -23,32 +24,10 @@ function nodeCountsToWire(counts: Record<string, number>): Record<string, number
 /** Account_ListPoolNodeCounts pages at most 10 pools at a time. */
 const NODE_COUNTS_PAGE = 10;
 
-const ubuntu = (sku: string, offer: string, agent: string, endOfLife: string) => ({
-  nodeAgentSKUId: agent,
-  imageReference: { publisher: 'canonical', offer, sku, version: 'latest' },
-  verificationType: 'verified',
-  batchSupportEndOfLife: endOfLife,
-  capabilities: [],
-  osType: 'linux',
-});
-
-export const SUPPORTED_IMAGES = [
-  ubuntu('20_04-lts', '0001-com-ubuntu-server-focal', 'batch.node.ubuntu 20.04', '2025-04-23T00:00:00.0000000Z'),
-  ubuntu('22_04-lts', '0001-com-ubuntu-server-jammy', 'batch.node.ubuntu 22.04', '2027-04-30T00:00:00.0000000Z'),
-  ubuntu('server', 'ubuntu-24_04-lts', 'batch.node.ubuntu 24.04', '2029-04-30T00:00:00.0000000Z'),
-  {
-    nodeAgentSKUId: 'batch.node.debian 12',
-    imageReference: { publisher: 'debian', offer: 'debian-12', sku: '12', version: 'latest' },
-    verificationType: 'verified',
-    capabilities: [],
-    osType: 'linux',
-  },
-];
-
-/** The node agent SKUs of SUPPORTED_IMAGES, each with the images it runs on (Account_ListNodeAgentSkus). */
-function nodeAgentSkus(): { id: string; verifiedImageReferences: object[]; osType: string }[] {
+/** The node agent SKUs of the supported images, each with the images it runs on (Account_ListNodeAgentSkus). */
+function nodeAgentSkus(images: readonly SupportedImage[]): { id: string; verifiedImageReferences: object[]; osType: string }[] {
   const skus = new Map<string, { id: string; verifiedImageReferences: object[]; osType: string }>();
-  for (const image of SUPPORTED_IMAGES) {
+  for (const image of images) {
     const sku = skus.get(image.nodeAgentSKUId) ?? { id: image.nodeAgentSKUId, verifiedImageReferences: [], osType: image.osType };
     sku.verifiedImageReferences.push(image.imageReference);
     skus.set(image.nodeAgentSKUId, sku);
@@ -86,7 +65,7 @@ export function accountOperations(services: BatchServices): Operation[] {
       since: '2019-06-01.9.0',
       handler(request) {
         const query = pageQuery(request, 'supportedImages');
-        const images = SUPPORTED_IMAGES.filter((image) => !query.filter || matchesFilter(query.filter, image));
+        const images = services.supportedImages.filter((image) => !query.filter || matchesFilter(query.filter, image));
         const { page, next } = offsetPage(images, query.continuation, query.maxResults);
         return listReply(request, 'supportedimages', page, next);
       },
@@ -98,7 +77,7 @@ export function accountOperations(services: BatchServices): Operation[] {
       until: '2019-06-01.9.0',
       handler(request) {
         const query = pageQuery(request, 'nodeAgentSkus');
-        const skus = nodeAgentSkus().filter((sku) => !query.filter || matchesFilter(query.filter, sku));
+        const skus = nodeAgentSkus(services.supportedImages).filter((sku) => !query.filter || matchesFilter(query.filter, sku));
         const { page, next } = offsetPage(skus, query.continuation, query.maxResults);
         return listReply(request, 'nodeagentskus', page, next);
       },
