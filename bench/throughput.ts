@@ -99,21 +99,8 @@ export async function throughputSection(context: BenchContext): Promise<SectionR
   const { tasks, parallel } = context.options;
   const points: ThroughputPoint[] = [];
   for (const slots of context.options.slots) {
-    const { nodes, slotsPerNode } = slotLayout(slots);
-    const baselineMs = await directSpawn(context, tasks, slots);
-    const { ms: lapisMs, cpu: lapisCpu } = await lapisRun(lapis, `tp${slots}`, tasks, slots, parallel);
-    const point: ThroughputPoint = {
-      slots,
-      nodes,
-      slotsPerNode,
-      tasks,
-      lapisMs,
-      lapisTasksPerS: tasks / (lapisMs / 1000),
-      baselineMs,
-      baselineTasksPerS: tasks / (baselineMs / 1000),
-      wallRatio: lapisMs / baselineMs,
-      lapisCpu,
-    };
+    const point = await measurePoint(context, lapis, `tp${slots}`, slots);
+    const { nodes, slotsPerNode, lapisCpu } = point;
     points.push(point);
     context.log(
       `  S = ${String(slots).padStart(2)} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis server busy ${round(lapisCpu.serverCores * 100)}% of a core, client ${round(lapisCpu.clientCores * 100)}%; Lapis CPU per task (server, agents, launchers) ${round(lapisCpu.treeCpuMs / tasks)} ms`,
@@ -177,14 +164,24 @@ async function containerNodesPoint(context: BenchContext): Promise<ThroughputPoi
     context.log(`  container nodes: skipped (needs podman and ${CONTAINER_IMAGE}: scripts/build-test-node-image.sh)`);
     return undefined;
   }
-  const { tasks, parallel } = context.options;
   const server = await context.startLapis('containers', undefined, ['--node-runtime', 'container', '--node-image', `canonical/0001-com-ubuntu-server-focal/20_04-lts=${CONTAINER_IMAGE}`]);
-  const { nodes, slotsPerNode } = slotLayout(CONTAINER_SLOTS);
-  const baselineMs = await directSpawn(context, tasks, CONTAINER_SLOTS);
-  const { ms: lapisMs, cpu: lapisCpu } = await lapisRun(server, `ct${CONTAINER_SLOTS}`, tasks, CONTAINER_SLOTS, parallel);
+  const point = await measurePoint(context, server, `ct${CONTAINER_SLOTS}`, CONTAINER_SLOTS);
   await server.stop();
-  const point: ThroughputPoint = {
-    slots: CONTAINER_SLOTS,
+  const { nodes, slotsPerNode, lapisCpu, tasks } = point;
+  context.log(
+    `  container nodes, S = ${CONTAINER_SLOTS} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis CPU per task (server, agents, launchers) ${round(lapisCpu.treeCpuMs / tasks)} ms`,
+  );
+  return point;
+}
+
+/** Direct spawn, then the same N tasks on a Lapis pool of S slots, side by side. */
+async function measurePoint(context: BenchContext, server: ServerProcess, label: string, slots: number): Promise<ThroughputPoint> {
+  const { tasks, parallel } = context.options;
+  const { nodes, slotsPerNode } = slotLayout(slots);
+  const baselineMs = await directSpawn(context, tasks, slots);
+  const { ms: lapisMs, cpu: lapisCpu } = await lapisRun(server, label, tasks, slots, parallel);
+  return {
+    slots,
     nodes,
     slotsPerNode,
     tasks,
@@ -195,8 +192,4 @@ async function containerNodesPoint(context: BenchContext): Promise<ThroughputPoi
     wallRatio: lapisMs / baselineMs,
     lapisCpu,
   };
-  context.log(
-    `  container nodes, S = ${CONTAINER_SLOTS} (${nodes} × ${slotsPerNode}): Lapis ${round(point.lapisTasksPerS)} tasks/s, direct spawn ${round(point.baselineTasksPerS)} tasks/s, wall ratio ${round(point.wallRatio)}; Lapis CPU per task (server, agents, launchers) ${round(lapisCpu.treeCpuMs / tasks)} ms`,
-  );
-  return point;
 }
