@@ -69,10 +69,10 @@ function installed(command: string): boolean {
 
 /** Asks the engine for its version (which needs it working, not only installed) and says what runs the nodes. */
 function reportEngine(engine: ContainerEngine, container: ContainerNodeOptions): void {
-  const why = container.engine ? 'as --container-engine says' : engine.command === 'podman' ? 'installed (preferred: user namespaces per node)' : 'Podman is not installed';
+  const why = container.engine ? 'as --container-engine says' : engine.command === 'podman' ? 'found first; it gives each node a user namespace' : 'Podman is not installed';
   try {
     const version = execFileSync(engine.command, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { PATH: SAFE_PATH }, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    container.log('info', `container nodes: ${engine.command} ${version} (${why}), run flags ${engine.runFlags.join(' ') || 'none'}`);
+    container.log('info', `container nodes: ${engine.command} ${version} (${why}); run flags: ${engine.runFlags.join(' ') || 'none'}`);
   } catch (error) {
     container.log('warn', `container nodes: ${engine.command} does not answer (${(error as Error).message.split('\n')[0]}); nodes will fail to start until it does`);
   }
