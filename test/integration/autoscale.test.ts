@@ -141,7 +141,8 @@ describe('autoscale pools', () => {
     await waitFor(async () => ((await waitForPoolSteady(server.batch, poolId)).currentDedicatedNodes === 10 ? true : undefined), { what: 'ten nodes' });
     const jobId = uniqueId('Job');
     await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
-    await server.batch.task.add(jobId, { id: 'burn', commandLine: `/bin/sh -c 'while :; do :; done'`, constraints: { maxWallClockTime: 'PT3M' } });
+    // Its limit outlasts the clock's advance below: the server's own maxWallClockTime backstop reads the shifted clock.
+    await server.batch.task.add(jobId, { id: 'burn', commandLine: `/bin/sh -c 'while :; do :; done'`, constraints: { maxWallClockTime: 'PT1H' } });
     await waitForTaskState(server.batch, jobId, 'burn', 'running');
     // Each node measures every 5 seconds, its first figures 5 seconds after it started.
     const busy = await waitFor(async () => {
