@@ -27,10 +27,10 @@ import { killGroup, killUserProcesses } from './process-groups.js';
 import { RunUsers } from './run-users.js';
 import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.js';
 import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
+import { SYSTEM_PATH } from '../core/system-path.js';
 
 const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'volatile/pids', 'workitems'];
 const SETPRIV = '/usr/bin/setpriv';
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What the agent tells the server (agent-process.ts sends it over the agent protocol). */
 export interface NodeAgentEvents {
@@ -302,7 +302,7 @@ export class NodeAgent {
       return ended({ failureInfo: { category: 'usererror', code: 'CommandLaunchFailed', message: `The command line could not be parsed: ${argv.reason}` } });
     }
     const environment = {
-      PATH: SAFE_PATH,
+      PATH: SYSTEM_PATH,
       LANG: 'C.UTF-8',
       HOME: workingDirectory,
       USER: owner?.name ?? 'root',

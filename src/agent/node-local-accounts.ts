@@ -10,15 +10,16 @@
 
 import { execFile } from 'node:child_process';
 import type { NodeUserAccount, NodeUserAccounts, OsAccount } from '../core/ports.js';
+import { SYSTEM_PATH } from '../core/system-path.js';
+import { SettledOnce } from './settled-once.js';
 
 const NODE_GROUP = '_azbatchgrp';
 const NODE_GID = '300000';
 /** useradd picks each auto user's uid in this range. */
 const AUTO_UIDS = ['-K', 'UID_MIN=300001', '-K', 'UID_MAX=399999'];
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class NodeLocalAccounts implements NodeUserAccounts {
-  private readonly made = new Map<string, Promise<OsAccount>>();
+  private readonly made = new SettledOnce<OsAccount>();
   private group: Promise<number> | undefined;
 
   poolGroup(): Promise<number> {
@@ -30,7 +31,8 @@ export class NodeLocalAccounts implements NodeUserAccounts {
   }
 
   autoUser(_placement: unknown, slot: string): Promise<OsAccount> {
-    return this.once(slot === 'pool' ? '_azbatch' : `_azbatch${slot}`, async (name) => {
+    const name = slot === 'pool' ? '_azbatch' : `_azbatch${slot}`;
+    return this.made.get(name, async () => {
       const gid = await this.poolGroup();
       if (!(await exists('id', ['-u', name]))) await run('useradd', ['-M', '-N', ...AUTO_UIDS, '-g', String(gid), '-s', '/bin/sh', name]);
       return this.account(name);
@@ -38,7 +40,7 @@ export class NodeLocalAccounts implements NodeUserAccounts {
   }
 
   ensure(_placement: unknown, user: NodeUserAccount): Promise<OsAccount> {
-    return this.once(`user:${user.name}`, async () => {
+    return this.made.get(`user:${user.name}`, async () => {
       const gid = await this.poolGroup();
       if (!(await exists('id', ['-u', user.name]))) {
         if (user.gid !== undefined && !(await exists('getent', ['group', String(user.gid)]))) await run('groupadd', ['-g', String(user.gid), user.name]);
@@ -55,16 +57,6 @@ export class NodeLocalAccounts implements NodeUserAccounts {
   /** The node's accounts go with its container. */
   async releaseNode(): Promise<void> {}
 
-  private once(key: string, make: (key: string) => Promise<OsAccount>): Promise<OsAccount> {
-    let account = this.made.get(key);
-    if (!account) {
-      account = make(key);
-      this.made.set(key, account);
-      account.catch(() => this.made.delete(key));
-    }
-    return account;
-  }
-
   private async account(name: string): Promise<OsAccount> {
     const [, , uid, gid, , home] = (await run('getent', ['passwd', name])).trim().split(':');
     return { name, uid: Number(uid), gid: Number(gid), home: home ?? '/' };
@@ -73,7 +65,7 @@ export class NodeLocalAccounts implements NodeUserAccounts {
 
 function run(command: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { env: { PATH: SAFE_PATH } }, (error, stdout, stderr) =>
+    const child = execFile(command, args, { env: { PATH: SYSTEM_PATH } }, (error, stdout, stderr) =>
       error ? reject(new Error(`${command} failed: ${stderr.trim() || error.message}`)) : resolve(stdout),
     );
     if (input !== undefined) child.stdin?.end(input);

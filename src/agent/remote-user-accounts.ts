@@ -5,28 +5,23 @@
 
 import type { AgentRequest } from '../api/node/protocol.js';
 import type { NodePlacement, NodeUserAccount, NodeUserAccounts, OsAccount } from '../core/ports.js';
+import { SettledOnce } from './settled-once.js';
 
 export type AskServer = <T>(body: AgentRequest) => Promise<T>;
 
 export class RemoteUserAccounts implements NodeUserAccounts {
-  private readonly known = new Map<string, Promise<OsAccount>>();
+  private readonly known = new SettledOnce<OsAccount>();
   private group: Promise<number> | undefined;
 
   constructor(private readonly ask: AskServer) {}
 
   ensure(_placement: NodePlacement, user: NodeUserAccount): Promise<OsAccount> {
-    // Not remembered: a named user's account is checked against the pool's definition each time.
-    return this.ask<OsAccount>({ op: 'accounts.ensure', user });
+    // Remembered by the whole definition: a pool user defined otherwise is asked for again.
+    return this.known.get(`user:${JSON.stringify(user)}`, () => this.ask<OsAccount>({ op: 'accounts.ensure', user }));
   }
 
   autoUser(_placement: NodePlacement, slot: string): Promise<OsAccount> {
-    let account = this.known.get(slot);
-    if (!account) {
-      account = this.ask<OsAccount>({ op: 'accounts.autoUser', slot });
-      this.known.set(slot, account);
-      account.catch(() => this.known.delete(slot));
-    }
-    return account;
+    return this.known.get(`auto:${slot}`, () => this.ask<OsAccount>({ op: 'accounts.autoUser', slot }));
   }
 
   poolGroup(): Promise<number> {

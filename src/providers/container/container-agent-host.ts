@@ -9,18 +9,22 @@
 // `run -i --rm`: the agent's standard input is its lifeline, and when the
 // engine's client ends (the server died) the container ends and is removed.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { removePath } from '../../agent/no-follow.js';
 import type { NodePlacement } from '../../core/ports.js';
 import type { AgentHost } from '../local/agent-host.js';
 import { vmSizeLimits } from './vm-sizes.js';
+import { SYSTEM_PATH } from '../../core/system-path.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Where the host's node binary is inside a node. */
 const NODE_BINARY = '/opt/lapis/node';
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ContainerEngine {
   /** `podman` or `docker`. */
@@ -64,16 +68,25 @@ export class ContainerAgentHost implements AgentHost {
     return FIRST_MAPPED_ID + slot * MAPPED_IDS;
   }
 
-  release(placement: NodePlacement, nodeDirectory: string): void {
+  /**
+   * The node's container is removed (its agent has ended, but the engine may
+   * still be tearing it down), then its directory, through directory
+   * descriptors: the node's root owned it and may have left links there.
+   */
+  async release(placement: NodePlacement, nodeDirectory: string): Promise<void> {
+    const { engine, tag } = this.options;
+    await execFileAsync(engine.command, ['rm', '-f', containerName(tag, placement.nodeId)], { env: { PATH: SYSTEM_PATH } }).catch(() => undefined);
+    await removePath(path.dirname(nodeDirectory), [path.basename(nodeDirectory)], true).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     this.idRanges.delete(placement.nodeId);
-    rmSync(nodeDirectory, { recursive: true, force: true });
   }
 
   /** The node's ids on the host, and its directory given to its root (chown -R does not follow links). */
   private userNamespace(placement: NodePlacement, nodeDirectory: string): string[] {
     if (!this.options.userNamespaces) return [];
     const root = this.mappedRoot(placement.nodeId);
-    execFileSync('chown', ['-R', '-P', `${root}:${root}`, nodeDirectory], { env: { PATH: SAFE_PATH } });
+    execFileSync('chown', ['-R', '-P', `${root}:${root}`, nodeDirectory], { env: { PATH: SYSTEM_PATH } });
     return ['--uidmap', `0:${root}:${MAPPED_IDS}`, '--gidmap', `0:${root}:${MAPPED_IDS}`];
   }
 
@@ -115,17 +128,17 @@ export class ContainerAgentHost implements AgentHost {
       placement.nodeId,
     ];
     // Only a PATH for the engine: nothing of the server's environment reaches a node.
-    return spawn(engine.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { PATH: SAFE_PATH } });
+    return spawn(engine.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { PATH: SYSTEM_PATH } });
   }
 
   /** Removes containers of this server's nodes that a previous server left running. */
   removeLeftovers(): void {
     const { engine, tag } = this.options;
     try {
-      const ids = execFileSync(engine.command, ['ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SAFE_PATH } })
+      const ids = execFileSync(engine.command, ['ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } })
         .split('\n')
         .filter(Boolean);
-      if (ids.length > 0) execFileSync(engine.command, ['rm', '-f', ...ids], { stdio: 'ignore', env: { PATH: SAFE_PATH } });
+      if (ids.length > 0) execFileSync(engine.command, ['rm', '-f', ...ids], { stdio: 'ignore', env: { PATH: SYSTEM_PATH } });
     } catch {
       // No engine, or nothing to remove: the first node's start says what is wrong.
     }

@@ -11,8 +11,8 @@ import type { NodeEvents, NodePlacement } from '../../core/ports.js';
 import { LocalNodeProvider, type LocalNodeProviderOptions } from '../local/local-node-provider.js';
 import { ContainerAgentHost, type ContainerEngine } from './container-agent-host.js';
 import { imageKey, nodeImageTable } from './node-images.js';
+import { SYSTEM_PATH } from '../../core/system-path.js';
 
-const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ContainerNodeOptions {
   /** The pool's imageReference, read when its node starts. */
@@ -54,13 +54,14 @@ export function containerNodeProvider(events: NodeEvents, options: LocalNodeProv
 function containerEngine(choice: 'podman' | 'docker' | undefined): ContainerEngine {
   const command = choice ?? (installed('podman') ? 'podman' : 'docker');
   const ulimits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
-  if (command === 'podman') return { command, runFlags: [...(installed('runc') ? ['--runtime', 'runc'] : []), ...ulimits] };
+  // --replace: a node started again after its agent was killed may find its old container not yet gone.
+  if (command === 'podman') return { command, runFlags: [...(installed('runc') ? ['--runtime', 'runc'] : []), ...ulimits, '--replace'] };
   return { command, runFlags: ulimits };
 }
 
 function installed(command: string): boolean {
   try {
-    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: SAFE_PATH } });
+    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: SYSTEM_PATH } });
     return true;
   } catch {
     return false;
@@ -71,7 +72,7 @@ function installed(command: string): boolean {
 function reportEngine(engine: ContainerEngine, container: ContainerNodeOptions): void {
   const why = container.engine ? 'as --container-engine says' : engine.command === 'podman' ? 'found first; it gives each node a user namespace' : 'Podman is not installed';
   try {
-    const version = execFileSync(engine.command, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { PATH: SAFE_PATH }, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const version = execFileSync(engine.command, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { PATH: SYSTEM_PATH }, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
     container.log('info', `container nodes: ${engine.command} ${version} (${why}); run flags: ${engine.runFlags.join(' ') || 'none'}`);
   } catch (error) {
     container.log('warn', `container nodes: ${engine.command} does not answer (${(error as Error).message.split('\n')[0]}); nodes will fail to start until it does`);

@@ -17,7 +17,7 @@ export interface AgentHost {
   /** The agent makes its runs' OS accounts itself, on a machine that is its node alone (a container). */
   readonly nodeMakesAccounts?: boolean;
   /** The node is gone and its agent has ended: what the host kept for it goes (its directory, once the agent removed what is inside). */
-  release?(placement: NodePlacement, nodeDirectory: string): void;
+  release?(placement: NodePlacement, nodeDirectory: string): Promise<void>;
 }
 
 export const processAgentHost: AgentHost = {

@@ -74,7 +74,7 @@ export class LocalNodeProvider implements NodeProvider {
     const agent = await this.startAgent(placement);
     await agent.request({ op: 'destroy' });
     await this.ended(placement.nodeId, true);
-    this.host.release?.(placement, path.join(this.options.nodesDirectory, placement.nodeId));
+    await this.host.release?.(placement, path.join(this.options.nodesDirectory, placement.nodeId));
     this.hub.revoke(placement.nodeId);
     await this.options.userAccounts?.releaseNode(placement.nodeId);
   }
