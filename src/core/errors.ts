@@ -213,6 +213,21 @@ export const batchErrors = {
         { key: 'Reason', value: 'Lapis local nodes have no container runtime (Docker or a CRI runtime); tasks cannot run in containers here.' },
       ],
     ),
+  /** No Lapis node kind mounts file systems: accepted and ignored, the pool's tasks would fail later and far from the cause. */
+  mountsNotSupported: (property: string) =>
+    new BatchError(
+      'InvalidPropertyValue',
+      'badRequest',
+      'The value provided for one of the properties in the request body is invalid.',
+      [
+        { key: 'PropertyName', value: property },
+        {
+          key: 'Reason',
+          value:
+            'Lapis nodes do not mount file systems (Azure Blob, Azure Files, NFS or CIFS). Give tasks their data as resource files, or mount it from a start task.',
+        },
+      ],
+    ),
   /** The operator started Lapis with --admin-tasks refuse, and the request would run code as admin. */
   adminTasksRefused: (property: string, value: string) =>
     new BatchError(

@@ -131,6 +131,7 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { m
   // Never a silent run on the host of what was meant for a container.
   if (spec.virtualMachineConfiguration?.containerConfiguration) throw batchErrors.noContainerRuntime('virtualMachineConfiguration.containerConfiguration');
   if (spec.startTask?.containerSettings) throw batchErrors.noContainerRuntime('startTask.containerSettings');
+  refuseMounts(spec.mountConfiguration);
   const stamps = creationStamps(now, eTag);
   return {
     ...spec,
@@ -152,6 +153,10 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { m
     taskSlotsPerNode: spec.taskSlotsPerNode ?? 1,
     taskSchedulingPolicy: spec.taskSchedulingPolicy ?? { nodeFillType: 'spread' },
   };
+}
+
+function refuseMounts(mountConfiguration: unknown): void {
+  if (Array.isArray(mountConfiguration) && mountConfiguration.length > 0) throw batchErrors.mountsNotSupported('mountConfiguration');
 }
 
 function touch(pool: Pool, now: Date, eTag: string): Pool {
@@ -315,6 +320,7 @@ export function patchPool(pool: Pool, changes: PoolPropertyChanges, now: Date, e
   if (named.length > 0) {
     const hasNodes = pool.currentDedicatedNodes + pool.currentLowPriorityNodes + pool.targetDedicatedNodes + pool.targetLowPriorityNodes > 0;
     if (hasNodes) throw batchErrors.poolNotEmpty(named);
+    refuseMounts(emptyPoolChanges.mountConfiguration);
     const fields = next as Record<string, unknown>;
     for (const name of named) fields[name] = name === 'vmSize' ? String(emptyPoolChanges[name]).toLowerCase() : emptyPoolChanges[name];
   }

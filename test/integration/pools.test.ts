@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addPoolAndWait, batchError, poolSpec, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
+import { errorDetail, signedRequest } from '../../src/testkit/signed-request.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
 let server: TestServer;
@@ -65,6 +66,31 @@ describe('Pool_Add and Pool_Get', () => {
     await assert.rejects(server.batch.pool.add(poolSpec(id, { targetDedicatedNodes: -1 })), batchError('InvalidPropertyValue', 400));
     await assert.rejects(server.batch.pool.add(poolSpec('bad id')), batchError('InvalidPropertyValue', 400));
     assert.equal((await server.batch.pool.exists(id)).body, false);
+  });
+
+  test('mountConfiguration is refused, naming the property, wherever a pool is described; nothing is created', async () => {
+    const nfs = [{ nfsMountConfiguration: { source: '10.0.0.4:/data', relativeMountPath: 'data' } }];
+    const id = uniqueId('Mounts');
+    const added = await signedRequest(server, 'POST', '/pools', { body: JSON.stringify({ ...poolSpec(id, { targetDedicatedNodes: 1 }), mountConfiguration: nfs }) });
+    assert.equal(added.status, 400, added.text);
+    assert.equal(added.body.code, 'InvalidPropertyValue');
+    assert.equal(errorDetail(added.body, 'PropertyName'), 'mountConfiguration');
+    assert.match(errorDetail(added.body, 'Reason') ?? '', /do not mount file systems.*resource files/);
+    assert.equal((await server.batch.pool.exists(id)).body, false);
+
+    const jobId = uniqueId('AutoMounts');
+    const autoPool = { autoPoolIdPrefix: 'mnt', poolLifetimeOption: 'job', pool: { ...poolSpec('unused', { targetDedicatedNodes: 1 }), id: undefined, mountConfiguration: nfs } };
+    const job = await signedRequest(server, 'POST', '/jobs', { body: JSON.stringify({ id: jobId, poolInfo: { autoPoolSpecification: autoPool } }) });
+    assert.equal(job.status, 400, job.text);
+    assert.equal(errorDetail(job.body, 'PropertyName'), 'poolInfo.autoPoolSpecification.pool.mountConfiguration');
+    assert.equal((await server.batch.job.list()).find((listed) => listed.id === jobId), undefined);
+
+    const empty = uniqueId('EmptyMounts');
+    await addPoolAndWait(server.batch, empty, { targetDedicatedNodes: 0 });
+    const patched = await signedRequest(server, 'PATCH', `/pools/${empty}`, { query: 'api-version=2024-07-01.20.0', body: JSON.stringify({ mountConfiguration: nfs }) });
+    assert.equal(patched.status, 400, patched.text);
+    assert.equal(errorDetail(patched.body, 'PropertyName'), 'mountConfiguration');
+    assert.equal((await server.batch.pool.get(empty)).mountConfiguration, undefined);
   });
 
   test('$select returns only the named properties', async () => {
