@@ -6,7 +6,7 @@
 
 import { AgentClient } from '../api/node/agent-client.js';
 import { StreamedAnswer } from '../api/node/peer.js';
-import { toWireEntry, type ReadReply, type ServerRequest } from '../api/node/protocol.js';
+import { toWireEntry, type PackageManifest, type ReadReply, type ServerRequest } from '../api/node/protocol.js';
 import { NodeAgent } from './node-agent.js';
 import type { AgentSettings } from './agent-settings.js';
 import type { NodeUserAccounts } from '../core/ports.js';
@@ -81,6 +81,10 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
       cgroupRoot: settings.cgroupRoot,
       clock: () => new Date(Date.now() + offset),
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      fetchPackage: async (directory) => {
+        const { value, content } = await client.requestStream<PackageManifest>({ op: 'packages.read', directory });
+        return { manifest: value, content };
+      },
     },
     launcher,
   );

@@ -120,6 +120,21 @@ export async function openChildDirectory(parent: DirectoryHandle, name: string, 
 }
 
 /**
+ * Opens `name` inside `parent` as a directory, made when missing; a link or
+ * file standing in its place is unlinked first (its target never touched).
+ * For the directories a node's agent owns, which its admin tasks can tamper with.
+ */
+export async function openOrReplaceDirectory(parent: DirectoryHandle, name: string, create: CreateOptions = {}): Promise<DirectoryHandle> {
+  try {
+    return await openChildDirectory(parent, name, create);
+  } catch (error) {
+    if (!['ELOOP', 'ENOTDIR', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
+  await fs.unlink(parent.at(name));
+  return openChildDirectory(parent, name, create);
+}
+
+/**
  * Opens `base/components…` as a directory: `base` is trusted, and every
  * component below it is opened without following links. With `create`,
  * missing components are made.

@@ -16,9 +16,9 @@ import type { TaskRunOutcome } from '../core/task.js';
 import { NODE_USAGE_INTERVAL_MS, type NodeUsageSample } from '../core/node-usage.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
-import { openChildDirectory, removePath, withDirectory } from './no-follow.js';
+import { openChildDirectory, openOrReplaceDirectory, removePath, withDirectory } from './no-follow.js';
 import { uploadOutputFiles } from './output-files.js';
-import { installApplicationPackages, writeCertificates } from './node-setup.js';
+import { installApplicationPackages, writeCertificates, type FetchPackage } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
 import type { RunRecord } from './launcher-protocol.js';
 import { killGroupTree } from './cgroups.js';
@@ -29,7 +29,17 @@ import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.j
 import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 import { SYSTEM_PATH } from '../core/system-path.js';
 
-const NODE_DIRECTORIES = ['applications', 'fsmounts', 'shared', 'startup', 'startup/wd', 'volatile', 'volatile/pids', 'workitems'];
+/** The node's directories, each with the mode it is given: shared is every task's (as AZ_BATCH_NODE_SHARED_DIR on Batch), the launcher's run records the agent's alone. */
+const NODE_DIRECTORIES: readonly (readonly [string, number?])[] = [
+  ['applications'],
+  ['fsmounts'],
+  ['shared', 0o1777],
+  ['startup'],
+  ['startup/wd'],
+  ['volatile'],
+  ['volatile/pids', 0o700],
+  ['workitems'],
+];
 const SETPRIV = '/usr/bin/setpriv';
 
 /** What the agent tells the server (agent-process.ts sends it over the agent protocol). */
@@ -48,6 +58,8 @@ export interface NodeAgentOptions {
   clock: () => Date;
   /** How often the agent tells the server it is alive (NodeEvents.nodeHeartbeat). */
   heartbeatIntervalMs: number;
+  /** The files of the application packages runs name, from the server. */
+  fetchPackage: FetchPackage;
 }
 
 /** A finished coordination command's processes (its process group, its control group), kept until its multi-instance task ends. */
@@ -106,11 +118,20 @@ export class NodeAgent {
   }
 
   async prepare(): Promise<void> {
-    for (const directory of NODE_DIRECTORIES) await fs.mkdir(path.join(this.root, directory), { recursive: true });
-    // Like AZ_BATCH_NODE_SHARED_DIR on Batch: read/write for every task on the node.
-    await fs.chmod(path.join(this.root, 'shared'), 0o1777);
-    // The launcher's records of the runs: the agent's alone.
-    await fs.chmod(path.join(this.root, 'volatile', 'pids'), 0o700);
+    await fs.mkdir(this.root, { recursive: true });
+    // Never through a link: an admin task may have put one where a node directory was.
+    for (const [directory, mode] of NODE_DIRECTORIES) {
+      const components = directory.split('/');
+      const name = components.pop() as string;
+      await withDirectory(this.root, components, async (parent) => {
+        const made = await openOrReplaceDirectory(parent, name);
+        try {
+          if (mode !== undefined) await made.handle.chmod(mode);
+        } finally {
+          await made.close();
+        }
+      });
+    }
     await endLeftoverRuns(this.root);
     await this.closeRoot();
     this.startHeartbeat();
@@ -284,7 +305,7 @@ export class NodeAgent {
 
     if (run.preProcessingFailure) return ended({ failureInfo: run.preProcessingFailure });
     try {
-      await installApplicationPackages(this.root, run.applicationPackages);
+      await installApplicationPackages(this.root, run.applicationPackages, this.options.fetchPackage);
     } catch (error) {
       return ended({ failureInfo: { category: 'servererror', code: 'ApplicationPackageError', message: `The application packages could not be installed: ${(error as Error).message}` } });
     }

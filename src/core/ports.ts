@@ -369,8 +369,8 @@ export interface TaskRunRef {
 
 /** An application package a run needs on its node, installed once under the node root. */
 export interface NodeApplicationPackage {
-  /** The package's files on the server. */
-  sourcePath: string;
+  /** The package's files on the server; the provider keeps it, and the node fetches the files by `directory`. */
+  sourcePath?: string;
   /** Where the node keeps it, relative to the node root. */
   directory: string;
   /** The AZ_BATCH_APP_PACKAGE_* variables that name it. */

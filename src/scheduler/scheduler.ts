@@ -140,7 +140,12 @@ export class Scheduler {
     const allocation = this.deps.nodes.planAllocation();
     this.startNodeWork(allocation.provision, allocation.release, allocation.stop);
     for (const { placement, wipe, deallocate } of this.deps.nodes.planNodeRestarts()) {
-      this.deps.nodeWork.restart(placement, { wipe }, () => (deallocate ? this.deps.nodes.markDeallocated(placement) : this.deps.nodes.markReady(placement)));
+      this.deps.nodeWork.restart(
+        placement,
+        { wipe },
+        () => (deallocate ? this.deps.nodes.markDeallocated(placement) : this.deps.nodes.markReady(placement)),
+        () => this.deps.nodes.markUnusable(placement),
+      );
     }
 
     const ending = this.deps.jobs.settleEndingJobs();

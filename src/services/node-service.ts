@@ -400,12 +400,12 @@ export class NodeService {
     return { lost, stop };
   }
 
-  /** A lost node its provider could not restart, or a node it could not start (e.g. no container image for its pool). */
+  /** A lost node its provider could not restart, a node it could not start (e.g. no container image for its pool), or a reboot, reimage or deallocation that failed. */
   markUnusable(placement: NodePlacement): void {
     const { store } = this.context;
     store.transaction(() => {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
-      if (!record || !['unknown', 'starting', 'creating'].includes(record.node.state)) return;
+      if (!record || !['unknown', 'starting', 'creating', 'rebooting', 'reimaging', 'deallocating'].includes(record.node.state)) return;
       store.nodes.update({ ...record, node: markNodeUnusable(record.node, this.context.now()) });
     });
   }

@@ -6,8 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hostnameOf } from '../../src/providers/container/container-agent-host.js';
+import { addApplicationPackage } from '../../src/server/application-packages.js';
 import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
@@ -173,5 +177,70 @@ describe('container nodes', { skip }, () => {
     await waitFor(async () => ((await batch.computeNode.get('ImagePool', nodeId)).state === 'idle' ? true : undefined));
     assert.notEqual((await run('after-reimage', '/bin/cat /opt/tool')).executionInfo?.exitCode, 0, 'a reimage starts from the image');
     await batch.pool.deleteMethod('ImagePool');
+  });
+
+  test('an application package the server holds reaches a container node over the agent protocol, files and modes intact', { timeout: 120_000 }, async () => {
+    const { batch } = server;
+    const source = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-package-'));
+    fs.mkdirSync(path.join(source, 'bin'));
+    fs.writeFileSync(path.join(source, 'bin', 'greet'), '#!/bin/sh\necho "hello from $(hostname)"\n', { mode: 0o755 });
+    fs.mkdirSync(path.join(source, 'data'));
+    fs.writeFileSync(path.join(source, 'data', 'big.bin'), Buffer.alloc(700_000, 7));
+    await addApplicationPackage(server.dataDir, server.account.name, { applicationId: 'greeter', version: '1.0', source });
+    fs.rmSync(source, { recursive: true });
+    await addPoolAndWait(batch, 'PackagePool', { targetDedicatedNodes: 1, applicationPackageReferences: [{ applicationId: 'greeter', version: '1.0' }] });
+    await batch.job.add({ id: 'PackageJob', poolInfo: { poolId: 'PackagePool' } });
+    const script = '$AZ_BATCH_APP_PACKAGE_greeter_1_0/bin/greet; wc -c < $AZ_BATCH_APP_PACKAGE_greeter_1_0/data/big.bin; echo $AZ_BATCH_APP_PACKAGE_greeter_1_0';
+    await batch.task.add('PackageJob', { id: 'greet', commandLine: `/bin/sh -c '${script}'` });
+    const task = await waitForTaskState(batch, 'PackageJob', 'greet', 'completed', 60_000);
+    assert.equal(task.executionInfo?.exitCode, 0, JSON.stringify(task.executionInfo));
+    const [greeting, size, directory] = (await stdout(server, 'PackageJob', 'greet')).trim().split('\n');
+    assert.equal(greeting, `hello from ${hostnameOf(task.nodeInfo?.nodeId as string)}`);
+    assert.equal(size, '700000');
+    assert.match(directory ?? '', /^\/mnt\/batch\/tasks\/applications\/greeter1\.0/);
+    await batch.pool.deleteMethod('PackagePool');
+  });
+
+  test("links an admin task plants in its node's directories never lead the host through a reboot, a reimage or the node's removal", { timeout: 180_000 }, async () => {
+    const { batch } = server;
+    // What the host must keep: a directory and a file only host root can change.
+    const sentinel = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-sentinel-'));
+    fs.writeFileSync(path.join(sentinel, 'keep.txt'), 'host data');
+    const owner = () => {
+      const stats = fs.statSync(path.join(sentinel, 'keep.txt'));
+      return `${stats.uid}:${stats.gid}:${fs.readFileSync(path.join(sentinel, 'keep.txt'), 'utf8')}`;
+    };
+    const before = owner();
+    await addPoolAndWait(batch, 'LinkPool', { targetDedicatedNodes: 1 });
+    const [node] = await batch.computeNode.list('LinkPool');
+    const nodeId = node?.id as string;
+    await batch.job.add({ id: 'LinkJob', poolInfo: { poolId: 'LinkPool' } });
+    const plant = async (id: string) => {
+      const links = [
+        `ln -s ${sentinel} $AZ_BATCH_NODE_SHARED_DIR/to-host-dir`,
+        `ln -s ${sentinel}/keep.txt $AZ_BATCH_NODE_SHARED_DIR/to-host-file`,
+        `ln -s ${sentinel} $AZ_BATCH_NODE_ROOT_DIR/applications`,
+        `rm -rf $AZ_BATCH_NODE_STARTUP_DIR; ln -s ${sentinel} $AZ_BATCH_NODE_STARTUP_DIR`,
+        `ln -s ${sentinel} $AZ_BATCH_NODE_ROOT_DIR/../planted`,
+      ].join('; ');
+      await batch.task.add('LinkJob', { id, commandLine: `/bin/sh -c '${links}; true'`, userIdentity: { autoUser: { elevationLevel: 'admin' } } });
+      return waitForTaskState(batch, 'LinkJob', id, 'completed', 60_000);
+    };
+    const idle = () =>
+      waitFor(async () => ((await batch.computeNode.get('LinkPool', nodeId)).state === 'idle' ? true : undefined), { timeoutMs: 60_000, what: 'the node to be idle again' });
+    await plant('plant-1');
+    await batch.computeNode.reboot('LinkPool', nodeId);
+    await idle();
+    assert.equal(owner(), before, 'a reboot followed no link');
+    await plant('plant-2');
+    await batch.computeNode.reimage('LinkPool', nodeId);
+    await idle();
+    assert.equal(owner(), before, 'a reimage followed no link');
+    await plant('plant-3');
+    await batch.pool.deleteMethod('LinkPool');
+    await waitFor(async () => ((await batch.pool.exists('LinkPool')).body ? undefined : true), { timeoutMs: 60_000 });
+    assert.equal(owner(), before, "the node's removal followed no link");
+    assert.deepEqual(fs.readdirSync(sentinel), ['keep.txt']);
+    fs.rmSync(sentinel, { recursive: true });
   });
 });

@@ -72,6 +72,11 @@ export class AgentClient {
     return (await this.connected()).request<T>(body);
   }
 
+  /** Asks the server for a value and content after it (packages.read); waits for a connection first. */
+  async requestStream<T>(body: AgentRequest): Promise<{ value: T; content: AsyncIterable<Uint8Array> }> {
+    return (await this.connected()).requestStream<T>(body);
+  }
+
   close(): void {
     this.closing = true;
     this.peer?.close();

@@ -64,8 +64,8 @@ export class AgentPeer {
     });
   }
 
-  /** A request answered by a value and then content (files.read). */
-  requestStream<T>(body: ServerRequest): Promise<{ value: T; content: AsyncIterable<Uint8Array> }> {
+  /** A request answered by a value and then content (files.read, packages.read). */
+  requestStream<T>(body: ServerRequest | AgentRequest): Promise<{ value: T; content: AsyncIterable<Uint8Array> }> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const stream = new ChunkQueue();

@@ -28,11 +28,27 @@ export type ServerRequest =
   | { op: 'files.read'; path: string; range?: ByteRange }
   | { op: 'files.delete'; path: string; recursive: boolean };
 
-/** What an agent asks of the server: the OS accounts of its node, made on the host that runs it. */
+/** What an agent asks of the server: the OS accounts of its node, made on the host that runs it, and the application packages its runs name. */
 export type AgentRequest =
   | { op: 'accounts.ensure'; user: NodeUserAccount }
   | { op: 'accounts.autoUser'; slot: string }
-  | { op: 'accounts.poolGroup' };
+  | { op: 'accounts.poolGroup' }
+  /**
+   * The files of an application package a run sent to this node names (by its
+   * `directory`): answered by a PackageManifest, then every file's content in
+   * the manifest's order as binary frames, then an `end` frame.
+   */
+  | { op: 'packages.read'; directory: string };
+
+/** One entry of a package, its path relative to the package's directory ('/'-separated, no '..'). */
+export type PackageEntry =
+  | { path: string; kind: 'directory'; mode: number }
+  | { path: string; kind: 'file'; mode: number; size: number }
+  | { path: string; kind: 'symlink'; target: string };
+
+export interface PackageManifest {
+  entries: PackageEntry[];
+}
 
 /** A report the agent keeps until the server acknowledges its sequence number. */
 export interface SequencedReport {

@@ -16,6 +16,7 @@ import type { NodeEvents, NodeFileSystem, NodePlacement, NodeProvider, NodeUserA
 import { processAgentHost, type AgentHost } from './agent-host.js';
 import { agentProgram } from './agent-program.js';
 import { AwaitedNodeFiles } from './awaited-node-files.js';
+import { NodePackageGrants } from './node-package-grants.js';
 
 export interface LocalNodeProviderOptions {
   nodesDirectory: string;
@@ -48,6 +49,7 @@ export class LocalNodeProvider implements NodeProvider {
   /** Agents started and not yet connected, by node. */
   private readonly starting = new Map<string, Promise<AgentConnection>>();
   private readonly hub: AgentHub;
+  private readonly packages = new NodePackageGrants();
   private hubUrl: Promise<string> | undefined;
 
   constructor(
@@ -76,6 +78,7 @@ export class LocalNodeProvider implements NodeProvider {
     await this.ended(placement.nodeId, true);
     await this.host.release?.(placement, path.join(this.options.nodesDirectory, placement.nodeId));
     this.hub.revoke(placement.nodeId);
+    this.packages.revoke(placement.nodeId);
     await this.options.userAccounts?.releaseNode(placement.nodeId);
   }
 
@@ -94,7 +97,8 @@ export class LocalNodeProvider implements NodeProvider {
 
   runTask(run: TaskRun): void {
     // An agent that is gone loses the run with its node: its heartbeats have stopped, and the node is recovered.
-    this.hub.connection(run.nodeId)?.startRun(run, this.options.clock());
+    const applicationPackages = this.packages.grant(run.nodeId, run.applicationPackages);
+    this.hub.connection(run.nodeId)?.startRun(applicationPackages ? { ...run, applicationPackages } : run, this.options.clock());
   }
 
   async stopTask(run: TaskRunRef): Promise<void> {
@@ -194,8 +198,9 @@ export class LocalNodeProvider implements NodeProvider {
     if (this.agents.get(nodeId) === agent) this.agents.delete(nodeId);
   }
 
-  /** What a node's agent asks: its OS accounts, made on this host. */
+  /** What a node's agent asks: its OS accounts, made on this host, and its runs' application packages. */
   private async answerAgent(nodeId: string, body: AgentRequest): Promise<unknown> {
+    if (body.op === 'packages.read') return this.packages.read(nodeId, body.directory);
     const placement = this.agents.get(nodeId)?.placement;
     const accounts = this.options.userAccounts;
     if (!placement || !accounts) throw new Error('This node has no OS accounts.');
