@@ -32,7 +32,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
     const node = agent as NodeAgent;
     switch (body.op) {
       case 'prepare':
-        return node.prepare();
+        return node.prepare(body.containerImages);
       case 'stop':
         return node.stop(body.run);
       case 'restart':
@@ -81,6 +81,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
       cgroupRoot: settings.cgroupRoot,
       clock: () => new Date(Date.now() + offset),
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      containers: settings.containers,
     },
     launcher,
   );

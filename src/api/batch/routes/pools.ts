@@ -3,6 +3,7 @@
 // Pool_EnableAutoScale, Pool_DisableAutoScale, Pool_EvaluateAutoScale. This file is the reference operation set to
 // copy when adding the next resource (see CONTRIBUTING.md).
 
+import { registryWithoutSecret, type ContainerConfiguration, type TaskContainerSettings } from '../../../core/container-settings.js';
 import { isBatchError } from '../../../core/errors.js';
 import { withoutProtectedSettings } from '../../../core/node-extension.js';
 import type { Pool } from '../../../core/pool.js';
@@ -32,15 +33,26 @@ export function poolToWire(request: BatchRequest, pool: Pool): object {
   const wire: Record<string, unknown> = Object.assign({ id, displayName, url: poolUrl(request, id) }, pool);
   if (Array.isArray(userAccounts)) wire.userAccounts = userAccounts.map(withoutSecrets);
   else delete wire.userAccounts;
-  if (virtualMachineConfiguration) wire.virtualMachineConfiguration = withoutExtensionSecrets(virtualMachineConfiguration);
+  if (virtualMachineConfiguration) wire.virtualMachineConfiguration = withoutContainerSecrets(withoutExtensionSecrets(virtualMachineConfiguration));
+  const startTask = pool.startTask as { containerSettings?: TaskContainerSettings } | undefined;
+  if (startTask?.containerSettings?.registry) {
+    wire.startTask = { ...startTask, containerSettings: { ...startTask.containerSettings, registry: registryWithoutSecret(startTask.containerSettings.registry) } };
+  }
   return poolSpecificationDefaults(wire);
 }
 
 /** Extensions are answered without their protectedSettings. */
-function withoutExtensionSecrets(configuration: NonNullable<Pool['virtualMachineConfiguration']>): object {
+function withoutExtensionSecrets(configuration: NonNullable<Pool['virtualMachineConfiguration']>): Record<string, unknown> {
   const { extensions } = configuration as { extensions?: unknown };
   if (!Array.isArray(extensions)) return configuration;
-  return { ...configuration, extensions: extensions.map(withoutProtectedSettings) };
+  return { ...configuration, extensions: extensions.map(withoutProtectedSettings) } as Record<string, unknown>;
+}
+
+/** Container registries are answered without their passwords. */
+function withoutContainerSecrets(configuration: Record<string, unknown>): object {
+  const containers = configuration.containerConfiguration as ContainerConfiguration | undefined;
+  if (!containers?.containerRegistries) return configuration;
+  return { ...configuration, containerConfiguration: { ...containers, containerRegistries: containers.containerRegistries.map(registryWithoutSecret) } };
 }
 
 /** A pool user's password and SSH private key are never returned. */
