@@ -32,7 +32,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
     const node = agent as NodeAgent;
     switch (body.op) {
       case 'prepare':
-        return node.prepare();
+        return node.prepare(body.containerImages);
       case 'stop':
         return node.stop(body.run);
       case 'restart':
@@ -85,6 +85,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
         const { value, content } = await client.requestStream<PackageManifest>({ op: 'packages.read', directory });
         return { manifest: value, content };
       },
+      containers: settings.containers,
     },
     launcher,
   );

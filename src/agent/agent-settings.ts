@@ -2,6 +2,8 @@
 // on its standard input): never on its command line, where every user of the
 // host could read its credential.
 
+import type { ContainerTaskRuntime } from '../core/container-settings.js';
+
 export interface AgentSettings {
   /** The agent protocol's WebSocket URL (api/node/protocol.ts). */
   url: string;
@@ -23,6 +25,8 @@ export interface AgentSettings {
   heartbeatIntervalMs: number;
   /** Added to this host's clock for the times the agent reports (a server whose clock is shifted, in tests). */
   clockOffsetMs?: number;
+  /** How the node runs container tasks (its pool has containerConfiguration); absent: it has none. */
+  containers?: ContainerTaskRuntime;
   /** The agent exits when its standard input closes: it lives no longer than the process that started it. */
   lifeline: boolean;
 }

@@ -28,6 +28,8 @@ import { RunUsers } from './run-users.js';
 import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.js';
 import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 import { SYSTEM_PATH } from '../core/system-path.js';
+import type { ContainerEngine, ContainerTaskRuntime, NodeContainerImages } from '../core/container-settings.js';
+import { containerLaunch, ensureImage, ensureNodeImages, invalidImageFailure, invalidSettingsFailure, removeContainer, removeNodeContainers, type ContainerLaunch } from './container-run.js';
 
 /** The node's directories, each with the mode it is given: shared is every task's (as AZ_BATCH_NODE_SHARED_DIR on Batch), the launcher's run records the agent's alone. */
 const NODE_DIRECTORIES: readonly (readonly [string, number?])[] = [
@@ -60,6 +62,8 @@ export interface NodeAgentOptions {
   heartbeatIntervalMs: number;
   /** The files of the application packages runs name, from the server. */
   fetchPackage: FetchPackage;
+  /** How container runs run here (their pool has containerConfiguration); absent: the node has no containers. */
+  containers?: ContainerTaskRuntime;
 }
 
 /** A finished coordination command's processes (its process group, its control group), kept until its multi-instance task ends. */
@@ -80,6 +84,8 @@ interface RunningTask {
   owner?: OsAccount;
   /** The control group that holds every process of the run. */
   cgroup?: string;
+  /** The run's container, removed when the run is stopped or has ended. */
+  container?: ContainerLaunch;
 }
 
 export class NodeAgent {
@@ -117,7 +123,13 @@ export class NodeAgent {
     return this.options.cgroupRoot ? path.join(this.options.cgroupRoot, this.nodeId) : undefined;
   }
 
-  async prepare(): Promise<void> {
+  /** The node's engine, when container runs go through one. */
+  private get engine(): ContainerEngine | undefined {
+    return this.options.containers?.kind === 'engine' ? this.options.containers.engine : undefined;
+  }
+
+  /** `containerImages`: the pool's images, there (or pulled) before the node is ready; one that cannot be had fails the start. */
+  async prepare(containerImages?: NodeContainerImages): Promise<void> {
     await fs.mkdir(this.root, { recursive: true });
     // Never through a link: an admin task may have put one where a node directory was.
     for (const [directory, mode] of NODE_DIRECTORIES) {
@@ -132,6 +144,7 @@ export class NodeAgent {
         }
       });
     }
+    if (containerImages && this.engine) await ensureNodeImages(this.engine, this.root, containerImages);
     await endLeftoverRuns(this.root);
     await this.closeRoot();
     this.startHeartbeat();
@@ -264,10 +277,13 @@ export class NodeAgent {
     this.lingering.clear();
     if (this.cgroup) await killGroupTree(this.cgroup);
     else for (const account of this.users?.accountsUsed() ?? []) await killUserProcesses(account.uid);
+    // A container's processes are the engine's children, not the run's: they end with their containers.
+    if (this.engine) await removeNodeContainers(this.engine, this.root);
   }
 
   private endProcess(entry: RunningTask): void {
     if (entry.launched) this.launcher.kill(entry.launched, 'stopped');
+    if (entry.container && this.engine) void removeContainer(this.engine, entry.container);
   }
 
   private async execute(entry: RunningTask): Promise<TaskRunOutcome> {
@@ -322,19 +338,41 @@ export class NodeAgent {
     if (!argv.ok) {
       return ended({ failureInfo: { category: 'usererror', code: 'CommandLaunchFailed', message: `The command line could not be parsed: ${argv.reason}` } });
     }
-    const environment = {
-      PATH: SYSTEM_PATH,
-      LANG: 'C.UTF-8',
-      HOME: workingDirectory,
-      USER: owner?.name ?? 'root',
+    const taskEnvironment = {
       ...run.environment,
       ...batchEnvironment(run, { nodeRoot: this.root, taskDirectory, workingDirectory, userName: owner?.name ?? 'root' }),
     };
+    const environment = { PATH: SYSTEM_PATH, LANG: 'C.UTF-8', HOME: workingDirectory, USER: owner?.name ?? 'root', ...taskEnvironment };
+    const engine = run.container ? this.engine : undefined;
+    if (run.container && engine) {
+      try {
+        await ensureImage(engine, this.root, run.container.imageName, run.container.registry ? [run.container.registry] : []);
+      } catch (error) {
+        return ended({ failureInfo: invalidImageFailure(run.container.imageName, (error as Error).message) });
+      }
+      try {
+        entry.container = await containerLaunch({
+          engine,
+          container: run.container,
+          nodeRoot: this.root,
+          workingDirectory,
+          argv: argv.argv,
+          // The image's own PATH, HOME and locale stay; Batch maps the task's variables in.
+          environment: taskEnvironment,
+          owner,
+          admin: run.elevationLevel === 'admin',
+        });
+      } catch (error) {
+        return ended({ failureInfo: invalidSettingsFailure((error as Error).message) });
+      }
+    }
     const [program, ...args] = argv.argv as [string, ...string[]];
     // Node starts a process with one group; a user with a gid of its own also needs the pool's, which lets it into the node.
-    const command = owner?.groups
-      ? { program: SETPRIV, args: ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--groups', [owner.gid, ...owner.groups].join(','), '--', program, ...args] }
-      : { program, args, uid: owner?.uid, gid: owner?.gid };
+    const command = entry.container
+      ? { program: entry.container.program, args: entry.container.args }
+      : owner?.groups
+        ? { program: SETPRIV, args: ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--groups', [owner.gid, ...owner.groups].join(','), '--', program, ...args] }
+        : { program, args, uid: owner?.uid, gid: owner?.gid };
     // Its own control group: whatever the run starts ends with it (a start task's and a coordination command's with the node or task).
     entry.cgroup = this.cgroup ? path.join(this.cgroup, `${run.kind}-${randomBytes(6).toString('hex')}`) : undefined;
     const keepProcesses = run.kind === 'startTask' || run.instance?.phase === 'coordination';
@@ -347,7 +385,8 @@ export class NodeAgent {
     const launched = this.launcher.start({
       ...command,
       cwd: workingDirectory,
-      env: environment,
+      // The engine gets no task variable in its own environment: it would read its configuration from there.
+      env: entry.container ? { PATH: SYSTEM_PATH } : environment,
       ...(entry.cgroup && this.options.cgroupRoot ? { cgroup: { path: entry.cgroup, home: path.join(this.options.cgroupRoot, 'launcher') } } : {}),
       keepProcesses,
       stdout: path.join(taskDirectory, run.outputNames?.stdout ?? 'stdout.txt'),
@@ -365,8 +404,10 @@ export class NodeAgent {
         : setTimeout(() => {
             timedOut = true;
             this.launcher.kill(launched, 'timedOut');
+            if (entry.container && engine) void removeContainer(engine, entry.container);
           }, run.maxWallClockTimeMs);
     const result = await launched.result.finally(() => clearTimeout(timer));
+    if (entry.container && engine) await removeContainer(engine, entry.container);
     if (result.kind === 'lost') throw new Error('The task launcher ended while the task ran.');
     if (result.kind === 'failed') {
       if (result.stage === 'open') throw new Error(`The task's output files could not be opened: ${result.message}`);
@@ -378,6 +419,10 @@ export class NodeAgent {
           message: notFound ? `The program '${program}' could not be found or run.` : `The task could not be started: ${result.message}`,
         },
       });
+    }
+    // 125: the engine itself failed (the container could not be created or started); its words are in stderr.txt.
+    if (entry.container && result.code === 125 && !timedOut) {
+      return ended({ failureInfo: invalidSettingsFailure('The container engine could not create or start the container; its reason is in stderr.txt.') });
     }
     const outcome = ended(processOutcome({ code: result.code, signal: result.signal, timedOut }));
 

@@ -47,6 +47,8 @@ export interface LapisConfig {
   nodeImages?: string[];
   /** The container engine for container nodes; absent: Podman if installed, else Docker. */
   containerEngine?: 'podman' | 'docker';
+  /** How container pools' tasks run: through the engine (`engine`), or directly on the node ignoring the image (`host`). */
+  containers: 'engine' | 'host';
 }
 
 export type NodeRuntimeSetting = 'process' | 'container';

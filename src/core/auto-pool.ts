@@ -3,7 +3,7 @@
 // (the job's or the schedule's) unless keepAlive is set.
 
 import { BatchError, batchErrors, isBatchError } from './errors.js';
-import { createPool, type PoolSpec } from './pool.js';
+import { createPool, type PoolCreationOptions, type PoolSpec } from './pool.js';
 
 export type PoolLifetimeOption = 'job' | 'jobschedule';
 
@@ -41,7 +41,7 @@ function underProperty(error: BatchError, prefix: string): BatchError {
  * Checks the pool as Pool_Add would; errors name the property under
  * `property` (e.g. poolInfo.autoPoolSpecification).
  */
-export function checkAutoPoolSpecification(spec: AutoPoolSpecification, property: string, now: Date, options: { minAutoScaleIntervalMs: number }): void {
+export function checkAutoPoolSpecification(spec: AutoPoolSpecification, property: string, now: Date, options: PoolCreationOptions): void {
   createAutoPool(spec, 'autopool', property, now, '', options);
 }
 
@@ -52,7 +52,7 @@ export function createAutoPool(
   property: string,
   now: Date,
   eTag: string,
-  options: { minAutoScaleIntervalMs: number },
+  options: PoolCreationOptions,
 ): ReturnType<typeof createPool> {
   try {
     return createPool(autoPoolSpec(spec, poolId), now, eTag, options);

@@ -203,16 +203,6 @@ export const batchErrors = {
     new BatchError('OperationInvalidForCurrentState', 'conflict', 'These pool properties can change only while the pool has no nodes.', [
       { key: 'PropertyNames', value: properties.join(',') },
     ]),
-  noContainerRuntime: (property: string) =>
-    new BatchError(
-      'InvalidPropertyValue',
-      'badRequest',
-      'The value provided for one of the properties in the request body is invalid.',
-      [
-        { key: 'PropertyName', value: property },
-        { key: 'Reason', value: 'Lapis local nodes have no container runtime (Docker or a CRI runtime); tasks cannot run in containers here.' },
-      ],
-    ),
   /** No Lapis node kind mounts file systems: accepted and ignored, the pool's tasks would fail later and far from the cause. */
   mountsNotSupported: (property: string) =>
     new BatchError(
@@ -228,6 +218,12 @@ export const batchErrors = {
         },
       ],
     ),
+  /** A container pool on a server that cannot run its containers: the reason names what is missing. */
+  containerPoolsUnavailable: (reason: string) =>
+    new BatchError('InvalidPropertyValue', 'badRequest', 'The value provided for one of the properties in the request body is invalid.', [
+      { key: 'PropertyName', value: 'virtualMachineConfiguration.containerConfiguration' },
+      { key: 'Reason', value: reason },
+    ]),
   /** The operator started Lapis with --admin-tasks refuse, and the request would run code as admin. */
   adminTasksRefused: (property: string, value: string) =>
     new BatchError(

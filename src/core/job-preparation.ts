@@ -6,6 +6,7 @@
 
 import type { EnvironmentSetting, ResourceFile, TaskFailureInfo, UserIdentity } from './common.js';
 import type { Job } from './job.js';
+import type { TaskContainerSettings } from './container-settings.js';
 import { runResult } from './run-outcome.js';
 import { formatTimestamp } from './time.js';
 
@@ -18,6 +19,7 @@ export interface JobPreparationTask {
   waitForSuccess?: boolean;
   userIdentity?: UserIdentity;
   rerunOnNodeRebootAfterSuccess?: boolean;
+  containerSettings?: TaskContainerSettings;
 }
 
 export interface JobReleaseTask {
@@ -28,6 +30,7 @@ export interface JobReleaseTask {
   maxWallClockTime?: string;
   retentionTime?: string;
   userIdentity?: UserIdentity;
+  containerSettings?: TaskContainerSettings;
 }
 
 export interface PrepReleaseExecutionInfo {

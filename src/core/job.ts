@@ -7,6 +7,7 @@
 import type { AutoPoolSpecification, PoolInformation } from './auto-pool.js';
 import type { EnvironmentSetting, NameValuePair, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
+import { checkTaskContainerSettings, type TaskContainerSettings } from './container-settings.js';
 import { creationStamps, transitionState } from './lifecycle.js';
 import { formatTimestamp, UNLIMITED_DURATION } from './time.js';
 
@@ -98,6 +99,10 @@ export function createJob(spec: JobSpec, now: Date, eTag: string, autoPoolId?: s
   }
   if (spec.maxParallelTasks !== undefined && spec.maxParallelTasks !== -1 && spec.maxParallelTasks < 1) {
     throw batchErrors.invalidPropertyValue('maxParallelTasks', 'maxParallelTasks must be -1 or greater than 0.');
+  }
+  for (const property of ['jobManagerTask', 'jobPreparationTask', 'jobReleaseTask'] as const) {
+    const settings = (spec[property] as { containerSettings?: TaskContainerSettings } | undefined)?.containerSettings;
+    if (settings) checkTaskContainerSettings(settings, `${property}.containerSettings`);
   }
   const stamps = creationStamps(now, eTag);
   return {

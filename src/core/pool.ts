@@ -10,6 +10,7 @@
 
 import type { ApplicationPackageReference, EnvironmentSetting, NameValuePair, ResourceFile, UserIdentity, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
+import { checkContainerConfiguration, checkTaskContainerSettings, type ContainerConfiguration, type TaskContainerSettings } from './container-settings.js';
 import { creationStamps } from './lifecycle.js';
 import { checkFormula, checkInterval, DEFAULT_AUTOSCALE_INTERVAL, type AutoScaleRun } from './autoscale-settings.js';
 import { formatTimestamp } from './time.js';
@@ -31,6 +32,7 @@ export interface ImageReference {
 export interface VirtualMachineConfiguration {
   imageReference: ImageReference;
   nodeAgentSKUId: string;
+  containerConfiguration?: ContainerConfiguration;
   [extra: string]: unknown;
 }
 
@@ -41,6 +43,7 @@ export interface StartTask {
   userIdentity?: UserIdentity;
   maxTaskRetryCount?: number;
   waitForSuccess?: boolean;
+  containerSettings?: TaskContainerSettings;
   [extra: string]: unknown;
 }
 
@@ -114,7 +117,13 @@ export interface PoolWithInternal {
 
 export const DEFAULT_RESIZE_TIMEOUT = 'PT15M';
 
-export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { minAutoScaleIntervalMs: number }): Pool {
+export interface PoolCreationOptions {
+  minAutoScaleIntervalMs: number;
+  /** Why this server cannot run container pools (no working engine, or container nodes), asked only of a container pool; undefined: it can. */
+  containerPoolRefusal?: () => string | undefined;
+}
+
+export function createPool(spec: PoolSpec, now: Date, eTag: string, options: PoolCreationOptions): Pool {
   if (spec.enableAutoScale) {
     for (const target of ['targetDedicatedNodes', 'targetLowPriorityNodes'] as const) {
       if (spec[target] !== undefined) throw batchErrors.invalidPropertyValue(target, 'Targets must not be set when enableAutoScale is true: the formula sets them.');
@@ -128,9 +137,13 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { m
   if (!spec.virtualMachineConfiguration && !spec.cloudServiceConfiguration) {
     throw batchErrors.missingRequiredProperty('virtualMachineConfiguration');
   }
-  // Never a silent run on the host of what was meant for a container.
-  if (spec.virtualMachineConfiguration?.containerConfiguration) throw batchErrors.noContainerRuntime('virtualMachineConfiguration.containerConfiguration');
-  if (spec.startTask?.containerSettings) throw batchErrors.noContainerRuntime('startTask.containerSettings');
+  const containers = spec.virtualMachineConfiguration?.containerConfiguration;
+  if (containers) {
+    checkContainerConfiguration(containers, 'virtualMachineConfiguration.containerConfiguration');
+    const refusal = options.containerPoolRefusal?.();
+    if (refusal) throw batchErrors.containerPoolsUnavailable(refusal);
+  }
+  checkStartTaskContainer(spec.startTask);
   refuseMounts(spec.mountConfiguration);
   const stamps = creationStamps(now, eTag);
   return {
@@ -157,6 +170,11 @@ export function createPool(spec: PoolSpec, now: Date, eTag: string, options: { m
 
 function refuseMounts(mountConfiguration: unknown): void {
   if (Array.isArray(mountConfiguration) && mountConfiguration.length > 0) throw batchErrors.mountsNotSupported('mountConfiguration');
+}
+
+/** A start task's containerSettings, when it has them (on a pool without containerConfiguration it fails on its node, as on Batch). */
+export function checkStartTaskContainer(startTask: StartTask | undefined): void {
+  if (startTask?.containerSettings) checkTaskContainerSettings(startTask.containerSettings, 'startTask.containerSettings');
 }
 
 function touch(pool: Pool, now: Date, eTag: string): Pool {

@@ -2,6 +2,7 @@
 // (providers/), the blob endpoint (blob/), and the scheduler's wake-up signal.
 // Plain TypeScript only: no SQL, HTTP or process types cross this line.
 
+import type { ContainerRun } from './container-settings.js';
 import type { Application, ApplicationPackage, ApplicationPackageFormat } from './application.js';
 import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode, NodeInternal } from './node.js';
@@ -458,6 +459,8 @@ export interface TaskRun extends TaskRunRef {
   instance?: { id: number; phase: 'coordination' | 'application'; hostList: string[]; masterNode: string };
   /** Where the run's output goes, in its task directory; stdout.txt and stderr.txt unless told. */
   outputNames?: { stdout: string; stderr: string };
+  /** Runs in a container of this image (containerSettings on a container pool); its registry password is a secret. */
+  container?: ContainerRun;
 }
 
 /** Which run a report is about: its reference, and for one instance of a multi-instance task, which instance and phase. Never the run's settings or secrets: a remote agent sends it as it is. */

@@ -24,6 +24,7 @@ import type {
   Versioned,
 } from './common.js';
 import { batchErrors } from './errors.js';
+import { checkTaskContainerSettings, type TaskContainerSettings } from './container-settings.js';
 import { resolveExitOptions, type DependencyAction, type ExitConditions, type JobAction } from './exit-conditions.js';
 import type { Job } from './job.js';
 import type { InstanceStatus, MultiInstanceSettings } from './multi-instance.js';
@@ -55,6 +56,7 @@ export interface TaskSpec {
   applicationPackageReferences?: ApplicationPackageReference[];
   exitConditions?: ExitConditions;
   multiInstanceSettings?: Record<string, unknown>;
+  containerSettings?: TaskContainerSettings;
   [extra: string]: unknown;
 }
 
@@ -147,7 +149,7 @@ export function createTask(spec: TaskSpec, job: Job, now: Date, eTag: string): T
     if (range.start > range.end) throw batchErrors.invalidPropertyValue('dependsOn.taskIdRanges', 'A range\'s start must not be greater than its end.');
   }
   checkExitConditions(spec.exitConditions, job);
-  if (spec.containerSettings) throw batchErrors.noContainerRuntime('containerSettings');
+  if (spec.containerSettings) checkTaskContainerSettings(spec.containerSettings, 'containerSettings');
   if (spec.requiredSlots !== undefined && spec.requiredSlots < 1) {
     throw batchErrors.invalidPropertyValue('requiredSlots', 'requiredSlots must be at least 1.');
   }

@@ -2,6 +2,8 @@
 // scheduler, node provider and the Batch API, and starts and stops them in
 // order. `lapis serve`, the quickstart and the tests all start Lapis here.
 
+import { containerTaskSupport } from '../providers/container/container-tasks.js';
+import { nodeContainerImages } from '../core/container-settings.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -147,6 +149,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
+    const containerTasks = containerTaskSupport({ nodeRuntime: config.nodeRuntime, containers: config.containers, engine: config.containerEngine });
     const buildProvider = (providerEvents: NodeEvents): NodeProvider =>
       nodeProviders[config.nodeRuntime](providerEvents, {
         nodesDirectory,
@@ -154,6 +157,10 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         userAccounts,
         cgroupRoot: findCgroupRoot(nodesDirectory),
         heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
+        containers: {
+          imagesOf: (placement) => nodeContainerImages(store.pools.get(placement.account, placement.poolId)?.pool.virtualMachineConfiguration?.containerConfiguration),
+          runtime: () => containerTasks.runtime(),
+        },
         container: {
           imageReferenceOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.virtualMachineConfiguration?.imageReference,
           vmSizeOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.vmSize,
@@ -177,6 +184,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       minAutoScaleIntervalMs: config.autoScaleMinIntervalMs,
       taskTokens,
       adminTasks: config.adminTasks,
+      containerPoolRefusal: () => containerTasks.refusal(),
     });
     const certificates = new CertificateService(context, store);
     const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));

@@ -30,6 +30,8 @@ export interface ServiceDeps {
   taskTokens: TaskTokenIssuer;
   /** The operator's --admin-tasks: whether requests may run code as admin (core/admin-tasks.ts). */
   adminTasks: AdminTasksPolicy;
+  /** Why this server cannot run container pools (no working engine, or container nodes without --containers host); absent: it can. */
+  containerPoolRefusal?: () => string | undefined;
 }
 
 export class ServiceContext {

@@ -22,6 +22,7 @@ import {
 } from '../core/pool-autoscale.js';
 import {
   applyAutoScaleRun,
+  checkStartTaskContainer,
   createPool,
   markPoolDeleting,
   patchPool,
@@ -77,7 +78,7 @@ export class PoolService {
   }
 
   private poolOptions() {
-    return { minAutoScaleIntervalMs: this.context.deps.minAutoScaleIntervalMs };
+    return { minAutoScaleIntervalMs: this.context.deps.minAutoScaleIntervalMs, containerPoolRefusal: this.context.deps.containerPoolRefusal };
   }
 
   private insert(account: string, created: Pool): Pool {
@@ -177,6 +178,7 @@ export class PoolService {
   patch(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions, emptyPoolChanges?: EmptyPoolChanges): Pool {
     return this.mutate(caller, poolId, conditions, (pool, now, eTag) => {
       this.checkAdminChanges(pool, changes, emptyPoolChanges);
+      checkStartTaskContainer(changes.startTask);
       return patchPool(pool, changes, now, eTag, emptyPoolChanges);
     });
   }
@@ -184,6 +186,7 @@ export class PoolService {
   updateProperties(caller: Caller, poolId: string, changes: PoolPropertyChanges, conditions?: Conditions): Pool {
     return this.mutate(caller, poolId, conditions, (pool, now, eTag) => {
       this.checkAdminChanges(pool, changes);
+      checkStartTaskContainer(changes.startTask);
       return updatePoolProperties(pool, changes, now, eTag);
     });
   }

@@ -15,6 +15,7 @@
 // starts; so does a named user the pool does not define (preProcessingFailure).
 
 import { settingsEnvironment } from '../core/batch-environment.js';
+import { containerRunOf, type TaskContainerSettings } from '../core/container-settings.js';
 import type { EnvironmentSetting, ResourceFile, UserIdentity } from '../core/common.js';
 import type { Job } from '../core/job.js';
 import { attemptOf, DEFAULT_RELEASE_WALL_CLOCK, preparationTaskOf, prepReleaseDirectory, releaseTaskOf, type PrepReleaseKind } from '../core/job-preparation.js';
@@ -42,6 +43,7 @@ interface RunParts {
   packages: { references?: Parameters<NodeSetup['forRun']>[2]; audience: 'task' | 'starttask' };
   maxWallClockTime?: string;
   isRetry: boolean;
+  containerSettings: TaskContainerSettings | undefined;
   extra?: Partial<TaskRun>;
 }
 
@@ -72,6 +74,7 @@ export class RunBuilder {
       packages: { references: task.applicationPackageReferences, audience: 'task' },
       maxWallClockTime: task.constraints.maxWallClockTime,
       isRetry,
+      containerSettings: task.containerSettings as TaskContainerSettings | undefined,
       extra: {
         outputFiles: task.outputFiles ?? [],
         jobPreparationDirectory: preparationTaskOf(job) ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
@@ -94,6 +97,7 @@ export class RunBuilder {
       userIdentity: startTask.userIdentity,
       packages: { audience: 'starttask' },
       isRetry,
+      containerSettings: startTask.containerSettings,
     });
   }
 
@@ -114,6 +118,7 @@ export class RunBuilder {
       packages: { audience: 'task' },
       maxWallClockTime: kind === 'jobPreparation' ? preparation?.constraints?.maxWallClockTime : (release?.maxWallClockTime ?? DEFAULT_RELEASE_WALL_CLOCK),
       isRetry,
+      containerSettings: spec.containerSettings,
       extra: {
         visibleTaskId: spec.id ?? (kind === 'jobPreparation' ? 'jobpreparation' : 'jobrelease'),
         jobPreparationDirectory: preparation ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
@@ -126,11 +131,13 @@ export class RunBuilder {
     const setup = this.setup.forRun(account, parts.pool, parts.packages.references, parts.packages.audience);
     const identity = runIdentity(parts.userIdentity, parts.pool);
     const wallClock = parts.maxWallClockTime ? parseDuration(parts.maxWallClockTime) : undefined;
+    const containers = containerRunOf(parts.ref.kind, parts.containerSettings, parts.pool?.virtualMachineConfiguration?.containerConfiguration);
     return {
       ...parts.ref,
       applicationPackages: setup.applicationPackages,
       certificates: setup.certificates,
-      preProcessingFailure: setup.failure ?? identity.failure,
+      preProcessingFailure: setup.failure ?? identity.failure ?? containers.failure,
+      ...(containers.container ? { container: containers.container } : {}),
       commandLine: parts.commandLine,
       taskDirectory: parts.taskDirectory,
       resourceFiles: (parts.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),

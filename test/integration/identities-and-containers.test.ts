@@ -1,13 +1,10 @@
-// Who a task runs as, and what Lapis refuses to run on the host: named users
-// from the pool's userAccounts take their elevation from it; containers are
-// refused with a clear error at pool or task creation (local nodes have no
-// container runtime), never run on the host instead.
+// Who a task runs as: named users from the pool's userAccounts take their
+// elevation from it.
 
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
-import { errorDetail, signedRequest } from '../../src/testkit/signed-request.js';
+import { addPoolAndWait, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 import { findOsUser } from '../../src/server/os-users.js';
 
@@ -126,27 +123,4 @@ async function deletePool(poolId: string): Promise<void> {
   await waitFor(async () => ((await server.batch.pool.exists(poolId)).body ? undefined : true), { what: `pool ${poolId} to be deleted` });
 }
 
-describe('containers', () => {
-  test('container pools, start tasks and tasks are refused, naming the property', async () => {
-    const base = poolSpec(uniqueId('Docker'), { targetDedicatedNodes: 0 });
-    const containerPool = {
-      ...base,
-      virtualMachineConfiguration: { ...base.virtualMachineConfiguration, containerConfiguration: { type: 'dockerCompatible', containerImageNames: ['ubuntu'] } },
-    };
-    const response = await signedRequest(server, 'POST', '/pools', { body: JSON.stringify(containerPool) });
-    assert.equal(response.status, 400);
-    assert.equal(errorDetail(response.body, 'PropertyName'), 'virtualMachineConfiguration.containerConfiguration');
-    assert.match(errorDetail(response.body, 'Reason') ?? '', /container runtime/);
-    await assert.rejects(server.batch.pool.get(base.id), batchError('PoolNotFound', 404));
-
-    const poolId = uniqueId('Plain');
-    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 0 });
-    const jobId = uniqueId('Job');
-    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
-    await assert.rejects(
-      server.batch.task.add(jobId, { id: 'boxed', commandLine: '/bin/true', containerSettings: { imageName: 'ubuntu:22.04' } }),
-      batchError('InvalidPropertyValue', 400),
-    );
-    assert.deepEqual([...(await server.batch.task.list(jobId))], []);
-  });
-});
+// Container pools and tasks: test/integration/container-tasks.test.ts.

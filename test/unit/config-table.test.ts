@@ -75,6 +75,7 @@ describe('the settings table', () => {
       requestTimeoutMs: 30_000,
       adminTasks: 'allow',
       nodeRuntime: 'process',
+      containers: 'engine',
     });
     assert.equal(resolveSettings().process.heapGrowingPercent, 50);
   });

@@ -35,6 +35,7 @@ import { poolOperations } from './routes/pools.js';
 import { taskOperations } from './routes/tasks.js';
 import type { BatchServices } from './services.js';
 import type { SpecOperationId } from './spec-operations.js';
+import { jsonWithoutRegistrySecrets, withoutRegistrySecrets } from './registry-secrets.js';
 import { queryForVersion, replyForVersion, requestBodyForVersion } from './version-gate.js';
 import { checkApiVersion, isAtLeast } from './versions.js';
 
@@ -153,6 +154,11 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: BatchErr
  * Sends JSON with Batch's exact Content-Type. A Buffer, because Fastify
  * rewrites the Content-Type of a string payload (odata="minimalmetadata"; charset=utf-8).
  */
+function withoutReplySecrets(reply: BatchReply): BatchReply {
+  if (reply.json !== undefined) return { ...reply, json: jsonWithoutRegistrySecrets(reply.json) };
+  return reply.body === undefined ? reply : { ...reply, body: withoutRegistrySecrets(reply.body) };
+}
+
 function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(JSON.stringify(body), 'utf8'));
 }
@@ -284,7 +290,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
           body: requestBodyForVersion(operation.id, apiVersion, parseJson(request.body)),
           path: (request.raw.url ?? request.url).split('?')[0] as string,
         };
-        const result: BatchReply = replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest));
+        const result: BatchReply = withoutReplySecrets(replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest)));
         commonHeaders(request, reply);
         reply.code(result.status);
         for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);

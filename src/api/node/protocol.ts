@@ -4,6 +4,7 @@
 // with the same id) or tell (a notice, never answered). Nothing here names
 // a Batch account key: an agent holds only its own node's credential.
 
+import type { NodeContainerImages } from '../../core/container-settings.js';
 import type { NodeUsageSample } from '../../core/node-usage.js';
 import type { ByteRange, NodeFileEntry, NodeUserAccount, OsAccount, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 
@@ -15,7 +16,8 @@ export const AGENT_AUTH_SCHEME = 'LapisNode';
 
 /** What the server asks of an agent. */
 export type ServerRequest =
-  | { op: 'prepare' }
+  /** `containerImages`: the pool's images, checked (pulled when missing) before the node is ready. */
+  | { op: 'prepare'; containerImages?: NodeContainerImages }
   | { op: 'stop'; run: TaskRunRef }
   | { op: 'restart'; wipe: boolean }
   /** Ends every process and removes the node's files; the agent exits after its reply. */

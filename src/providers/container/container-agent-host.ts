@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { removePath } from '../../agent/no-follow.js';
+import type { ContainerEngine } from '../../core/container-settings.js';
 import type { NodePlacement } from '../../core/ports.js';
 import type { AgentHost } from '../local/agent-host.js';
 import { vmSizeLimits } from './vm-sizes.js';
@@ -25,13 +26,6 @@ const execFileAsync = promisify(execFile);
 
 /** Where the host's node binary is inside a node. */
 const NODE_BINARY = '/opt/lapis/node';
-
-export interface ContainerEngine {
-  /** `podman` or `docker`. */
-  command: string;
-  /** Flags every `run` needs on this machine (a runtime, ulimits the host allows). */
-  runFlags: string[];
-}
 
 export interface ContainerAgentHostOptions {
   engine: ContainerEngine;

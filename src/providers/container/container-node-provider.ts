@@ -3,15 +3,15 @@
 // Inside a node, runs use the container's own root and users: the host's OS
 // accounts and control groups are not used there.
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ImageReference } from '../../core/pool.js';
 import type { NodeEvents, NodePlacement } from '../../core/ports.js';
 import { LocalNodeProvider, type LocalNodeProviderOptions } from '../local/local-node-provider.js';
-import { ContainerAgentHost, type ContainerEngine } from './container-agent-host.js';
+import type { ContainerEngine } from '../../core/container-settings.js';
+import { ContainerAgentHost } from './container-agent-host.js';
+import { containerEngine, engineVersion } from './engine.js';
 import { imageKey, nodeImageTable } from './node-images.js';
-import { SYSTEM_PATH } from '../../core/system-path.js';
 
 
 export interface ContainerNodeOptions {
@@ -50,29 +50,11 @@ export function containerNodeProvider(events: NodeEvents, options: LocalNodeProv
   return new LocalNodeProvider(events, { ...options, userAccounts: undefined, cgroupRoot: undefined }, host);
 }
 
-/** The engine and the flags its `run` needs here: Podman with runc (crun fails on hybrid cgroups) and ulimits within the host's hard limits. */
-function containerEngine(choice: 'podman' | 'docker' | undefined): ContainerEngine {
-  const command = choice ?? (installed('podman') ? 'podman' : 'docker');
-  const ulimits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
-  // --replace: a node started again after its agent was killed may find its old container not yet gone.
-  if (command === 'podman') return { command, runFlags: [...(installed('runc') ? ['--runtime', 'runc'] : []), ...ulimits, '--replace'] };
-  return { command, runFlags: ulimits };
-}
-
-function installed(command: string): boolean {
-  try {
-    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: SYSTEM_PATH } });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Asks the engine for its version (which needs it working, not only installed) and says what runs the nodes. */
 function reportEngine(engine: ContainerEngine, container: ContainerNodeOptions): void {
   const why = container.engine ? 'as --container-engine says' : engine.command === 'podman' ? 'found first; it gives each node a user namespace' : 'Podman is not installed';
   try {
-    const version = execFileSync(engine.command, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { PATH: SYSTEM_PATH }, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const version = engineVersion(engine);
     container.log('info', `container nodes: ${engine.command} ${version} (${why}); run flags: ${engine.runFlags.join(' ') || 'none'}`);
   } catch (error) {
     container.log('warn', `container nodes: ${engine.command} does not answer (${(error as Error).message.split('\n')[0]}); nodes will fail to start until it does`);

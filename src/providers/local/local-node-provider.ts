@@ -12,6 +12,7 @@ import type { AgentSettings } from '../../agent/agent-settings.js';
 import { recordedOutcomes } from '../../agent/run-records.js';
 import { AgentHub, type AgentConnection } from '../../api/node/agent-hub.js';
 import type { AgentRequest } from '../../api/node/protocol.js';
+import type { ContainerTaskRuntime, NodeContainerImages } from '../../core/container-settings.js';
 import type { NodeEvents, NodeFileSystem, NodePlacement, NodeProvider, NodeUserAccounts, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 import { processAgentHost, type AgentHost } from './agent-host.js';
 import { agentProgram } from './agent-program.js';
@@ -27,6 +28,11 @@ export interface LocalNodeProviderOptions {
   clock: () => Date;
   /** How often each agent tells the server it is alive (NodeEvents.nodeHeartbeat). */
   heartbeatIntervalMs: number;
+  /** Container pools: the images a node's pool names (undefined: not a container pool), and how its container runs run. */
+  containers?: {
+    imagesOf(placement: NodePlacement): NodeContainerImages | undefined;
+    runtime(): ContainerTaskRuntime | undefined;
+  };
 }
 
 /** How long a new agent may take to connect. */
@@ -69,7 +75,8 @@ export class LocalNodeProvider implements NodeProvider {
 
   async provisionNode(placement: NodePlacement): Promise<void> {
     const agent = await this.startAgent(placement);
-    await agent.request({ op: 'prepare' });
+    const containerImages = this.options.containers?.runtime()?.kind === 'engine' ? this.options.containers.imagesOf(placement) : undefined;
+    await agent.request({ op: 'prepare', ...(containerImages ? { containerImages } : {}) });
   }
 
   async releaseNode(placement: NodePlacement): Promise<void> {
@@ -152,7 +159,9 @@ export class LocalNodeProvider implements NodeProvider {
     this.hubUrl ??= this.hub.listen('127.0.0.1');
     const [url, program] = await Promise.all([this.hubUrl, agentProgram()]);
     const nodeDirectory = path.join(this.options.nodesDirectory, placement.nodeId);
+    const containers = this.options.containers?.imagesOf(placement) ? this.options.containers.runtime() : undefined;
     const settings: AgentSettings = {
+      ...(containers ? { containers } : {}),
       url,
       ...placement,
       credential: this.hub.issueCredential(placement.nodeId),

@@ -37,10 +37,10 @@ export function poolToWire(request: BatchRequest, pool: Pool): object {
 }
 
 /** Extensions are answered without their protectedSettings. */
-function withoutExtensionSecrets(configuration: NonNullable<Pool['virtualMachineConfiguration']>): object {
+function withoutExtensionSecrets(configuration: NonNullable<Pool['virtualMachineConfiguration']>): Record<string, unknown> {
   const { extensions } = configuration as { extensions?: unknown };
   if (!Array.isArray(extensions)) return configuration;
-  return { ...configuration, extensions: extensions.map(withoutProtectedSettings) };
+  return { ...configuration, extensions: extensions.map(withoutProtectedSettings) } as Record<string, unknown>;
 }
 
 /** A pool user's password and SSH private key are never returned. */

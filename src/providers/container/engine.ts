@@ -1,0 +1,30 @@
+// Which container engine this host has, and the flags its `run` needs here:
+// Podman with runc (crun fails on hybrid cgroups) and ulimits within the
+// host's hard limits, else Docker. Container nodes and container tasks on
+// process nodes both run through it.
+
+import { execFileSync } from 'node:child_process';
+import type { ContainerEngine } from '../../core/container-settings.js';
+import { SYSTEM_PATH } from '../../core/system-path.js';
+
+export function containerEngine(choice: 'podman' | 'docker' | undefined): ContainerEngine {
+  const command = choice ?? (installed('podman') ? 'podman' : 'docker');
+  const ulimits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+  // --replace: a node started again after its agent was killed may find its old container not yet gone.
+  if (command === 'podman') return { command, runFlags: [...(installed('runc') ? ['--runtime', 'runc'] : []), ...ulimits, '--replace'] };
+  return { command, runFlags: ulimits };
+}
+
+export function installed(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore', env: { PATH: SYSTEM_PATH } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The engine's server version (which needs it working, not only installed); throws its complaint when it does not answer. */
+export function engineVersion(engine: ContainerEngine): string {
+  return execFileSync(engine.command, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { PATH: SYSTEM_PATH }, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
