@@ -7,22 +7,35 @@
 // Python azure-batch and azure-storage-blob in a Snakemake-shaped client.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEV_STORAGE } from '../../src/config/config.js';
+import { DEV_ACCOUNT, DEV_STORAGE } from '../../src/config/config.js';
 import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
 
 const OTHER = { name: 'other', key: Buffer.alloc(64, 7).toString('base64') };
 const NODE_CLIENT = path.resolve('test/fixtures/azure-hostnames-client.ts');
 const RESOLVER = path.resolve('test/fixtures/resolve-azure-names.ts');
+const SNAKEMAKE_CLIENT = path.resolve('test/fixtures/snakemake-shaped-client.py');
+const IMAGE = 'localhost/lapis-test/debian:bookworm';
+
+/** Debian's python3-azure is in the system interpreter, which a pyenv or venv python3 on PATH may hide. */
+const python = ['/usr/bin/python3', 'python3'].find(
+  (candidate) => spawnSync(candidate, ['-c', 'import azure.batch, azure.storage.blob'], { stdio: 'ignore' }).status === 0,
+);
+
+function snakemakeClientMissing(): string | undefined {
+  if (!python) return 'needs Python azure-batch and azure-storage-blob (bash scripts/install-client-tools.sh)';
+  if (spawnSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' }).status !== 0) return `needs podman and the image ${IMAGE} (scripts/build-test-node-image.sh)`;
+  return undefined;
+}
 let server: TestServer;
 
 before(async () => {
   server = await startTestServer({
-    config: { azureHostnames: true, accounts: [{ name: 'lapis', key: 'C9WMEdF0k+FTrCkiGkIntEquano5g9OmrrkTiTWVamSJS8etrxIb9NbIpG+QoYEigw/5jYhVmvgHyAsOM2bueg==' }, OTHER] },
+    config: { azureHostnames: true, accounts: [DEV_ACCOUNT, OTHER] },
   });
 });
 
@@ -85,4 +98,24 @@ test('a client that does not trust the local CA is refused the connection', asyn
   const result = await run(process.execPath, ['--import', 'tsx', '--import', RESOLVER, NODE_CLIENT], clientEnv());
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /certificate/i);
+});
+
+test('a Snakemake-shaped Python client: account from the host name, REQUESTS_CA_BUNDLE, a container pool, a tarred workflow, output to blob', { skip: snakemakeClientMissing(), timeout: 300_000 }, async () => {
+  const result = await run(python as string, [SNAKEMAKE_CLIENT], {
+    AZ_BATCH_ACCOUNT_URL: server.lapis.batchUrl,
+    AZ_BATCH_ACCOUNT_KEY: server.account.key,
+    BLOB_URL: server.lapis.storageAccountUrl,
+    STORAGE_ACCOUNT: DEV_STORAGE.accountName,
+    STORAGE_KEY: DEV_STORAGE.accountKey,
+    CONTAINER_IMAGE: IMAGE,
+    RUN_ID: randomUUID().slice(0, 8),
+    REQUESTS_CA_BUNDLE: server.lapis.certificateAuthority as string,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const seen = JSON.parse(result.stdout) as { account: string; taskState: string; result: string; exitCode: number; failure: string | null; stderr: string; output: string; poolsLeft: string[] };
+  assert.equal(seen.account, 'lapis');
+  assert.deepEqual({ taskState: seen.taskState, result: seen.result, exitCode: seen.exitCode, failure: seen.failure }, { taskState: 'completed', result: 'success', exitCode: 0, failure: null }, seen.stderr);
+  // bash in the container expanded the task id; the single-quoted words stayed one argument.
+  assert.match(seen.output, /^rule copy copy-[0-9a-f]{8} MADE BY THE WORKFLOW\n$/);
+  assert.deepEqual(seen.poolsLeft, []);
 });
