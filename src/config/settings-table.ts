@@ -408,6 +408,10 @@ export function checkTogether(settings: Partial<Settings>): void {
   const tls = settings.tls as Partial<NonNullable<Settings['tls']>> | undefined;
   if ((tls?.certFile === undefined) !== (tls?.keyFile === undefined)) throw new Error('--cert and --key go together.');
   if (tls && settings.azureHostnames) throw new Error('--azure-hostnames serves a certificate of its own local CA: leave out --cert and --key.');
+  const listening = [settings.host, settings.blob?.host].filter((address) => address !== undefined);
+  if (settings.azureHostnames && listening.some((address) => !/^127\.\d+\.\d+\.\d+$/.test(address) && address !== '::1')) {
+    throw new Error('--azure-hostnames listens on loopback addresses only (127.x.x.x or ::1, in --host and --blob-host): its local CA signs for nothing else.');
+  }
 }
 
 /** The long flag, `--port` of `--port <port>`. */

@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { BATCH_HOST_SUFFIX, BLOB_HOST_SUFFIX, batchHostName, blobHostName } from '../core/azure-hostnames.js';
 import type { LapisConfig } from '../config/config.js';
-import { ensureCertificateAuthority, issueServerCertificate } from './local-certificate-authority.js';
+import { ensureCertificateAuthority, isLoopbackAddress, issueServerCertificate } from './local-certificate-authority.js';
 
 export interface AzureEndpoints {
   tls: { certFile: string; keyFile: string };
@@ -33,7 +33,7 @@ export function azureHostNames(config: Pick<LapisConfig, 'accounts' | 'azureRegi
 export function azureEndpoints(config: LapisConfig, dataDir: string, now: Date): AzureEndpoints {
   const ca = ensureCertificateAuthority(dataDir, now);
   const names = azureHostNames(config);
-  const addresses = [...new Set(['127.0.0.1', '::1', config.host, config.blob.host ?? config.host].filter((address) => isIP(address) !== 0))];
+  const addresses = [...new Set(['127.0.0.1', '::1', config.host, config.blob.host ?? config.host].filter((address) => isIP(address) !== 0 && isLoopbackAddress(address)))];
   const tls = issueServerCertificate(
     ca,
     [...names.batch, ...names.blob, `*.${config.azureRegion}${BATCH_HOST_SUFFIX}`, `*${BLOB_HOST_SUFFIX}`, 'localhost'],

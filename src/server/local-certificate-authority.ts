@@ -8,6 +8,11 @@
 // the X.509 certificates, which Node's crypto cannot. The server certificate is
 // signed anew at every start, for the names that start serves (accounts and
 // region may change between starts); the CA stays, so clients trust it once.
+//
+// The CA is name-constrained (RFC 5280 nameConstraints, critical) to Azure's
+// Batch and blob domains, `localhost` and loopback addresses: whoever reads
+// its key (a task, when Lapis does not run as root and tasks run as its user)
+// can sign nothing that a client trusting it would accept for another site.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +20,29 @@ import path from 'node:path';
 import forge from 'node-forge';
 
 const CA_VALIDITY_YEARS = 10;
+/** What the CA may sign for: DNS names at or below these, and loopback addresses. */
+export const CA_PERMITTED_DNS = ['batch.azure.com', 'blob.core.windows.net', 'localhost'];
+const CA_PERMITTED_IPS: { address: number[]; mask: number[] }[] = [
+  { address: [127, 0, 0, 0], mask: [255, 0, 0, 0] },
+  { address: [...Array(15).fill(0), 1], mask: Array(16).fill(255) },
+];
+
+/** A loopback address, which the CA may sign for. */
+export function isLoopbackAddress(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1';
+}
+
+/** The critical nameConstraints extension: permitted subtrees only (RFC 5280 4.2.1.10). */
+function nameConstraints(): object {
+  const { asn1 } = forge;
+  const subtree = (name: forge.asn1.Asn1) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [name]);
+  const dns = CA_PERMITTED_DNS.map((domain) => subtree(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, domain)));
+  const ips = CA_PERMITTED_IPS.map(({ address, mask }) =>
+    subtree(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, String.fromCharCode(...address, ...mask))),
+  );
+  const permitted = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [...dns, ...ips]);
+  return { id: '2.5.29.30', critical: true, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [permitted]) };
+}
 // Clients refuse server certificates valid longer than 398 days (Apple, Chrome); Lapis signs a new one at each start anyway.
 const SERVER_VALIDITY_DAYS = 397;
 
@@ -87,6 +115,7 @@ export function ensureCertificateAuthority(dataDir: string, now: Date): Certific
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
+    nameConstraints(),
   ]);
   writePrivately(files.caKeyFile, keys.privatePem, 0o600);
   writePrivately(files.caCertFile, pem, 0o644);

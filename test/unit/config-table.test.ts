@@ -128,6 +128,8 @@ describe('precedence: defaults, then the environment, then flags', () => {
       () => resolveSettings({}, { '--azure-hostnames': true, '--cert': 'c.pem', '--key': 'k.pem' }),
       /^Error: --azure-hostnames serves a certificate of its own local CA: leave out --cert and --key\.$/,
     );
+    assert.throws(() => resolveSettings({}, { '--azure-hostnames': true, '--host': '0.0.0.0' }), /--azure-hostnames listens on loopback addresses only/);
+    assert.equal(resolveSettings({}, { '--azure-hostnames': true, '--blob-host': '127.0.0.2' }).config.blob.host, '127.0.0.2');
   });
 
   test('accounts: LAPIS_ACCOUNTS, --account (repeatable) over it, one way per layer', () => {
