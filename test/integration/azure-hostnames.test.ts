@@ -19,6 +19,8 @@ const OTHER = { name: 'other', key: Buffer.alloc(64, 7).toString('base64') };
 const NODE_CLIENT = path.resolve('test/fixtures/azure-hostnames-client.ts');
 const RESOLVER = path.resolve('test/fixtures/resolve-azure-names.ts');
 const SNAKEMAKE_CLIENT = path.resolve('test/fixtures/snakemake-shaped-client.py');
+const PYTHON_RESOLVER = path.resolve('test/fixtures/python-azure-names');
+const hasAz = spawnSync('sh', ['-c', 'command -v az'], { stdio: 'ignore' }).status === 0;
 const IMAGE = 'localhost/lapis-test/debian:bookworm';
 
 /** Debian's python3-azure is in the system interpreter, which a pyenv or venv python3 on PATH may hide. */
@@ -110,6 +112,7 @@ test('a Snakemake-shaped Python client: account from the host name, REQUESTS_CA_
     CONTAINER_IMAGE: IMAGE,
     RUN_ID: randomUUID().slice(0, 8),
     REQUESTS_CA_BUNDLE: server.lapis.certificateAuthority as string,
+    PYTHONPATH: PYTHON_RESOLVER,
   });
   assert.equal(result.code, 0, result.stderr);
   const seen = JSON.parse(result.stdout) as { account: string; taskState: string; result: string; exitCode: number; failure: string | null; stderr: string; output: string; poolsLeft: string[] };
@@ -118,4 +121,23 @@ test('a Snakemake-shaped Python client: account from the host name, REQUESTS_CA_
   // bash in the container expanded the task id; the single-quoted words stayed one argument.
   assert.match(seen.output, /^rule copy copy-[0-9a-f]{8} MADE BY THE WORKFLOW\n$/);
   assert.deepEqual(seen.poolsLeft, []);
+});
+
+test('az batch lists pools and adds a job on the Azure name, trusting the CA through REQUESTS_CA_BUNDLE', { skip: hasAz ? false : 'needs the az CLI (bash scripts/install-client-tools.sh)', timeout: 180_000 }, async () => {
+  const jobId = `az-names-${randomUUID().slice(0, 8)}`;
+  const az = (args: string[], trusted = true) =>
+    run('az', [...args, '--account-name', server.account.name, '--account-key', server.account.key, '--account-endpoint', server.lapis.batchUrl, '--output', 'json'], {
+      HOME: process.env.HOME ?? '/root',
+      PYTHONPATH: PYTHON_RESOLVER,
+      AZURE_CORE_COLLECT_TELEMETRY: 'false',
+      ...(trusted ? { REQUESTS_CA_BUNDLE: server.lapis.certificateAuthority as string } : {}),
+    });
+  const added = await az(['batch', 'job', 'create', '--id', jobId, '--pool-id', 'no-such-pool']);
+  assert.equal(added.code, 0, added.stderr);
+  const jobs = await az(['batch', 'job', 'list']);
+  assert.equal(jobs.code, 0, jobs.stderr);
+  assert.ok((JSON.parse(jobs.stdout) as { id: string }[]).some((job) => job.id === jobId), jobs.stdout);
+  const untrusted = await az(['batch', 'job', 'list'], false);
+  assert.notEqual(untrusted.code, 0);
+  assert.match(untrusted.stderr, /certificate/i);
 });
