@@ -3,8 +3,8 @@
 // https://<storage>.blob.core.windows.net:<port>, trusting the local CA Lapis
 // keeps in its data directory. The names resolve to 127.0.0.1 inside the
 // client processes alone (a resolver override), never through the machine's
-// /etc/hosts. Judged by @azure/batch and @azure/storage-blob here, and by
-// Python azure-batch and azure-storage-blob in a Snakemake-shaped client.
+// /etc/hosts. Judged by @azure/batch and @azure/storage-blob, by Python
+// azure-batch and azure-storage-blob in a Snakemake-shaped client, and by az batch.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
