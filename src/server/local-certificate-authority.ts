@@ -21,7 +21,7 @@ import forge from 'node-forge';
 
 const CA_VALIDITY_YEARS = 10;
 /** What the CA may sign for: DNS names at or below these, and loopback addresses. */
-export const CA_PERMITTED_DNS = ['batch.azure.com', 'blob.core.windows.net', 'localhost'];
+const CA_PERMITTED_DNS = ['batch.azure.com', 'blob.core.windows.net', 'localhost'];
 const CA_PERMITTED_IPS: { address: number[]; mask: number[] }[] = [
   { address: [127, 0, 0, 0], mask: [255, 0, 0, 0] },
   { address: [...Array(15).fill(0), 1], mask: Array(16).fill(255) },
