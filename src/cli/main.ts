@@ -20,6 +20,7 @@ import { startLapis } from '../server/lapis-server.js';
 import { createLogger } from '../server/logger.js';
 import { addAccountCommand } from './account-command.js';
 import { addAgentCommand } from './agent-command.js';
+import { addAzureCommands } from './azure-commands.js';
 import { checkKnownAccount, checkStoreExists } from './app-checks.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { readyInfo, readyText } from './ready-output.js';
@@ -52,6 +53,7 @@ export function buildCli(): Command {
 
   addAccountCommand(program);
   addAgentCommand(program);
+  addAzureCommands(program);
 
   // `lapis app` reads the data directory as serve does: --data, else LAPIS_DATA, else .lapis.
   const data = settingFor('--data');

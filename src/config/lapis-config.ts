@@ -18,6 +18,8 @@ export interface LapisConfig {
   blob: {
     /** Port of the embedded blob endpoint; ignored with an external endpoint. */
     port: number;
+    /** Address the embedded blob endpoint listens on; absent: the Batch endpoint's (`host`). */
+    host?: string;
     /** An external Azure-compatible blob endpoint instead of the embedded one. */
     externalEndpoint?: string;
     accountName: string;
@@ -35,6 +37,14 @@ export interface LapisConfig {
   /** How long a client has to send a whole request (headers and body), in ms; a stalled request is answered 408 and closed. */
   requestTimeoutMs: number;
   tls?: { certFile: string; keyFile: string };
+  /**
+   * Serve Azure's host names over HTTPS with the data directory's local CA:
+   * the Batch endpoint for `<account>.<region>.batch.azure.com`, the blob
+   * endpoint for `<storage>.blob.core.windows.net`.
+   */
+  azureHostnames: boolean;
+  /** The region label of the Batch host names with azureHostnames. */
+  azureRegion: string;
   /**
    * Whether requests may run code as admin (an autoUser or pool user with
    * elevationLevel admin), which on local process nodes is root on this host.

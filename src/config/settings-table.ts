@@ -87,6 +87,11 @@ function parseSwitch(value: string, source: string): boolean {
   throw new Error(`${source} is a switch: give it alone, without a value.`);
 }
 
+function parseRegion(value: string, source: string): string {
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(value)) throw new Error(`${source} must be one host name label (letters, digits, '-'), got '${value}'.`);
+  return value.toLowerCase();
+}
+
 export function parseAdminTasks(value: string, source: string): AdminTasksSetting {
   const policy = value.trim().toLowerCase();
   if (policy !== 'allow' && policy !== 'refuse') throw new Error(`${source} must be 'allow' or 'refuse', not '${value}'.`);
@@ -152,6 +157,16 @@ export const SETTINGS: readonly AnySetting[] = [
     parse: parsePort,
     help: "embedded blob endpoint port (Azurite's too: where Azurite runs, use --blob-endpoint or another port); 0 picks a free one",
     details: "embedded blob endpoint port; Azurite's default too, so where Azurite runs give another (`0` picks a free one) or use Azurite with `--blob-endpoint`",
+  }),
+  setting({
+    key: 'blob.host',
+    flag: '--blob-host <host>',
+    env: 'LAPIS_BLOB_HOST',
+    defaultText: 'the `--host`',
+    parse: text,
+    help: 'address the embedded blob endpoint listens on (default: --host)',
+    details:
+      'address the embedded blob endpoint listens on; with `--azure-hostnames` on port 443 for both endpoints, give it another loopback address (`127.0.0.2`) than `--host`, and `lapis hosts` maps the blob names to it',
   }),
   setting({
     key: 'blob.externalEndpoint',
@@ -335,6 +350,26 @@ export const SETTINGS: readonly AnySetting[] = [
     help: 'TLS private key (PEM) to serve HTTPS',
     details: 'TLS private key (PEM), with `--cert`',
   }),
+  setting({
+    key: 'azureHostnames',
+    flag: '--azure-hostnames',
+    env: 'LAPIS_AZURE_HOSTNAMES',
+    default: 'false',
+    defaultText: 'off',
+    parse: parseSwitch,
+    help: "serve HTTPS for Azure's host names (<account>.<region>.batch.azure.com, <storage>.blob.core.windows.net) with a local CA; see lapis certs, lapis hosts",
+    details:
+      "serve the Batch endpoint as `https://<account>.<region>.batch.azure.com` and the blob endpoint as `https://<storage>.blob.core.windows.net` (host-style), with a certificate signed by a local certificate authority kept in the data directory (`tls/`); `lapis certs` says how to trust it, `lapis hosts` prints the `/etc/hosts` lines. The ports stay `--port` and `--blob-port` (give `443` for URLs without one). Instead of `--cert`/`--key`",
+  }),
+  setting({
+    key: 'azureRegion',
+    flag: '--azure-region <region>',
+    env: 'LAPIS_AZURE_REGION',
+    default: 'local',
+    parse: parseRegion,
+    help: 'with --azure-hostnames: the region label of the Batch host names',
+    details: 'with `--azure-hostnames`: the region label of the Batch host names (`<account>.<region>.batch.azure.com`); the certificate covers that region only',
+  }),
   // 50: see cli/heap-growth.ts for why.
   setting({
     key: 'heapGrowingPercent',
@@ -372,6 +407,11 @@ export const SETTINGS: readonly AnySetting[] = [
 export function checkTogether(settings: Partial<Settings>): void {
   const tls = settings.tls as Partial<NonNullable<Settings['tls']>> | undefined;
   if ((tls?.certFile === undefined) !== (tls?.keyFile === undefined)) throw new Error('--cert and --key go together.');
+  if (tls && settings.azureHostnames) throw new Error('--azure-hostnames serves a certificate of its own local CA: leave out --cert and --key.');
+  const listening = [settings.host, settings.blob?.host].filter((address) => address !== undefined);
+  if (settings.azureHostnames && listening.some((address) => !/^127\.\d+\.\d+\.\d+$/.test(address) && address !== '::1')) {
+    throw new Error('--azure-hostnames listens on loopback addresses only (127.x.x.x or ::1, in --host and --blob-host): its local CA signs for nothing else.');
+  }
 }
 
 /** The long flag, `--port` of `--port <port>`. */

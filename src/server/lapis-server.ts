@@ -43,6 +43,8 @@ import { PoolService } from '../services/pool-service.js';
 import { TaskService } from '../services/task-service.js';
 import { LocalApplicationPackageFiles } from '../store/packages/local-application-packages.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { azureEndpoints, type AzureEndpoints } from './azure-endpoints.js';
+import { readdressBlobUrl } from '../core/azure-hostnames.js';
 import { abandonDataDirectory, dataDirectoryError, prepareDataDirectory } from './data-directory.js';
 import { checkEndpointsCanListen, type Endpoint } from './endpoint-ports.js';
 import { createLogger } from './logger.js';
@@ -53,8 +55,10 @@ export interface RunningLapis {
   config: LapisConfig;
   batchUrl: string;
   blobUrl: string;
-  /** The blob account URL, e.g. http://127.0.0.1:10000/devstoreaccount1. */
+  /** The blob account URL, e.g. http://127.0.0.1:10000/devstoreaccount1 (with --azure-hostnames, https://devstoreaccount1.blob.core.windows.net:10000). */
   storageAccountUrl: string;
+  /** With --azure-hostnames: the local CA's certificate file, which clients trust. */
+  certificateAuthority?: string;
   logger: Logger;
   /** Asks the scheduler for a pass now, e.g. after a test moved its clock. */
   wake(): void;
@@ -86,7 +90,7 @@ export const systemClock: Clock = { now: () => new Date() };
 function endpointsOf(config: LapisConfig): Endpoint[] {
   const batch: Endpoint = { name: 'the Batch endpoint', host: config.host, port: config.port, flag: '--port' };
   if (config.blob.externalEndpoint) return [batch];
-  return [batch, { name: 'the embedded blob endpoint', host: config.host, port: config.blob.port, flag: '--blob-port', blob: true }];
+  return [batch, { name: 'the embedded blob endpoint', host: config.blob.host ?? config.host, port: config.blob.port, flag: '--blob-port', blob: true }];
 }
 
 export async function startLapis(config: LapisConfig, options: StartLapisOptions = {}): Promise<RunningLapis> {
@@ -106,13 +110,22 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     abandonDataDirectory(directory);
     throw dataDirectoryError(dataDir, error);
   }
+  let azure: AzureEndpoints | undefined;
+  try {
+    azure = config.azureHostnames ? azureEndpoints(config, dataDir, new Date()) : undefined;
+  } catch (error) {
+    store.close();
+    abandonDataDirectory(directory);
+    throw error;
+  }
+  const tls = azure?.tls ?? config.tls;
   const embeddedBlob = config.blob.externalEndpoint
     ? undefined
     : new EmbeddedBlobServer({
-        host: config.host,
+        host: config.blob.host ?? config.host,
         port: config.blob.port,
         directory: config.inMemory ? undefined : path.join(dataDir, 'blob'),
-        tls: config.tls,
+        tls,
       });
   let stopped = false;
   let ready = false;
@@ -156,6 +169,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         clock: () => clock.now(),
         userAccounts,
         cgroupRoot: findCgroupRoot(nodesDirectory),
+        trustedCaFile: azure?.certificateAuthority,
         heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
         containers: {
           imagesOf: (placement) => nodeContainerImages(store.pools.get(placement.account, placement.poolId)?.pool.virtualMachineConfiguration?.containerConfiguration),
@@ -185,6 +199,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       taskTokens,
       adminTasks: config.adminTasks,
       containerPoolRefusal: () => containerTasks.refusal(),
+      ...(azure ? { nodeBlobUrl: (url: string) => readdressBlobUrl(url, config.blob.accountName, blobUrl) } : {}),
     });
     const certificates = new CertificateService(context, store);
     const applications = new ApplicationService(context, store, new LocalApplicationPackageFiles(path.join(dataDir, 'applications')));
@@ -224,21 +239,23 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       nodeHeartbeatTimeoutMs: heartbeatTimeoutMs,
     });
 
-    const https = config.tls ? { key: fs.readFileSync(config.tls.keyFile), cert: fs.readFileSync(config.tls.certFile) } : undefined;
+    const https = tls ? { key: fs.readFileSync(tls.keyFile), cert: fs.readFileSync(tls.certFile) } : undefined;
     const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const blobPort = new URL(blobUrl).port;
 
     scheduler.recover();
     ready = true;
 
     return {
       config,
-      batchUrl,
+      batchUrl: azure ? azure.batchUrl(port) : batchUrl,
       blobUrl,
-      storageAccountUrl: accountUrl(storage),
+      storageAccountUrl: azure && embeddedBlob ? azure.blobUrl(Number(blobPort || 443)) : accountUrl(storage),
+      ...(azure ? { certificateAuthority: azure.certificateAuthority } : {}),
       logger,
       wake: () => scheduler?.wake(),
       async stop() {

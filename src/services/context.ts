@@ -30,6 +30,12 @@ export interface ServiceDeps {
   taskTokens: TaskTokenIssuer;
   /** The operator's --admin-tasks: whether requests may run code as admin (core/admin-tasks.ts). */
   adminTasks: AdminTasksPolicy;
+  /**
+   * The URL a node uses for a blob URL a client gave (resource and output files): with --azure-hostnames,
+   * Lapis's storage account's Azure name readdressed to the blob endpoint, which nodes reach without the
+   * hosts lines a client's machine has; absent: every URL as given.
+   */
+  nodeBlobUrl?: (url: string) => string;
   /** Why this server cannot run container pools (no working engine, or container nodes without --containers host); absent: it can. */
   containerPoolRefusal?: () => string | undefined;
 }
@@ -51,6 +57,11 @@ export class ServiceContext {
 
   now(): Date {
     return this.deps.clock.now();
+  }
+
+  /** See ServiceDeps.nodeBlobUrl. */
+  nodeBlobUrl(url: string): string {
+    return this.deps.nodeBlobUrl ? this.deps.nodeBlobUrl(url) : url;
   }
 }
 

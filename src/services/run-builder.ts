@@ -76,7 +76,10 @@ export class RunBuilder {
       isRetry,
       containerSettings: task.containerSettings as TaskContainerSettings | undefined,
       extra: {
-        outputFiles: task.outputFiles ?? [],
+        outputFiles: (task.outputFiles ?? []).map((file) => ({
+          ...file,
+          destination: { container: { ...file.destination.container, containerUrl: this.context.nodeBlobUrl(file.destination.container.containerUrl) } },
+        })),
         jobPreparationDirectory: preparationTaskOf(job) ? prepReleaseDirectory(job.id, 'jobPreparation') : undefined,
         ...(tokenExpiry
           ? { authenticationToken: this.context.deps.taskTokens.issue({ account: record.account, jobId: job.id, jobCreationTime: job.creationTime }, tokenExpiry) }

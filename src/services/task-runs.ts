@@ -117,8 +117,8 @@ export function recordTaskUsage(context: ServiceContext, account: string, task: 
 /** A resource file with its source resolved to a URL the node can download (auto-storage gets a SAS). */
 export function resolveResourceFile(context: ServiceContext, account: string, file: ResourceFile): ResolvedResourceFile {
   const resolved: ResolvedResourceFile = { filePath: file.filePath, fileMode: file.fileMode, blobPrefix: file.blobPrefix };
-  if (file.httpUrl) resolved.httpUrl = file.httpUrl;
-  else if (file.storageContainerUrl) resolved.containerUrl = file.storageContainerUrl;
+  if (file.httpUrl) resolved.httpUrl = context.nodeBlobUrl(file.httpUrl);
+  else if (file.storageContainerUrl) resolved.containerUrl = context.nodeBlobUrl(file.storageContainerUrl);
   else if (file.autoStorageContainerName) {
     resolved.containerUrl = context.deps.autoStorage.containerSasUrl(account, file.autoStorageContainerName);
   }

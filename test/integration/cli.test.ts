@@ -317,3 +317,23 @@ test('lapis account key prints a new 64-byte key that LAPIS_ACCOUNTS takes; auth
     await served.exit;
   }
 });
+
+test('lapis certs makes the data directory local CA once and says how to trust it; lapis hosts prints the hosts lines for the accounts served', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-certs-'));
+  try {
+    const certs = await runLapis(['certs', '--data', dataDir]);
+    assert.equal(certs.code, 0, certs.stderr);
+    const caFile = path.join(fs.realpathSync(dataDir), 'tls', 'ca.pem');
+    for (const line of [`NODE_EXTRA_CA_CERTS=${caFile}`, `REQUESTS_CA_BUNDLE=${caFile}`, `curl --cacert ${caFile}`, `keytool -importcert`]) assert.ok(certs.stdout.includes(line), `${line} in:\n${certs.stdout}`);
+    assert.doesNotMatch(certs.stdout, /PRIVATE KEY/);
+    const again = await runLapis(['certs', '--data', dataDir]);
+    assert.equal(again.stdout, certs.stdout);
+
+    const key = Buffer.alloc(64, 3).toString('base64');
+    const hosts = await runLapis(['hosts', '--azure-region', 'westeurope', '--blob-host', '127.0.0.2'], { LAPIS_ACCOUNTS: `alpha:${key};beta:${key}` });
+    assert.equal(hosts.code, 0, hosts.stderr);
+    assert.equal(hosts.stdout, '127.0.0.1 alpha.westeurope.batch.azure.com beta.westeurope.batch.azure.com\n127.0.0.2 devstoreaccount1.blob.core.windows.net\n');
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -76,6 +76,8 @@ describe('the settings table', () => {
       adminTasks: 'allow',
       nodeRuntime: 'process',
       containers: 'engine',
+      azureHostnames: false,
+      azureRegion: 'local',
     });
     assert.equal(resolveSettings().process.heapGrowingPercent, 50);
   });
@@ -114,6 +116,20 @@ describe('precedence: defaults, then the environment, then flags', () => {
     assert.deepEqual(config.tls, { certFile: 'c.pem', keyFile: 'k.pem' });
     assert.equal(config.inMemory, true);
     assert.throws(() => resolveSettings({}, { '--cert': 'c.pem' }), /^Error: --cert and --key go together\.$/);
+  });
+
+  test('Azure host names: a region label, a blob address, and no --cert beside them', () => {
+    const { config } = resolveSettings({ LAPIS_AZURE_HOSTNAMES: 'true' }, { '--azure-region': 'WestEurope', '--blob-host': '127.0.0.2' });
+    assert.equal(config.azureHostnames, true);
+    assert.equal(config.azureRegion, 'westeurope');
+    assert.equal(config.blob.host, '127.0.0.2');
+    assert.throws(() => resolveSettings({}, { '--azure-region': 'west.europe' }), /--azure-region must be one host name label/);
+    assert.throws(
+      () => resolveSettings({}, { '--azure-hostnames': true, '--cert': 'c.pem', '--key': 'k.pem' }),
+      /^Error: --azure-hostnames serves a certificate of its own local CA: leave out --cert and --key\.$/,
+    );
+    assert.throws(() => resolveSettings({}, { '--azure-hostnames': true, '--host': '0.0.0.0' }), /--azure-hostnames listens on loopback addresses only/);
+    assert.equal(resolveSettings({}, { '--azure-hostnames': true, '--blob-host': '127.0.0.2' }).config.blob.host, '127.0.0.2');
   });
 
   test('accounts: LAPIS_ACCOUNTS, --account (repeatable) over it, one way per layer', () => {

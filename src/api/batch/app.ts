@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Conditions } from '../../core/conditions.js';
 import { BatchError, batchErrors, isBatchError } from '../../core/errors.js';
+import { accountOfBatchHost } from '../../core/azure-hostnames.js';
 import { verifySharedKey, type AccountKeys } from './auth/shared-key.js';
 import { isBearer, tokenAllows, type TaskTokens } from './auth/task-token.js';
 import type { TaskTokenScope } from '../../core/ports.js';
@@ -214,6 +215,18 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     return reply.send({ status: 'ok' });
   });
 
+  /**
+   * A request to `<account>.<region>.batch.azure.com` (--azure-hostnames) is for that account, as in Azure, where
+   * the host picks the account whose key must sign: another account's signature answers AuthenticationFailed.
+   */
+  function hostNamesAccount(request: FastifyRequest, reply: FastifyReply, account: string): boolean {
+    const named = accountOfBatchHost(headerOf(request, 'host'));
+    if (named === undefined || named === account.toLowerCase()) return true;
+    request.log.warn({ requestId: request.id, method: request.method, url: request.url, account, reason: 'host names another account' }, 'authentication failed');
+    sendError(request, reply, batchErrors.authenticationFailed(`The request is signed for account ${account}, but its host names account ${named}.`));
+    return false;
+  }
+
   /** Sets request.batchAccount, or answers AuthenticationFailed and returns false. */
   function authenticate(request: FastifyRequest, reply: FastifyReply): boolean {
     const authorization = headerOf(request, 'authorization');
@@ -224,6 +237,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
         sendError(request, reply, batchErrors.authenticationFailed(`The authentication token was issued for a job ${verified.scope.jobId} that has since been deleted.`));
         return false;
       }
+      if (verified.ok && !hostNamesAccount(request, reply, verified.scope.account)) return false;
       if (verified.ok) {
         request.batchAccount = verified.scope.account;
         request.tokenScope = verified.scope;
@@ -244,6 +258,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
       options.now(),
     );
     if (result.ok) {
+      if (!hostNamesAccount(request, reply, result.account)) return false;
       request.batchAccount = result.account;
       return true;
     }

@@ -43,6 +43,9 @@ export interface ContainerAgentHostOptions {
 const MAPPED_IDS = 400_000;
 const FIRST_MAPPED_ID = 1_000_000;
 
+/** Where a node's agent finds the CA certificate it trusts besides its image's (AgentHost.start). */
+const TRUSTED_CA_PATH = '/etc/lapis/trusted-ca.pem';
+
 export class ContainerAgentHost implements AgentHost {
   readonly recreateOnReimage = true;
   readonly nodeMakesAccounts = true;
@@ -88,7 +91,7 @@ export class ContainerAgentHost implements AgentHost {
     return { host: path.join(nodeDirectory, 'tasks'), agent: '/mnt/batch/tasks' };
   }
 
-  start(placement: NodePlacement, program: string, nodeDirectory: string) {
+  start(placement: NodePlacement, program: string, nodeDirectory: string, trustedCaFile?: string) {
     const image = this.options.imageOf(placement);
     // The mount point: runs as the node's users pass through it to the node root, which its agent closes to the node's group.
     mkdirSync(nodeDirectory, { recursive: true, mode: 0o711 });
@@ -115,6 +118,7 @@ export class ContainerAgentHost implements AgentHost {
       '-v',
       `${process.execPath}:${NODE_BINARY}:ro`,
       ...codeMounts(program).flatMap((directory) => ['-v', `${directory}:${directory}:ro`]),
+      ...(trustedCaFile ? ['-v', `${trustedCaFile}:${TRUSTED_CA_PATH}:ro`, '--env', `NODE_EXTRA_CA_CERTS=${TRUSTED_CA_PATH}`] : []),
       image,
       NODE_BINARY,
       program,

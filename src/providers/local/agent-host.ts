@@ -8,8 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { NodePlacement } from '../../core/ports.js';
 
 export interface AgentHost {
-  /** Starts `node <program> --node <nodeId>` for the node (its directory on this host given), with standard input and error piped. */
-  start(placement: NodePlacement, program: string, nodeDirectory: string): ChildProcess;
+  /**
+   * Starts `node <program> --node <nodeId>` for the node (its directory on this host given), with standard input and error piped;
+   * `trustedCaFile`, a CA certificate the agent trusts besides the system's (NODE_EXTRA_CA_CERTS).
+   */
+  start(placement: NodePlacement, program: string, nodeDirectory: string, trustedCaFile?: string): ChildProcess;
   /** The node's root (AZ_BATCH_NODE_ROOT_DIR): where it is on this host, and where its agent sees it. */
   nodeRoots(nodeDirectory: string): { host: string; agent: string };
   /** A reimage must start the agent afresh from the node's image (a container's file system), not only wipe the node's directories. */
@@ -22,9 +25,10 @@ export interface AgentHost {
 
 export const processAgentHost: AgentHost = {
   nodeRoots: (nodeDirectory) => ({ host: nodeDirectory, agent: nodeDirectory }),
-  start(placement, program) {
-    // No environment: the server's (account keys among it) never reaches a node. Its own process group: a
+  start(placement, program, _nodeDirectory, trustedCaFile) {
+    // None of the server's environment (account keys among it) reaches a node. Its own process group: a
     // Ctrl-C meant for the server does not end the node before the server shuts it down.
-    return spawn(process.execPath, [program, '--node', placement.nodeId], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: {} });
+    const env = trustedCaFile ? { NODE_EXTRA_CA_CERTS: trustedCaFile } : {};
+    return spawn(process.execPath, [program, '--node', placement.nodeId], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env });
   },
 };

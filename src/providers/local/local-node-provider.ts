@@ -33,6 +33,8 @@ export interface LocalNodeProviderOptions {
     imagesOf(placement: NodePlacement): NodeContainerImages | undefined;
     runtime(): ContainerTaskRuntime | undefined;
   };
+  /** A CA certificate agents trust besides the system's: --azure-hostnames's local CA, whose blob endpoint resource and output files reach. */
+  trustedCaFile?: string;
 }
 
 /** How long a new agent may take to connect. */
@@ -172,7 +174,7 @@ export class LocalNodeProvider implements NodeProvider {
       clockOffsetMs: this.options.clock().getTime() - Date.now(),
       lifeline: true,
     };
-    const child = this.host.start(placement, program, nodeDirectory);
+    const child = this.host.start(placement, program, nodeDirectory, this.options.trustedCaFile);
     const agent: AgentProcess = { placement, child, stderr: '', exited: new Promise((resolve) => child.once('close', () => resolve())) };
     this.agents.set(placement.nodeId, agent);
     child.once('error', () => undefined);
