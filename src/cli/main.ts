@@ -2,7 +2,6 @@
 // the Batch REST endpoint, the embedded blob endpoint, the scheduler and
 // local compute nodes.
 
-import fs from 'node:fs';
 import { Command } from 'commander';
 import pino from 'pino';
 import {
@@ -18,17 +17,13 @@ import {
 import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
 import { createLogger } from '../server/logger.js';
+import { lapisVersion } from '../server/version.js';
 import { addAccountCommand } from './account-command.js';
 import { addAgentCommand } from './agent-command.js';
 import { checkKnownAccount, checkStoreExists } from './app-checks.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { readyInfo, readyText } from './ready-output.js';
 import { addSettingOptions, environmentOnlyHelp, givenFlags, optionFor } from './settings-options.js';
-
-/** The version in package.json. */
-function lapisVersion(): string {
-  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 export function buildCli(): Command {
   const program = new Command('lapis')

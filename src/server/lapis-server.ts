@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { findCgroupRoot } from '../agent/cgroups.js';
 import { buildBatchApi } from '../api/batch/app.js';
 import type { AccountKeys } from '../api/batch/auth/shared-key.js';
+import type { ServerInsight } from '../api/lapis/insight.js';
 import { TaskTokens } from '../api/batch/auth/task-token.js';
 import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
@@ -43,7 +44,12 @@ import { LocalApplicationPackageFiles } from '../store/packages/local-applicatio
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { abandonDataDirectory, dataDirectoryError, prepareDataDirectory } from './data-directory.js';
 import { checkEndpointsCanListen, type Endpoint } from './endpoint-ports.js';
+import { EventLog } from './event-log.js';
+import { nodesByState, probeBlob, probeStore } from './health.js';
 import { createLogger } from './logger.js';
+import { LapisMetrics } from './metrics.js';
+import { observeStateChanges } from './observed-store.js';
+import { lapisVersion } from './version.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
 import { OsUserAccounts } from './os-users.js';
 
@@ -54,6 +60,8 @@ export interface RunningLapis {
   /** The blob account URL, e.g. http://127.0.0.1:10000/devstoreaccount1. */
   storageAccountUrl: string;
   logger: Logger;
+  /** Every state change of pools, nodes, jobs and tasks, as GET /lapis/events streams them. */
+  events: EventLog;
   /** Asks the scheduler for a pass now, e.g. after a test moved its clock. */
   wake(): void;
   stop(): Promise<void>;
@@ -96,10 +104,11 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
   const { path: dataDir, temporary } = directory;
   const nodesDirectory = path.join(dataDir, 'nodes');
   let store: ReturnType<typeof openSqliteStore>;
+  const stateEvents = new EventLog(logger);
   try {
     fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
     fs.chmodSync(nodesDirectory, 0o711);
-    store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
+    store = observeStateChanges(openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') }), clock, (change) => stateEvents.record(change));
   } catch (error) {
     abandonDataDirectory(directory);
     throw dataDirectoryError(dataDir, error);
@@ -217,7 +226,28 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     });
 
     const https = config.tls ? { key: fs.readFileSync(config.tls.keyFile), cert: fs.readFileSync(config.tls.certFile) } : undefined;
-    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs });
+    const metrics = new LapisMetrics(store, blobUrl);
+    stateEvents.observe((event) => metrics.eventRecorded(event));
+    const version = lapisVersion();
+    const startedAt = performance.now();
+    const insight: ServerInsight = {
+      events: stateEvents,
+      metrics: () => metrics.text(),
+      requestServed: (operation, status, seconds) => metrics.requestServed(operation, status, seconds),
+      async health() {
+        const storeHealth = probeStore(store);
+        const blobHealth = await probeBlob(blobUrl);
+        return {
+          status: storeHealth.status === 'up' && blobHealth.status === 'up' ? 'ok' : 'degraded',
+          version,
+          uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+          store: storeHealth,
+          blob: { ...blobHealth, endpoint: blobUrl, embedded: embeddedBlob !== undefined },
+          nodeRuntime: { name: provider.name, ...(config.nodeRuntime === 'container' ? { containerEngine: config.containerEngine } : {}), nodes: nodesByState(store) },
+        };
+      },
+    };
+    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -232,6 +262,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       blobUrl,
       storageAccountUrl: accountUrl(storage),
       logger,
+      events: stateEvents,
       wake: () => scheduler?.wake(),
       async stop() {
         if (stopped) return;
