@@ -3,7 +3,6 @@
 // local compute nodes.
 
 import { Command } from 'commander';
-import pino from 'pino';
 import {
   DEV_ACCOUNT,
   resolveSetting,
@@ -16,7 +15,7 @@ import {
 } from '../config/config.js';
 import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
-import { createLogger } from '../server/logger.js';
+import { createLogger, logDestination } from '../server/logger.js';
 import { lapisVersion } from '../server/version.js';
 import { addAccountCommand } from './account-command.js';
 import { addAgentCommand } from './agent-command.js';
@@ -97,7 +96,9 @@ export function buildCli(): Command {
 
 async function serve(config: LapisConfig, settings: ProcessSettings, warnings: string[]): Promise<void> {
   // With --ready-json, stdout carries the ready line alone.
-  const logger = createLogger(config.logLevel, settings.readyJson ? pino.destination({ fd: 2 }) : undefined);
+  const fd = settings.readyJson ? 2 : 1;
+  const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+  const logger = createLogger(config.logLevel, logDestination({ level: config.logLevel, fd, pretty, file: settings.logFile }));
   for (const warning of warnings) {
     logger.warn(warning);
     process.stderr.write(`lapis: warning: ${warning}\n`);

@@ -40,6 +40,9 @@ export function taskChange(account: string, jobId: string, before: string | unde
   const base = { account, resource: 'task' as const, jobId, taskId: task.id, state: task.state };
   if (before === undefined) {
     if (task.state === 'completed' || task.stateTransitionTime !== task.lastModified) return undefined;
+    if (task.state === 'active' && info.lastRequeueTime === task.stateTransitionTime) {
+      return { ...base, change: 'requeued', time: info.lastRequeueTime, previousState: task.previousState, detail: { requeueCount: info.requeueCount } };
+    }
     return { ...base, change: 'state', time: task.stateTransitionTime, previousState: task.previousState, detail: taskDetail(task) };
   }
   const [state, retries, requeues] = before.split('/') as [string, string, string];

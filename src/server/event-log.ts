@@ -73,9 +73,15 @@ export class EventLog implements EventFeed {
     }
   }
 
-  /** Hears every account's events (the metrics). */
-  observe(observer: (event: LapisEvent) => void): void {
+  /** Hears every account's events (the metrics; what a restart's recovery did). */
+  observe(observer: (event: LapisEvent) => void): EventSubscription {
     this.observers.push(observer);
+    return {
+      close: () => {
+        const index = this.observers.indexOf(observer);
+        if (index >= 0) this.observers.splice(index, 1);
+      },
+    };
   }
 
   recent(account: string, since: number): LapisEvent[] {

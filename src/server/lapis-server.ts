@@ -47,6 +47,7 @@ import { checkEndpointsCanListen, type Endpoint } from './endpoint-ports.js';
 import { EventLog } from './event-log.js';
 import { nodesByState, probeBlob, probeStore } from './health.js';
 import { createLogger } from './logger.js';
+import { recoverSaying, sayWhatStopEnds } from './lifecycle-log.js';
 import { LapisMetrics } from './metrics.js';
 import { observeStateChanges } from './observed-store.js';
 import { lapisVersion } from './version.js';
@@ -253,7 +254,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const port = typeof address === 'object' && address ? address.port : config.port;
     batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-    scheduler.recover();
+    recoverSaying(stateEvents, logger, () => scheduler?.recover());
     ready = true;
 
     return {
@@ -268,6 +269,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         if (stopped) return;
         stopped = true;
         ready = false;
+        const stopping = performance.now();
+        sayWhatStopEnds(store, logger);
         outcomes.stop();
         await app.close();
         await scheduler?.stop();
@@ -276,6 +279,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         store.close();
         directory.lock?.release();
         if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+        logger.info({ ms: Math.round(performance.now() - stopping) }, 'stopped');
       },
     };
   } catch (error) {
