@@ -244,7 +244,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
           uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
           store: storeHealth,
           blob: { ...blobHealth, endpoint: blobUrl, embedded: embeddedBlob !== undefined },
-          nodeRuntime: { name: provider.name, ...(config.nodeRuntime === 'container' ? { containerEngine: config.containerEngine } : {}), nodes: nodesByState(store) },
+          nodeRuntime: { name: config.nodeRuntime, ...(config.containerEngine ? { containerEngine: config.containerEngine } : {}), nodes: nodesByState(store) },
         };
       },
     };

@@ -229,7 +229,7 @@ describe('metrics and health', () => {
     assert.equal(detail.blob.status, 'up');
     assert.equal(detail.blob.endpoint, server.lapis.blobUrl);
     assert.equal(detail.blob.embedded, true);
-    assert.equal(detail.nodeRuntime.name, 'local');
+    assert.equal(detail.nodeRuntime.name, 'process');
     const nodes = Object.values(detail.nodeRuntime.nodes as Record<string, number>).reduce((sum, count) => sum + count, 0);
     assert.ok(nodes >= 4, 'every node of every pool, counted by state');
   });

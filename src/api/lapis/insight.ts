@@ -12,6 +12,7 @@ export interface HealthDetail {
   uptimeSeconds: number;
   store: { status: PartStatus; error?: string };
   blob: { status: PartStatus; endpoint: string; embedded: boolean; error?: string };
+  /** `process` or `container` (--node-runtime), the engine when --container-engine names one, and every account's nodes by state. */
   nodeRuntime: { name: string; containerEngine?: string; nodes: Record<string, number> };
 }
 
