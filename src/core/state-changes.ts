@@ -37,23 +37,29 @@ export function jobSignature(job: Job): string {
  */
 export function taskChange(account: string, jobId: string, before: string | undefined, task: Task): StateChange | undefined {
   const info = task.executionInfo;
-  const base = { account, resource: 'task' as const, jobId, taskId: task.id, state: task.state };
   if (before === undefined) {
     if (task.state === 'completed' || task.stateTransitionTime !== task.lastModified) return undefined;
     if (task.state === 'active' && info.lastRequeueTime === task.stateTransitionTime) {
-      return { ...base, change: 'requeued', time: info.lastRequeueTime, previousState: task.previousState, detail: { requeueCount: info.requeueCount } };
+      return taskEvent(account, jobId, task, 'requeued', info.lastRequeueTime, task.previousState, { requeueCount: info.requeueCount });
     }
-    return { ...base, change: 'state', time: task.stateTransitionTime, previousState: task.previousState, detail: taskDetail(task) };
+    return taskEvent(account, jobId, task, 'state', task.stateTransitionTime, task.previousState, taskDetail(task));
   }
-  const [state, retries, requeues] = before.split('/') as [string, string, string];
-  if (Number(requeues) < info.requeueCount) {
-    return { ...base, change: 'requeued', time: info.lastRequeueTime ?? task.stateTransitionTime, previousState: state, detail: { requeueCount: info.requeueCount } };
+  // The signature is `state/retryCount/requeueCount`.
+  const first = before.indexOf('/');
+  const second = before.indexOf('/', first + 1);
+  const state = before.slice(0, first);
+  if (Number(before.slice(second + 1)) < info.requeueCount) {
+    return taskEvent(account, jobId, task, 'requeued', info.lastRequeueTime ?? task.stateTransitionTime, state, { requeueCount: info.requeueCount });
   }
-  if (state !== task.state) return { ...base, change: 'state', time: task.stateTransitionTime, previousState: state, detail: taskDetail(task) };
-  if (Number(retries) < info.retryCount) {
-    return { ...base, change: 'retried', time: info.lastRetryTime ?? task.lastModified, previousState: state, detail: taskDetail(task) };
+  if (state !== task.state) return taskEvent(account, jobId, task, 'state', task.stateTransitionTime, state, taskDetail(task));
+  if (Number(before.slice(first + 1, second)) < info.retryCount) {
+    return taskEvent(account, jobId, task, 'retried', info.lastRetryTime ?? task.lastModified, state, taskDetail(task));
   }
   return undefined;
+}
+
+function taskEvent(account: string, jobId: string, task: Task, change: StateChange['change'], time: string, previousState: string | undefined, detail: Detail | undefined): StateChange {
+  return { account, resource: 'task', change, time, jobId, taskId: task.id, state: task.state, previousState, detail };
 }
 
 /**

@@ -63,13 +63,17 @@ export class EventLog implements EventFeed {
     let ring = this.rings.get(account);
     if (!ring) this.rings.set(account, (ring = new Ring(this.capacity)));
     ring.push(event);
-    for (const listener of [...this.observers, ...(this.subscribers.get(account) ?? [])]) {
-      // Called after the change committed: a listener's failure must not reach the code that made the change.
-      try {
-        listener(event);
-      } catch (error) {
-        this.logger.error({ err: error }, 'an event listener failed');
-      }
+    for (const observer of this.observers) this.tell(observer, event);
+    const listeners = this.subscribers.get(account);
+    if (listeners) for (const listener of listeners) this.tell(listener, event);
+  }
+
+  /** Called after the change committed: a listener's failure must not reach the code that made the change. */
+  private tell(listener: (event: LapisEvent) => void, event: LapisEvent): void {
+    try {
+      listener(event);
+    } catch (error) {
+      this.logger.error({ err: error }, 'an event listener failed');
     }
   }
 

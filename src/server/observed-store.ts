@@ -167,8 +167,12 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
       inner.tasks.update(record);
       const group = key(record.account, record.jobId);
       const item = key(record.task.id);
-      emit(taskChange(record.account, record.jobId, memory.get(group, item), record.task));
-      memory.set(group, item, record.task.state === 'completed' ? undefined : taskSignature(record.task));
+      const before = memory.get(group, item);
+      const signature = taskSignature(record.task);
+      // Most writes of a task change no state (its run's progress, its internal part): one comparison tells.
+      if (before === signature) return;
+      emit(taskChange(record.account, record.jobId, before, record.task));
+      memory.set(group, item, record.task.state === 'completed' ? undefined : signature);
     },
     delete(account, jobId, taskId) {
       inner.tasks.delete(account, jobId, taskId);
