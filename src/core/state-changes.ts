@@ -29,16 +29,17 @@ export function jobSignature(job: Job): string {
 }
 
 /**
- * The event of a task write, given the signature last seen (undefined: never
- * seen by this process, e.g. after a restart, or completed since). A task
- * not seen is taken as changed only when the write is a transition's own
- * (its state and its document stamped at the same instant), so a later
- * write of an unchanged task (retention cleanup, Task_Update) tells nothing.
+ * The event of a task write, given the signature last seen (undefined: not
+ * remembered: added and never changed since, completed, or changed before a
+ * restart). A task not remembered is taken as changed only when the write is
+ * a transition's own (its state and its document stamped at the same
+ * instant, from a previous state), so a later write of an unchanged task
+ * (retention cleanup, Task_Update) tells nothing.
  */
 export function taskChange(account: string, jobId: string, before: string | undefined, task: Task): StateChange | undefined {
   const info = task.executionInfo;
   if (before === undefined) {
-    if (task.state === 'completed' || task.stateTransitionTime !== task.lastModified) return undefined;
+    if (task.state === 'completed' || task.previousState === undefined || task.stateTransitionTime !== task.lastModified) return undefined;
     if (task.state === 'active' && info.lastRequeueTime === task.stateTransitionTime) {
       return taskEvent(account, jobId, task, 'requeued', info.lastRequeueTime, task.previousState, { requeueCount: info.requeueCount });
     }

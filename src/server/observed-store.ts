@@ -8,10 +8,13 @@
 // nothing, and what it made the memory believe is undone. Nested calls join
 // the outer transaction, as the store's own do.
 //
-// The memory holds one short string per pool, node, job and task that is not
-// completed (a completed task's entry goes: it is most of a big job, and a
-// later write of it is rarely a change; see taskChange). It is filled by the
-// writes it sees, and at start with the pools, nodes and jobs in the store.
+// The memory holds one short string per pool, node and job, and per task
+// that has changed state in this process and is not completed: running
+// tasks, mostly, as many as there are slots. A task just added, or completed,
+// is not remembered (a job may hold a million of them); its next write is
+// judged by its own stamps (taskChange). The memory is filled by the writes
+// it sees, and at start with the pools, nodes, jobs and running tasks in the
+// store.
 
 import type { StateChange } from '../core/events.js';
 import type { JobRepository, NodeRepository, PoolRepository, Store, TaskRepository } from '../core/ports.js';
@@ -91,6 +94,8 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
   for (const { account, pool } of inner.pools.listAll()) memory.set(key(account), key(pool.id), poolSignature(pool));
   for (const { account, poolId, node } of inner.nodes.listAll()) memory.set(key(account, poolId), key(node.id), nodeSignature(node));
   for (const { account, job } of inner.jobs.listByState(ALL_JOB_STATES)) memory.set(key(account), key(job.id), jobSignature(job));
+  // Tasks a previous process left running: how the restart completes or requeues them is told against what they were.
+  for (const { account, jobId, task } of inner.tasks.listAllRunning()) memory.set(key(account, jobId), key(task.id), taskSignature(task));
 
   const pools = extend<PoolRepository>(inner.pools, {
     insert(record) {
@@ -157,10 +162,8 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
   const tasks = extend<TaskRepository>(inner.tasks, {
     insert(record) {
       const inserted = inner.tasks.insert(record);
-      if (inserted) {
-        emit(taskAdded(record.account, record.jobId, record.task));
-        memory.set(key(record.account, record.jobId), key(record.task.id), taskSignature(record.task));
-      }
+      // Not remembered: a job may add a million tasks, and a task's first transition tells itself (taskChange).
+      if (inserted) emit(taskAdded(record.account, record.jobId, record.task));
       return inserted;
     },
     update(record) {
