@@ -19,6 +19,8 @@ import { createLogger, logDestination } from '../server/logger.js';
 import { lapisVersion } from '../server/version.js';
 import { addAccountCommand } from './account-command.js';
 import { addAgentCommand } from './agent-command.js';
+import { addLogsCommand } from './logs-command.js';
+import { addWatchCommand } from './watch-command.js';
 import { checkKnownAccount, checkStoreExists } from './app-checks.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { readyInfo, readyText } from './ready-output.js';
@@ -46,6 +48,8 @@ export function buildCli(): Command {
 
   addAccountCommand(program);
   addAgentCommand(program);
+  addWatchCommand(program);
+  addLogsCommand(program);
 
   // `lapis app` reads the data directory as serve does: --data, else LAPIS_DATA, else .lapis.
   const data = settingFor('--data');
