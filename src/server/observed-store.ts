@@ -17,7 +17,7 @@
 // store.
 
 import type { StateChange } from '../core/events.js';
-import type { JobRepository, NodeRepository, PoolRepository, Store, TaskRepository } from '../core/ports.js';
+import type { JobRecord, JobRepository, NodeRecord, NodeRepository, PoolRecord, PoolRepository, Store, TaskRepository } from '../core/ports.js';
 import type { JobState } from '../core/job.js';
 import type { Clock } from '../core/time.js';
 import { formatTimestamp } from '../core/time.js';
@@ -97,67 +97,68 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
   // Tasks a previous process left running: how the restart completes or requeues them is told against what they were.
   for (const { account, jobId, task } of inner.tasks.listAllRunning()) memory.set(key(account, jobId), key(task.id), taskSignature(task));
 
+  /** One write: its change against the signature remembered (none when they are the same), then the new signature remembered. */
+  const written = (group: string, item: string, signature: string, change: (before: string | undefined) => StateChange | undefined) => {
+    const before = memory.get(group, item);
+    if (before === signature) return;
+    emit(change(before));
+    memory.set(group, item, signature);
+  };
+  const gone = (group: string, item: string, change: StateChange) => {
+    memory.set(group, item, undefined);
+    emit(change);
+  };
+
+  const poolWritten = ({ account, pool }: PoolRecord) => written(key(account), key(pool.id), poolSignature(pool), (before) => poolChange(account, before, pool));
   const pools = extend<PoolRepository>(inner.pools, {
     insert(record) {
       const inserted = inner.pools.insert(record);
-      if (inserted) poolWritten(record.account, record.pool);
+      if (inserted) poolWritten(record);
       return inserted;
     },
     update(record) {
       inner.pools.update(record);
-      poolWritten(record.account, record.pool);
+      poolWritten(record);
     },
     delete(account, poolId) {
       inner.pools.delete(account, poolId);
-      memory.set(key(account), key(poolId), undefined);
-      emit(deleted(account, 'pool', { poolId }, now()));
+      gone(key(account), key(poolId), deleted(account, 'pool', { poolId }, now()));
     },
   });
-  function poolWritten(account: string, pool: Parameters<typeof poolSignature>[0]): void {
-    emit(poolChange(account, memory.get(key(account), key(pool.id)), pool));
-    memory.set(key(account), key(pool.id), poolSignature(pool));
-  }
 
+  const nodeWritten = ({ account, poolId, node }: NodeRecord) =>
+    written(key(account, poolId), key(node.id), nodeSignature(node), (before) => nodeChange(account, poolId, before, node));
   const nodes = extend<NodeRepository>(inner.nodes, {
     insert(record) {
       inner.nodes.insert(record);
-      nodeWritten(record.account, record.poolId, record.node);
+      nodeWritten(record);
     },
     update(record) {
       inner.nodes.update(record);
-      nodeWritten(record.account, record.poolId, record.node);
+      nodeWritten(record);
     },
     delete(account, poolId, nodeId) {
       inner.nodes.delete(account, poolId, nodeId);
-      memory.set(key(account, poolId), key(nodeId), undefined);
-      emit(deleted(account, 'node', { poolId, nodeId }, now()));
+      gone(key(account, poolId), key(nodeId), deleted(account, 'node', { poolId, nodeId }, now()));
     },
   });
-  function nodeWritten(account: string, poolId: string, node: Parameters<typeof nodeSignature>[0]): void {
-    emit(nodeChange(account, poolId, memory.get(key(account, poolId), key(node.id)), node));
-    memory.set(key(account, poolId), key(node.id), nodeSignature(node));
-  }
 
+  const jobWritten = ({ account, job }: JobRecord) => written(key(account), key(job.id), jobSignature(job), (before) => jobChange(account, before, job));
   const jobs = extend<JobRepository>(inner.jobs, {
     insert(record) {
       const inserted = inner.jobs.insert(record);
-      if (inserted) jobWritten(record.account, record.job);
+      if (inserted) jobWritten(record);
       return inserted;
     },
     update(record) {
       inner.jobs.update(record);
-      jobWritten(record.account, record.job);
+      jobWritten(record);
     },
     delete(account, jobId) {
       inner.jobs.delete(account, jobId);
-      memory.set(key(account), key(jobId), undefined);
-      emit(deleted(account, 'job', { jobId }, now()));
+      gone(key(account), key(jobId), deleted(account, 'job', { jobId }, now()));
     },
   });
-  function jobWritten(account: string, job: Parameters<typeof jobSignature>[0]): void {
-    emit(jobChange(account, memory.get(key(account), key(job.id)), job));
-    memory.set(key(account), key(job.id), jobSignature(job));
-  }
 
   const tasks = extend<TaskRepository>(inner.tasks, {
     insert(record) {
@@ -179,8 +180,7 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
     },
     delete(account, jobId, taskId) {
       inner.tasks.delete(account, jobId, taskId);
-      memory.set(key(account, jobId), key(taskId), undefined);
-      emit(deleted(account, 'task', { jobId, taskId }, now()));
+      gone(key(account, jobId), key(taskId), deleted(account, 'task', { jobId, taskId }, now()));
     },
     deleteByJob(account, jobId) {
       inner.tasks.deleteByJob(account, jobId);
