@@ -48,7 +48,7 @@ export function logDestination(output: LogOutput): DestinationStream {
         sync: true,
         colorize: true,
         translateTime: 'SYS:HH:MM:ss.l',
-        ignore: 'pid,hostname,service,event,requestId,method,url,status,ms,account',
+        ignore: 'pid,hostname,service,event,reqId,requestId,method,url,status,ms,account',
         messageFormat: prettyMessage,
       })
     : pino.destination({ fd: output.fd, sync: true });

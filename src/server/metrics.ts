@@ -28,7 +28,7 @@ export class LapisMetrics {
 
   constructor(store: Store, blobEndpoint: string) {
     const registry = this.registry;
-    collectDefaultMetrics({ register: registry, prefix: 'lapis_process_' });
+    collectDefaultMetrics({ register: registry, prefix: 'lapis_' });
     new Gauge({
       name: 'lapis_tasks',
       help: "Tasks by account and state, summed over the account's jobs as Job_GetTaskCounts counts them (preparing counts as running); completed tasks by result: succeeded or failed.",
