@@ -141,6 +141,16 @@ describe('the event stream', () => {
     } finally {
       byHeader.close();
     }
+    // An id this server never gave (one from before a restart): told as a gap, then everything kept.
+    const stale = await openEventStream(server, { query: `since=${Number.MAX_SAFE_INTEGER}` });
+    try {
+      await waitFor(() => stale.events()[0], { what: 'the replay after the gap' });
+      assert.equal(stale.received[0]?.event, 'gap');
+      assert.deepEqual(JSON.parse(stale.received[0]?.data ?? '{}').serverRestarted, true);
+      assert.equal(stale.events()[0]?.id, seen[0]?.id);
+    } finally {
+      stale.close();
+    }
     const bad = await signedRequest(server, 'GET', '/lapis/events', { query: 'since=yesterday' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.code, 'InvalidQueryParameterValue');
@@ -233,4 +243,23 @@ describe('metrics and health', () => {
     const nodes = Object.values(detail.nodeRuntime.nodes as Record<string, number>).reduce((sum, count) => sum + count, 0);
     assert.ok(nodes >= 4, 'every node of every pool, counted by state');
   });
+});
+
+test('a blob endpoint that does not answer shows in /health?detail=true (503, degraded) and in lapis_blob_up', async () => {
+  const lonely = await startTestServer({ config: { blob: { ...server.lapis.config.blob, externalEndpoint: 'http://127.0.0.1:1/devstoreaccount1' } } });
+  try {
+    const response = await fetch(`${lonely.lapis.batchUrl}/health?detail=true`);
+    assert.equal(response.status, 503);
+    const detail = (await response.json()) as { status: string; store: { status: string }; blob: { status: string; embedded: boolean; error?: string } };
+    assert.equal(detail.status, 'degraded');
+    assert.equal(detail.store.status, 'up');
+    assert.equal(detail.blob.status, 'down');
+    assert.equal(detail.blob.embedded, false);
+    assert.match(detail.blob.error ?? '', /ECONNREFUSED/);
+    const samples = parsePrometheus(await (await fetch(`${lonely.lapis.batchUrl}/metrics`)).text());
+    assert.equal(sampleOf(samples, 'lapis_blob_up'), 0);
+    assert.equal(sampleOf(samples, 'lapis_store_up'), 1);
+  } finally {
+    await lonely.stop();
+  }
 });
