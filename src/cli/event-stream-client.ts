@@ -24,21 +24,24 @@ export interface StreamedEvent {
 }
 
 /**
- * Opens the stream (live from now, or after `since`), calls `onOpen` once the
- * server has answered (what happens from then on is streamed), then `onEvent`
- * for each event until `signal` aborts or the stream ends.
+ * Opens the stream (live from now, or after `since`; one job's events with
+ * `jobId`), calls `onOpen` once the server has answered (what happens from
+ * then on is streamed), then `onEvent` for each event until `signal` aborts
+ * or the stream ends.
  */
 export async function followEvents(
   batch: BatchServiceClient,
   baseUrl: string,
   onEvent: (event: StreamedEvent) => void,
   signal: AbortSignal,
-  since?: number,
-  onOpen?: () => void,
+  options: { since?: number; jobId?: string; onOpen?: () => void } = {},
 ): Promise<void> {
+  const query = new URLSearchParams();
+  if (options.since !== undefined) query.set('since', String(options.since));
+  if (options.jobId !== undefined) query.set('jobId', options.jobId);
   const response = await batch.sendRequest({
     method: 'GET',
-    url: `${baseUrl.replace(/\/$/, '')}/lapis/events${since === undefined ? '' : `?since=${since}`}`,
+    url: `${baseUrl.replace(/\/$/, '')}/lapis/events${query.size > 0 ? `?${query}` : ''}`,
     streamResponseBody: true,
     // Aborting ends the request itself, socket and all (destroying the body alone would leave the connection open).
     abortSignal: signal as unknown as SdkAbortSignal,
@@ -47,7 +50,7 @@ export async function followEvents(
   if (response.status !== 200 || !body) {
     throw new Error(`the event stream answered ${response.status}${response.bodyAsText ? `: ${response.bodyAsText}` : ''}`);
   }
-  onOpen?.();
+  options.onOpen?.();
   let buffer = '';
   const readable = body as Readable;
   readable.setEncoding('utf8');

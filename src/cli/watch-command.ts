@@ -111,7 +111,7 @@ async function watchJob(batch: BatchServiceClient, url: string, jobId: string, o
     }
     refresh();
   };
-  const following = followEvents(batch, url, onEvent, stream.signal, undefined, refresh).catch((error: unknown) => {
+  const following = followEvents(batch, url, onEvent, stream.signal, { jobId, onOpen: refresh }).catch((error: unknown) => {
     failure = error;
     finish();
   });

@@ -151,6 +151,14 @@ describe('the event stream', () => {
     } finally {
       stale.close();
     }
+    const jobId = seen.find((e) => e.resource === 'task')?.jobId as string;
+    const oneJob = await openEventStream(server, { query: `since=0&jobId=${jobId.toUpperCase()}` });
+    try {
+      await waitFor(() => (oneJob.events().length === seen.filter((e) => e.jobId === jobId).length ? true : undefined), { what: "the job's events" });
+      assert.ok(oneJob.events().every((e) => e.jobId === jobId), 'only that job, its id matched without regard to case');
+    } finally {
+      oneJob.close();
+    }
     const bad = await signedRequest(server, 'GET', '/lapis/events', { query: 'since=yesterday' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.code, 'InvalidQueryParameterValue');

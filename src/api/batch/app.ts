@@ -266,7 +266,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     const url = request.routeOptions.url ?? '';
-    if (!OPEN_PATHS.includes(url)) options.insight.requestServed(request.routeOptions.config.operationId ?? 'Unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    if (!OPEN_PATHS.includes(url)) options.insight.requestServed(request.routeOptions.config?.operationId ?? 'Unmatched', reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       { requestId: request.id, account: request.batchAccount, method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request',

@@ -4,7 +4,8 @@
 //                       signed like any Batch request; `?since=ID` (or the
 //                       Last-Event-ID header a reconnecting EventSource sends)
 //                       replays the events kept after that id first; without
-//                       it the stream starts with what happens next.
+//                       it the stream starts with what happens next;
+//                       `?jobId=` keeps one job's events and its tasks'.
 //   GET /metrics        Prometheus text, open like /health (see the doc for why).
 //
 // /health?detail=true is answered beside /health in app.ts.
@@ -40,9 +41,18 @@ function frame(event: LapisEvent): string {
   return `id: ${event.id}\nevent: ${event.resource}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
+/** `?jobId=` keeps the events of one job and its tasks (a watcher of one job in a busy account). */
+function filterOf(request: FastifyRequest): (event: LapisEvent) => boolean {
+  const jobId = (request.query as Record<string, unknown>).jobId;
+  if (typeof jobId !== 'string') return () => true;
+  const wanted = jobId.toLowerCase();
+  return (event) => event.jobId?.toLowerCase() === wanted;
+}
+
 function streamEvents(insight: ServerInsight, request: FastifyRequest, reply: FastifyReply): void {
   const account = request.batchAccount as string;
   const since = sinceOf(request);
+  const wanted = filterOf(request);
   reply.hijack();
   const out = reply.raw;
   out.writeHead(200, {
@@ -55,7 +65,7 @@ function streamEvents(insight: ServerInsight, request: FastifyRequest, reply: Fa
   // Ids only increase: an event at or below the last one sent was sent already (by the replay, or before).
   let last = since ?? 0;
   const send = (event: LapisEvent) => {
-    if (event.id <= last) return;
+    if (event.id <= last || !wanted(event)) return;
     last = event.id;
     out.write(frame(event));
     if (out.writableLength > MAX_UNSENT_BYTES) close();
