@@ -64,8 +64,9 @@ function streamEvents(insight: ServerInsight, request: FastifyRequest, reply: Fa
   });
   // Ids only increase: an event at or below the last one sent was sent already (by the replay, or before).
   let last = since ?? 0;
+  let open = true;
   const send = (event: LapisEvent) => {
-    if (event.id <= last || !wanted(event)) return;
+    if (!open || event.id <= last || !wanted(event)) return;
     last = event.id;
     out.write(frame(event));
     if (out.writableLength > MAX_UNSENT_BYTES) close();
@@ -75,6 +76,8 @@ function streamEvents(insight: ServerInsight, request: FastifyRequest, reply: Fa
   const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
   keepAlive.unref();
   function close(): void {
+    if (!open) return;
+    open = false;
     subscription.close();
     clearInterval(keepAlive);
     out.end();
