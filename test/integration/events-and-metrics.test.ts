@@ -43,8 +43,10 @@ function parsePrometheus(text: string): Sample[] {
     assert.ok(match, `a sample line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, name, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[name as string] = value as string;
-    const value = Number(match[3] === '+Inf' ? Infinity : match[3]);
-    assert.ok(!Number.isNaN(value), `a number: ${line}`);
+    // A float as Go's ParseFloat reads it: NaN (prom-client writes `Nan` for a gauge not sampled yet) and ±Inf included.
+    const text = match[3] as string;
+    const value = /^nan$/i.test(text) ? NaN : /^[+-]?inf$/i.test(text) ? (text.startsWith('-') ? -Infinity : Infinity) : Number(text);
+    assert.ok(/^nan$/i.test(text) || !Number.isNaN(value), `a number: ${line}`);
     samples.push({ name: match[1] as string, labels, value });
   }
   return samples;
