@@ -2,9 +2,7 @@
 // the Batch REST endpoint, the embedded blob endpoint, the scheduler and
 // local compute nodes.
 
-import fs from 'node:fs';
 import { Command } from 'commander';
-import pino from 'pino';
 import {
   DEV_ACCOUNT,
   resolveSetting,
@@ -17,19 +15,17 @@ import {
 } from '../config/config.js';
 import { addApplicationPackage, removeApplicationPackage } from '../server/application-packages.js';
 import { startLapis } from '../server/lapis-server.js';
-import { createLogger } from '../server/logger.js';
+import { createLogger, logDestination } from '../server/logger.js';
+import { lapisVersion } from '../server/version.js';
 import { addAccountCommand } from './account-command.js';
 import { addAgentCommand } from './agent-command.js';
 import { addAzureCommands } from './azure-commands.js';
+import { addLogsCommand } from './logs-command.js';
+import { addWatchCommand } from './watch-command.js';
 import { checkKnownAccount, checkStoreExists } from './app-checks.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { readyInfo, readyText } from './ready-output.js';
 import { addSettingOptions, environmentOnlyHelp, givenFlags, optionFor } from './settings-options.js';
-
-/** The version in package.json. */
-function lapisVersion(): string {
-  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 export function buildCli(): Command {
   const program = new Command('lapis')
@@ -54,6 +50,8 @@ export function buildCli(): Command {
   addAccountCommand(program);
   addAgentCommand(program);
   addAzureCommands(program);
+  addWatchCommand(program);
+  addLogsCommand(program);
 
   // `lapis app` reads the data directory as serve does: --data, else LAPIS_DATA, else .lapis.
   const data = settingFor('--data');
@@ -104,7 +102,9 @@ export function buildCli(): Command {
 
 async function serve(config: LapisConfig, settings: ProcessSettings, warnings: string[]): Promise<void> {
   // With --ready-json, stdout carries the ready line alone.
-  const logger = createLogger(config.logLevel, settings.readyJson ? pino.destination({ fd: 2 }) : undefined);
+  const fd = settings.readyJson ? 2 : 1;
+  const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+  const logger = createLogger(config.logLevel, logDestination({ level: config.logLevel, fd, pretty, file: settings.logFile }));
   for (const warning of warnings) {
     logger.warn(warning);
     process.stderr.write(`lapis: warning: ${warning}\n`);

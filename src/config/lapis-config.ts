@@ -69,6 +69,8 @@ export interface ProcessSettings {
   heapGrowingPercent: number;
   /** Print one JSON line when ready (every URL, account, key and the blob connection string), logs to stderr. */
   readyJson: boolean;
+  /** Also write the log, as JSON lines, to this file. */
+  logFile?: string;
 }
 
 /** The well-known development account, printed at start like Azurite's devstoreaccount1. */

@@ -113,8 +113,8 @@ export function resolveSettings(env: NodeJS.ProcessEnv = {}, flags: FlagValues =
     const byEnv = envValue(entry, env) !== undefined;
     return byFlag || (entry.warning.when === 'flag or env' && byEnv) ? [entry.warning.text] : [];
   });
-  const { heapGrowingPercent, readyJson, ...config } = settings as unknown as Settings;
-  return { config, process: { heapGrowingPercent, readyJson }, warnings };
+  const { heapGrowingPercent, readyJson, logFile, ...config } = settings as unknown as Settings;
+  return { config, process: { heapGrowingPercent, readyJson, ...(logFile === undefined ? {} : { logFile }) }, warnings };
 }
 
 /** One setting alone (e.g. --data of `lapis app add`): its default, then `env`, then the flag's value. */

@@ -399,7 +399,17 @@ export const SETTINGS: readonly AnySetting[] = [
     choices: LOG_LEVELS,
     parse: parseLogLevel,
     help: 'log level',
-    details: 'pino log level',
+    details:
+      "pino log level. Each state change of a pool, node or job logs at `info` (`warn` for a node that failed its start task or went missing), each task's at `debug` (`info` for a failure, a retry or a requeue); see docs/observability.md",
+  }),
+  setting({
+    key: 'logFile',
+    flag: '--log-file <file>',
+    env: 'LAPIS_LOG_FILE',
+    defaultText: 'off',
+    parse: text,
+    help: 'also append the log to this file, as JSON lines',
+    details: 'also append the log to this file, as JSON lines (one object per line, the same fields as on a pipe); the terminal keeps its own view: pretty lines on a terminal, JSON lines otherwise',
   }),
 ];
 

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { findCgroupRoot } from '../agent/cgroups.js';
 import { buildBatchApi } from '../api/batch/app.js';
 import type { AccountKeys } from '../api/batch/auth/shared-key.js';
+import type { ServerInsight } from '../api/lapis/insight.js';
 import { TaskTokens } from '../api/batch/auth/task-token.js';
 import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
@@ -47,7 +48,13 @@ import { azureEndpoints, type AzureEndpoints } from './azure-endpoints.js';
 import { readdressBlobUrl } from '../core/azure-hostnames.js';
 import { abandonDataDirectory, dataDirectoryError, prepareDataDirectory } from './data-directory.js';
 import { checkEndpointsCanListen, type Endpoint } from './endpoint-ports.js';
+import { EventLog } from './event-log.js';
+import { nodesByState, probeBlob, probeStore } from './health.js';
 import { createLogger } from './logger.js';
+import { recoverSaying, sayWhatStopEnds } from './lifecycle-log.js';
+import { LapisMetrics } from './metrics.js';
+import { observeStateChanges } from './observed-store.js';
+import { lapisVersion } from './version.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
 import { OsUserAccounts } from './os-users.js';
 
@@ -60,6 +67,8 @@ export interface RunningLapis {
   /** With --azure-hostnames: the local CA's certificate file, which clients trust. */
   certificateAuthority?: string;
   logger: Logger;
+  /** Every state change of pools, nodes, jobs and tasks, as GET /lapis/events streams them. */
+  events: EventLog;
   /** Asks the scheduler for a pass now, e.g. after a test moved its clock. */
   wake(): void;
   stop(): Promise<void>;
@@ -102,10 +111,11 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
   const { path: dataDir, temporary } = directory;
   const nodesDirectory = path.join(dataDir, 'nodes');
   let store: ReturnType<typeof openSqliteStore>;
+  const stateEvents = new EventLog(logger);
   try {
     fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
     fs.chmodSync(nodesDirectory, 0o711);
-    store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
+    store = observeStateChanges(openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') }), clock, (change) => stateEvents.record(change));
   } catch (error) {
     abandonDataDirectory(directory);
     throw dataDirectoryError(dataDir, error);
@@ -240,14 +250,35 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     });
 
     const https = tls ? { key: fs.readFileSync(tls.keyFile), cert: fs.readFileSync(tls.certFile) } : undefined;
-    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs });
+    const metrics = new LapisMetrics(store, blobUrl);
+    stateEvents.observe((event) => metrics.eventRecorded(event));
+    const version = lapisVersion();
+    const startedAt = performance.now();
+    const insight: ServerInsight = {
+      events: stateEvents,
+      metrics: () => metrics.text(),
+      requestServed: (operation, status, seconds) => metrics.requestServed(operation, status, seconds),
+      async health() {
+        const storeHealth = probeStore(store);
+        const blobHealth = await probeBlob(blobUrl);
+        return {
+          status: storeHealth.status === 'up' && blobHealth.status === 'up' ? 'ok' : 'degraded',
+          version,
+          uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+          store: storeHealth,
+          blob: { ...blobHealth, endpoint: blobUrl, embedded: embeddedBlob !== undefined },
+          nodeRuntime: { name: config.nodeRuntime, ...(config.containerEngine ? { containerEngine: config.containerEngine } : {}), nodes: nodesByState(store) },
+        };
+      },
+    };
+    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const blobPort = new URL(blobUrl).port;
 
-    scheduler.recover();
+    recoverSaying(stateEvents, logger, () => scheduler?.recover());
     ready = true;
 
     return {
@@ -257,11 +288,14 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       storageAccountUrl: azure && embeddedBlob ? azure.blobUrl(Number(blobPort || 443)) : accountUrl(storage),
       ...(azure ? { certificateAuthority: azure.certificateAuthority } : {}),
       logger,
+      events: stateEvents,
       wake: () => scheduler?.wake(),
       async stop() {
         if (stopped) return;
         stopped = true;
         ready = false;
+        const stopping = performance.now();
+        sayWhatStopEnds(store, logger);
         outcomes.stop();
         await app.close();
         await scheduler?.stop();
@@ -270,6 +304,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         store.close();
         directory.lock?.release();
         if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+        logger.info({ ms: Math.round(performance.now() - stopping) }, 'stopped');
       },
     };
   } catch (error) {

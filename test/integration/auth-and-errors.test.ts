@@ -93,10 +93,11 @@ describe('authentication and validation', () => {
       assertBatchError(await signedRequest(server, 'GET', '/pools/%zz'), 400, 'InvalidUri');
     });
 
-    test('GET /health answers without auth', async () => {
+    test('GET /health and GET /metrics answer without auth', async () => {
       const response = await fetch(`${server.lapis.batchUrl}/health`);
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), { status: 'ok' });
+      assert.equal((await fetch(`${server.lapis.batchUrl}/metrics`)).status, 200);
     });
 
     test('no other route answers without auth, not even an unknown one', async () => {
@@ -113,6 +114,8 @@ describe('authentication and validation', () => {
         ['GET', '/no/such/route'],
         ['POST', '/health'],
         ['DELETE', '/health'],
+        ['GET', '/lapis/events'],
+        ['POST', '/metrics'],
       ];
       for (const [method, path, body] of attempts) {
         const response = await signedRequest(server, method, path, { credentials: false, body });

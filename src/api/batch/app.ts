@@ -1,6 +1,6 @@
 // The Batch REST surface on Fastify. The pipeline, in order:
 //
-//   1. /health answers without auth;
+//   1. /health and /metrics answer without auth (api/lapis/routes.ts says why);
 //   2. SharedKey authentication (on the raw request line, before the body),
 //      or a task's bearer token, which allows only its own job's operations;
 //   3. the api-version check;
@@ -35,6 +35,8 @@ import { nodeOperations } from './routes/nodes.js';
 import { poolOperations } from './routes/pools.js';
 import { taskOperations } from './routes/tasks.js';
 import type { BatchServices } from './services.js';
+import type { ServerInsight } from '../lapis/insight.js';
+import { OPEN_PATHS, registerInsightRoutes } from '../lapis/routes.js';
 import type { SpecOperationId } from './spec-operations.js';
 import { jsonWithoutRegistrySecrets, withoutRegistrySecrets } from './registry-secrets.js';
 import { queryForVersion, replyForVersion, requestBodyForVersion } from './version-gate.js';
@@ -55,6 +57,8 @@ export interface BatchApiOptions {
   https?: { key: Buffer; cert: Buffer };
   /** How long a client has to send a whole request, headers and body (slow-clients.ts). */
   requestTimeoutMs: number;
+  /** Events, metrics and the parts of /health?detail=true. */
+  insight: ServerInsight;
 }
 
 declare module 'fastify' {
@@ -62,6 +66,10 @@ declare module 'fastify' {
     batchAccount?: string;
     /** Set when a task's authentication token authenticated the request: the job it may act on. */
     tokenScope?: TaskTokenScope;
+  }
+  interface FastifyContextConfig {
+    /** The Batch operation a route serves, for the request metrics. */
+    operationId?: string;
   }
 }
 
@@ -210,10 +218,13 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', async (request, reply) => {
     if (!options.isReady()) return reply.code(503).send({ status: 'starting' });
-    return reply.send({ status: 'ok' });
+    if ((request.query as Record<string, unknown>).detail !== 'true') return reply.send({ status: 'ok' });
+    const detail = await options.insight.health();
+    return reply.code(detail.status === 'ok' ? 200 : 503).send(detail);
   });
+  registerInsightRoutes(app, options.insight);
 
   /**
    * A request to `<account>.<region>.batch.azure.com` (--azure-hostnames) is for that account, as in Azure, where
@@ -269,12 +280,14 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   }
 
   app.addHook('onRequest', async (request, reply) => {
-    // Judged by the matched route, so only GET /health (in any case or with a trailing slash) is open.
-    if (request.routeOptions.url === '/health') return;
+    // Judged by the matched route, so only GET /health and /metrics (in any case or with a trailing slash) are open.
+    if (OPEN_PATHS.includes(request.routeOptions.url ?? '')) return;
     if (!authenticate(request, reply)) return reply;
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    const url = request.routeOptions.url ?? '';
+    if (!OPEN_PATHS.includes(url)) options.insight.requestServed(request.routeOptions.config?.operationId ?? 'Unmatched', reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       { requestId: request.id, account: request.batchAccount, method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request',
@@ -285,6 +298,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     app.route({
       method: operation.method,
       url: operation.path,
+      config: { operationId: operation.id },
       handler: async (request, reply) => {
         const query = singleValuedQuery(request.query);
         const apiVersion = checkApiVersion(query['api-version']);
