@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { nodeUsageSampleOf, type NodeUsageSample } from '../../core/node-usage.js';
 import type { NodeFileSystem, TaskRun, TaskRunReport } from '../../core/ports.js';
-import { AgentPeer } from './peer.js';
+import { AgentPeer, type Corkable } from './peer.js';
 import { AGENT_AUTH_SCHEME, AGENT_PATH, type AgentRequest, type Frame, type ServerRequest } from './protocol.js';
 import { RemoteNodeFiles } from './remote-node-files.js';
 
@@ -111,7 +111,7 @@ export class AgentHub {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.sockets.handleUpgrade(request, socket, head, (webSocket) => this.admit(nodeId, webSocket));
+    this.sockets.handleUpgrade(request, socket, head, (webSocket) => this.admit(nodeId, webSocket, socket));
   }
 
   /** The node the request's credential belongs to, compared in constant time; undefined when it is none. */
@@ -126,8 +126,8 @@ export class AgentHub {
     return timingSafeEqual(expected, digest(value.slice(separator + 1))) ? nodeId : undefined;
   }
 
-  private admit(nodeId: string, webSocket: WebSocket): void {
-    const connection = new AgentConnection(webSocket, {
+  private admit(nodeId: string, webSocket: WebSocket, transport: Corkable): void {
+    const connection = new AgentConnection(webSocket, transport, {
       request: (body) => this.events.request(nodeId, body as AgentRequest),
       notice: (frame) => this.notice(nodeId, connection, frame),
       closed: () => {
@@ -165,8 +165,8 @@ export class AgentConnection {
   private readonly peer: AgentPeer;
   readonly files: NodeFileSystem;
 
-  constructor(webSocket: WebSocket, handlers: ConstructorParameters<typeof AgentPeer>[1]) {
-    this.peer = new AgentPeer(webSocket, handlers);
+  constructor(webSocket: WebSocket, transport: Corkable, handlers: ConstructorParameters<typeof AgentPeer>[1]) {
+    this.peer = new AgentPeer(webSocket, handlers, transport);
     this.files = new RemoteNodeFiles(this.peer);
   }
 
