@@ -1,6 +1,6 @@
-// The scheduler's touches of the store: `snapshots` reads what the planner
-// decides from (and writes nothing); `apply` commits a plan in one
-// transaction, checking each step again since the snapshot was taken:
+// The scheduler's touches of the store, a dispatch pass in one transaction:
+// `snapshots` reads what the planner decides from (and writes nothing);
+// `apply` commits a plan, checking each step again since the snapshot was taken:
 // preemptions (running tasks requeued), preparation tasks started, then
 // assignments (a task's slots taken on its node, a multi-instance task's on
 // all of its nodes); `settlePreparingTasks` starts tasks whose node has
@@ -32,8 +32,30 @@ export class SchedulingService {
     private readonly preparation: JobPreparationService,
   ) {}
 
+  /**
+   * One dispatch pass, in one transaction (each transaction's locks and
+   * commit cost more than a pass's reads and writes): tasks whose node has
+   * prepared for them start, then each pool's snapshot is planned by `plan`
+   * (the policy, scheduler/planner.ts) and committed. Returns the runs to
+   * start and to stop, for after the commit.
+   */
+  dispatch(plan: (snapshot: PoolSnapshot) => Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
+    return this.context.store.transaction(() => {
+      const runs = this.settlePreparingTasks();
+      const stop: TaskRunRef[] = [];
+      for (const snapshot of this.snapshots()) {
+        const planned = plan(snapshot);
+        if (planned.assignments.length === 0 && planned.preemptions.length === 0 && planned.preparations.length === 0) continue;
+        const applied = this.apply(snapshot, planned);
+        runs.push(...applied.runs);
+        stop.push(...applied.stop);
+      }
+      return { runs, stop };
+    });
+  }
+
   /** Every active pool with something the planner could do: free slots (or preemptable tasks) and runnable tasks. */
-  snapshots(): PoolSnapshot[] {
+  private snapshots(): PoolSnapshot[] {
     const { store } = this.context;
     const snapshots: PoolSnapshot[] = [];
     store.transaction(() => {
@@ -87,7 +109,7 @@ export class SchedulingService {
    * not have begun meanwhile, an assignment must still fit (commitAssignments).
    * Returns the runs to start and the runs to stop.
    */
-  apply(snapshot: PoolSnapshot, plan: Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
+  private apply(snapshot: PoolSnapshot, plan: Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
     const { store } = this.context;
     return store.transaction(() => {
       const runs: TaskRun[] = [];
@@ -158,7 +180,7 @@ export class SchedulingService {
    * anew, when it failed there, the node went or stopped taking tasks, or
    * their job is no longer active.
    */
-  settlePreparingTasks(): TaskRun[] {
+  private settlePreparingTasks(): TaskRun[] {
     const { store } = this.context;
     const runs: TaskRun[] = [];
     store.transaction(() => {
