@@ -17,6 +17,8 @@ export interface BenchOptions {
   slurm: boolean;
   slurmTasks: number;
   slurmCpus: number;
+  /** Throughput also on container nodes (when Podman and the test image are there). */
+  containers: boolean;
   submit: number;
   parallel: number;
   scale: number;

@@ -50,6 +50,7 @@ const program = new Command('bench')
   .option('--tasks <n>', `throughput: trivial tasks per slot count (default ${DEFAULTS.full.tasks}; the issue: 10000)`, positive('--tasks'))
   .option('--slots <list>', 'throughput: total slot counts S', list, [2, 8, 32])
   .option('--no-slurm', 'skip the Slurm comparison')
+  .option('--no-containers', 'throughput: skip the run on container nodes')
   .option('--slurm-tasks <n>', `Slurm comparison: jobs per mode (default ${DEFAULTS.full.slurmTasks}; Slurm runs about 8 a second here)`, positive('--slurm-tasks'))
   .option('--slurm-cpus <n>', 'Slurm comparison: CPUs of the Slurm node = slots of the Lapis pool', positive('--slurm-cpus'), 8)
   .option('--submit <n>', `submit and list: tasks (default ${DEFAULTS.full.submit}; the issue: 100000)`, positive('--submit'))
@@ -72,6 +73,7 @@ const raw = program.opts<{
   tasks?: number;
   slots: number[];
   slurm: boolean;
+  containers: boolean;
   slurmTasks?: number;
   slurmCpus: number;
   submit?: number;
@@ -98,6 +100,7 @@ const options: BenchOptions = {
   slurm: raw.slurm && (!quick || (raw.only?.includes('slurm') ?? false)),
   slurmTasks: raw.slurmTasks ?? sizes.slurmTasks,
   slurmCpus: raw.slurmCpus,
+  containers: raw.containers,
   submit: raw.submit ?? sizes.submit,
   parallel: raw.parallel,
   scale: raw.scale ?? sizes.scale,

@@ -116,6 +116,12 @@ export async function startLapisProcess(options: ServerOptions): Promise<ServerP
   return startProcess('lapis', args, options.timeoutMs);
 }
 
+/** A Lapis server whose nodes finish every run at once (bench/instant-nodes-server.ts): the server's own cost per task. */
+export async function startInstantNodesProcess(options: ServerOptions): Promise<ServerProcess> {
+  const args = [...(options.nodeFlags ?? []), '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'instant-nodes-server.ts'), '--data', options.dataDir];
+  return startProcess('lapis', args, options.timeoutMs);
+}
+
 export async function startBaselineProcess(options: ServerOptions): Promise<ServerProcess> {
   const args = [...(options.nodeFlags ?? []), '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'baseline-server.ts'), '--data', options.dataDir];
   return startProcess('baseline', args, options.timeoutMs);

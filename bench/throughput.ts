@@ -158,6 +158,10 @@ const CONTAINER_SLOTS = 8;
 
 /** The same run on container nodes (a server of their own), beside direct spawn again; undefined without Podman and the image. */
 async function containerNodesPoint(context: BenchContext): Promise<ThroughputPoint | undefined> {
+  if (!context.options.containers) {
+    context.log('  container nodes: skipped (--no-containers)');
+    return undefined;
+  }
   try {
     execFileSync('podman', ['image', 'exists', CONTAINER_IMAGE], { stdio: 'ignore' });
   } catch {

@@ -481,7 +481,11 @@ export function reportedRunOf(run: TaskRun): ReportedRun {
 
 /** What a node tells the server; providers call it, services implement it. */
 export interface NodeEvents {
-  taskFinished(report: TaskRunReport): void;
+  /**
+   * A run ended. The node may forget the report once this returns, or, when
+   * it returns a promise, once that resolves: the server holds it then.
+   */
+  taskFinished(report: TaskRunReport): void | Promise<void>;
   /**
    * The node's agent is alive. Every agent sends it at the heartbeat interval
    * it is given, from the moment its node is prepared until it is shut down;

@@ -161,16 +161,11 @@ export class Scheduler {
     this.armTimer(earliest(scheduleWake, autoScaleWake, deadlineWake, retention.nextWake));
   }
 
-  /** Starts tasks whose node has prepared for them, then plans each pool (planner.ts) and commits its plan. */
+  /** Starts tasks whose node has prepared for them, then plans each pool (planner.ts) and commits its plan, all in one transaction. */
   private dispatch(): void {
-    this.deps.nodeWork.startRuns(this.deps.scheduling.settlePreparingTasks());
-    for (const snapshot of this.deps.scheduling.snapshots()) {
-      const plan = planPool(snapshot);
-      if (plan.assignments.length === 0 && plan.preemptions.length === 0 && plan.preparations.length === 0) continue;
-      const { runs, stop } = this.deps.scheduling.apply(snapshot, plan);
-      this.stopRuns(stop);
-      this.deps.nodeWork.startRuns(runs);
-    }
+    const { runs, stop } = this.deps.scheduling.dispatch(planPool);
+    this.stopRuns(stop);
+    this.deps.nodeWork.startRuns(runs);
   }
 
   /**

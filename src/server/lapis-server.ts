@@ -149,12 +149,15 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     let runOutcomes: RunOutcomeService | undefined;
     let nodeService: NodeService | undefined;
     let preparationService: JobPreparationService | undefined;
-    const route = (report: TaskRunReport) => {
-      if (report.run.kind === 'startTask') nodeService?.recordStartTaskOutcome(report);
-      else if (report.run.kind === 'task') runOutcomes?.recordRunOutcome(report);
-      else preparationService?.recordOutcome(report);
+    const route = (reports: TaskRunReport[]) => {
+      const tasks = reports.filter((report) => report.run.kind === 'task');
+      if (tasks.length > 0) runOutcomes?.recordRunOutcomes(tasks);
+      for (const report of reports) {
+        if (report.run.kind === 'startTask') nodeService?.recordStartTaskOutcome(report);
+        else if (report.run.kind !== 'task') preparationService?.recordOutcome(report);
+      }
     };
-    // An outcome the store cannot take now (a full disk) is kept and offered again.
+    // Outcomes of one tick are recorded together; one the store cannot take now (a full disk) is kept and offered again.
     const outcomes = new OutcomeDelivery(route, logger);
     let scheduler: Scheduler | undefined;
     let nodeUsage: NodeUsageService | undefined;

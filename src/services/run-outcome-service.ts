@@ -20,21 +20,42 @@ export class RunOutcomeService {
     private readonly runs: RunBuilder,
   ) {}
 
-  /**
-   * Records the end of a run. Reports for a run the server no longer expects
-   * (the task was requeued, ended or deleted meanwhile) are ignored.
-   */
+  /** Records the end of one run (recordRunOutcomes). */
   recordRunOutcome(report: TaskRunReport): void {
-    if (report.run.instance) {
-      const { runs, stop } = this.recordInstanceOutcome(report);
-      this.context.deps.nodeWork.startRuns(runs);
-      this.context.deps.nodeWork.stopRuns(stop);
-      this.context.deps.signal.wake();
-      return;
-    }
-    const retry = this.storeRunOutcome(report);
-    if (retry) this.context.deps.nodeWork.startRuns([retry]);
-    else this.context.deps.signal.slotsFreed();
+    this.recordRunOutcomes([report]);
+  }
+
+  /**
+   * Records the ends of runs that arrived together in one transaction: its
+   * commit, not the work, was most of a trivial task's cost on the server.
+   * The runs a batch starts or stops go out after the commit. Reports for a
+   * run the server no longer expects (the task was requeued, ended or
+   * deleted meanwhile) are ignored.
+   */
+  recordRunOutcomes(reports: readonly TaskRunReport[]): void {
+    const start: TaskRun[] = [];
+    const stop: TaskRunRef[] = [];
+    let instanceEnded = false;
+    let slotsFreed = false;
+    this.context.store.transaction(() => {
+      for (const report of reports) {
+        if (report.run.instance) {
+          const instance = this.recordInstanceOutcome(report);
+          start.push(...instance.runs);
+          stop.push(...instance.stop);
+          instanceEnded = true;
+          continue;
+        }
+        const retry = this.storeRunOutcome(report);
+        if (retry) start.push(retry);
+        else slotsFreed = true;
+      }
+    });
+    const { nodeWork, signal } = this.context.deps;
+    nodeWork.startRuns(start);
+    nodeWork.stopRuns(stop);
+    if (instanceEnded) signal.wake();
+    else if (slotsFreed) signal.slotsFreed();
   }
 
   /**

@@ -1,15 +1,15 @@
-// The scheduler's touches of the store: `snapshots` reads what the planner
-// decides from (and writes nothing); `apply` commits a plan in one
-// transaction, checking each step again since the snapshot was taken:
+// The scheduler's touches of the store, a dispatch pass in one transaction:
+// `snapshots` reads what the planner decides from (and writes nothing);
+// `apply` commits a plan, checking each step again since the snapshot was taken:
 // preemptions (running tasks requeued), preparation tasks started, then
 // assignments (a task's slots taken on its node, a multi-instance task's on
-// all of its nodes); `settlePreparingTasks` starts tasks whose node has
+// all of its nodes); `settlePreparingTasksOf` starts tasks whose node has
 // prepared for them. The policy itself is pure, in scheduler/planner.ts.
 
 import { idKey } from '../core/ids.js';
 import { isJobManager, jobManagerOf, jobManagerSlots } from '../core/job-manager.js';
 import { nodePreparation, preparationGatesTasks, preparationTaskOf } from '../core/job-preparation.js';
-import type { Job } from '../core/job.js';
+import type { Job, JobState } from '../core/job.js';
 import { instanceCount, multiInstanceOf, startInstances } from '../core/multi-instance.js';
 import { freeSlots, isSchedulable } from '../core/node.js';
 import type { Pool } from '../core/pool.js';
@@ -24,6 +24,8 @@ import { occupyRunSlots, releaseRunSlots, requeueRun, runRefsOf } from './task-r
 
 /** Most waiting tasks of a job one preemption pass makes room for. */
 const PREEMPTION_BATCH = 100;
+/** The states of the jobs whose tasks may wait on a node for its preparation task. */
+const JOBS_WITH_PREPARING_TASKS: JobState[] = ['active', 'disabling', 'disabled', 'enabling', 'terminating'];
 
 export class SchedulingService {
   constructor(
@@ -32,52 +34,77 @@ export class SchedulingService {
     private readonly preparation: JobPreparationService,
   ) {}
 
+  /**
+   * One dispatch pass, in one transaction (each transaction's locks and
+   * commit cost more than a pass's reads and writes): tasks whose node has
+   * prepared for them start, then each pool's snapshot is planned by `plan`
+   * (the policy, scheduler/planner.ts) and committed. Returns the runs to
+   * start and to stop, for after the commit.
+   */
+  dispatch(plan: (snapshot: PoolSnapshot) => Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
+    const { store } = this.context;
+    return store.transaction(() => {
+      // Each pool and its jobs are read once, for both steps (settling changes tasks and nodes, not pools or jobs).
+      const pools = store.pools.listAll().map(({ account, pool }) => ({
+        account,
+        pool,
+        jobs: store.jobs.listByPool(account, pool.id, JOBS_WITH_PREPARING_TASKS).map(({ job }) => job),
+      }));
+      const runs: TaskRun[] = [];
+      for (const { account, jobs } of pools) this.settlePreparingTasksOf(account, jobs, runs);
+      const stop: TaskRunRef[] = [];
+      for (const snapshot of this.snapshots(pools)) {
+        const planned = plan(snapshot);
+        if (planned.assignments.length === 0 && planned.preemptions.length === 0 && planned.preparations.length === 0) continue;
+        const applied = this.apply(snapshot, planned);
+        runs.push(...applied.runs);
+        stop.push(...applied.stop);
+      }
+      return { runs, stop };
+    });
+  }
+
   /** Every active pool with something the planner could do: free slots (or preemptable tasks) and runnable tasks. */
-  snapshots(): PoolSnapshot[] {
+  private snapshots(pools: readonly { account: string; pool: Pool; jobs: Job[] }[]): PoolSnapshot[] {
     const { store } = this.context;
     const snapshots: PoolSnapshot[] = [];
-    store.transaction(() => {
-      for (const { account, pool } of store.pools.listAll()) {
-        if (pool.state !== 'active') continue;
-        const jobs = store.jobs
-          .listByPool(account, pool.id, ['active'])
-          .map(({ job }) => job)
-          .sort((a, b) => b.priority - a.priority);
-        if (jobs.length === 0) continue;
-        const nodeRecords = store.nodes.listByPool(account, pool.id);
-        const nodes = nodeRecords.map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount, dedicated: node.isDedicated }));
-        const free = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
-        const preemption = jobs.some((job) => job.allowTaskPreemption) ? this.preemptionOf(account, jobs, nodes.map((node) => node.nodeId)) : undefined;
-        // As many runnable tasks as the pool could take, preemption included.
-        const bound = free + (preemption?.running.reduce((sum, task) => sum + task.slotsHeld, 0) ?? 0);
-        if (bound === 0) continue;
-        const snapshotJobs = jobs.map((job) => this.snapshotJobOf(account, job));
-        const roomOf = new Map(snapshotJobs.map((job) => [job.id.toLowerCase(), job.parallelRoom]));
-        const runnable: SnapshotTask[][] = [];
-        for (const group of groupByPriority(jobs)) {
-          const open = group.filter((job) => (roomOf.get(job.id.toLowerCase()) ?? 0) > 0);
-          if (open.length === 0) continue;
-          const byId = new Map(open.map((job) => [job.id.toLowerCase(), job]));
-          runnable.push(
-            store.tasks.listRunnable(account, open.map((job) => job.id), bound).map((record) => taskOf(record, byId.get(record.jobId.toLowerCase()), pool.taskSlotsPerNode)),
-          );
-        }
-        if (runnable.every((group) => group.length === 0)) continue;
-        // Where preparation tasks stand is read only for jobs with something to place.
-        const withTasks = new Set(runnable.flat().map((task) => task.jobId.toLowerCase()));
-        for (const [index, job] of jobs.entries()) {
-          const snapshotJob = snapshotJobs[index] as SnapshotJob;
-          if (!preparationTaskOf(job) || !withTasks.has(job.id.toLowerCase())) continue;
-          const states: NonNullable<SnapshotJob['preparation']>['nodes'] = {};
-          for (const node of nodes) {
-            const status = store.jobNodeStatus.get(account, job.id, node.nodeId)?.status;
-            states[node.nodeId] = status ? nodePreparation(job, status) : 'unstarted';
-          }
-          snapshotJob.preparation = { nodes: states, gatesTasks: preparationGatesTasks(job) };
-        }
-        snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, jobs: snapshotJobs, runnable, ...(preemption ? { preemption } : {}) });
+    for (const { account, pool, jobs: poolJobs } of pools) {
+      if (pool.state !== 'active') continue;
+      const jobs = poolJobs.filter((job) => job.state === 'active').sort((a, b) => b.priority - a.priority);
+      if (jobs.length === 0) continue;
+      const nodeRecords = store.nodes.listByPool(account, pool.id);
+      const nodes = nodeRecords.map(({ node }) => ({ nodeId: node.id, freeSlots: freeSlots(node, pool.taskSlotsPerNode), runningTasks: node.runningTasksCount, dedicated: node.isDedicated }));
+      const free = nodes.reduce((sum, node) => sum + node.freeSlots, 0);
+      const preemption = jobs.some((job) => job.allowTaskPreemption) ? this.preemptionOf(account, jobs, nodes.map((node) => node.nodeId)) : undefined;
+      // As many runnable tasks as the pool could take, preemption included.
+      const bound = free + (preemption?.running.reduce((sum, task) => sum + task.slotsHeld, 0) ?? 0);
+      if (bound === 0) continue;
+      const snapshotJobs = jobs.map((job) => this.snapshotJobOf(account, job));
+      const roomOf = new Map(snapshotJobs.map((job) => [job.id.toLowerCase(), job.parallelRoom]));
+      const runnable: SnapshotTask[][] = [];
+      for (const group of groupByPriority(jobs)) {
+        const open = group.filter((job) => (roomOf.get(job.id.toLowerCase()) ?? 0) > 0);
+        if (open.length === 0) continue;
+        const byId = new Map(open.map((job) => [job.id.toLowerCase(), job]));
+        runnable.push(
+          store.tasks.listRunnable(account, open.map((job) => job.id), bound).map((record) => taskOf(record, byId.get(record.jobId.toLowerCase()), pool.taskSlotsPerNode)),
+        );
       }
-    });
+      if (runnable.every((group) => group.length === 0)) continue;
+      // Where preparation tasks stand is read only for jobs with something to place.
+      const withTasks = new Set(runnable.flat().map((task) => task.jobId.toLowerCase()));
+      for (const [index, job] of jobs.entries()) {
+        const snapshotJob = snapshotJobs[index] as SnapshotJob;
+        if (!preparationTaskOf(job) || !withTasks.has(job.id.toLowerCase())) continue;
+        const states: NonNullable<SnapshotJob['preparation']>['nodes'] = {};
+        for (const node of nodes) {
+          const status = store.jobNodeStatus.get(account, job.id, node.nodeId)?.status;
+          states[node.nodeId] = status ? nodePreparation(job, status) : 'unstarted';
+        }
+        snapshotJob.preparation = { nodes: states, gatesTasks: preparationGatesTasks(job) };
+      }
+      snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, jobs: snapshotJobs, runnable, ...(preemption ? { preemption } : {}) });
+    }
     return snapshots;
   }
 
@@ -87,7 +114,7 @@ export class SchedulingService {
    * not have begun meanwhile, an assignment must still fit (commitAssignments).
    * Returns the runs to start and the runs to stop.
    */
-  apply(snapshot: PoolSnapshot, plan: Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
+  private apply(snapshot: PoolSnapshot, plan: Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
     const { store } = this.context;
     return store.transaction(() => {
       const runs: TaskRun[] = [];
@@ -158,18 +185,9 @@ export class SchedulingService {
    * anew, when it failed there, the node went or stopped taking tasks, or
    * their job is no longer active.
    */
-  settlePreparingTasks(): TaskRun[] {
+  private settlePreparingTasksOf(account: string, jobs: readonly Job[], runs: TaskRun[]): void {
     const { store } = this.context;
-    const runs: TaskRun[] = [];
-    store.transaction(() => {
-      for (const { account, pool } of store.pools.listAll()) this.settlePreparingTasksOf(account, pool.id, runs);
-    });
-    return runs;
-  }
-
-  private settlePreparingTasksOf(account: string, poolId: string, runs: TaskRun[]): void {
-    const { store } = this.context;
-    for (const { job } of store.jobs.listByPool(account, poolId, ['active', 'disabling', 'disabled', 'enabling', 'terminating'])) {
+    for (const job of jobs) {
       if (!preparationTaskOf(job)) continue;
       for (const record of store.tasks.listByState(account, job.id, 'preparing')) {
         const nodeInfo = record.task.nodeInfo;

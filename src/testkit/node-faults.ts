@@ -50,7 +50,7 @@ export class NodeFaults {
     this.inner = build({
       taskFinished: (report) => {
         this.running.get(report.run.nodeId)?.delete(runKey(report.run));
-        if (!this.unreported.has(report.run.nodeId)) serverEvents.taskFinished(report);
+        return this.unreported.has(report.run.nodeId) ? undefined : serverEvents.taskFinished(report);
       },
       nodeHeartbeat: (nodeId, sample) => {
         if (!this.silent.has(nodeId)) serverEvents.nodeHeartbeat(nodeId, sample);

@@ -41,7 +41,9 @@ function setUp() {
   const faults = new NodeFaults();
   const heard: string[] = [];
   const server: NodeEvents = {
-    taskFinished: (report) => heard.push(`finished ${report.run.nodeId} ${report.run.taskId}`),
+    taskFinished: (report) => {
+      heard.push(`finished ${report.run.nodeId} ${report.run.taskId}`);
+    },
     nodeHeartbeat: (nodeId) => heard.push(`heartbeat ${nodeId}`),
   };
   let fake!: FakeProvider;

@@ -3,7 +3,7 @@
 // admits a WebSocket only with the credential of the node it names, keeps
 // one connection per node (a reconnect replaces the old one), and turns the
 // agents' frames into the provider's events: heartbeats, run reports (each
-// recorded once, acknowledged, and acknowledged again when replayed) and the
+// recorded once, acknowledged once recorded, and again when replayed) and the
 // agents' own requests.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -12,13 +12,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { nodeUsageSampleOf, type NodeUsageSample } from '../../core/node-usage.js';
 import type { NodeFileSystem, TaskRun, TaskRunReport } from '../../core/ports.js';
-import { AgentPeer } from './peer.js';
+import { AgentPeer, type Corkable } from './peer.js';
 import { AGENT_AUTH_SCHEME, AGENT_PATH, type AgentRequest, type Frame, type ServerRequest } from './protocol.js';
 import { RemoteNodeFiles } from './remote-node-files.js';
 
 export interface AgentHubEvents {
-  /** Runs that ended, each once however often its agent sends it. */
-  reports(nodeId: string, reports: TaskRunReport[]): void;
+  /** Runs that ended, each once however often its agent sends it; they are acknowledged once it returns, or the promise it returns resolves. */
+  reports(nodeId: string, reports: TaskRunReport[]): void | Promise<void>;
   /** The agent is alive; with its node's usage sample when the frame carried a well-formed one. */
   heartbeat(nodeId: string, sample?: NodeUsageSample): void;
   /** Answers what an agent asks of the server (its node's OS accounts). */
@@ -34,6 +34,8 @@ export class AgentHub {
   private readonly waiters = new Map<string, Set<(connection: AgentConnection) => void>>();
   /** Per node, per agent session: the report numbers recorded and not yet known to be acknowledged. */
   private readonly recorded = new Map<string, Map<string, Set<number>>>();
+  /** Settles once every report handed on so far is recorded. */
+  private recording: Promise<void> = Promise.resolve();
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private server: http.Server | undefined;
 
@@ -109,7 +111,7 @@ export class AgentHub {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.sockets.handleUpgrade(request, socket, head, (webSocket) => this.admit(nodeId, webSocket));
+    this.sockets.handleUpgrade(request, socket, head, (webSocket) => this.admit(nodeId, webSocket, socket));
   }
 
   /** The node the request's credential belongs to, compared in constant time; undefined when it is none. */
@@ -124,8 +126,8 @@ export class AgentHub {
     return timingSafeEqual(expected, digest(value.slice(separator + 1))) ? nodeId : undefined;
   }
 
-  private admit(nodeId: string, webSocket: WebSocket): void {
-    const connection = new AgentConnection(webSocket, {
+  private admit(nodeId: string, webSocket: WebSocket, transport: Corkable): void {
+    const connection = new AgentConnection(webSocket, transport, {
       request: (body) => this.events.request(nodeId, body as AgentRequest),
       notice: (frame) => this.notice(nodeId, connection, frame),
       closed: () => {
@@ -149,8 +151,11 @@ export class AgentHub {
       for (const seq of seen) if (seq < frame.ackedBelow) seen.delete(seq);
       const fresh = frame.reports.filter((report) => report.seq >= frame.ackedBelow && !seen.has(report.seq));
       for (const report of fresh) seen.add(report.seq);
-      if (fresh.length > 0) this.events.reports(nodeId, fresh.map((report) => report.report));
-      connection.acknowledge(frame.reports.map((report) => report.seq));
+      const recorded = fresh.length > 0 ? this.events.reports(nodeId, fresh.map((report) => report.report)) : undefined;
+      // The agent forgets what is acknowledged: acknowledge once recorded; a replay of a report still being recorded waits for it too.
+      this.recording = Promise.all([this.recording, recorded]).then(() => undefined);
+      const seqs = frame.reports.map((report) => report.seq);
+      void this.recording.then(() => connection.acknowledge(seqs));
     }
   }
 }
@@ -160,8 +165,8 @@ export class AgentConnection {
   private readonly peer: AgentPeer;
   readonly files: NodeFileSystem;
 
-  constructor(webSocket: WebSocket, handlers: ConstructorParameters<typeof AgentPeer>[1]) {
-    this.peer = new AgentPeer(webSocket, handlers);
+  constructor(webSocket: WebSocket, transport: Corkable, handlers: ConstructorParameters<typeof AgentPeer>[1]) {
+    this.peer = new AgentPeer(webSocket, handlers, transport);
     this.files = new RemoteNodeFiles(this.peer);
   }
 

@@ -3,6 +3,7 @@
 // answer (a file's content) as binary frames of at most CHUNK_BYTES, each
 // prefixed with its request's id. Server and agent both use it.
 
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { BatchError, isBatchError, type BatchErrorKind } from '../../core/errors.js';
 import type { AgentRequest, Frame, ServerRequest, WireError } from './protocol.js';
@@ -31,14 +32,20 @@ interface Pending {
 
 const ID_BYTES = 4;
 
+/** The byte stream under a WebSocket, when its owner has it (a server's upgraded socket). */
+export type Corkable = Pick<Writable, 'cork' | 'uncork'>;
+
 export class AgentPeer {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, ChunkQueue>();
+  private corked = false;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly handlers: PeerHandlers,
+    /** Given: the frames sent in one turn of the event loop leave in one write (each write is a system call and wakes the other side). */
+    private readonly transport?: Corkable,
   ) {
     socket.on('message', (data: Buffer, isBinary: boolean) => (isBinary ? this.receiveChunk(data) : this.receive(data)));
     socket.once('close', () => this.closed());
@@ -52,6 +59,14 @@ export class AgentPeer {
   /** Sends a frame; false when the connection is gone (the frame is dropped). */
   send(frame: Frame): boolean {
     if (!this.open) return false;
+    if (this.transport && !this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.transport?.uncork();
+      });
+    }
     this.socket.send(JSON.stringify(frame));
     return true;
   }

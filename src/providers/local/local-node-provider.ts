@@ -67,8 +67,8 @@ export class LocalNodeProvider implements NodeProvider {
     private readonly host: AgentHost = processAgentHost,
   ) {
     this.hub = new AgentHub({
-      reports: (_nodeId, reports) => {
-        for (const report of reports) events.taskFinished(report);
+      reports: async (_nodeId, reports) => {
+        await Promise.all(reports.map((report) => events.taskFinished(report)));
       },
       heartbeat: (nodeId, sample) => events.nodeHeartbeat(nodeId, sample),
       request: (nodeId, body) => this.answerAgent(nodeId, body),
