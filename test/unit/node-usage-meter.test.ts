@@ -109,7 +109,8 @@ test('without a control group: the processes of the node\'s runs\' process group
     const sample = await meter.measure();
     const burned = burnedMs() - from;
     assert.ok(sample);
-    assert.ok(sample.cpuMs >= 300 && sample.cpuMs <= burned, `cpuMs ${sample.cpuMs}, the burner used ${burned}`);
+    // Within two clock ticks of what /proc says the burner used (the meter reads it a moment apart).
+    assert.ok(sample.cpuMs >= 300 && sample.cpuMs <= burned + 20, `cpuMs ${sample.cpuMs}, the burner used ${burned}`);
     assert.ok(sample.cpuPercent > 0, `cpuPercent ${sample.cpuPercent}`);
     assert.ok(sample.memoryBytes > 0, 'the shell\'s resident memory');
     assert.equal(sample.diskReadOps, 0, '/proc counts no disk operations');
