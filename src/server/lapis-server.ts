@@ -45,6 +45,7 @@ import { abandonDataDirectory, dataDirectoryError, prepareDataDirectory } from '
 import { checkEndpointsCanListen, type Endpoint } from './endpoint-ports.js';
 import { createLogger } from './logger.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
+import { prepareNodesDirectory, type NodesDirectory } from './nodes-directory.js';
 import { OsUserAccounts } from './os-users.js';
 
 export interface RunningLapis {
@@ -53,6 +54,8 @@ export interface RunningLapis {
   blobUrl: string;
   /** The blob account URL, e.g. http://127.0.0.1:10000/devstoreaccount1. */
   storageAccountUrl: string;
+  /** Where the compute nodes' directories are (nodes-directory.ts). */
+  nodesDirectory: string;
   logger: Logger;
   /** Asks the scheduler for a pass now, e.g. after a test moved its clock. */
   wake(): void;
@@ -92,18 +95,18 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
   const clock = options.clock ?? systemClock;
   // Ports first: a start that cannot listen touches no data directory.
   await checkEndpointsCanListen(endpointsOf(config));
-  const directory = prepareDataDirectory(config.dataDir, config.inMemory, isRoot());
+  const directory = prepareDataDirectory(config.dataDir, config.inMemory);
   const { path: dataDir, temporary } = directory;
-  const nodesDirectory = path.join(dataDir, 'nodes');
+  let nodes: NodesDirectory;
   let store: ReturnType<typeof openSqliteStore>;
   try {
-    fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
-    fs.chmodSync(nodesDirectory, 0o711);
+    nodes = prepareNodesDirectory(dataDir, config.nodesDir, isRoot());
     store = openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') });
   } catch (error) {
     abandonDataDirectory(directory);
     throw dataDirectoryError(dataDir, error);
   }
+  const nodesDirectory = nodes.path;
   const embeddedBlob = config.blob.externalEndpoint
     ? undefined
     : new EmbeddedBlobServer({
@@ -231,6 +234,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       batchUrl,
       blobUrl,
       storageAccountUrl: accountUrl(storage),
+      nodesDirectory,
       logger,
       wake: () => scheduler?.wake(),
       async stop() {
@@ -245,6 +249,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         store.close();
         directory.lock?.release();
         if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+        if (temporary && nodes.outside) fs.rmSync(nodesDirectory, { recursive: true, force: true });
       },
     };
   } catch (error) {
