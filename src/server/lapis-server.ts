@@ -114,6 +114,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         port: config.blob.port,
         directory: config.inMemory ? undefined : path.join(dataDir, 'blob'),
         tls: config.tls,
+        onError: (error) => logger.error({ err: error }, 'the embedded blob endpoint could not start'),
       });
   let stopped = false;
   let ready = false;
