@@ -92,10 +92,12 @@ export class EmbeddedBlobServer {
   async stop(): Promise<void> {
     const listener = this.listener;
     this.listener = undefined;
-    if (listener) await new Promise((resolve) => listener.close(resolve));
+    // The listener counts the connections it handed over: it is closed once Azurite has ended them (idle keep-alive ones at once).
+    const closed = listener && new Promise((resolve) => listener.close(resolve));
     const azurite = this.azurite;
     this.azurite = undefined;
     await (await azurite?.catch(() => undefined))?.close();
+    await closed;
   }
 
   private handOver(socket: net.Socket): void {
