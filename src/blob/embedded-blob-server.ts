@@ -20,12 +20,11 @@ interface AzuriteServer {
  * Azurite's request middleware loads its telemetry client, which requires
  * `applicationinsights` as it loads: that package, with the OpenTelemetry and
  * diagnostic-channel modules it brings, hooks `require` for every module
- * loaded after it, and took about half of `lapis serve`'s start-up and some
- * 10 MiB (bench/README.md, "Start-up"). Only Azurite's own command line turns
- * that telemetry on (`AzuriteTelemetryClient.init`), never Lapis, and every
- * use of it is guarded by a client only `init` makes; so an empty module
- * stands in for `applicationinsights` in Node's module cache before Azurite
- * loads.
+ * loaded after it (about half of Azurite's loading, and 10 MiB;
+ * bench/README.md, "Start-up"). Only Azurite's own command line turns that
+ * telemetry on (`AzuriteTelemetryClient.init`), never Lapis, and every use of
+ * it is guarded by a client only `init` makes; so an empty module stands in
+ * for `applicationinsights` in Node's module cache before Azurite loads.
  */
 function leaveOutAzuriteTelemetry(): void {
   const appInsights = createRequire(require.resolve('azurite/dist/src/common/Telemetry')).resolve('applicationinsights');
@@ -64,10 +63,10 @@ export class EmbeddedBlobServer {
 
   /**
    * Listens on the endpoint's address at once, and answers its URL. Azurite
-   * (some 0.5 s of loading and 30 MiB, most of a start's) is loaded at the
-   * first connection, which waits for it, and is handed every connection
-   * (bench/README.md, "Start-up"). Azurite itself listens on a port of its
-   * own on the loopback address, which nothing uses.
+   * (some 0.3 s of loading and 20 MiB) is loaded at the first connection,
+   * which waits for it, and is handed every connection (bench/README.md,
+   * "Start-up"). Azurite itself listens on a port of its own on the loopback
+   * address, which nothing uses.
    */
   async start(): Promise<string> {
     const listener = net.createServer({ pauseOnConnect: true }, (socket) => this.handOver(socket));

@@ -1,7 +1,7 @@
 // @azure/storage-blob for the server, loaded at its first use rather than at
 // start-up: the server needs it only to make an auto-storage SAS or upload
-// service logs, and loading it (with its HTTP pipeline) took some 0.3 s and
-// 10 MiB of every start (bench/README.md, "Start-up"). Loaded synchronously
+// service logs, and loading it (with its HTTP pipeline) took some 0.3 s of
+// every start (bench/README.md, "Start-up"). Loaded synchronously
 // (its CommonJS build) since a SAS is made inside synchronous code.
 
 import { createRequire } from 'node:module';
