@@ -34,12 +34,19 @@ export function closedAncestor(directory: string): { directory: string; mode: nu
 
 const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
 
-/** Makes `directory` and whatever is missing above it, each with mode 0711 (pass through, not list). */
-function makeOwnDirectory(directory: string): void {
+/** Makes whatever is missing of `directory` and above it, each with mode 0711 (pass through, not list), whatever the umask. */
+function makeDirectories(directory: string): void {
   const missing: string[] = [];
   for (let current = directory; !fs.existsSync(current); current = path.dirname(current)) missing.unshift(current);
-  for (const made of missing) fs.mkdirSync(made, { mode: 0o711 });
-  // The mode of the directory itself, whoever made it: it is Lapis's (its own placement, or given to it by --nodes-dir).
+  for (const made of missing) {
+    fs.mkdirSync(made);
+    fs.chmodSync(made, 0o711);
+  }
+}
+
+/** A directory of Lapis's own (in its data directory, or its placement outside): made if need be, and 0711 whoever left it otherwise. */
+function makeOwnDirectory(directory: string): void {
+  makeDirectories(directory);
   fs.chmodSync(directory, 0o711);
 }
 
@@ -60,8 +67,9 @@ export function prepareNodesDirectory(dataDir: string, configured: string | unde
 function placeNodesDirectory(dataDir: string, configured: string | undefined, tasksRunAsOthers: boolean): NodesDirectory {
   if (configured !== undefined) {
     const given = path.resolve(configured);
-    makeOwnDirectory(given);
-    const closed = tasksRunAsOthers ? closedAncestor(path.dirname(given)) : undefined;
+    // A directory that exists keeps its mode: it may be anyone's (never /tmp made 0711).
+    makeDirectories(given);
+    const closed = tasksRunAsOthers ? closedAncestor(given) : undefined;
     if (closed) {
       throw new Error(
         `Tasks cannot reach the nodes directory ${given}: they run as users of their own, and ${closed.directory} (mode ${octal(closed.mode)}) lets no other user pass through. ` +

@@ -318,6 +318,16 @@ test('as root, a --nodes-dir tasks cannot reach fails the start, naming the dire
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`Tasks cannot reach the nodes directory ${parent}/nodes: .*${parent} \\(mode 0700\\).*--nodes-dir`));
     assert.equal(fs.existsSync(path.join(parent, 'data')), false, 'the failed start left its data directory');
+    // A directory that exists is not Lapis's to open up: refused, its mode as it was.
+    const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-nodes-'));
+    try {
+      const refused = await runLapis(['serve', '--port', '0', '--blob-port', '0', '--data', path.join(parent, 'data'), '--nodes-dir', closed]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, new RegExp(`Tasks cannot reach the nodes directory ${closed}: .*${closed} \\(mode 0700\\).*--nodes-dir`));
+      assert.equal(fs.statSync(closed).mode & 0o777, 0o700);
+    } finally {
+      fs.rmSync(closed, { recursive: true, force: true });
+    }
   } finally {
     fs.rmSync(parent, { recursive: true, force: true });
   }
