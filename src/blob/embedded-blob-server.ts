@@ -155,7 +155,8 @@ export class EmbeddedBlobServer {
  */
 export async function azuriteAnswersAt(url: string): Promise<boolean> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    // Generous: only a start that already failed waits for it, and another Lapis's endpoint loads Azurite at its first connection.
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     await response.body?.cancel();
     return /^Azurite-Blob\//i.test(response.headers.get('server') ?? '');
   } catch {

@@ -221,7 +221,10 @@ test('a port in use fails the start before the data directory is made, naming ev
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   const takenPort = (taken.address() as net.AddressInfo).port;
   const azurite = new EmbeddedBlobServer({ host: '127.0.0.1', port: 0 });
-  const azuritePort = new URL(await azurite.start()).port;
+  const azuriteUrl = await azurite.start();
+  const azuritePort = new URL(azuriteUrl).port;
+  // Running, as an Azurite started by hand is: it has loaded (the embedded endpoint loads Azurite at its first connection).
+  await (await fetch(azuriteUrl)).body?.cancel();
   try {
     const data = path.join(parent, 'data');
     const result = await runLapis(['serve', '--port', String(takenPort), '--blob-port', azuritePort, '--data', data]);
