@@ -15,9 +15,9 @@ ARG BASE=docker.io/library/node:20-bookworm-slim
 # package-lock.json change, not on every change to Lapis's code.
 # better-sqlite3 fetches its prebuilt binary from GitHub, or is compiled where
 # GitHub cannot be reached: hence python3, make and g++ in this stage only,
-# and the headers of the image's own Node.js (node-gyp would fetch them).
+# and the headers of the image's own Node.js where it has them (the official
+# images do), which node-gyp would otherwise fetch from nodejs.org.
 FROM ${BASE} AS dependencies
-ENV npm_config_nodedir=/usr/local
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -25,6 +25,7 @@ WORKDIR /opt/lapis
 COPY package.json package-lock.json ./
 # --ignore-scripts: the package's own `prepare` builds dist/ from sources, which the packed package already holds.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && if [ -f /usr/local/include/node/common.gypi ]; then export npm_config_nodedir=/usr/local; fi \
  && npm rebuild better-sqlite3 \
  && npm cache clean --force
 

@@ -107,6 +107,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     throw dataDirectoryError(dataDir, error);
   }
   const nodesDirectory = nodes.path;
+  if (nodes.outside) logger.info({ dataDir, nodesDirectory }, 'tasks run as users who cannot pass through a directory above the data directory: the nodes live in a directory of Lapis\'s own (--nodes-dir moves them)');
   const embeddedBlob = config.blob.externalEndpoint
     ? undefined
     : new EmbeddedBlobServer({
