@@ -5,10 +5,11 @@
 // prepack) build it; in a checkout it costs `npm install` under a second,
 // though the checkout itself runs its sources (bin/lapis.js).
 //
-// - esbuild transpiles each file on its own, as tsx does when the tests and
-//   the quickstart run the sources, so dist/ is the code the tests judge; in
-//   under a second, where tsc's emit takes some 25 s of two cores. Types are
-//   checked by `npm run typecheck` (in `npm test`).
+// - esbuild transpiles each file on its own, as tsx does when the tests run
+//   the sources, so dist/ is the code the tests judge; in under a second,
+//   where tsc's emit takes some 25 s of two cores. Types are checked by
+//   `npm run typecheck` (in `npm test`). The two programs' entries are then
+//   bundled from the same sources (below).
 // - Files Node runs as they are (the agent's launcher-process.mjs and
 //   no-follow-open.mjs, started by their path next to the agent's modules)
 //   are copied to the same place in dist/; type declarations are not.
@@ -57,3 +58,37 @@ for (const file of asIs) {
   fs.copyFileSync(file, target);
 }
 fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
+
+// The two programs, `lapis` (dist/cli/main.js) and the node agent
+// (dist/agent/agent-main.js), are then each bundled into that one file (the
+// packages they import stay outside): loading some 250 modules one by one
+// was about a fifth of a start's CPU (bench/README.md, "Start-up"). Every
+// module keeps the `import.meta.url` it has in the per-file dist/ above, which
+// the others still hold, so what a module finds beside itself (the agent's
+// launcher, the Batch models' JSON, package.json) it finds there.
+const ENTRIES = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
+const ownUrl = {
+  name: 'own-import-meta-url',
+  setup(builder) {
+    builder.onLoad({ filter: /\.ts$/ }, (args) => {
+      const compiled = path.join(output, path.relative(source, args.path)).replace(/\.ts$/, '.js');
+      // Both bundles sit two levels down in dist/, so one relative URL serves either.
+      const relative = path.relative(path.join(output, 'cli'), compiled).split(path.sep).join('/');
+      const contents = fs.readFileSync(args.path, 'utf8').replaceAll('import.meta.url', `new URL(${JSON.stringify(relative)}, import.meta.url).href`);
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+await build({
+  entryPoints: ENTRIES,
+  outdir: output,
+  outbase: source,
+  bundle: true,
+  packages: 'external',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  allowOverwrite: true,
+  logLevel: 'warning',
+  plugins: [ownUrl],
+});
