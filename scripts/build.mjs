@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownImportMetaUrl } from './own-import-meta-url.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = path.join(root, 'src');
@@ -63,22 +64,10 @@ fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'm
 // (dist/agent/agent-main.js), are then each bundled into that one file (the
 // packages they import stay outside): loading some 250 modules one by one
 // was about a fifth of a start's CPU (bench/README.md, "Start-up"). Every
-// module keeps the `import.meta.url` it has in the per-file dist/ above, which
-// the others still hold, so what a module finds beside itself (the agent's
-// launcher, the Batch models' JSON, package.json) it finds there.
+// module keeps the `import.meta.url` it has in the per-file dist/ above
+// (own-import-meta-url.mjs); both bundles sit two levels down in dist/, so
+// one relative URL serves either.
 const ENTRIES = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
-const ownUrl = {
-  name: 'own-import-meta-url',
-  setup(builder) {
-    builder.onLoad({ filter: /\.ts$/ }, (args) => {
-      const compiled = path.join(output, path.relative(source, args.path)).replace(/\.ts$/, '.js');
-      // Both bundles sit two levels down in dist/, so one relative URL serves either.
-      const relative = path.relative(path.join(output, 'cli'), compiled).split(path.sep).join('/');
-      const contents = fs.readFileSync(args.path, 'utf8').replaceAll('import.meta.url', `new URL(${JSON.stringify(relative)}, import.meta.url).href`);
-      return { contents, loader: 'ts' };
-    });
-  },
-};
 await build({
   entryPoints: ENTRIES,
   outdir: output,
@@ -90,5 +79,5 @@ await build({
   target: 'node20',
   allowOverwrite: true,
   logLevel: 'warning',
-  plugins: [ownUrl],
+  plugins: [ownImportMetaUrl({ source, output, bundleDirectory: path.join(output, 'cli') })],
 });
