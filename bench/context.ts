@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startBaselineProcess, startLapisProcess, type ServerProcess } from './server-process.js';
 
-export const SECTIONS = ['quickstart', 'throughput', 'slurm', 'latency', 'submit', 'scale'] as const;
+export const SECTIONS = ['quickstart', 'startup', 'throughput', 'slurm', 'latency', 'submit', 'scale'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

@@ -14,6 +14,7 @@ import { throughputSvg, type PlotPoint } from './plot.js';
 import { quickstartSection } from './quickstart-bench.js';
 import { commit, machine, summaryMarkdown, today, updateReadme, writeJson, type BenchReport } from './report.js';
 import { scaleSection } from './scale.js';
+import { startupSection } from './startup.js';
 import { REPO_ROOT } from './server-process.js';
 import { slurmSection } from './slurm.js';
 import { submitSection } from './submit-list.js';
@@ -115,6 +116,7 @@ const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...proces
 
 const RUNNERS: Record<SectionName, (context: BenchContext) => Promise<SectionResult>> = {
   quickstart: quickstartSection,
+  startup: startupSection,
   throughput: throughputSection,
   slurm: slurmSection,
   latency: latencySection,

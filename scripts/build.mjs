@@ -5,10 +5,11 @@
 // prepack) build it; in a checkout it costs `npm install` under a second,
 // though the checkout itself runs its sources (bin/lapis.js).
 //
-// - esbuild transpiles each file on its own, as tsx does when the tests and
-//   the quickstart run the sources, so dist/ is the code the tests judge; in
-//   under a second, where tsc's emit takes some 25 s of two cores. Types are
-//   checked by `npm run typecheck` (in `npm test`).
+// - esbuild transpiles each file on its own, as tsx does when the tests run
+//   the sources, so dist/ is the code the tests judge; in under a second,
+//   where tsc's emit takes some 25 s of two cores. Types are checked by
+//   `npm run typecheck` (in `npm test`). The two programs' entries are then
+//   bundled from the same sources (below).
 // - Files Node runs as they are (the agent's launcher-process.mjs and
 //   no-follow-open.mjs, started by their path next to the agent's modules)
 //   are copied to the same place in dist/; type declarations are not.
@@ -21,6 +22,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownImportMetaUrl } from './own-import-meta-url.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = path.join(root, 'src');
@@ -57,3 +59,25 @@ for (const file of asIs) {
   fs.copyFileSync(file, target);
 }
 fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
+
+// The two programs, `lapis` (dist/cli/main.js) and the node agent
+// (dist/agent/agent-main.js), are then each bundled into that one file (the
+// packages they import stay outside): loading some 250 modules one by one
+// was about a fifth of a start's CPU (bench/README.md, "Start-up"). Every
+// module keeps the `import.meta.url` it has in the per-file dist/ above
+// (own-import-meta-url.mjs); both bundles sit two levels down in dist/, so
+// one relative URL serves either.
+const ENTRIES = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
+await build({
+  entryPoints: ENTRIES,
+  outdir: output,
+  outbase: source,
+  bundle: true,
+  packages: 'external',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  allowOverwrite: true,
+  logLevel: 'warning',
+  plugins: [ownImportMetaUrl({ source, output, bundleDirectory: path.join(output, 'cli') })],
+});

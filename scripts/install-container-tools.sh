@@ -17,4 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 bash "$(dirname "$0")/build-test-node-image.sh"
-echo "container-node tools present: podman, runc, the test image"
+bash "$(dirname "$0")/build-test-node-base-image.sh"
+echo "container-node tools present: podman, runc, the test images"

@@ -1,9 +1,10 @@
 // The blob endpoint as every Batch account's auto-storage account: container
 // SAS URLs for autoStorageContainerName resource files. SAS tokens are made
-// with @azure/storage-blob and are short-lived.
+// with @azure/storage-blob (loaded at the first one) and are short-lived.
 
-import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
+import type { StorageSharedKeyCredential } from '@azure/storage-blob';
 import type { AutoStorage } from '../core/ports.js';
+import { storageBlob } from './storage-blob.js';
 
 export interface StorageAccount {
   endpoint: string;
@@ -25,16 +26,16 @@ function isPathStyle(endpoint: string): boolean {
 }
 
 export class BlobAutoStorage implements AutoStorage {
-  private readonly credential: StorageSharedKeyCredential;
+  private credential: StorageSharedKeyCredential | undefined;
 
   constructor(
     private readonly account: StorageAccount,
     private readonly now: () => Date,
-  ) {
-    this.credential = new StorageSharedKeyCredential(account.accountName, account.accountKey);
-  }
+  ) {}
 
   containerSasUrl(_batchAccount: string, containerName: string): string {
+    const { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } = storageBlob();
+    this.credential ??= new StorageSharedKeyCredential(this.account.accountName, this.account.accountKey);
     const startsOn = new Date(this.now().getTime() - 5 * 60_000);
     const sas = generateBlobSASQueryParameters(
       {

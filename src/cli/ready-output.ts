@@ -20,6 +20,8 @@ export interface ReadyInfo {
   /** For the storage SDKs and tools (azure-storage-blob, az storage, Storage Explorer). */
   blobConnectionString: string | null;
   dataDirectory: string | null;
+  /** Where the compute nodes' directories are: under the data directory, or a directory of Lapis's own (server/nodes-directory.ts). */
+  nodesDirectory: string;
 }
 
 const printable = (key: string, devKey: string): string | null => (key === devKey ? key : null);
@@ -40,6 +42,7 @@ export function readyInfo(lapis: RunningLapis, config: LapisConfig): ReadyInfo {
         ? null
         : `DefaultEndpointsProtocol=${protocol};AccountName=${config.blob.accountName};AccountKey=${storageKey};BlobEndpoint=${lapis.storageAccountUrl};`,
     dataDirectory: config.inMemory || !config.dataDir ? null : path.resolve(config.dataDir),
+    nodesDirectory: lapis.nodesDirectory,
   };
 }
 
@@ -52,6 +55,7 @@ export function readyText(info: ReadyInfo): string[] {
     `Storage key:     ${info.storageKey ?? '(not printed)'}`,
     `Blob connection string: ${info.blobConnectionString ?? '(not printed: it holds the storage key)'}`,
     `Data directory:  ${info.dataDirectory ?? '(in memory)'}`,
+    `Nodes directory: ${info.nodesDirectory}`,
     'ready',
   ];
 }

@@ -27,6 +27,8 @@ export interface LapisConfig {
   };
   /** Data directory for the store, blobs and node directories; undefined with inMemory. */
   dataDir?: string;
+  /** Where the compute nodes' directories go; absent: `<dataDir>/nodes`, or a directory of Lapis's own where tasks cannot reach that (server/nodes-directory.ts). */
+  nodesDir?: string;
   inMemory: boolean;
   accounts: AccountConfig[];
   logLevel: string;

@@ -200,6 +200,16 @@ export const SETTINGS: readonly AnySetting[] = [
   }),
   setting({ key: 'dataDir', flag: '--data <dir>', env: 'LAPIS_DATA', default: '.lapis', parse: text, help: 'data directory (store, blobs, node directories)' }),
   setting({
+    key: 'nodesDir',
+    flag: '--nodes-dir <dir>',
+    env: 'LAPIS_NODES_DIR',
+    defaultText: '<data>/nodes, or /var/lib/lapis/nodes/<digest>',
+    parse: text,
+    help: "compute nodes' directories (tasks' files); as root, other users must be able to pass through every directory above it",
+    details:
+      "compute nodes' directories (tasks' working, shared and startup directories). As root, tasks run as users of their own, who must pass through every directory above it: by default `<data>/nodes`, or, where `--data` is under a directory other users cannot pass (`/root`, a `mktemp -d`), `/var/lib/lapis/nodes/<digest of the data directory's path>`, the same on every start. One server per directory",
+  }),
+  setting({
     key: 'inMemory',
     flag: '--in-memory',
     default: 'false',
@@ -389,7 +399,7 @@ export const SETTINGS: readonly AnySetting[] = [
     parse: parseSwitch,
     help: 'when ready, print one JSON line (URLs, accounts, keys, blob connection string) instead of the text; logs go to stderr',
     details:
-      'when ready, print one JSON line on stdout instead of the text: `batchUrl`, `accounts` (name, key), `blobUrl`, `storageAccount`, `storageKey`, `blobConnectionString`, `dataDirectory`, `pid`; a key other than the development ones is `null`. Logs go to stderr, so stdout carries that line alone (for test harnesses)',
+      'when ready, print one JSON line on stdout instead of the text: `batchUrl`, `accounts` (name, key), `blobUrl`, `storageAccount`, `storageKey`, `blobConnectionString`, `dataDirectory`, `nodesDirectory`, `pid`; a key other than the development ones is `null`. Logs go to stderr, so stdout carries that line alone (for test harnesses)',
   }),
   setting({
     key: 'logLevel',

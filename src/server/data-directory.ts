@@ -19,36 +19,17 @@ export interface DataDirectory {
 /** An errno error from the data directory, with the flag that moves it. */
 export function dataDirectoryError(dataDir: string, error: unknown): Error {
   const errno = error as NodeJS.ErrnoException;
-  // Lapis's own errors (the lock, the reach check) already say what to change.
+  // Lapis's own errors (the lock, the nodes directory's reach) already say what to change.
   if (typeof errno.code !== 'string') return error as Error;
   return new Error(`The data directory ${dataDir} cannot be used (${errno.message}): give another with --data <dir> (or LAPIS_DATA), or fix its permissions.`);
 }
 
 /**
- * Whether the users tasks run as (with Lapis as root, users of their own,
- * neither owner nor group of the directories above) can pass through every
- * directory above `dataDir`; the data directory itself is opened to them by
- * prepareDataDirectory. Throws naming the first one that shuts them out.
- */
-export function checkTasksCanReach(dataDir: string): void {
-  for (let directory = path.dirname(dataDir); ; directory = path.dirname(directory)) {
-    const mode = fs.statSync(directory).mode & 0o777;
-    if ((mode & 0o001) === 0) {
-      throw new Error(
-        `Tasks cannot reach the data directory ${dataDir}: they run as users of their own, and ${directory} (mode ${mode.toString(8).padStart(4, '0')}) ` +
-          `lets no other user pass through. Give --data a directory other users can reach (e.g. --data /var/lib/lapis), or let them pass with chmod o+x ${directory}.`,
-      );
-    }
-    if (directory === path.dirname(directory)) return;
-  }
-}
-
-/**
  * Makes the data directory (or a temporary one for --in-memory) and takes
- * its lock. `tasksRunAsOthers`: tasks run as other users (Lapis runs as
- * root), who must be able to reach it.
+ * its lock. Whether tasks can reach it decides where their nodes go
+ * (nodes-directory.ts).
  */
-export function prepareDataDirectory(dataDir: string | undefined, inMemory: boolean, tasksRunAsOthers: boolean): DataDirectory {
+export function prepareDataDirectory(dataDir: string | undefined, inMemory: boolean): DataDirectory {
   if (inMemory || !dataDir) return { path: fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-')), temporary: true, created: true };
   const resolved = path.resolve(dataDir);
   const created = !fs.existsSync(resolved);
@@ -62,7 +43,6 @@ export function prepareDataDirectory(dataDir: string | undefined, inMemory: bool
   const directory: DataDirectory = { path: resolved, temporary: false, created };
   try {
     directory.lock = lockDataDirectory(resolved);
-    if (tasksRunAsOthers) checkTasksCanReach(resolved);
     return directory;
   } catch (error) {
     abandonDataDirectory(directory);

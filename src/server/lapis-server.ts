@@ -56,6 +56,7 @@ import { LapisMetrics } from './metrics.js';
 import { observeStateChanges } from './observed-store.js';
 import { lapisVersion } from './version.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
+import { prepareNodesDirectory, type NodesDirectory } from './nodes-directory.js';
 import { OsUserAccounts } from './os-users.js';
 
 export interface RunningLapis {
@@ -66,6 +67,8 @@ export interface RunningLapis {
   storageAccountUrl: string;
   /** With --azure-hostnames: the local CA's certificate file, which clients trust. */
   certificateAuthority?: string;
+  /** Where the compute nodes' directories are (nodes-directory.ts). */
+  nodesDirectory: string;
   logger: Logger;
   /** Every state change of pools, nodes, jobs and tasks, as GET /lapis/events streams them. */
   events: EventLog;
@@ -107,19 +110,20 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
   const clock = options.clock ?? systemClock;
   // Ports first: a start that cannot listen touches no data directory.
   await checkEndpointsCanListen(endpointsOf(config));
-  const directory = prepareDataDirectory(config.dataDir, config.inMemory, isRoot());
+  const directory = prepareDataDirectory(config.dataDir, config.inMemory);
   const { path: dataDir, temporary } = directory;
-  const nodesDirectory = path.join(dataDir, 'nodes');
+  let nodes: NodesDirectory;
   let store: ReturnType<typeof openSqliteStore>;
   const stateEvents = new EventLog(logger);
   try {
-    fs.mkdirSync(nodesDirectory, { recursive: true, mode: 0o711 });
-    fs.chmodSync(nodesDirectory, 0o711);
+    nodes = prepareNodesDirectory(dataDir, config.nodesDir, isRoot());
     store = observeStateChanges(openSqliteStore({ path: config.inMemory ? undefined : path.join(dataDir, 'lapis.db') }), clock, (change) => stateEvents.record(change));
   } catch (error) {
     abandonDataDirectory(directory);
     throw dataDirectoryError(dataDir, error);
   }
+  const nodesDirectory = nodes.path;
+  if (nodes.outside) logger.info({ dataDir, nodesDirectory }, 'tasks run as users who cannot pass through a directory above the data directory: the nodes live in a directory of Lapis\'s own (--nodes-dir moves them)');
   let azure: AzureEndpoints | undefined;
   try {
     azure = config.azureHostnames ? azureEndpoints(config, dataDir, new Date()) : undefined;
@@ -136,6 +140,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         port: config.blob.port,
         directory: config.inMemory ? undefined : path.join(dataDir, 'blob'),
         tls,
+        onError: (error) => logger.error({ err: error }, 'the embedded blob endpoint could not start'),
       });
   let stopped = false;
   let ready = false;
@@ -290,6 +295,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       blobUrl,
       storageAccountUrl: azure && embeddedBlob ? azure.blobUrl(Number(blobPort || 443)) : accountUrl(storage),
       ...(azure ? { certificateAuthority: azure.certificateAuthority } : {}),
+      nodesDirectory,
       logger,
       events: stateEvents,
       wake: () => scheduler?.wake(),
@@ -307,6 +313,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         store.close();
         directory.lock?.release();
         if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+        if (temporary && nodes.outside) fs.rmSync(nodesDirectory, { recursive: true, force: true });
         logger.info({ ms: Math.round(performance.now() - stopping) }, 'stopped');
       },
     };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { EmbeddedBlobServer } from '../../src/blob/embedded-blob-server.js';
 import { DEV_ACCOUNT } from '../../src/config/config.js';
-import { poolSpec, waitForPoolSteady } from '../../src/testkit/builders.js';
+import { poolSpec, readStream, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { waitFor } from '../../src/testkit/test-server.js';
 
 const BIN = path.resolve('bin/lapis.js');
@@ -179,6 +179,7 @@ interface ReadyJson {
   storageKey: string | null;
   blobConnectionString: string | null;
   dataDirectory: string | null;
+  nodesDirectory: string;
 }
 
 test('--ready-json prints one JSON line with every URL, account, key and the blob connection string; the text output has the connection string too', async () => {
@@ -220,7 +221,10 @@ test('a port in use fails the start before the data directory is made, naming ev
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   const takenPort = (taken.address() as net.AddressInfo).port;
   const azurite = new EmbeddedBlobServer({ host: '127.0.0.1', port: 0 });
-  const azuritePort = new URL(await azurite.start()).port;
+  const azuriteUrl = await azurite.start();
+  const azuritePort = new URL(azuriteUrl).port;
+  // Running, as an Azurite started by hand is: it has loaded (the embedded endpoint loads Azurite at its first connection).
+  await (await fetch(azuriteUrl)).body?.cancel();
   try {
     const data = path.join(parent, 'data');
     const result = await runLapis(['serve', '--port', String(takenPort), '--blob-port', azuritePort, '--data', data]);
@@ -270,14 +274,63 @@ test('a data directory that cannot be made names --data', async () => {
   }
 });
 
-test('as root, a data directory tasks cannot reach fails the start, naming the directory that shuts them out and the fix', { skip: process.getuid?.() !== 0 && 'tasks run as other users only when Lapis runs as root' }, async () => {
+const AS_ROOT = { skip: process.getuid?.() !== 0 && 'tasks run as other users only when Lapis runs as root' };
+
+test('as root, with --data under a directory other users cannot pass (a mktemp -d), the nodes go to a directory of Lapis\'s own and a non-admin task opens its files and the shared directory by full path', { ...AS_ROOT, timeout: 120_000 }, async () => {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-reach-'));
-  fs.chmodSync(parent, 0o700);
+  assert.equal(fs.statSync(parent).mode & 0o777, 0o700, 'mkdtemp makes it 0700');
+  const dataDir = path.join(parent, 'data');
+  let nodesDirectory: string | undefined;
+  const served = startServeJson(['--data', dataDir]);
   try {
-    const result = await runLapis(['serve', '--port', '0', '--blob-port', '0', '--data', path.join(parent, 'data')]);
+    const info = await served.ready;
+    nodesDirectory = info.nodesDirectory;
+    assert.match(nodesDirectory, /^\/var\/lib\/lapis\/nodes\/[0-9a-f]{16}$/);
+    assert.equal(fs.statSync(parent).mode & 0o777, 0o700, "Lapis left the mode of a directory it does not own alone");
+    const batch = new BatchServiceClient(new BatchSharedKeyCredentials('lapis', DEV_ACCOUNT.key), info.batchUrl);
+    await batch.pool.add(poolSpec('ReachPool'));
+    await waitForPoolSteady(batch, 'ReachPool');
+    await batch.job.add({ id: 'ReachJob', poolInfo: { poolId: 'ReachPool' } });
+    const script = [
+      'test "$(id -u)" != 0',
+      'echo written > "$AZ_BATCH_TASK_WORKING_DIR/mine.txt"',
+      'cat "$AZ_BATCH_TASK_WORKING_DIR/mine.txt"',
+      'echo shared > "$AZ_BATCH_NODE_SHARED_DIR/reach-$$.txt"',
+      'cat "$AZ_BATCH_NODE_SHARED_DIR/reach-$$.txt"',
+      'ls "$AZ_BATCH_NODE_STARTUP_DIR" >/dev/null',
+    ].join(' && ');
+    await batch.task.add('ReachJob', { id: 'by-full-path', commandLine: `/bin/sh -c '${script}'` });
+    const task = await waitForTaskState(batch, 'ReachJob', 'by-full-path', 'completed', 60_000);
+    const stderr = await readStream((await batch.file.getFromTask('ReachJob', 'by-full-path', 'stderr.txt')).readableStreamBody);
+    assert.equal(task.executionInfo?.exitCode, 0, `the task ran as a user of its own and reached its files: ${stderr}`);
+    assert.equal(await readStream((await batch.file.getFromTask('ReachJob', 'by-full-path', 'stdout.txt')).readableStreamBody), 'written\nshared\n');
+    await batch.pool.deleteMethod('ReachPool');
+    await waitFor(async () => ((await batch.pool.list()).length === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the pool to go' });
+  } finally {
+    served.child.kill('SIGTERM');
+    await served.exit;
+    fs.rmSync(parent, { recursive: true, force: true });
+    if (nodesDirectory) fs.rmSync(nodesDirectory, { recursive: true, force: true });
+  }
+});
+
+test('as root, a --nodes-dir tasks cannot reach fails the start, naming the directory that shuts them out and --nodes-dir', AS_ROOT, async () => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-reach-'));
+  try {
+    const result = await runLapis(['serve', '--port', '0', '--blob-port', '0', '--data', path.join(parent, 'data'), '--nodes-dir', path.join(parent, 'nodes')]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, new RegExp(`Tasks cannot reach the data directory .*${parent} \\(mode 0700\\).*--data .*chmod o\\+x ${parent}`));
+    assert.match(result.stderr, new RegExp(`Tasks cannot reach the nodes directory ${parent}/nodes: .*${parent} \\(mode 0700\\).*--nodes-dir`));
     assert.equal(fs.existsSync(path.join(parent, 'data')), false, 'the failed start left its data directory');
+    // A directory that exists is not Lapis's to open up: refused, its mode as it was.
+    const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-nodes-'));
+    try {
+      const refused = await runLapis(['serve', '--port', '0', '--blob-port', '0', '--data', path.join(parent, 'data'), '--nodes-dir', closed]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, new RegExp(`Tasks cannot reach the nodes directory ${closed}: .*${closed} \\(mode 0700\\).*--nodes-dir`));
+      assert.equal(fs.statSync(closed).mode & 0o777, 0o700);
+    } finally {
+      fs.rmSync(closed, { recursive: true, force: true });
+    }
   } finally {
     fs.rmSync(parent, { recursive: true, force: true });
   }

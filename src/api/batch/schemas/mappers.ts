@@ -12,7 +12,7 @@
 // the schema: later API versions add properties the 2022-10-01.16.0 client
 // does not know, and Batch echoes what was set.
 
-import { BatchServiceMappers } from '@azure/batch';
+import fs from 'node:fs';
 import { batchErrors } from '../../../core/errors.js';
 import { normalizeDuration } from '../../../core/time.js';
 
@@ -43,7 +43,9 @@ export interface Mapper {
   type: MapperType;
 }
 
-const MAPPERS = BatchServiceMappers as unknown as Record<string, Mapper | undefined>;
+/** `@azure/batch`'s BatchServiceMappers as data (scripts/generate-batch-mappers.mjs): read, not loaded with the client and its HTTP stack. */
+export const BATCH_MAPPERS_FILE = new URL('./batch-mappers.json', import.meta.url);
+const MAPPERS = (JSON.parse(fs.readFileSync(BATCH_MAPPERS_FILE, 'utf8')) as { mappers: Record<string, Mapper | undefined> }).mappers;
 
 /** The names of the Batch request-body models, as `@azure/batch` calls them. */
 export type BodyMapperName =
