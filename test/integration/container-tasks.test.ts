@@ -7,7 +7,7 @@
 import type { BatchServiceModels } from '@azure/batch';
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
 import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
@@ -261,7 +261,7 @@ describe('container tasks through Podman', { skip: unavailable() }, () => {
     await waitFor(async () => (taskContainers().length === 0 ? true : undefined), { timeoutMs: 30_000, what: 'the task container to be removed' });
   });
 
-  test("a pool whose containerImageNames cannot be had leaves its node unusable", { timeout: 120_000 }, async () => {
+  test('a pool whose containerImageNames cannot be had leaves its node unusable, its errors saying ContainerInvalidImage', { timeout: 120_000 }, async () => {
     const badPool = uniqueId('BadImage');
     await server.batch.pool.add(poolSpec(badPool, { targetDedicatedNodes: 1, ...containerPool(['localhost:1/lapis-test/none:missing']) }));
     const node = await waitFor(
@@ -272,5 +272,47 @@ describe('container tasks through Podman', { skip: unavailable() }, () => {
       { timeoutMs: 90_000, what: 'the node to leave starting' },
     );
     assert.equal(node.state, 'unusable');
+    assertInvalidImageErrors(node, 'localhost:1/lapis-test/none:missing');
+    assertInvalidImageErrors(await server.batch.computeNode.get(badPool, node.id as string), 'localhost:1/lapis-test/none:missing');
+  });
+
+  test('a reimaged node checks its pool images again: one removed meanwhile leaves it unusable', { timeout: 180_000 }, async () => {
+    // A tag of its own for the test image: removing the tag leaves the image, which other tests use, in place.
+    const tag = `localhost/lapis-test/debian:reimage-${uniqueId('t').toLowerCase()}`;
+    execFileSync('podman', ['tag', IMAGE, tag]);
+    try {
+      const reimagedPool = uniqueId('Reimaged');
+      await addPoolAndWait(server.batch, reimagedPool, { targetDedicatedNodes: 1, ...containerPool([tag]) });
+      const [node] = await server.batch.computeNode.list(reimagedPool);
+      assert.equal(node?.state, 'idle');
+      assert.equal(node?.errors, undefined);
+      untag(tag);
+      await server.batch.computeNode.reimage(reimagedPool, node?.id as string);
+      const reimaged = await waitFor(
+        async () => {
+          const current = await server.batch.computeNode.get(reimagedPool, node?.id as string);
+          return current.state === 'unusable' || current.state === 'idle' ? current : undefined;
+        },
+        { timeoutMs: 120_000, what: 'the reimage to end' },
+      );
+      assert.equal(reimaged.state, 'unusable');
+      assertInvalidImageErrors(reimaged, tag);
+    } finally {
+      untag(tag);
+    }
   });
 });
+
+/** Removes a name of the test image (never the image itself); a name already gone is fine. */
+function untag(name: string): void {
+  if (spawnSync('podman', ['image', 'exists', name]).status === 0) execFileSync('podman', ['untag', name, name]);
+}
+
+function assertInvalidImageErrors(node: BatchServiceModels.ComputeNode, image: string): void {
+  assert.equal(node.errors?.length, 1, JSON.stringify(node.errors));
+  const [error] = node.errors ?? [];
+  assert.equal(error?.code, 'ContainerInvalidImage');
+  assert.equal(error?.message, 'One or more container images specified are invalid');
+  assert.equal(error?.errorDetails?.find((detail) => detail.name === 'ContainerImage')?.value, image);
+  assert.ok(error?.errorDetails?.find((detail) => detail.name === 'Message')?.value, 'the engine says why');
+}
