@@ -33,6 +33,19 @@ const containerPool = (images: string[] = [IMAGE]): Partial<BatchServiceModels.P
   },
 });
 
+/** The image Nextflow's Azure Batch executor picks for its default pool (nf-azure AzBatchService.getImage: SKU id, OS type, verification, publisher, offer). */
+async function nextflowDefaultImage(server: TestServer): Promise<BatchServiceModels.ImageInformation | undefined> {
+  const images = await server.batch.account.listSupportedImages();
+  return images.find(
+    (image) =>
+      image.nodeAgentSKUId.toLowerCase() === 'batch.node.ubuntu 20.04' &&
+      image.osType === 'linux' &&
+      image.verificationType === 'verified' &&
+      image.imageReference.publisher?.toLowerCase() === 'microsoft-azure-batch' &&
+      image.imageReference.offer?.toLowerCase() === 'ubuntu-server-container',
+  );
+}
+
 function sasUrl(container: ContainerClient, permissions: string): string {
   const sas = generateBlobSASQueryParameters(
     { containerName: container.containerName, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) },
@@ -57,6 +70,12 @@ describe('container pools: what needs no engine', () => {
     server = await startTestServer({ config: { containers: 'host' } });
   });
   after(() => server?.stop());
+
+  test("Nextflow's default pool image is listed, not DockerCompatible: --containers host ignores the images", async () => {
+    const image = await nextflowDefaultImage(server);
+    assert.equal(image?.imageReference.sku, '20-04-lts');
+    assert.deepEqual(image?.capabilities, []);
+  });
 
   test('dangerous containerRunOptions are refused, naming the option; the task is not added', async () => {
     const poolId = uniqueId('HostContainers');
@@ -153,9 +172,10 @@ describe('container pools: what needs no engine', () => {
   });
 });
 
-for (const [what, config] of [
-  ['container nodes (no engine inside them)', { nodeRuntime: 'container' as const }],
-  ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const }],
+for (const [what, config, listsContainerReadyImage] of [
+  // Container nodes run Batch's container-ready image as any other mapped node image.
+  ['container nodes (no engine inside them)', { nodeRuntime: 'container' as const }, true],
+  ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const }, false],
 ] as const) {
   describe(`container pools on ${what}`, () => {
     let server: TestServer;
@@ -171,6 +191,12 @@ for (const [what, config] of [
         assert.match(reason, /(container engine|Container nodes).*--containers host/);
         return true;
       });
+    });
+
+    test(`${listsContainerReadyImage ? 'list' : 'do not list'} Batch's container-ready image, never DockerCompatible`, async () => {
+      const image = await nextflowDefaultImage(server);
+      if (listsContainerReadyImage) assert.deepEqual(image?.capabilities, []);
+      else assert.equal(image, undefined);
     });
   });
 }
@@ -231,6 +257,13 @@ describe('container tasks through Podman', { skip: unavailable() }, () => {
     const prep = await server.batch.job.listPreparationAndReleaseTaskStatus(jobId);
     assert.equal(prep[0]?.jobPreparationTaskExecutionInfo?.exitCode, 0);
     assert.deepEqual(taskContainers(), [], 'the task containers are removed');
+  });
+
+  test("Nextflow's default pool image is listed DockerCompatible: the engine runs its containers", async () => {
+    const image = await nextflowDefaultImage(server);
+    assert.equal(image?.imageReference.sku, '20-04-lts');
+    assert.deepEqual(image?.capabilities, ['DockerCompatible']);
+    assert.equal(image?.batchSupportEndOfLife?.toISOString(), '2025-04-23T00:00:00.000Z');
   });
 
   test('an image that is not there and cannot be pulled fails the task with ContainerInvalidImage', { timeout: 120_000 }, async () => {
