@@ -36,7 +36,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
       case 'stop':
         return node.stop(body.run);
       case 'restart':
-        return node.restart(body.wipe);
+        return node.restart(body.wipe, body.containerImages);
       case 'destroy':
         await node.destroy();
         setImmediate(() => exit(0));

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TaskFailureInfo } from '../core/common.js';
 import { registryOf, type ContainerEngine, type ContainerRun, type NodeContainerImages } from '../core/container-settings.js';
+import { invalidContainerImage } from '../core/node-start-failure.js';
 import type { OsAccount } from '../core/ports.js';
 import { SYSTEM_PATH } from '../core/system-path.js';
 
@@ -33,15 +34,8 @@ type Credentials = { server: string; username: string; password: string };
 
 /** Batch's failure for an image that is not there and cannot be pulled. */
 export function invalidImageFailure(image: string, message: string): TaskFailureInfo {
-  return {
-    category: 'usererror',
-    code: 'ContainerInvalidImage',
-    message: 'One or more container images specified are invalid',
-    details: [
-      { name: 'ContainerImage', value: image },
-      { name: 'Message', value: message },
-    ],
-  };
+  const { code, message: text, errorDetails } = invalidContainerImage(image, message).nodeError;
+  return { category: 'usererror', code, message: text, ...(errorDetails ? { details: errorDetails } : {}) };
 }
 
 /** Batch's failure for a container the engine could not create or start. */
@@ -112,7 +106,7 @@ export async function ensureNodeImages(command: ContainerEngine, nodeRoot: strin
     try {
       await ensureImage(command, nodeRoot, image, wanted.registries);
     } catch (error) {
-      throw new Error(`ContainerInvalidImage: One or more container images specified are invalid (${image}: ${(error as Error).message})`);
+      throw invalidContainerImage(image, (error as Error).message);
     }
   }
 }

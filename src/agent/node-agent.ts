@@ -246,11 +246,11 @@ export class NodeAgent {
     await this.removeRoot();
   }
 
-  /** A reboot (files kept) or a reimage (files removed): every process ends, then the node starts afresh. */
-  async restart(wipe: boolean): Promise<void> {
+  /** A reboot (files kept) or a reimage (files removed): every process ends, then the node starts afresh, its pool's images checked again. */
+  async restart(wipe: boolean, containerImages?: NodeContainerImages): Promise<void> {
     await this.shutdown();
     if (wipe) await this.removeRoot();
-    await this.prepare();
+    await this.prepare(containerImages);
   }
 
   /** Removes the node's directory without following a link a task of the pool (on another node, as a named user) may plant meanwhile. */

@@ -20,6 +20,7 @@
 
 import type { TaskFailureInfo } from './common.js';
 import { batchErrors } from './errors.js';
+import type { ComputeNodeError } from './node-start-failure.js';
 import type { ImageReference, StartTask } from './pool.js';
 import { runResult } from './run-outcome.js';
 import { formatTimestamp } from './time.js';
@@ -95,6 +96,8 @@ export interface ComputeNode {
   /** The pool's start task as it was when this node last booted. */
   startTask?: StartTask;
   startTaskInfo?: StartTaskInformation;
+  /** Why an unusable node could not start; gone once it starts again. */
+  errors?: ComputeNodeError[];
 }
 
 /** Lapis's own about a node, kept beside its wire document (never answered). */
@@ -150,7 +153,8 @@ function withState(node: ComputeNode, state: ComputeNodeState, now: Date): Compu
 export function markNodeReady({ node, internal }: NodeWithInternal, now: Date): NodeWithInternal {
   const time = formatTimestamp(now);
   const { retainsTaskData: _retained, ...rest } = internal;
-  const booted = { ...node, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
+  const { errors: _errors, ...started } = node;
+  const booted = { ...started, lastBootTime: time, runningTasksCount: 0, runningTaskSlotsCount: 0 };
   return { node: withState(booted, restingState(booted), now), internal: rest };
 }
 
@@ -175,9 +179,10 @@ export function markNodeLost(node: ComputeNode, now: Date): ComputeNode {
   return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'unknown', now);
 }
 
-/** A lost node that could not be restarted (Batch: `unusable`): it runs nothing until it is removed. */
-export function markNodeUnusable(node: ComputeNode, now: Date): ComputeNode {
-  return withState(node, 'unusable', now);
+/** A node that could not be started or restarted (Batch: `unusable`), with Batch's errors saying why: it runs nothing until it is removed or restarts. */
+export function markNodeUnusable(node: ComputeNode, now: Date, errors: ComputeNodeError[] = []): ComputeNode {
+  const { errors: _earlier, ...rest } = node;
+  return withState(errors.length > 0 ? { ...rest, errors } : rest, 'unusable', now);
 }
 
 export function isSchedulable(node: ComputeNode): boolean {

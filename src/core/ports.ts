@@ -559,10 +559,10 @@ export interface NodeProvider {
  */
 export interface NodeWork {
   /** Provisioning (a new node, or a deallocated one started again); `then` records the outcome, `failed` a node that could not start. */
-  provision(placement: NodePlacement, then: () => void, failed?: () => void): void;
+  provision(placement: NodePlacement, then: () => void, failed?: (failure: unknown) => void): void;
   release(placement: NodePlacement, then: () => void): void;
   /** A reboot or reimage (`wipe`), or the recovery of a lost node (`recover`); `failed` when the provider cannot. */
-  restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: () => void): void;
+  restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: (failure: unknown) => void): void;
   startRuns(runs: readonly TaskRun[]): void;
   /** Ends runs (their processes); their nodes report no outcome for them afterwards. */
   stopRuns(runs: readonly TaskRunRef[]): void;

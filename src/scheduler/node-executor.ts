@@ -32,12 +32,12 @@ export class NodeExecutor implements NodeWork {
     private readonly logger: NodeExecutorLogger,
   ) {}
 
-  provision(placement: NodePlacement, then: () => void, failed?: () => void): void {
+  provision(placement: NodePlacement, then: () => void, failed?: (failure: unknown) => void): void {
     this.onNode(placement, 'provision', async () => {
       try {
         await this.provider.provisionNode(placement);
       } catch (error) {
-        failed?.();
+        failed?.(error);
         throw error;
       }
       then();
@@ -51,12 +51,12 @@ export class NodeExecutor implements NodeWork {
     });
   }
 
-  restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: () => void): void {
+  restart(placement: NodePlacement, options: { wipe: boolean; recover?: boolean }, then: () => void, failed?: (failure: unknown) => void): void {
     this.onNode(placement, options.recover ? 'recover' : 'restart', async () => {
       try {
         await this.provider.restartNode(placement, { wipe: options.wipe });
       } catch (error) {
-        failed?.();
+        failed?.(error);
         throw error;
       }
       then();

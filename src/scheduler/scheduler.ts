@@ -144,7 +144,7 @@ export class Scheduler {
         placement,
         { wipe },
         () => (deallocate ? this.deps.nodes.markDeallocated(placement) : this.deps.nodes.markReady(placement)),
-        () => this.deps.nodes.markUnusable(placement),
+        (failure) => this.deps.nodes.markUnusable(placement, failure),
       );
     }
 
@@ -197,7 +197,7 @@ export class Scheduler {
         this.liveness.heard(placement.nodeId, performance.now());
         this.deps.nodes.markReady(placement);
       },
-      () => this.deps.nodes.markUnusable(placement),
+      (failure) => this.deps.nodes.markUnusable(placement, failure),
     );
   }
 
@@ -217,7 +217,7 @@ export class Scheduler {
       this.deps.nodeWork.provision(
         placement,
         () => this.deps.nodes.markReady(placement),
-        () => this.deps.nodes.markUnusable(placement),
+        (failure) => this.deps.nodes.markUnusable(placement, failure),
       );
     }
     for (const placement of release) this.deps.nodeWork.release(placement, () => this.deps.nodes.markRemoved(placement));

@@ -21,7 +21,7 @@ import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
 import { nodeImageTable } from '../providers/container/node-images.js';
 import { nodeProviders } from '../providers/registry.js';
-import { mappedImages, PROCESS_NODE_IMAGES } from '../core/supported-images.js';
+import { mappedImages, PROCESS_NODE_IMAGES, supportedImages } from '../core/supported-images.js';
 import { NodeExecutor } from '../scheduler/node-executor.js';
 import { heartbeatIntervalFor } from '../scheduler/node-liveness.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -229,6 +229,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     nodeService = new NodeService(context, preparationService, runs);
     nodeUsage = new NodeUsageService(context);
     const pools = new PoolService(context, nodeUsage);
+    const nodeImages = config.nodeRuntime === 'container' ? mappedImages(nodeImageTable(config.nodeImages ?? []).keys()) : PROCESS_NODE_IMAGES;
     const services = {
       pools,
       jobs: new JobService(context, preparationService, pools),
@@ -240,7 +241,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       certificates,
       applications,
       statistics: new StatisticsService(context),
-      supportedImages: config.nodeRuntime === 'container' ? mappedImages(nodeImageTable(config.nodeImages ?? []).keys()) : PROCESS_NODE_IMAGES,
+      supportedImages: () => supportedImages(nodeImages, containerTasks.runtime()),
     };
     scheduler = new Scheduler({
       nodes: services.nodes,

@@ -36,6 +36,7 @@ import {
   type NodeUserSpec,
   type NodeWithInternal,
 } from '../core/node.js';
+import { nodeErrorsOf } from '../core/node-start-failure.js';
 import { allocationTargets, beginNodeRemoval, recordAllocation, type ComputeNodeDeallocationOption, type Pool } from '../core/pool.js';
 import type { NodePlacement, NodeRecord, Page, PageQuery, TaskRun, TaskRunReport, TaskRunRef } from '../core/ports.js';
 import type { Caller, ServiceContext } from './context.js';
@@ -199,7 +200,7 @@ export class NodeService {
     this.context.deps.nodeWork.provision(
       placement,
       () => this.markReady(placement),
-      () => this.markUnusable(placement),
+      (failure) => this.markUnusable(placement, failure),
     );
   }
 
@@ -401,12 +402,12 @@ export class NodeService {
   }
 
   /** A lost node its provider could not restart, a node it could not start (e.g. no container image for its pool), or a reboot, reimage or deallocation that failed. */
-  markUnusable(placement: NodePlacement): void {
+  markUnusable(placement: NodePlacement, failure?: unknown): void {
     const { store } = this.context;
     store.transaction(() => {
       const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
       if (!record || !['unknown', 'starting', 'creating', 'rebooting', 'reimaging', 'deallocating'].includes(record.node.state)) return;
-      store.nodes.update({ ...record, node: markNodeUnusable(record.node, this.context.now()) });
+      store.nodes.update({ ...record, node: markNodeUnusable(record.node, this.context.now(), nodeErrorsOf(failure)) });
     });
   }
 

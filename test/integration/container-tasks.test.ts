@@ -7,7 +7,7 @@
 import type { BatchServiceModels } from '@azure/batch';
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
 import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
@@ -33,6 +33,19 @@ const containerPool = (images: string[] = [IMAGE]): Partial<BatchServiceModels.P
   },
 });
 
+/** The image Nextflow's Azure Batch executor picks for its default pool (nf-azure AzBatchService.getImage: SKU id, OS type, verification, publisher, offer). */
+async function nextflowDefaultImage(server: TestServer): Promise<BatchServiceModels.ImageInformation | undefined> {
+  const images = await server.batch.account.listSupportedImages();
+  return images.find(
+    (image) =>
+      image.nodeAgentSKUId.toLowerCase() === 'batch.node.ubuntu 20.04' &&
+      image.osType === 'linux' &&
+      image.verificationType === 'verified' &&
+      image.imageReference.publisher?.toLowerCase() === 'microsoft-azure-batch' &&
+      image.imageReference.offer?.toLowerCase() === 'ubuntu-server-container',
+  );
+}
+
 function sasUrl(container: ContainerClient, permissions: string): string {
   const sas = generateBlobSASQueryParameters(
     { containerName: container.containerName, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) },
@@ -57,6 +70,12 @@ describe('container pools: what needs no engine', () => {
     server = await startTestServer({ config: { containers: 'host' } });
   });
   after(() => server?.stop());
+
+  test("Nextflow's default pool image is listed, not DockerCompatible: --containers host ignores the images", async () => {
+    const image = await nextflowDefaultImage(server);
+    assert.equal(image?.imageReference.sku, '20-04-lts');
+    assert.deepEqual(image?.capabilities, []);
+  });
 
   test('dangerous containerRunOptions are refused, naming the option; the task is not added', async () => {
     const poolId = uniqueId('HostContainers');
@@ -153,9 +172,10 @@ describe('container pools: what needs no engine', () => {
   });
 });
 
-for (const [what, config] of [
-  ['container nodes (no engine inside them)', { nodeRuntime: 'container' as const }],
-  ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const }],
+for (const [what, config, listsContainerReadyImage] of [
+  // Container nodes run Batch's container-ready image as any other mapped node image.
+  ['container nodes (no engine inside them)', { nodeRuntime: 'container' as const }, true],
+  ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const }, false],
 ] as const) {
   describe(`container pools on ${what}`, () => {
     let server: TestServer;
@@ -171,6 +191,12 @@ for (const [what, config] of [
         assert.match(reason, /(container engine|Container nodes).*--containers host/);
         return true;
       });
+    });
+
+    test(`${listsContainerReadyImage ? 'list' : 'do not list'} Batch's container-ready image, never DockerCompatible`, async () => {
+      const image = await nextflowDefaultImage(server);
+      if (listsContainerReadyImage) assert.deepEqual(image?.capabilities, []);
+      else assert.equal(image, undefined);
     });
   });
 }
@@ -233,6 +259,13 @@ describe('container tasks through Podman', { skip: unavailable() }, () => {
     assert.deepEqual(taskContainers(), [], 'the task containers are removed');
   });
 
+  test("Nextflow's default pool image is listed DockerCompatible: the engine runs its containers", async () => {
+    const image = await nextflowDefaultImage(server);
+    assert.equal(image?.imageReference.sku, '20-04-lts');
+    assert.deepEqual(image?.capabilities, ['DockerCompatible']);
+    assert.equal(image?.batchSupportEndOfLife?.toISOString(), '2025-04-23T00:00:00.000Z');
+  });
+
   test('an image that is not there and cannot be pulled fails the task with ContainerInvalidImage', { timeout: 120_000 }, async () => {
     const jobId = uniqueId('Job');
     await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
@@ -261,7 +294,7 @@ describe('container tasks through Podman', { skip: unavailable() }, () => {
     await waitFor(async () => (taskContainers().length === 0 ? true : undefined), { timeoutMs: 30_000, what: 'the task container to be removed' });
   });
 
-  test("a pool whose containerImageNames cannot be had leaves its node unusable", { timeout: 120_000 }, async () => {
+  test('a pool whose containerImageNames cannot be had leaves its node unusable, its errors saying ContainerInvalidImage', { timeout: 120_000 }, async () => {
     const badPool = uniqueId('BadImage');
     await server.batch.pool.add(poolSpec(badPool, { targetDedicatedNodes: 1, ...containerPool(['localhost:1/lapis-test/none:missing']) }));
     const node = await waitFor(
@@ -272,5 +305,47 @@ describe('container tasks through Podman', { skip: unavailable() }, () => {
       { timeoutMs: 90_000, what: 'the node to leave starting' },
     );
     assert.equal(node.state, 'unusable');
+    assertInvalidImageErrors(node, 'localhost:1/lapis-test/none:missing');
+    assertInvalidImageErrors(await server.batch.computeNode.get(badPool, node.id as string), 'localhost:1/lapis-test/none:missing');
+  });
+
+  test('a reimaged node checks its pool images again: one removed meanwhile leaves it unusable', { timeout: 180_000 }, async () => {
+    // A tag of its own for the test image: removing the tag leaves the image, which other tests use, in place.
+    const tag = `localhost/lapis-test/debian:reimage-${uniqueId('t').toLowerCase()}`;
+    execFileSync('podman', ['tag', IMAGE, tag]);
+    try {
+      const reimagedPool = uniqueId('Reimaged');
+      await addPoolAndWait(server.batch, reimagedPool, { targetDedicatedNodes: 1, ...containerPool([tag]) });
+      const [node] = await server.batch.computeNode.list(reimagedPool);
+      assert.equal(node?.state, 'idle');
+      assert.equal(node?.errors, undefined);
+      untag(tag);
+      await server.batch.computeNode.reimage(reimagedPool, node?.id as string);
+      const reimaged = await waitFor(
+        async () => {
+          const current = await server.batch.computeNode.get(reimagedPool, node?.id as string);
+          return current.state === 'unusable' || current.state === 'idle' ? current : undefined;
+        },
+        { timeoutMs: 120_000, what: 'the reimage to end' },
+      );
+      assert.equal(reimaged.state, 'unusable');
+      assertInvalidImageErrors(reimaged, tag);
+    } finally {
+      untag(tag);
+    }
   });
 });
+
+/** Removes a name of the test image (never the image itself); a name already gone is fine. */
+function untag(name: string): void {
+  if (spawnSync('podman', ['image', 'exists', name]).status === 0) execFileSync('podman', ['untag', name, name]);
+}
+
+function assertInvalidImageErrors(node: BatchServiceModels.ComputeNode, image: string): void {
+  assert.equal(node.errors?.length, 1, JSON.stringify(node.errors));
+  const [error] = node.errors ?? [];
+  assert.equal(error?.code, 'ContainerInvalidImage');
+  assert.equal(error?.message, 'One or more container images specified are invalid');
+  assert.equal(error?.errorDetails?.find((detail) => detail.name === 'ContainerImage')?.value, image);
+  assert.ok(error?.errorDetails?.find((detail) => detail.name === 'Message')?.value, 'the engine says why');
+}

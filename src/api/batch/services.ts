@@ -23,6 +23,6 @@ export interface BatchServices {
   statistics: StatisticsService;
   certificates: CertificateService;
   applications: ApplicationService;
-  /** What this server's nodes run (Account_ListSupportedImages): process nodes' fixed set, or the container image table's. */
-  supportedImages: readonly SupportedImage[];
+  /** What this server's nodes run (Account_ListSupportedImages): process nodes' fixed set, or the container image table's; read when asked, as whether container pools can run is found out when first needed. */
+  supportedImages(): readonly SupportedImage[];
 }

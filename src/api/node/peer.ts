@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { BatchError, isBatchError, type BatchErrorKind } from '../../core/errors.js';
+import { isNodeStartFailure, NodeStartFailure } from '../../core/node-start-failure.js';
 import type { AgentRequest, Frame, ServerRequest, WireError } from './protocol.js';
 
 /** A handler's answer that carries content after its value (files.read). */
@@ -182,11 +183,13 @@ export class AgentPeer {
 
 function errorToWire(error: unknown): WireError {
   if (isBatchError(error)) return { message: error.message, batch: { code: error.code, kind: error.kind, values: error.values } };
+  if (isNodeStartFailure(error)) return { message: error.message, nodeError: error.nodeError };
   return { message: error instanceof Error ? error.message : String(error) };
 }
 
 function errorFromWire(error: WireError): Error {
   if (error.batch) return new BatchError(error.batch.code, error.batch.kind as BatchErrorKind, error.message, error.batch.values);
+  if (error.nodeError) return new NodeStartFailure(error.nodeError);
   return new Error(error.message);
 }
 

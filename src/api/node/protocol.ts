@@ -5,6 +5,7 @@
 // a Batch account key: an agent holds only its own node's credential.
 
 import type { NodeContainerImages } from '../../core/container-settings.js';
+import type { ComputeNodeError } from '../../core/node-start-failure.js';
 import type { NodeUsageSample } from '../../core/node-usage.js';
 import type { ByteRange, NodeFileEntry, NodeUserAccount, OsAccount, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 
@@ -19,7 +20,7 @@ export type ServerRequest =
   /** `containerImages`: the pool's images, checked (pulled when missing) before the node is ready. */
   | { op: 'prepare'; containerImages?: NodeContainerImages }
   | { op: 'stop'; run: TaskRunRef }
-  | { op: 'restart'; wipe: boolean }
+  | { op: 'restart'; wipe: boolean; containerImages?: NodeContainerImages }
   /** Ends every process and removes the node's files; the agent exits after its reply. */
   | { op: 'destroy' }
   /** Ends every process and keeps the files; the agent exits after its reply. */
@@ -81,10 +82,11 @@ export type Frame =
   /** The end of a streamed reply (files.read), or its failure. */
   | { type: 'end'; id: number; error?: WireError };
 
-/** An error as it crosses the wire: a Batch error keeps its code and kind. */
+/** An error as it crosses the wire: a Batch error keeps its code and kind, a node's start failure its ComputeNodeError. */
 export interface WireError {
   message: string;
   batch?: { code: string; kind: string; values: { key: string; value: string }[] };
+  nodeError?: ComputeNodeError;
 }
 
 /** A NodeFileEntry with its dates as ISO strings. */

@@ -6,6 +6,8 @@ import type { ImageReference } from '../../core/pool.js';
 
 export const DEFAULT_NODE_IMAGES: Readonly<Record<string, string>> = {
   'canonical/0001-com-ubuntu-server-focal/20_04-lts': 'ubuntu:20.04',
+  // Batch's container-ready Ubuntu 20.04: Nextflow's and Snakemake's pools name it.
+  'microsoft-azure-batch/ubuntu-server-container/20-04-lts': 'ubuntu:20.04',
   'canonical/0001-com-ubuntu-server-jammy/22_04-lts': 'ubuntu:22.04',
   'canonical/ubuntu-24_04-lts/server': 'ubuntu:24.04',
   'debian/debian-11/11': 'debian:11',

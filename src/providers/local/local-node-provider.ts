@@ -77,8 +77,13 @@ export class LocalNodeProvider implements NodeProvider {
 
   async provisionNode(placement: NodePlacement): Promise<void> {
     const agent = await this.startAgent(placement);
-    const containerImages = this.options.containers?.runtime()?.kind === 'engine' ? this.options.containers.imagesOf(placement) : undefined;
+    const containerImages = this.containerImagesOf(placement);
     await agent.request({ op: 'prepare', ...(containerImages ? { containerImages } : {}) });
+  }
+
+  /** The images a node of a container pool must have before it is ready, when its container runs go through an engine. */
+  private containerImagesOf(placement: NodePlacement): NodeContainerImages | undefined {
+    return this.options.containers?.runtime()?.kind === 'engine' ? this.options.containers.imagesOf(placement) : undefined;
   }
 
   async releaseNode(placement: NodePlacement): Promise<void> {
@@ -101,7 +106,8 @@ export class LocalNodeProvider implements NodeProvider {
       await this.ended(placement.nodeId, true);
     }
     const agent = await this.startAgent(placement);
-    await agent.request({ op: 'restart', wipe: options.wipe });
+    const containerImages = this.containerImagesOf(placement);
+    await agent.request({ op: 'restart', wipe: options.wipe, ...(containerImages ? { containerImages } : {}) });
   }
 
   runTask(run: TaskRun): void {

@@ -65,7 +65,7 @@ export function accountOperations(services: BatchServices): Operation[] {
       since: '2019-06-01.9.0',
       handler(request) {
         const query = pageQuery(request, 'supportedImages');
-        const images = services.supportedImages.filter((image) => !query.filter || matchesFilter(query.filter, image));
+        const images = services.supportedImages().filter((image) => !query.filter || matchesFilter(query.filter, image));
         const { page, next } = offsetPage(images, query.continuation, query.maxResults);
         return listReply(request, 'supportedimages', page, next);
       },
@@ -77,7 +77,7 @@ export function accountOperations(services: BatchServices): Operation[] {
       until: '2019-06-01.9.0',
       handler(request) {
         const query = pageQuery(request, 'nodeAgentSkus');
-        const skus = nodeAgentSkus(services.supportedImages).filter((sku) => !query.filter || matchesFilter(query.filter, sku));
+        const skus = nodeAgentSkus(services.supportedImages()).filter((sku) => !query.filter || matchesFilter(query.filter, sku));
         const { page, next } = offsetPage(skus, query.continuation, query.maxResults);
         return listReply(request, 'nodeagentskus', page, next);
       },
