@@ -58,6 +58,8 @@ import { lapisVersion } from './version.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
 import { prepareNodesDirectory, type NodesDirectory } from './nodes-directory.js';
 import { OsUserAccounts } from './os-users.js';
+import { InjectedFaults } from './injected-faults.js';
+import { NodeFaults } from './node-faults.js';
 
 export interface RunningLapis {
   config: LapisConfig;
@@ -84,7 +86,7 @@ export interface RunningLapis {
  * A decorator may wrap the events before building (faults in what nodes
  * report: a dropped heartbeat, a swallowed outcome) and the provider it builds
  * (faults in calls into it: a failed provisioning, a held restart). The plain
- * server is `(build, events) => build(events)`. src/testkit/node-faults.ts
+ * server is `(build, events) => build(events)`. src/server/node-faults.ts
  * builds one.
  */
 export type NodeProviderWrapper = (build: (events: NodeEvents) => NodeProvider, serverEvents: NodeEvents) => NodeProvider;
@@ -201,7 +203,13 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
           log: (level, message) => logger[level](message),
         },
       });
-    const provider = options.wrapProvider ? options.wrapProvider(buildProvider, events) : buildProvider(events);
+    // With --faults the provider sits inside the fault layer; a test's own wrapper (wrapProvider) goes around both.
+    const nodeFaults = config.faults ? new NodeFaults(() => clock.now()) : undefined;
+    const buildServed = nodeFaults ? (providerEvents: NodeEvents) => nodeFaults.wrap(buildProvider, providerEvents) : buildProvider;
+    const provider = options.wrapProvider ? options.wrapProvider(buildServed, events) : buildServed(events);
+    const injectedFaults = nodeFaults
+      ? new InjectedFaults(nodeFaults, { nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node') }, () => clock.now())
+      : undefined;
     const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({
       store,
@@ -279,7 +287,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         };
       },
     };
-    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight });
+    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight, faults: injectedFaults });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -307,6 +315,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         sayWhatStopEnds(store, logger);
         outcomes.stop();
         await app.close();
+        // A node's provisioning held by an allocationDelay would hold the scheduler's stop for the rest of the delay.
+        nodeFaults?.endAllDelays();
         await scheduler?.stop();
         await provider.close();
         await embeddedBlob?.stop();

@@ -1,11 +1,11 @@
-// NodeFaults (src/testkit/node-faults.ts), the fault injector of the provider
+// NodeFaults (src/server/node-faults.ts), the fault injector of the provider
 // seam, around a recording fake provider: each fault touches only its node and
 // its side (calls in, reports out), and healing ends it.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef } from '../../src/core/ports.js';
-import { NodeFaults } from '../../src/testkit/node-faults.js';
+import { NodeFaults } from '../../src/server/node-faults.js';
 
 class FakeProvider implements NodeProvider {
   readonly name = 'fake';

@@ -1,0 +1,97 @@
+// `lapis fault …`: the failure-injection API of a server started with
+// --faults (docs/testing-your-batch-app.md). Adding a fault prints its id
+// alone (for `id=$(lapis fault …)`); `list` prints each fault as a JSON line.
+
+import type { Command } from 'commander';
+import { addConnectionOptions, asClientCommand, batchClient, type ConnectionOptions } from './batch-connection.js';
+import { FaultClient, type FaultRequest } from './fault-client.js';
+
+interface FailureOptions {
+  code?: string;
+  category?: 'usererror' | 'servererror';
+  message?: string;
+  count?: string;
+}
+
+function faultClient(options: ConnectionOptions): FaultClient {
+  return new FaultClient(batchClient(options), options.url);
+}
+
+function failureInfoOf(options: FailureOptions, code: string) {
+  return { code, ...(options.category ? { category: options.category } : {}), ...(options.message ? { message: options.message } : {}) } as { code: string; category: 'usererror'; message: string };
+}
+
+/** The count as the API reads it: a number (the server checks its range and says so). */
+function countOf(options: FailureOptions): { count?: number } {
+  return options.count === undefined ? {} : { count: Number(options.count) };
+}
+
+function withFailureOptions(command: Command): Command {
+  return command
+    .option('--category <category>', 'the failure category: usererror (default) or servererror')
+    .option('--message <text>', "the failure info's message")
+    .option('--count <n>', 'how many runs fail (default 1)');
+}
+
+export function addFaultCommand(program: Command): void {
+  const fault = program.command('fault').description('Inject failures into a server started with --faults (docs/testing-your-batch-app.md).');
+  const adding = (command: Command, build: (...args: never[]) => FaultRequest) =>
+    addConnectionOptions(command).action(async (...args: unknown[]) => {
+      const options = args.at(-2) as ConnectionOptions;
+      await asClientCommand(async () => {
+        const added = await faultClient(options).add((build as (...values: unknown[]) => FaultRequest)(...args.slice(0, -1)));
+        process.stdout.write(`${added.id}\n`);
+      });
+    });
+
+  adding(
+    fault.command('node-unusable').description('The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.').argument('<poolId>').argument('<nodeId>'),
+    (poolId: string, nodeId: string) => ({ type: 'nodeUnusable', poolId, nodeId }),
+  );
+  adding(
+    withFailureOptions(
+      fault
+        .command('start-task-failure')
+        .description("The next start tasks on the pool's nodes fail: with --exit-code (default 1), or with --code as failure info.")
+        .argument('<poolId>')
+        .option('--exit-code <code>', 'the exit code the start task ends with')
+        .option('--code <code>', 'fail with this failure info code instead of an exit code'),
+    ),
+    (poolId: string, options: FailureOptions & { exitCode?: string }) => ({
+      type: 'startTaskFailure',
+      poolId,
+      ...countOf(options),
+      ...(options.code ? { failureInfo: failureInfoOf(options, options.code) } : { exitCode: options.exitCode === undefined ? 1 : Number(options.exitCode) }),
+    }),
+  );
+  adding(
+    withFailureOptions(
+      fault
+        .command('task-failure')
+        .description('The next task launches fail before their command starts, with the failure info code given.')
+        .requiredOption('--code <code>', 'the Batch failure code, e.g. ResourceFileDownloadFailed')
+        .option('--pool <id>', "only tasks on this pool's nodes")
+        .option('--job <id>', "only this job's tasks"),
+    ),
+    (options: FailureOptions & { code: string; pool?: string; job?: string }) => ({
+      type: 'taskFailure',
+      ...(options.pool ? { poolId: options.pool } : {}),
+      ...(options.job ? { jobId: options.job } : {}),
+      ...countOf(options),
+      failureInfo: failureInfoOf(options, options.code),
+    }),
+  );
+  adding(
+    fault.command('allocation-delay').description("The pool's nodes take this much longer to allocate while the fault lasts.").argument('<poolId>').argument('<duration>', 'an ISO-8601 duration, e.g. PT30S'),
+    (poolId: string, duration: string) => ({ type: 'allocationDelay', poolId, duration }),
+  );
+
+  addConnectionOptions(fault.command('list').description("The account's faults, one JSON line each.")).action(async (options: ConnectionOptions) => {
+    await asClientCommand(async () => {
+      for (const each of await faultClient(options).list()) process.stdout.write(`${JSON.stringify(each)}\n`);
+    });
+  });
+  addConnectionOptions(fault.command('remove').description('End a fault.').argument('<faultId>')).action(async (faultId: string, options: ConnectionOptions) => {
+    await asClientCommand(() => faultClient(options).remove(faultId));
+  });
+}

@@ -1,0 +1,221 @@
+// Issue 14 part 5: failure injection (lapis serve --faults). Each fault is
+// added through the HTTP API (FaultClient, as `lapis fault` sends it) and
+// what it causes is read through @azure/batch, beside the real failure it
+// stands for where one can be made: the states, codes and events must be the same.
+// The API itself: refused without --faults, and each account sees and ends only its own faults.
+
+import type { BatchServiceClient } from '@azure/batch';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DEV_ACCOUNT } from '../../src/config/config.js';
+import { FaultApiError, FaultClient } from '../../src/cli/fault-client.js';
+import { addPoolAndWait, poolSpec, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
+import { signedRequest } from '../../src/testkit/signed-request.js';
+import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+
+const OTHER = { name: 'otheraccount', key: Buffer.from('another account key, 32 bytes!!').toString('base64') };
+
+let server: TestServer;
+let faults: FaultClient;
+let other: BatchServiceClient;
+
+before(async () => {
+  server = await startTestServer({ config: { faults: true, nodeHeartbeatTimeoutMs: 1_000, accounts: [DEV_ACCOUNT, OTHER] } });
+  faults = new FaultClient(server.batch, server.lapis.batchUrl);
+  other = server.batchClientFor(OTHER.name, OTHER.key);
+});
+
+after(async () => {
+  await server.stop();
+});
+
+async function refusal(work: Promise<unknown>): Promise<FaultApiError> {
+  const error = await work.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof FaultApiError, `expected the fault API to refuse, got ${String(error)}`);
+  return error;
+}
+
+async function nodeOf(poolId: string, state?: string) {
+  return waitFor(async () => (await server.batch.computeNode.list(poolId)).find((node) => state === undefined || node.state === state), {
+    what: `a node of ${poolId}${state ? ` ${state}` : ''}`,
+  });
+}
+
+/** What a start task's failure shows a client, without its times. */
+function startTaskView(node: Awaited<ReturnType<typeof nodeOf>>) {
+  const info = node.startTaskInfo;
+  return {
+    state: node.state,
+    startTaskState: info?.state,
+    exitCode: info?.exitCode,
+    result: info?.result,
+    retryCount: info?.retryCount,
+    failureCategory: info?.failureInfo?.category,
+    failureCode: info?.failureInfo?.code,
+  };
+}
+
+test('startTaskFailure: the next start task on the pool fails as a real one exiting with that code does (starttaskfailed, FailureExitCode)', async () => {
+  const real = uniqueId('RealStartFail');
+  const injected = uniqueId('InjectedStartFail');
+  const fault = await faults.add({ type: 'startTaskFailure', poolId: injected, exitCode: 3 });
+  assert.equal(fault.remaining, 1);
+  await server.batch.pool.add(poolSpec(real, { startTask: { commandLine: "/bin/sh -c 'exit 3'", waitForSuccess: true } }));
+  await server.batch.pool.add(poolSpec(injected, { startTask: { commandLine: "/bin/sh -c 'exit 0'", waitForSuccess: true } }));
+  const realNode = await nodeOf(real, 'starttaskfailed');
+  const injectedNode = await nodeOf(injected, 'starttaskfailed');
+  assert.deepEqual(startTaskView(injectedNode), startTaskView(realNode));
+  assert.deepEqual(startTaskView(injectedNode), {
+    state: 'starttaskfailed',
+    startTaskState: 'completed',
+    exitCode: 3,
+    result: 'failure',
+    retryCount: 0,
+    failureCategory: 'usererror',
+    failureCode: 'FailureExitCode',
+  });
+  assert.equal((await faults.list()).find((each) => each.id === fault.id)?.remaining, 0, 'the fault is spent');
+
+  // Spent: a second node's start task runs for real, and succeeds.
+  await server.batch.pool.resize(injected, { targetDedicatedNodes: 2 });
+  await nodeOf(injected, 'idle');
+  const events = server.lapis.events.recent(DEV_ACCOUNT.name, 0).filter((event) => event.resource === 'node' && event.change === 'state');
+  const failedEvent = (poolId: string) => events.find((event) => event.poolId === poolId && event.state === 'starttaskfailed');
+  assert.deepEqual({ ...failedEvent(injected)?.detail }, { ...failedEvent(real)?.detail }, 'the same event detail as the real failure');
+});
+
+test('taskFailure: the next N task launches fail with the chosen code, as a task whose command cannot launch does', async () => {
+  const poolId = uniqueId('TaskFailPool');
+  const jobId = uniqueId('TaskFailJob');
+  await addPoolAndWait(server.batch, poolId);
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  // A command line that cannot be split fails with CommandLaunchFailed before anything runs.
+  await server.batch.task.add(jobId, { id: 'real', commandLine: '/bin/sh -c "unterminated', constraints: { maxTaskRetryCount: 2 } });
+  const real = await waitForTaskState(server.batch, jobId, 'real', 'completed');
+  assert.equal(real.executionInfo?.failureInfo?.code, 'CommandLaunchFailed');
+
+  const fault = await faults.add({ type: 'taskFailure', jobId, count: 2, failureInfo: { category: 'usererror', code: 'CommandLaunchFailed', message: 'injected' } });
+  for (const id of ['first', 'second', 'third']) {
+    await server.batch.task.add(jobId, { id, commandLine: '/bin/true', constraints: { maxTaskRetryCount: 2 } });
+    await waitForTaskState(server.batch, jobId, id, 'completed');
+  }
+  const view = async (id: string) => {
+    const task = await server.batch.task.get(jobId, id);
+    return {
+      state: task.state,
+      result: task.executionInfo?.result,
+      exitCode: task.executionInfo?.exitCode,
+      retryCount: task.executionInfo?.retryCount,
+      category: task.executionInfo?.failureInfo?.category,
+      code: task.executionInfo?.failureInfo?.code,
+    };
+  };
+  assert.deepEqual(await view('first'), await view('real'));
+  assert.deepEqual(await view('second'), await view('real'));
+  assert.deepEqual(await view('third'), { state: 'completed', result: 'success', exitCode: 0, retryCount: 0, category: undefined, code: undefined });
+  assert.equal((await faults.list()).find((each) => each.id === fault.id)?.remaining, 0);
+  const counts = await server.batch.job.getTaskCounts(jobId);
+  assert.equal(counts.taskCounts.failed, 3);
+  assert.equal(counts.taskCounts.succeeded, 1);
+});
+
+test('nodeUnusable: the node goes unknown, its running task is requeued, then unusable; removing it lets the pool heal', async () => {
+  const poolId = uniqueId('UnusablePool');
+  const jobId = uniqueId('UnusableJob');
+  await addPoolAndWait(server.batch, poolId);
+  const node = await nodeOf(poolId, 'idle');
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 300' });
+  await waitForTaskState(server.batch, jobId, 'long', 'running');
+
+  await faults.add({ type: 'nodeUnusable', poolId, nodeId: node.id as string });
+  await nodeOf(poolId, 'unusable');
+  const task = await waitForTaskState(server.batch, jobId, 'long', 'active');
+  assert.equal(task.executionInfo?.requeueCount, 1, 'requeued, not failed');
+  assert.equal(task.executionInfo?.retryCount, 0);
+
+  const nodeStates = server.lapis.events
+    .recent(DEV_ACCOUNT.name, 0)
+    .filter((event) => event.resource === 'node' && event.change === 'state' && event.nodeId === node.id)
+    .map((event) => event.state);
+  assert.deepEqual(nodeStates.slice(-2), ['unknown', 'unusable']);
+  const requeued = server.lapis.events.recent(DEV_ACCOUNT.name, 0).find((event) => event.resource === 'task' && event.change === 'requeued' && event.jobId === jobId);
+  assert.ok(requeued, 'a task requeued event');
+
+  await server.batch.pool.removeNodes(poolId, { nodeList: [node.id as string] });
+  await waitForPoolSteady(server.batch, poolId);
+  await server.batch.pool.resize(poolId, { targetDedicatedNodes: 1 });
+  await waitForTaskState(server.batch, jobId, 'long', 'running');
+  await server.batch.job.terminate(jobId);
+});
+
+test('allocationDelay: the pool stays resizing with its node starting while the delay lasts; ending the fault lets it finish', async () => {
+  const poolId = uniqueId('DelayPool');
+  const fault = await faults.add({ type: 'allocationDelay', poolId, duration: 'PT1H' });
+  assert.equal(fault.type === 'allocationDelay' && fault.durationMs, 3_600_000);
+  await server.batch.pool.add(poolSpec(poolId));
+  const node = await nodeOf(poolId);
+  // The other pools' nodes come and go meanwhile: a pass of the scheduler has seen this one.
+  await addPoolAndWait(server.batch, uniqueId('Undelayed'));
+  assert.notEqual((await server.batch.computeNode.get(poolId, node.id as string)).state, 'idle');
+  assert.equal((await server.batch.pool.get(poolId)).allocationState, 'resizing');
+  await faults.remove(fault.id);
+  await nodeOf(poolId, 'idle');
+  assert.equal((await server.batch.pool.get(poolId)).allocationState, 'steady');
+});
+
+test('a fault request with a bad field is refused naming it, and adds nothing', async () => {
+  const before = (await faults.list()).length;
+  const missing = await refusal(faults.add({ type: 'taskFailure', failureInfo: {} } as never));
+  assert.equal(missing.statusCode, 400);
+  assert.equal(missing.code, 'MissingRequiredProperty');
+  assert.match(missing.message, /failureInfo\.code/);
+  const badType = await refusal(faults.add({ type: 'meteorStrike' } as never));
+  assert.equal(badType.code, 'InvalidPropertyValue');
+  const badDuration = await refusal(faults.add({ type: 'allocationDelay', poolId: 'p', duration: '30 seconds' }));
+  assert.match(badDuration.message, /duration/);
+  const noNode = await refusal(faults.add({ type: 'nodeUnusable', poolId: uniqueId('NoPool'), nodeId: 'tvmps_x_d' }));
+  assert.equal(noNode.statusCode, 404);
+  assert.equal(noNode.code, 'PoolNotFound');
+  assert.equal((await faults.list()).length, before);
+});
+
+test("an account sees and ends only its own faults, and cannot aim one at another account's node", async () => {
+  const otherFaults = new FaultClient(other, server.lapis.batchUrl);
+  const mine = await faults.add({ type: 'allocationDelay', poolId: 'SomePool', duration: 'PT1S' });
+  assert.equal((await otherFaults.list()).some((each) => each.id === mine.id), false);
+  const notFound = await refusal(otherFaults.remove(mine.id));
+  assert.equal(notFound.statusCode, 404);
+  assert.ok((await faults.list()).some((each) => each.id === mine.id), 'still there');
+
+  const poolId = uniqueId('OwnedPool');
+  await addPoolAndWait(server.batch, poolId);
+  const node = await nodeOf(poolId, 'idle');
+  const elsewhere = await refusal(otherFaults.add({ type: 'nodeUnusable', poolId, nodeId: node.id as string }));
+  assert.equal(elsewhere.code, 'PoolNotFound');
+  await faults.remove(mine.id);
+  assert.equal((await faults.list()).some((each) => each.id === mine.id), false);
+});
+
+test('the fault API needs a signature', async () => {
+  const response = await signedRequest(server, 'GET', '/lapis/faults', { credentials: false });
+  assert.equal(response.status, 403);
+  assert.equal(response.body.code, 'AuthenticationFailed');
+});
+
+test('without --faults the fault API answers 404 ResourceNotFound, signed or not, and nothing is injected', async () => {
+  const plain = await startTestServer();
+  try {
+    const client = new FaultClient(plain.batch, plain.lapis.batchUrl);
+    const refused = await refusal(client.add({ type: 'taskFailure', failureInfo: { category: 'usererror', code: 'X', message: 'm' } }));
+    assert.equal(refused.statusCode, 404);
+    assert.equal(refused.code, 'ResourceNotFound');
+    assert.match(refused.message, /--faults/);
+    assert.equal((await refusal(client.list())).statusCode, 404);
+  } finally {
+    await plain.stop();
+  }
+});
