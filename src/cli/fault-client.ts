@@ -1,12 +1,25 @@
 // The failure-injection API (/lapis/faults, docs/testing-your-batch-app.md)
 // through the SDK's own pipeline, which signs each request with the account's
 // key; used by `lapis fault` and by tests as an application's test suite would.
+// The faults' shapes are the documented JSON, read here as data: the CLI speaks HTTP only.
 
 import type { BatchServiceClient } from '@azure/batch';
-import type { FaultSpec, InjectedFault } from '../core/faults.js';
 
-/** A fault as a client sends it: the spec without what the server derives. */
-export type FaultRequest = { [T in FaultSpec['type']]: Omit<Extract<FaultSpec, { type: T }>, 'durationMs' | 'count'> & { count?: number } }[FaultSpec['type']];
+export interface FailureInfoRequest {
+  category?: 'usererror' | 'servererror';
+  code: string;
+  message?: string;
+}
+
+/** A fault as a client sends it (docs/testing-your-batch-app.md). */
+export type FaultRequest =
+  | { type: 'nodeUnusable'; poolId: string; nodeId: string }
+  | { type: 'startTaskFailure'; poolId: string; count?: number; exitCode?: number; failureInfo?: FailureInfoRequest }
+  | { type: 'taskFailure'; poolId?: string; jobId?: string; count?: number; failureInfo: FailureInfoRequest }
+  | { type: 'allocationDelay'; poolId: string; duration: string };
+
+/** A fault as the server answers it: the request as it reads it, its id, and the runs a counted fault has left to take. */
+export type InjectedFault = FaultRequest & { id: string; created: string; remaining?: number; durationMs?: number };
 
 /** A refused request: the Batch error's code and message, as describeError prints them. */
 export class FaultApiError extends Error {
@@ -48,7 +61,9 @@ export class FaultClient {
     if (response.status >= 400) {
       const error = parsed as { code?: string; message?: { value?: string }; values?: { key: string; value: string }[] } | undefined;
       const detail = error?.values?.map((value) => `${value.key}: ${value.value}`).join('; ');
-      throw new FaultApiError(response.status, error?.code, `${error?.message?.value ?? `the fault API answered ${response.status}`}${detail ? ` (${detail})` : ''}`);
+      // The message's first line (the rest is the request id and time), then the values that name the field.
+      const message = error?.message?.value?.split('\n')[0] ?? `the fault API answered ${response.status}`;
+      throw new FaultApiError(response.status, error?.code, `${message}${detail ? ` (${detail})` : ''}`);
     }
     return parsed;
   }

@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { addConnectionOptions, asClientCommand, batchClient, type ConnectionOptions } from './batch-connection.js';
-import { FaultClient, type FaultRequest } from './fault-client.js';
+import { FaultClient, type FailureInfoRequest, type FaultRequest } from './fault-client.js';
 
 interface FailureOptions {
   code?: string;
@@ -17,8 +17,8 @@ function faultClient(options: ConnectionOptions): FaultClient {
   return new FaultClient(batchClient(options), options.url);
 }
 
-function failureInfoOf(options: FailureOptions, code: string) {
-  return { code, ...(options.category ? { category: options.category } : {}), ...(options.message ? { message: options.message } : {}) } as { code: string; category: 'usererror'; message: string };
+function failureInfoOf(options: FailureOptions, code: string): FailureInfoRequest {
+  return { code, ...(options.category ? { category: options.category } : {}), ...(options.message ? { message: options.message } : {}) };
 }
 
 /** The count as the API reads it: a number (the server checks its range and says so). */

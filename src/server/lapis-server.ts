@@ -15,7 +15,7 @@ import { TaskTokens } from '../api/batch/auth/task-token.js';
 import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
-import type { NodeEvents, NodeProvider, TaskRunReport } from '../core/ports.js';
+import type { NodeEvents, NodeProvider, NodeProviderWrapper, TaskRunReport } from '../core/ports.js';
 import type { NodeUsageSample } from '../core/node-usage.js';
 import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
@@ -79,17 +79,6 @@ export interface RunningLapis {
   stop(): Promise<void>;
 }
 
-/**
- * A seam for tests that inject node faults without patching classes: given
- * `build` (makes the configured provider, reporting through the events it is
- * handed) and the server's own events, answers the provider the server uses.
- * A decorator may wrap the events before building (faults in what nodes
- * report: a dropped heartbeat, a swallowed outcome) and the provider it builds
- * (faults in calls into it: a failed provisioning, a held restart). The plain
- * server is `(build, events) => build(events)`. src/server/node-faults.ts
- * builds one.
- */
-export type NodeProviderWrapper = (build: (events: NodeEvents) => NodeProvider, serverEvents: NodeEvents) => NodeProvider;
 
 export interface StartLapisOptions {
   logger?: Logger;

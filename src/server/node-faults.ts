@@ -14,10 +14,9 @@
 // act on any node they match, until removed: `lapis serve --faults` builds
 // its admin API's faults from them (injected-faults.ts).
 
-import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeProvider, type TaskRun, type TaskRunRef, type TaskRunReport } from '../core/ports.js';
+import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeProvider, type NodeProviderWrapper, type TaskRun, type TaskRunRef, type TaskRunReport } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
-import type { NodeProviderWrapper } from './lapis-server.js';
 
 /** The provider calls a fault may target. */
 export type NodeOperation = 'provisionNode' | 'releaseNode' | 'restartNode' | 'stopTask';

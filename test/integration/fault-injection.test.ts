@@ -6,6 +6,8 @@
 
 import type { BatchServiceClient } from '@azure/batch';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEV_ACCOUNT } from '../../src/config/config.js';
 import { FaultApiError, FaultClient } from '../../src/cli/fault-client.js';
@@ -155,7 +157,7 @@ test('nodeUnusable: the node goes unknown, its running task is requeued, then un
 test('allocationDelay: the pool stays resizing with its node starting while the delay lasts; ending the fault lets it finish', async () => {
   const poolId = uniqueId('DelayPool');
   const fault = await faults.add({ type: 'allocationDelay', poolId, duration: 'PT1H' });
-  assert.equal(fault.type === 'allocationDelay' && fault.durationMs, 3_600_000);
+  assert.equal(fault.durationMs, 3_600_000);
   await server.batch.pool.add(poolSpec(poolId));
   const node = await nodeOf(poolId);
   // The other pools' nodes come and go meanwhile: a pass of the scheduler has seen this one.
@@ -198,6 +200,39 @@ test("an account sees and ends only its own faults, and cannot aim one at anothe
   assert.equal(elsewhere.code, 'PoolNotFound');
   await faults.remove(mine.id);
   assert.equal((await faults.list()).some((each) => each.id === mine.id), false);
+});
+
+/** `lapis …` as a user runs it, against the test server; its exit code and everything it printed. */
+async function lapis(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.resolve('bin/lapis.js'), ...args, '--url', server.lapis.batchUrl], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LAPIS_KEY: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
+
+test('lapis fault adds (printing the id), lists and removes faults through the API, and says why one is refused', { timeout: 60_000 }, async () => {
+  const jobId = uniqueId('CliFaultJob');
+  const added = await lapis(['fault', 'task-failure', '--code', 'ResourceFileDownloadFailed', '--category', 'servererror', '--job', jobId, '--count', '2']);
+  assert.equal(added.code, 0, added.stderr);
+  const id = added.stdout.trim();
+  const fault = (await faults.list()).find((each) => each.id === id);
+  assert.deepEqual(
+    fault?.type === 'taskFailure' ? { type: fault.type, jobId: fault.jobId, remaining: fault.remaining, failureInfo: fault.failureInfo } : fault,
+    { type: 'taskFailure', jobId, remaining: 2, failureInfo: { category: 'servererror', code: 'ResourceFileDownloadFailed', message: 'The task could not be started (injected).' } },
+  );
+  const listed = await lapis(['fault', 'list']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(listed.stdout.split('\n').some((line) => line.includes(`"id":"${id}"`)), listed.stdout);
+  const removed = await lapis(['fault', 'remove', id]);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal((await faults.list()).some((each) => each.id === id), false);
+
+  const refused = await lapis(['fault', 'allocation-delay', 'SomePool', '30 seconds']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /InvalidPropertyValue: .*duration/);
 });
 
 test('the fault API needs a signature', async () => {
