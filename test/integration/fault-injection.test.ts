@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEV_ACCOUNT } from '../../src/config/config.js';
 import { FaultApiError, FaultClient } from '../../src/cli/fault-client.js';
-import { addPoolAndWait, poolSpec, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
+import { addPoolAndWait, poolSpec, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { signedRequest } from '../../src/testkit/signed-request.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
@@ -162,7 +162,7 @@ test('allocationDelay: the pool stays resizing with its node starting while the 
   const node = await nodeOf(poolId);
   // The other pools' nodes come and go meanwhile: a pass of the scheduler has seen this one.
   await addPoolAndWait(server.batch, uniqueId('Undelayed'));
-  assert.notEqual((await server.batch.computeNode.get(poolId, node.id as string)).state, 'idle');
+  assert.equal((await server.batch.computeNode.get(poolId, node.id as string)).state, 'starting');
   assert.equal((await server.batch.pool.get(poolId)).allocationState, 'resizing');
   await faults.remove(fault.id);
   await nodeOf(poolId, 'idle');
@@ -235,10 +235,28 @@ test('lapis fault adds (printing the id), lists and removes faults through the A
   assert.match(refused.stderr, /InvalidPropertyValue: .*duration/);
 });
 
-test('the fault API needs a signature', async () => {
+test("the fault API needs the account's signature: none is refused, and so is a task's authentication token", async () => {
   const response = await signedRequest(server, 'GET', '/lapis/faults', { credentials: false });
   assert.equal(response.status, 403);
   assert.equal(response.body.code, 'AuthenticationFailed');
+
+  const poolId = uniqueId('TokenPool');
+  const jobId = uniqueId('TokenJob');
+  await addPoolAndWait(server.batch, poolId);
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, { id: 'token', commandLine: '/bin/sh -c \'printf %s "$AZ_BATCH_AUTHENTICATION_TOKEN"\'', authenticationTokenSettings: { access: ['job'] } });
+  await waitForTaskState(server.batch, jobId, 'token', 'completed');
+  const token = await readStream((await server.batch.file.getFromTask(jobId, 'token', 'stdout.txt')).readableStreamBody);
+  assert.ok(token.length > 0, 'the task printed its token');
+  const before = (await faults.list()).length;
+  const withToken = await signedRequest(server, 'POST', '/lapis/faults', {
+    credentials: false,
+    headers: { Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ type: 'taskFailure', failureInfo: { code: 'X' } }),
+  });
+  assert.equal(withToken.status, 403);
+  assert.equal(withToken.body.code, 'InsufficientAccountPermissions');
+  assert.equal((await faults.list()).length, before);
 });
 
 test('without --faults the fault API answers 404 ResourceNotFound, signed or not, and nothing is injected', async () => {
