@@ -150,3 +150,42 @@ test('one NodeFaults serves one server', () => {
   const { faults } = setUp();
   assert.throws(() => faults.wrap((events) => new FakeProvider(events), { taskFinished() {}, nodeHeartbeat() {} }), /one server/);
 });
+
+test('a run rule ends the runs it takes with its outcome, reported on a later turn through the same reports; removed, it takes none', async () => {
+  const { faults, provider, fake, heard } = setUp();
+  const remove = faults.addRunRule((given) => (given.taskId === 'doomed' ? { failureInfo: { category: 'usererror', code: 'Injected', message: 'm' } } : undefined));
+  provider.runTask(run('n1', 'doomed'));
+  provider.runTask(run('n1', 'fine'));
+  assert.deepEqual(fake.calls, ['run n1 fine'], 'the taken run never reached the provider');
+  assert.deepEqual(heard, [], 'not reported in the same turn as runTask');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(heard, ['finished n1 doomed']);
+  assert.deepEqual(faults.runsGiven('n1').map((given) => given.taskId), ['doomed', 'fine']);
+
+  faults.dropReports('n1');
+  provider.runTask(run('n1', 'doomed'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(heard, ['finished n1 doomed'], 'a dropped report stays dropped');
+  faults.heal('n1');
+  remove();
+  provider.runTask(run('n1', 'doomed'));
+  assert.deepEqual(fake.calls, ['run n1 fine', 'run n1 doomed']);
+});
+
+test('a provisioning delay holds the nodes it matches until it elapses or is removed; others pass at once', async () => {
+  const { faults, provider, fake } = setUp();
+  const remove = faults.addProvisionDelay((target) => (target.nodeId === 'slow' ? 60_000 : undefined));
+  await provider.provisionNode(placement('quick'));
+  const slow = provider.provisionNode(placement('slow'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(fake.calls, ['provision quick']);
+  remove();
+  await slow;
+  assert.deepEqual(fake.calls, ['provision quick', 'provision slow']);
+
+  faults.addProvisionDelay(() => 60_000);
+  const held = provider.provisionNode(placement('held'));
+  faults.endAllDelays();
+  await held;
+  assert.deepEqual(fake.calls.at(-1), 'provision held');
+});
