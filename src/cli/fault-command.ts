@@ -35,18 +35,19 @@ function withFailureOptions(command: Command): Command {
 
 export function addFaultCommand(program: Command): void {
   const fault = program.command('fault').description('Inject failures into a server started with --faults (docs/testing-your-batch-app.md).');
-  const adding = (command: Command, build: (...args: never[]) => FaultRequest) =>
-    addConnectionOptions(command).action(async (...args: unknown[]) => {
-      const options = args.at(-2) as ConnectionOptions;
+  // Commander calls an action with the arguments, then the options, then the command.
+  const adding = <O>(command: Command, build: (args: string[], options: O) => FaultRequest) =>
+    addConnectionOptions(command).action(async (...given: unknown[]) => {
+      const options = given.at(-2) as O & ConnectionOptions;
       await asClientCommand(async () => {
-        const added = await faultClient(options).add((build as (...values: unknown[]) => FaultRequest)(...args.slice(0, -1)));
+        const added = await faultClient(options).add(build(given.slice(0, -2) as string[], options));
         process.stdout.write(`${added.id}\n`);
       });
     });
 
   adding(
     fault.command('node-unusable').description('The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.').argument('<poolId>').argument('<nodeId>'),
-    (poolId: string, nodeId: string) => ({ type: 'nodeUnusable', poolId, nodeId }),
+    ([poolId, nodeId]) => ({ type: 'nodeUnusable', poolId: poolId as string, nodeId: nodeId as string }),
   );
   adding(
     withFailureOptions(
@@ -57,9 +58,9 @@ export function addFaultCommand(program: Command): void {
         .option('--exit-code <code>', 'the exit code the start task ends with')
         .option('--code <code>', 'fail with this failure info code instead of an exit code'),
     ),
-    (poolId: string, options: FailureOptions & { exitCode?: string }) => ({
+    ([poolId], options: FailureOptions & { exitCode?: string }) => ({
       type: 'startTaskFailure',
-      poolId,
+      poolId: poolId as string,
       ...countOf(options),
       ...(options.code ? { failureInfo: failureInfoOf(options, options.code) } : { exitCode: options.exitCode === undefined ? 1 : Number(options.exitCode) }),
     }),
@@ -73,7 +74,7 @@ export function addFaultCommand(program: Command): void {
         .option('--pool <id>', "only tasks on this pool's nodes")
         .option('--job <id>', "only this job's tasks"),
     ),
-    (options: FailureOptions & { code: string; pool?: string; job?: string }) => ({
+    (_args, options: FailureOptions & { code: string; pool?: string; job?: string }) => ({
       type: 'taskFailure',
       ...(options.pool ? { poolId: options.pool } : {}),
       ...(options.job ? { jobId: options.job } : {}),
@@ -83,7 +84,7 @@ export function addFaultCommand(program: Command): void {
   );
   adding(
     fault.command('allocation-delay').description("The pool's nodes take this much longer to allocate while the fault lasts.").argument('<poolId>').argument('<duration>', 'an ISO-8601 duration, e.g. PT30S'),
-    (poolId: string, duration: string) => ({ type: 'allocationDelay', poolId, duration }),
+    ([poolId, duration]) => ({ type: 'allocationDelay', poolId: poolId as string, duration: duration as string }),
   );
 
   addConnectionOptions(fault.command('list').description("The account's faults, one JSON line each.")).action(async (options: ConnectionOptions) => {

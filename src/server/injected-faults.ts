@@ -14,6 +14,7 @@
 // A fault acts only on runs and nodes of the account that added it.
 
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { batchErrors } from '../core/errors.js';
 import type { FaultInjection, FaultSpec, InjectedFault } from '../core/faults.js';
 import type { NodePlacement, TaskRun } from '../core/ports.js';
@@ -39,6 +40,7 @@ export class InjectedFaults implements FaultInjection {
     private readonly nodes: NodeFaults,
     private readonly targets: FaultTargets,
     private readonly now: () => Date,
+    private readonly logger: Logger,
   ) {}
 
   add(account: string, spec: FaultSpec): InjectedFault {
@@ -47,6 +49,7 @@ export class InjectedFaults implements FaultInjection {
     const faults = this.byAccount.get(key) ?? new Map<string, Entry>();
     faults.set(fault.id, { fault, remove: this.apply(key, fault) });
     this.byAccount.set(key, faults);
+    this.logger.info({ account, fault }, 'fault injected');
     return { ...fault };
   }
 
@@ -61,6 +64,7 @@ export class InjectedFaults implements FaultInjection {
     if (!entry) throw batchErrors.resourceNotFound();
     faults?.delete(id);
     entry.remove();
+    this.logger.info({ account, faultId: id }, 'fault removed');
   }
 
   /** Lays the fault on the provider seam; answers its removal. */

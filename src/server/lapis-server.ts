@@ -197,7 +197,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const buildServed = nodeFaults ? (providerEvents: NodeEvents) => nodeFaults.wrap(buildProvider, providerEvents) : buildProvider;
     const provider = options.wrapProvider ? options.wrapProvider(buildServed, events) : buildServed(events);
     const injectedFaults = nodeFaults
-      ? new InjectedFaults(nodeFaults, { nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node') }, () => clock.now())
+      ? new InjectedFaults(nodeFaults, { nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node') }, () => clock.now(), logger)
       : undefined;
     const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({

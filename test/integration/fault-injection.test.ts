@@ -233,6 +233,22 @@ test('lapis fault adds (printing the id), lists and removes faults through the A
   const refused = await lapis(['fault', 'allocation-delay', 'SomePool', '30 seconds']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /InvalidPropertyValue: .*duration/);
+
+  const startTask = await lapis(['fault', 'start-task-failure', 'CliStartPool', '--exit-code', '4', '--count', '3']);
+  assert.equal(startTask.code, 0, startTask.stderr);
+  const startFault = (await faults.list()).find((each) => each.id === startTask.stdout.trim());
+  assert.deepEqual(
+    startFault?.type === 'startTaskFailure' ? { poolId: startFault.poolId, exitCode: startFault.exitCode, remaining: startFault.remaining } : startFault,
+    { poolId: 'CliStartPool', exitCode: 4, remaining: 3 },
+  );
+  await faults.remove(startTask.stdout.trim());
+  const delay = await lapis(['fault', 'allocation-delay', 'CliDelayPool', 'PT5M']);
+  assert.equal(delay.code, 0, delay.stderr);
+  assert.equal((await faults.list()).find((each) => each.id === delay.stdout.trim())?.durationMs, 300_000);
+  await faults.remove(delay.stdout.trim());
+  const noPool = await lapis(['fault', 'node-unusable', 'CliNoSuchPool', 'tvmps_x_d']);
+  assert.notEqual(noPool.code, 0);
+  assert.match(noPool.stderr, /PoolNotFound/);
 });
 
 test("the fault API needs the account's signature: none is refused, and so is a task's authentication token", async () => {
