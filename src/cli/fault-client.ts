@@ -14,6 +14,7 @@ export interface FailureInfoRequest {
 /** A fault as a client sends it (docs/testing-your-batch-app.md). */
 export type FaultRequest =
   | { type: 'nodeUnusable'; poolId: string; nodeId: string }
+  | { type: 'heartbeatLoss'; poolId: string; nodeId: string; duration: string }
   | { type: 'startTaskFailure'; poolId: string; count?: number; exitCode?: number; failureInfo?: FailureInfoRequest }
   | { type: 'taskFailure'; poolId?: string; jobId?: string; count?: number; failureInfo: FailureInfoRequest }
   | { type: 'allocationDelay'; poolId: string; duration: string };

@@ -50,6 +50,15 @@ export function addFaultCommand(program: Command): void {
     ([poolId, nodeId]) => ({ type: 'nodeUnusable', poolId: poolId as string, nodeId: nodeId as string }),
   );
   adding(
+    fault
+      .command('heartbeat-loss')
+      .description("The node's heartbeats stop for the duration: unknown, its tasks requeued, restarted, then back in service.")
+      .argument('<poolId>')
+      .argument('<nodeId>')
+      .argument('<duration>', 'an ISO-8601 duration, e.g. PT30S'),
+    ([poolId, nodeId, duration]) => ({ type: 'heartbeatLoss', poolId: poolId as string, nodeId: nodeId as string, duration: duration as string }),
+  );
+  adding(
     withFailureOptions(
       fault
         .command('start-task-failure')

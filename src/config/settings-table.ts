@@ -274,7 +274,7 @@ export const SETTINGS: readonly AnySetting[] = [
     parse: parseSwitch,
     help: 'serve the failure-injection API (/lapis/faults, lapis fault) for testing Batch applications',
     details:
-      'serve `POST`/`GET /lapis/faults` and `DELETE /lapis/faults/{id}` (signed with an account\'s key, acting on that account only) and so `lapis fault`: make a node unusable, fail the next start tasks or task launches, delay node allocation; see [docs/testing-your-batch-app.md](docs/testing-your-batch-app.md). Off, `/lapis/faults` answers 404',
+      'serve `POST`/`GET /lapis/faults` and `DELETE /lapis/faults/{id}` (signed with an account\'s key, acting on that account only) and so `lapis fault`: make a node unusable, silence its heartbeats for a while, fail the next start tasks or task launches, delay node allocation; see [docs/testing-your-batch-app.md](docs/testing-your-batch-app.md). Off, `/lapis/faults` answers 404',
 
     warning: {
       when: 'flag or env',

@@ -6,7 +6,7 @@
 import { batchErrors } from './errors.js';
 import { parseDuration } from './time.js';
 
-export const FAULT_TYPES = ['nodeUnusable', 'startTaskFailure', 'taskFailure', 'allocationDelay'] as const;
+export const FAULT_TYPES = ['nodeUnusable', 'heartbeatLoss', 'startTaskFailure', 'taskFailure', 'allocationDelay'] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 /** A node's agent falls silent and the node cannot be restarted: `unknown`, then `unusable`, its tasks requeued. */
@@ -14,6 +14,15 @@ export interface NodeUnusableFault {
   type: 'nodeUnusable';
   poolId: string;
   nodeId: string;
+}
+
+/** The node's agent is silent for `duration`: `unknown` past the heartbeat timeout, its tasks requeued, and restarted; once heard again, back in service. */
+export interface HeartbeatLossFault {
+  type: 'heartbeatLoss';
+  poolId: string;
+  nodeId: string;
+  duration: string;
+  durationMs: number;
 }
 
 /** The next `count` start task runs on the pool's nodes end with `exitCode`, or fail with `failureInfo`, without running. */
@@ -49,7 +58,7 @@ export interface InjectedFailureInfo {
   message: string;
 }
 
-export type FaultSpec = NodeUnusableFault | StartTaskFailureFault | TaskFailureFault | AllocationDelayFault;
+export type FaultSpec = NodeUnusableFault | HeartbeatLossFault | StartTaskFailureFault | TaskFailureFault | AllocationDelayFault;
 
 /** A fault as the API answers it: its spec, its id, and how many runs it has left to take (for counted faults). */
 export type InjectedFault = FaultSpec & { id: string; created: string; remaining?: number };
@@ -104,6 +113,14 @@ function refuseOthers(body: Body, allowed: readonly string[]): void {
   if (unknown !== undefined) throw batchErrors.invalidPropertyValue(unknown, `The property is not one of a ${String(body.type)} fault's: ${allowed.join(', ')}.`);
 }
 
+function durationOf(body: Body): { duration: string; durationMs: number } {
+  const duration = text(body, 'duration', true);
+  const durationMs = parseDuration(duration);
+  // setTimeout's limit: about 24.8 days.
+  if (durationMs === undefined || durationMs > 2_147_483_647) throw batchErrors.invalidPropertyValue('duration', 'The value must be an ISO-8601 duration of at most 24 days, such as PT30S.');
+  return { duration, durationMs };
+}
+
 /** Reads a POST /lapis/faults body; a bad one is refused with the Batch error that names its field. */
 export function parseFaultSpec(raw: unknown): FaultSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw batchErrors.invalidRequestBody('The body must be a JSON object describing one fault.');
@@ -113,6 +130,9 @@ export function parseFaultSpec(raw: unknown): FaultSpec {
     case 'nodeUnusable':
       refuseOthers(body, ['type', 'poolId', 'nodeId']);
       return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true) };
+    case 'heartbeatLoss':
+      refuseOthers(body, ['type', 'poolId', 'nodeId', 'duration']);
+      return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true), ...durationOf(body) };
     case 'startTaskFailure': {
       refuseOthers(body, ['type', 'poolId', 'count', 'exitCode', 'failureInfo']);
       const poolId = text(body, 'poolId', true);
@@ -134,15 +154,9 @@ export function parseFaultSpec(raw: unknown): FaultSpec {
         count: whole(body, 'count', 1, 1, MAX_COUNT),
         failureInfo: failureInfoOf(body, 'failureInfo', 'The task could not be started (injected).'),
       };
-    case 'allocationDelay': {
+    case 'allocationDelay':
       refuseOthers(body, ['type', 'poolId', 'duration']);
-      const poolId = text(body, 'poolId', true);
-      const duration = text(body, 'duration', true);
-      const durationMs = parseDuration(duration);
-      // setTimeout's limit: about 24.8 days.
-      if (durationMs === undefined || durationMs > 2_147_483_647) throw batchErrors.invalidPropertyValue('duration', 'The value must be an ISO-8601 duration of at most 24 days, such as PT30S.');
-      return { type, poolId, duration, durationMs };
-    }
+      return { type, poolId: text(body, 'poolId', true), ...durationOf(body) };
     default:
       throw batchErrors.invalidPropertyValue('type', `The value must be one of ${FAULT_TYPES.join(', ')}.`);
   }

@@ -5,6 +5,8 @@
 //   nodeUnusable      the node's heartbeats stop and its recovery restart
 //                     fails: the liveness check marks it unknown (requeueing
 //                     its tasks), the failed restart marks it unusable;
+//   heartbeatLoss     the node's heartbeats stop for a while: unknown, its
+//                     tasks requeued; heard again, restarted and back in service;
 //   startTaskFailure  the node reports the start task's run ended with the
 //                     exit code (or failure info) without running it;
 //   taskFailure       the node reports the task's run failed before its
@@ -71,12 +73,24 @@ export class InjectedFaults implements FaultInjection {
   private apply(account: string, fault: InjectedFault): () => void {
     switch (fault.type) {
       case 'nodeUnusable': {
-        const found = this.targets.nodeExists(account, fault.poolId, fault.nodeId);
-        if (found === 'no pool') throw batchErrors.poolNotFound();
-        if (found === 'no node') throw batchErrors.nodeNotFound();
+        this.checkNode(account, fault.poolId, fault.nodeId);
         this.nodes.dropHeartbeats(fault.nodeId);
         this.nodes.failNext('restartNode', fault.nodeId, new Error(`node ${fault.nodeId} could not be restarted (injected fault ${fault.id})`));
         return () => this.nodes.heal(fault.nodeId);
+      }
+      case 'heartbeatLoss': {
+        this.checkNode(account, fault.poolId, fault.nodeId);
+        // The recovery restart waits too: a node nobody can hear stays unknown (as in Batch) rather than flapping back.
+        this.nodes.dropHeartbeats(fault.nodeId);
+        const restart = this.nodes.hold('restartNode', fault.nodeId);
+        const heard = () => {
+          clearTimeout(timer);
+          this.nodes.restoreHeartbeats(fault.nodeId);
+          restart.release();
+        };
+        const timer = setTimeout(heard, fault.durationMs);
+        timer.unref();
+        return heard;
       }
       case 'startTaskFailure':
         return this.takeRuns(fault, (run) => run.kind === 'startTask' && same(account, run.account) && same(fault.poolId, run.poolId), () =>
@@ -93,6 +107,12 @@ export class InjectedFaults implements FaultInjection {
           same(account, placement.account) && same(fault.poolId, placement.poolId) ? fault.durationMs : undefined,
         );
     }
+  }
+
+  private checkNode(account: string, poolId: string, nodeId: string): void {
+    const found = this.targets.nodeExists(account, poolId, nodeId);
+    if (found === 'no pool') throw batchErrors.poolNotFound();
+    if (found === 'no node') throw batchErrors.nodeNotFound();
   }
 
   /** A counted fault stays listed (remaining 0) once spent, so a test can see it was used. */

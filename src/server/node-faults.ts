@@ -109,6 +109,11 @@ export class NodeFaults {
     this.silent.add(nodeId);
   }
 
+  /** The node's heartbeats reach the server again (its other faults stay). */
+  restoreHeartbeats(nodeId: string): void {
+    this.silent.delete(nodeId);
+  }
+
   /** The outcomes of the node's runs no longer reach the server (a report lost on the way). */
   dropReports(nodeId: string): void {
     this.unreported.add(nodeId);

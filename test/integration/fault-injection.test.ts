@@ -154,6 +154,47 @@ test('nodeUnusable: the node goes unknown, its running task is requeued, then un
   await server.batch.job.terminate(jobId);
 });
 
+test('heartbeatLoss: the node is unknown and its task requeued while unheard; heard again (fault ended or elapsed), it is back in service', async () => {
+  const poolId = uniqueId('SilentPool');
+  const jobId = uniqueId('SilentJob');
+  await addPoolAndWait(server.batch, poolId);
+  const node = await nodeOf(poolId, 'idle');
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 300' });
+  await waitForTaskState(server.batch, jobId, 'long', 'running');
+  const since = server.lapis.events.latestId();
+  const requeuedTimes = (count: number) =>
+    waitFor(async () => {
+      const task = await server.batch.task.get(jobId, 'long');
+      return (task.executionInfo?.requeueCount ?? 0) >= count ? task : undefined;
+    }, { what: `the task to be requeued ${count} time(s)` });
+  const backInService = () =>
+    waitFor(async () => {
+      const task = await server.batch.task.get(jobId, 'long');
+      return task.state === 'running' && (await server.batch.computeNode.get(poolId, node.id as string)).state === 'running' ? task : undefined;
+    }, { what: 'the node back in service running the task' });
+
+  const fault = await faults.add({ type: 'heartbeatLoss', poolId, nodeId: node.id as string, duration: 'PT1H' });
+  const requeued = await requeuedTimes(1);
+  assert.equal(requeued.executionInfo?.retryCount, 0, 'a lost node costs no retry');
+  assert.equal(requeued.state, 'active');
+  assert.equal((await server.batch.computeNode.get(poolId, node.id as string)).state, 'unknown');
+  await faults.remove(fault.id);
+  await backInService();
+
+  // A fault that elapses ends the same way.
+  await faults.add({ type: 'heartbeatLoss', poolId, nodeId: node.id as string, duration: 'PT2S' });
+  await requeuedTimes(2);
+  await backInService();
+  const states = server.lapis.events
+    .recent(DEV_ACCOUNT.name, since)
+    .filter((event) => event.resource === 'node' && event.change === 'state' && event.nodeId === node.id)
+    .map((event) => event.state);
+  assert.equal(states.filter((state) => state === 'unknown').length, 2, `unknown once per fault: ${states.join(', ')}`);
+  assert.ok(!states.includes('unusable'), 'and never unusable');
+  await server.batch.job.terminate(jobId);
+});
+
 test('allocationDelay: the pool stays resizing with its node starting while the delay lasts; ending the fault lets it finish', async () => {
   const poolId = uniqueId('DelayPool');
   const fault = await faults.add({ type: 'allocationDelay', poolId, duration: 'PT1H' });
