@@ -46,6 +46,18 @@ async function nodeOf(poolId: string, state?: string) {
   });
 }
 
+/** A one-node pool whose node runs task `long` (a sleep) of a job on it. */
+async function nodeRunningALongTask(prefix: string) {
+  const poolId = uniqueId(`${prefix}Pool`);
+  const jobId = uniqueId(`${prefix}Job`);
+  await addPoolAndWait(server.batch, poolId);
+  const node = await nodeOf(poolId, 'idle');
+  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+  await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 300' });
+  await waitForTaskState(server.batch, jobId, 'long', 'running');
+  return { poolId, jobId, node };
+}
+
 /** What a start task's failure shows a client, without its times. */
 function startTaskView(node: Awaited<ReturnType<typeof nodeOf>>) {
   const info = node.startTaskInfo;
@@ -125,13 +137,7 @@ test('taskFailure: the next N task launches fail with the chosen code, as a task
 });
 
 test('nodeUnusable: the node goes unknown, its running task is requeued, then unusable; removing it lets the pool heal', async () => {
-  const poolId = uniqueId('UnusablePool');
-  const jobId = uniqueId('UnusableJob');
-  await addPoolAndWait(server.batch, poolId);
-  const node = await nodeOf(poolId, 'idle');
-  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
-  await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 300' });
-  await waitForTaskState(server.batch, jobId, 'long', 'running');
+  const { poolId, jobId, node } = await nodeRunningALongTask('Unusable');
 
   await faults.add({ type: 'nodeUnusable', poolId, nodeId: node.id as string });
   await nodeOf(poolId, 'unusable');
@@ -155,13 +161,7 @@ test('nodeUnusable: the node goes unknown, its running task is requeued, then un
 });
 
 test('heartbeatLoss: the node is unknown and its task requeued while unheard; heard again (fault ended or elapsed), it is back in service', async () => {
-  const poolId = uniqueId('SilentPool');
-  const jobId = uniqueId('SilentJob');
-  await addPoolAndWait(server.batch, poolId);
-  const node = await nodeOf(poolId, 'idle');
-  await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
-  await server.batch.task.add(jobId, { id: 'long', commandLine: '/bin/sleep 300' });
-  await waitForTaskState(server.batch, jobId, 'long', 'running');
+  const { poolId, jobId, node } = await nodeRunningALongTask('Silent');
   const since = server.lapis.events.latestId();
   const requeuedTimes = (count: number) =>
     waitFor(async () => {
