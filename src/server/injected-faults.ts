@@ -69,6 +69,12 @@ export class InjectedFaults implements FaultInjection {
     this.logger.info({ account, faultId: id }, 'fault removed');
   }
 
+  /** Ends every fault, so that a stopping server waits for no held restart or delayed provisioning. */
+  endAll(): void {
+    for (const faults of this.byAccount.values()) for (const entry of faults.values()) entry.remove();
+    this.byAccount.clear();
+  }
+
   /** Lays the fault on the provider seam; answers its removal. */
   private apply(account: string, fault: InjectedFault): () => void {
     switch (fault.type) {

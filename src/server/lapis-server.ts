@@ -304,8 +304,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         sayWhatStopEnds(store, logger);
         outcomes.stop();
         await app.close();
-        // A node's provisioning held by an allocationDelay would hold the scheduler's stop for the rest of the delay.
-        nodeFaults?.endAllDelays();
+        // A provisioning delayed or a recovery restart held by a fault would hold the scheduler's stop until the fault's end.
+        injectedFaults?.endAll();
         await scheduler?.stop();
         await provider.close();
         await embeddedBlob?.stop();

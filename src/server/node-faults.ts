@@ -177,11 +177,6 @@ export class NodeFaults {
     return () => this.endDelays(delay);
   }
 
-  /** Ends every provisioning wait under way (a stopping server waits for its nodes' work). */
-  endAllDelays(): void {
-    for (const delay of [...this.provisionDelays.keys()]) this.endDelays(delay);
-  }
-
   private endDelays(delay: ProvisionDelay): void {
     for (const pending of this.provisionDelays.get(delay) ?? []) pending.end();
     this.provisionDelays.delete(delay);

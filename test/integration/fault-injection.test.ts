@@ -316,6 +316,22 @@ test("the fault API needs the account's signature: none is refused, and so is a 
   assert.equal((await faults.list()).length, before);
 });
 
+test('a server stops at once with a recovery restart held and a provisioning delayed by faults', { timeout: 60_000 }, async () => {
+  const stopping = await startTestServer({ config: { faults: true, nodeHeartbeatTimeoutMs: 1_000 } });
+  try {
+    const client = new FaultClient(stopping.batch, stopping.lapis.batchUrl);
+    const poolId = uniqueId('StopPool');
+    await addPoolAndWait(stopping.batch, poolId);
+    const [node] = await stopping.batch.computeNode.list(poolId);
+    await client.add({ type: 'heartbeatLoss', poolId, nodeId: node?.id as string, duration: 'PT1H' });
+    await client.add({ type: 'allocationDelay', poolId, duration: 'PT1H' });
+    await stopping.batch.pool.resize(poolId, { targetDedicatedNodes: 2 });
+    await waitFor(async () => ((await stopping.batch.computeNode.get(poolId, node?.id as string)).state === 'unknown' ? true : undefined), { what: 'the node unknown' });
+  } finally {
+    await stopping.stop();
+  }
+});
+
 test('without --faults the fault API answers 404 ResourceNotFound, signed or not, and nothing is injected', async () => {
   const plain = await startTestServer();
   try {
