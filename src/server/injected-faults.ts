@@ -49,7 +49,7 @@ export class InjectedFaults implements FaultInjection {
     const key = account.toLowerCase();
     const fault: InjectedFault = { id: randomUUID(), created: formatTimestamp(this.now()), ...spec, ...('count' in spec ? { remaining: spec.count } : {}) };
     const faults = this.byAccount.get(key) ?? new Map<string, Entry>();
-    faults.set(fault.id, { fault, remove: this.apply(key, fault) });
+    faults.set(fault.id, { fault, remove: this.apply(account, fault) });
     this.byAccount.set(key, faults);
     this.logger.info({ account, fault }, 'fault injected');
     return { ...fault };
@@ -59,7 +59,7 @@ export class InjectedFaults implements FaultInjection {
     return [...(this.byAccount.get(account.toLowerCase())?.values() ?? [])].map((entry) => ({ ...entry.fault }));
   }
 
-  /** Ends the fault (a node made unusable stays so: it is removed or rebooted as in Batch); a fault of another account is not found. */
+  /** Ends the fault (a node already unusable stays so until it is removed from its pool, as in Batch); a fault of another account is not found. */
   remove(account: string, id: string): void {
     const faults = this.byAccount.get(account.toLowerCase());
     const entry = faults?.get(id);
