@@ -20,6 +20,7 @@ import { lapisVersion } from '../server/version.js';
 import { addAccountCommand } from './account-command.js';
 import { addAgentCommand } from './agent-command.js';
 import { addAzureCommands } from './azure-commands.js';
+import { addFaultCommand } from './fault-command.js';
 import { addLogsCommand } from './logs-command.js';
 import { addWatchCommand } from './watch-command.js';
 import { checkKnownAccount, checkStoreExists } from './app-checks.js';
@@ -52,6 +53,7 @@ export function buildCli(): Command {
   addAzureCommands(program);
   addWatchCommand(program);
   addLogsCommand(program);
+  addFaultCommand(program);
 
   // `lapis app` reads the data directory as serve does: --data, else LAPIS_DATA, else .lapis.
   const data = settingFor('--data');

@@ -53,6 +53,8 @@ export interface LapisConfig {
    * `refuse` answers such requests with InvalidPropertyValue.
    */
   adminTasks: AdminTasksSetting;
+  /** Serve the failure-injection API (/lapis/faults, docs/testing-your-batch-app.md); off unless asked for. */
+  faults: boolean;
   /** What a compute node is: agents on this host (`process`), or a container each (`container`, through Podman or Docker). */
   nodeRuntime: NodeRuntimeSetting;
   /** `PUBLISHER/OFFER/SKU=IMAGE` entries over the built-in image table, for container nodes. */

@@ -266,6 +266,22 @@ export const SETTINGS: readonly AnySetting[] = [
       '`refuse` answers `InvalidPropertyValue` to any request that would run code as admin (an admin auto user or pool user account in a task, start task, job manager, preparation or release task); on local nodes admin is root on the host',
   }),
   setting({
+    key: 'faults',
+    flag: '--faults',
+    env: 'LAPIS_FAULTS',
+    default: 'false',
+    defaultText: 'off',
+    parse: parseSwitch,
+    help: 'serve the failure-injection API (/lapis/faults, lapis fault) for testing Batch applications',
+    details:
+      'serve `POST`/`GET /lapis/faults` and `DELETE /lapis/faults/{id}` (signed with an account\'s key, acting on that account only) and so `lapis fault`: make a node unusable, silence its heartbeats for a while, fail the next start tasks or task launches, delay node allocation; see [docs/testing-your-batch-app.md](docs/testing-your-batch-app.md). Off, `/lapis/faults` answers 404',
+
+    warning: {
+      when: 'flag or env',
+      text: 'failure injection is on (--faults): any account holder can make its own nodes and tasks fail through /lapis/faults. Use it for testing only.',
+    },
+  }),
+  setting({
     key: 'nodeRuntime',
     flag: '--node-runtime <kind>',
     env: 'LAPIS_NODE_RUNTIME',

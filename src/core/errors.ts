@@ -169,6 +169,7 @@ export const batchErrors = {
   nodeUserNotFound: notFound('NodeUserNotFound', 'The specified node user does not exist.'),
   extensionNotFound: notFound('ResourceNotFound', 'The specified extension does not exist on the node.'),
   resourceNotFound: notFound('ResourceNotFound', 'The specified resource does not exist.'),
+  faultInjectionOff: notFound('ResourceNotFound', 'The specified resource does not exist: failure injection is off (start lapis serve with --faults).'),
 
   // Already exists
   poolExists: conflict('PoolExists', 'The specified pool already exists.'),

@@ -551,6 +551,18 @@ export interface NodeProvider {
 }
 
 /**
+ * A seam for tests that inject node faults without patching classes: given
+ * `build` (makes the configured provider, reporting through the events it is
+ * handed) and the server's own events, answers the provider the server uses.
+ * A decorator may wrap the events before building (faults in what nodes
+ * report: a dropped heartbeat, a swallowed outcome) and the provider it builds
+ * (faults in calls into it: a failed provisioning, a held restart). The plain
+ * server is `(build, events) => build(events)`. server/node-faults.ts
+ * builds one (lapis serve --faults uses it too).
+ */
+export type NodeProviderWrapper = (build: (events: NodeEvents) => NodeProvider, serverEvents: NodeEvents) => NodeProvider;
+
+/**
  * Every side effect on a node goes through here (scheduler/node-executor.ts):
  * a node's lifecycle operations (provision, start, restart, release) run one
  * after another, a run starts only once the node's pending operation is done,

@@ -15,7 +15,7 @@ import { TaskTokens } from '../api/batch/auth/task-token.js';
 import { SasBlobUploader } from '../blob/blob-uploader.js';
 import { accountUrl, BlobAutoStorage } from '../blob/auto-storage.js';
 import { EmbeddedBlobServer } from '../blob/embedded-blob-server.js';
-import type { NodeEvents, NodeProvider, TaskRunReport } from '../core/ports.js';
+import type { NodeEvents, NodeProvider, NodeProviderWrapper, TaskRunReport } from '../core/ports.js';
 import type { NodeUsageSample } from '../core/node-usage.js';
 import type { Clock } from '../core/time.js';
 import { isRoot, type LapisConfig } from '../config/config.js';
@@ -58,6 +58,8 @@ import { lapisVersion } from './version.js';
 import { OutcomeDelivery } from './outcome-delivery.js';
 import { prepareNodesDirectory, type NodesDirectory } from './nodes-directory.js';
 import { OsUserAccounts } from './os-users.js';
+import { InjectedFaults } from './injected-faults.js';
+import { NodeFaults } from './node-faults.js';
 
 export interface RunningLapis {
   config: LapisConfig;
@@ -77,17 +79,6 @@ export interface RunningLapis {
   stop(): Promise<void>;
 }
 
-/**
- * A seam for tests that inject node faults without patching classes: given
- * `build` (makes the configured provider, reporting through the events it is
- * handed) and the server's own events, answers the provider the server uses.
- * A decorator may wrap the events before building (faults in what nodes
- * report: a dropped heartbeat, a swallowed outcome) and the provider it builds
- * (faults in calls into it: a failed provisioning, a held restart). The plain
- * server is `(build, events) => build(events)`. src/testkit/node-faults.ts
- * builds one.
- */
-export type NodeProviderWrapper = (build: (events: NodeEvents) => NodeProvider, serverEvents: NodeEvents) => NodeProvider;
 
 export interface StartLapisOptions {
   logger?: Logger;
@@ -201,7 +192,13 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
           log: (level, message) => logger[level](message),
         },
       });
-    const provider = options.wrapProvider ? options.wrapProvider(buildProvider, events) : buildProvider(events);
+    // With --faults the provider sits inside the fault layer; a test's own wrapper (wrapProvider) goes around both.
+    const nodeFaults = config.faults ? new NodeFaults(() => clock.now()) : undefined;
+    const buildServed = nodeFaults ? (providerEvents: NodeEvents) => nodeFaults.wrap(buildProvider, providerEvents) : buildProvider;
+    const provider = options.wrapProvider ? options.wrapProvider(buildServed, events) : buildServed(events);
+    const injectedFaults = nodeFaults
+      ? new InjectedFaults(nodeFaults, { nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node') }, () => clock.now(), logger)
+      : undefined;
     const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({
       store,
@@ -280,7 +277,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         };
       },
     };
-    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight });
+    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight, faults: injectedFaults });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -308,6 +305,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         sayWhatStopEnds(store, logger);
         outcomes.stop();
         await app.close();
+        // A provisioning delayed or a recovery restart held by a fault would hold the scheduler's stop until the fault's end.
+        injectedFaults?.endAll();
         await scheduler?.stop();
         await provider.close();
         await embeddedBlob?.stop();

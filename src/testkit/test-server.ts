@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { DEV_ACCOUNT, defaultConfig, type LapisConfig } from '../config/config.js';
 import type { Clock } from '../core/time.js';
-import { startLapis, type NodeProviderWrapper, type RunningLapis } from '../server/lapis-server.js';
+import type { NodeProviderWrapper } from '../core/ports.js';
+import { startLapis, type RunningLapis } from '../server/lapis-server.js';
 import { createLogger } from '../server/logger.js';
 import { OsUserAccounts } from '../server/os-users.js';
 

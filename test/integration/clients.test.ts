@@ -50,7 +50,8 @@ let server: TestServer;
 let env: NodeJS.ProcessEnv;
 before(async () => {
   if (!python && !hasAz) return;
-  server = await startTestServer();
+  // --faults for faults_check.py (docs/testing-your-batch-app.md); no other check adds a fault, so none meets one.
+  server = await startTestServer({ config: { faults: true } });
   env = {
     BATCH_URL: server.lapis.batchUrl,
     BATCH_ACCOUNT: server.account.name,

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TaskRun } from '../../src/core/ports.js';
 import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
-import { NodeFaults, type HeldCall } from '../../src/testkit/node-faults.js';
+import { NodeFaults, type HeldCall } from '../../src/server/node-faults.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 import { agentPidOf, isAlive, makeLedgerDirectory, reportFigures } from '../fixtures/reliability.js';
 

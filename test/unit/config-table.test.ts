@@ -74,6 +74,7 @@ describe('the settings table', () => {
       nodeHeartbeatTimeoutMs: 5_000,
       requestTimeoutMs: 30_000,
       adminTasks: 'allow',
+      faults: false,
       nodeRuntime: 'process',
       containers: 'engine',
       azureHostnames: false,

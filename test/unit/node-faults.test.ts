@@ -1,11 +1,11 @@
-// NodeFaults (src/testkit/node-faults.ts), the fault injector of the provider
+// NodeFaults (src/server/node-faults.ts), the fault injector of the provider
 // seam, around a recording fake provider: each fault touches only its node and
 // its side (calls in, reports out), and healing ends it.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeEvents, NodePlacement, NodeProvider, TaskRun, TaskRunRef } from '../../src/core/ports.js';
-import { NodeFaults } from '../../src/testkit/node-faults.js';
+import { NodeFaults } from '../../src/server/node-faults.js';
 
 class FakeProvider implements NodeProvider {
   readonly name = 'fake';
@@ -149,4 +149,37 @@ test("killAgent stops the node's unreported runs through the real provider and s
 test('one NodeFaults serves one server', () => {
   const { faults } = setUp();
   assert.throws(() => faults.wrap((events) => new FakeProvider(events), { taskFinished() {}, nodeHeartbeat() {} }), /one server/);
+});
+
+test('a run rule ends the runs it takes with its outcome, reported on a later turn through the same reports; removed, it takes none', async () => {
+  const { faults, provider, fake, heard } = setUp();
+  const remove = faults.addRunRule((given) => (given.taskId === 'doomed' ? { failureInfo: { category: 'usererror', code: 'Injected', message: 'm' } } : undefined));
+  provider.runTask(run('n1', 'doomed'));
+  provider.runTask(run('n1', 'fine'));
+  assert.deepEqual(fake.calls, ['run n1 fine'], 'the taken run never reached the provider');
+  assert.deepEqual(heard, [], 'not reported in the same turn as runTask');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(heard, ['finished n1 doomed']);
+  assert.deepEqual(faults.runsGiven('n1').map((given) => given.taskId), ['doomed', 'fine']);
+
+  faults.dropReports('n1');
+  provider.runTask(run('n1', 'doomed'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(heard, ['finished n1 doomed'], 'a dropped report stays dropped');
+  faults.heal('n1');
+  remove();
+  provider.runTask(run('n1', 'doomed'));
+  assert.deepEqual(fake.calls, ['run n1 fine', 'run n1 doomed']);
+});
+
+test('a provisioning delay holds the nodes it matches until it elapses or is removed; others pass at once', async () => {
+  const { faults, provider, fake } = setUp();
+  const remove = faults.addProvisionDelay((target) => (target.nodeId === 'slow' ? 60_000 : undefined));
+  await provider.provisionNode(placement('quick'));
+  const slow = provider.provisionNode(placement('slow'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(fake.calls, ['provision quick']);
+  remove();
+  await slow;
+  assert.deepEqual(fake.calls, ['provision quick', 'provision slow']);
 });

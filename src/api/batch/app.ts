@@ -40,6 +40,9 @@ import { OPEN_PATHS, registerInsightRoutes } from '../lapis/routes.js';
 import type { SpecOperationId } from './spec-operations.js';
 import { jsonWithoutRegistrySecrets, withoutRegistrySecrets } from './registry-secrets.js';
 import { queryForVersion, replyForVersion, requestBodyForVersion } from './version-gate.js';
+import { parseJsonBody } from './wire.js';
+import { registerFaultRoutes } from '../lapis/fault-routes.js';
+import type { FaultInjection } from '../../core/faults.js';
 import { checkApiVersion, isAtLeast } from './versions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,6 +62,8 @@ export interface BatchApiOptions {
   requestTimeoutMs: number;
   /** Events, metrics and the parts of /health?detail=true. */
   insight: ServerInsight;
+  /** The failure-injection API's faults (lapis serve --faults); without them /lapis/faults answers 404. */
+  faults?: FaultInjection;
 }
 
 declare module 'fastify' {
@@ -132,15 +137,6 @@ function conditionsOf(request: FastifyRequest): Conditions {
     ifModifiedSince: parseDateHeader(request, 'if-modified-since'),
     ifUnmodifiedSince: parseDateHeader(request, 'if-unmodified-since'),
   };
-}
-
-function parseJson(body: unknown): unknown {
-  if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw batchErrors.invalidRequestBody(`The body is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 function commonHeaders(request: FastifyRequest, reply: FastifyReply): void {
@@ -233,6 +229,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     return reply.code(detail.status === 'ok' ? 200 : 503).send(detail);
   });
   registerInsightRoutes(app, options.insight);
+  registerFaultRoutes(app, options.faults);
 
   /**
    * A request to `<account>.<region>.batch.azure.com` (--azure-hostnames) is for that account, as in Azure, where
@@ -324,7 +321,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
           query: queryForVersion(operation.id, apiVersion, query),
           header: (name) => headerOf(request, name),
           conditions: conditionsOf(request),
-          body: requestBodyForVersion(operation.id, apiVersion, parseJson(request.body)),
+          body: requestBodyForVersion(operation.id, apiVersion, parseJsonBody(request.body)),
           path: (request.raw.url ?? request.url).split('?')[0] as string,
         };
         const result: BatchReply = withoutReplySecrets(replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest)));

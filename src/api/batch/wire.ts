@@ -11,6 +11,16 @@ import type { BatchReply, BatchRequest } from './operation.js';
 
 export const MAX_RESULTS = 1000;
 
+/** A request body as JSON (undefined when empty); bad JSON is InvalidRequestBody. */
+export function parseJsonBody(body: unknown): unknown {
+  if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw batchErrors.invalidRequestBody(`The body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
 export function metadataUrl(request: BatchRequest, fragment: string): string {
   return `${request.baseUrl}/$metadata#${fragment}`;
 }

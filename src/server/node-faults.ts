@@ -10,10 +10,13 @@
 // Faults on the way out (heartbeats, outcomes) filter the events the real
 // provider is built with; faults on the way in decorate its methods. Every
 // fault is per node id and lasts until `heal(nodeId)` (or, for a failure or a
-// hold, until used or released).
+// hold, until used or released). Rules (`addRunRule`, `addProvisionDelay`)
+// act on any node they match, until removed: `lapis serve --faults` builds
+// its admin API's faults from them (injected-faults.ts).
 
-import type { NodeEvents, NodeFileSystem, NodePlacement, NodeProvider, TaskRun, TaskRunRef, TaskRunReport } from '../core/ports.js';
-import type { NodeProviderWrapper } from '../server/lapis-server.js';
+import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeProvider, type NodeProviderWrapper, type TaskRun, type TaskRunRef, type TaskRunReport } from '../core/ports.js';
+import type { TaskRunOutcome } from '../core/task.js';
+import { formatTimestamp } from '../core/time.js';
 
 /** The provider calls a fault may target. */
 export type NodeOperation = 'provisionNode' | 'releaseNode' | 'restartNode' | 'stopTask';
@@ -29,11 +32,29 @@ interface Hold {
   released: Promise<void>;
 }
 
+/** What a run rule makes of a run it takes: the outcome its node reports instead of running it. */
+export type RunEnding = Omit<TaskRunOutcome, 'startTime' | 'endTime'>;
+
+/** Takes a run (answers how it ends) or leaves it to the provider (undefined). */
+export type RunRule = (run: TaskRun) => RunEnding | undefined;
+
+/** How long a node's provisioning waits before it reaches the provider, or undefined for no wait. */
+export type ProvisionDelay = (placement: NodePlacement) => number | undefined;
+
+interface PendingDelay {
+  timer: NodeJS.Timeout;
+  end: () => void;
+}
+
 const runKey = (run: TaskRunRef) => `${run.kind}|${run.jobId}|${run.taskId}|${run.attempt}`.toLowerCase();
 
 export class NodeFaults {
   private inner: NodeProvider | undefined;
   private events: NodeEvents | undefined;
+  /** The events the real provider reports through (with the faults on the way out). */
+  private reporting: NodeEvents | undefined;
+  private readonly runRules = new Set<RunRule>();
+  private readonly provisionDelays = new Map<ProvisionDelay, Set<PendingDelay>>();
   private readonly silent = new Set<string>();
   private readonly unreported = new Set<string>();
   private readonly deaf = new Set<string>();
@@ -43,11 +64,13 @@ export class NodeFaults {
   /** Runs handed to the real provider that have neither reported nor been stopped, by node. */
   private readonly running = new Map<string, Map<string, TaskRun>>();
 
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
   /** The seam: pass it as `wrapProvider` to startTestServer or startLapis (one server per NodeFaults). */
   readonly wrap: NodeProviderWrapper = (build, serverEvents) => {
     if (this.inner) throw new Error('a NodeFaults serves one server');
     this.events = serverEvents;
-    this.inner = build({
+    this.reporting = {
       taskFinished: (report) => {
         this.running.get(report.run.nodeId)?.delete(runKey(report.run));
         return this.unreported.has(report.run.nodeId) ? undefined : serverEvents.taskFinished(report);
@@ -55,7 +78,8 @@ export class NodeFaults {
       nodeHeartbeat: (nodeId, sample) => {
         if (!this.silent.has(nodeId)) serverEvents.nodeHeartbeat(nodeId, sample);
       },
-    });
+    };
+    this.inner = build(this.reporting);
     return this.decorate(this.inner);
   };
 
@@ -83,6 +107,11 @@ export class NodeFaults {
   /** The node's heartbeats no longer reach the server (a silent agent). */
   dropHeartbeats(nodeId: string): void {
     this.silent.add(nodeId);
+  }
+
+  /** The node's heartbeats reach the server again (its other faults stay). */
+  restoreHeartbeats(nodeId: string): void {
+    this.silent.delete(nodeId);
   }
 
   /** The outcomes of the node's runs no longer reach the server (a report lost on the way). */
@@ -132,6 +161,59 @@ export class NodeFaults {
     await Promise.all(runs.map((run) => this.provider.stopTask(run)));
   }
 
+  /**
+   * Runs the rule takes never reach the provider: the node reports the
+   * ending the rule gives, as an agent reports a run that could not start.
+   * Returns the rule's removal.
+   */
+  addRunRule(rule: RunRule): () => void {
+    this.runRules.add(rule);
+    return () => this.runRules.delete(rule);
+  }
+
+  /** Provisionings the delay matches wait that long first. Returns the delay's removal, which ends the waits under way. */
+  addProvisionDelay(delay: ProvisionDelay): () => void {
+    this.provisionDelays.set(delay, new Set());
+    return () => this.endDelays(delay);
+  }
+
+  private endDelays(delay: ProvisionDelay): void {
+    for (const pending of this.provisionDelays.get(delay) ?? []) pending.end();
+    this.provisionDelays.delete(delay);
+  }
+
+  private async delayProvisioning(placement: NodePlacement): Promise<void> {
+    for (const [delay, pending] of this.provisionDelays) {
+      const ms = delay(placement);
+      if (ms === undefined) continue;
+      await new Promise<void>((resolve) => {
+        const wait: PendingDelay = {
+          timer: setTimeout(() => wait.end(), ms),
+          end: () => {
+            clearTimeout(wait.timer);
+            pending.delete(wait);
+            resolve();
+          },
+        };
+        pending.add(wait);
+      });
+    }
+  }
+
+  /** The first rule that takes the run ends it; its report goes out on a later turn, as an agent's would. */
+  private takenByRule(run: TaskRun): boolean {
+    for (const rule of this.runRules) {
+      const ending = rule(run);
+      if (!ending) continue;
+      const time = formatTimestamp(this.now());
+      const report: TaskRunReport = { run: reportedRunOf(run), outcome: { ...ending, startTime: time, endTime: time } };
+      const reporting = this.reporting as NodeEvents;
+      setImmediate(() => void reporting.taskFinished(report));
+      return true;
+    }
+    return false;
+  }
+
   /** Ends the node's faults (pending holds are released). */
   heal(nodeId: string): void {
     this.silent.delete(nodeId);
@@ -161,6 +243,7 @@ export class NodeFaults {
       },
       async provisionNode(placement: NodePlacement) {
         await faults.before('provisionNode', placement.nodeId);
+        await faults.delayProvisioning(placement);
         await inner.provisionNode(placement);
       },
       async releaseNode(placement: NodePlacement) {
@@ -175,7 +258,7 @@ export class NodeFaults {
       },
       runTask(run: TaskRun) {
         faults.given.set(run.nodeId, [...(faults.given.get(run.nodeId) ?? []), run]);
-        if (faults.deaf.has(run.nodeId)) return;
+        if (faults.deaf.has(run.nodeId) || faults.takenByRule(run)) return;
         const running = faults.running.get(run.nodeId) ?? new Map<string, TaskRun>();
         running.set(runKey(run), run);
         faults.running.set(run.nodeId, running);

@@ -1,0 +1,163 @@
+// Faults a user injects through `POST /lapis/faults` (lapis serve --faults,
+// docs/testing-your-batch-app.md): what each one is and how its request body
+// is read. Each acts through the code path of the real failure it stands for
+// (server/injected-faults.ts), so states, codes and events are Batch's own.
+
+import { batchErrors } from './errors.js';
+import { parseDuration } from './time.js';
+
+export const FAULT_TYPES = ['nodeUnusable', 'heartbeatLoss', 'startTaskFailure', 'taskFailure', 'allocationDelay'] as const;
+export type FaultType = (typeof FAULT_TYPES)[number];
+
+/** A node's agent falls silent and the node cannot be restarted: `unknown`, then `unusable`, its tasks requeued. */
+export interface NodeUnusableFault {
+  type: 'nodeUnusable';
+  poolId: string;
+  nodeId: string;
+}
+
+/** The node's agent is silent for `duration`: `unknown` past the heartbeat timeout, its tasks requeued, and restarted; once heard again, back in service. */
+export interface HeartbeatLossFault {
+  type: 'heartbeatLoss';
+  poolId: string;
+  nodeId: string;
+  duration: string;
+  durationMs: number;
+}
+
+/** The next `count` start task runs on the pool's nodes end with `exitCode`, or fail with `failureInfo`, without running. */
+export interface StartTaskFailureFault {
+  type: 'startTaskFailure';
+  poolId: string;
+  count: number;
+  exitCode?: number;
+  failureInfo?: InjectedFailureInfo;
+}
+
+/** The next `count` task launches (on the pool, or of the job, when named) fail before their command starts. */
+export interface TaskFailureFault {
+  type: 'taskFailure';
+  poolId?: string;
+  jobId?: string;
+  count: number;
+  failureInfo: InjectedFailureInfo;
+}
+
+/** Nodes of the pool take `duration` longer to allocate, while the fault lasts. */
+export interface AllocationDelayFault {
+  type: 'allocationDelay';
+  poolId: string;
+  /** ISO-8601, as Batch writes durations. */
+  duration: string;
+  durationMs: number;
+}
+
+export interface InjectedFailureInfo {
+  category: 'usererror' | 'servererror';
+  code: string;
+  message: string;
+}
+
+export type FaultSpec = NodeUnusableFault | HeartbeatLossFault | StartTaskFailureFault | TaskFailureFault | AllocationDelayFault;
+
+/** A fault as the API answers it: its spec, its id, and how many runs it has left to take (for counted faults). */
+export type InjectedFault = FaultSpec & { id: string; created: string; remaining?: number };
+
+/** The faults of each account (server/injected-faults.ts): what /lapis/faults serves. */
+export interface FaultInjection {
+  add(account: string, spec: FaultSpec): InjectedFault;
+  list(account: string): InjectedFault[];
+  /** A fault of another account, or none, is ResourceNotFound. */
+  remove(account: string, id: string): void;
+}
+
+type Body = Record<string, unknown>;
+
+const MAX_COUNT = 10_000;
+
+function text(body: Body, name: string, required: true): string;
+function text(body: Body, name: string, required: false): string | undefined;
+function text(body: Body, name: string, required: boolean): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) {
+    if (required) throw batchErrors.missingRequiredProperty(name);
+    return undefined;
+  }
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw batchErrors.invalidPropertyValue(name, 'The value must be a non-empty string.');
+  return value;
+}
+
+function whole(body: Body, name: string, fallback: number, min: number, max: number): number {
+  const value = body[name] ?? fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw batchErrors.invalidPropertyValue(name, `The value must be a whole number from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+function failureInfoOf(body: Body, name: string, defaultMessage: string): InjectedFailureInfo {
+  const value = body[name];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw value === undefined ? batchErrors.missingRequiredProperty(name) : batchErrors.invalidPropertyValue(name, 'The value must be an object with category, code and message.');
+  }
+  const info = value as Body;
+  const category = info.category ?? 'usererror';
+  if (category !== 'usererror' && category !== 'servererror') throw batchErrors.invalidPropertyValue(`${name}.category`, 'The value must be usererror or servererror.');
+  const code = text(info, 'code', false);
+  if (code === undefined) throw batchErrors.missingRequiredProperty(`${name}.code`);
+  return { category, code, message: text(info, 'message', false) ?? defaultMessage };
+}
+
+function refuseOthers(body: Body, allowed: readonly string[]): void {
+  const unknown = Object.keys(body).find((name) => !allowed.includes(name));
+  if (unknown !== undefined) throw batchErrors.invalidPropertyValue(unknown, `The property is not one of a ${String(body.type)} fault's: ${allowed.join(', ')}.`);
+}
+
+function durationOf(body: Body): { duration: string; durationMs: number } {
+  const duration = text(body, 'duration', true);
+  const durationMs = parseDuration(duration);
+  // setTimeout's limit: about 24.8 days.
+  if (durationMs === undefined || durationMs > 2_147_483_647) throw batchErrors.invalidPropertyValue('duration', 'The value must be an ISO-8601 duration of at most 24 days, such as PT30S.');
+  return { duration, durationMs };
+}
+
+/** Reads a POST /lapis/faults body; a bad one is refused with the Batch error that names its field. */
+export function parseFaultSpec(raw: unknown): FaultSpec {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw batchErrors.invalidRequestBody('The body must be a JSON object describing one fault.');
+  const body = raw as Body;
+  const type = text(body, 'type', true);
+  switch (type) {
+    case 'nodeUnusable':
+      refuseOthers(body, ['type', 'poolId', 'nodeId']);
+      return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true) };
+    case 'heartbeatLoss':
+      refuseOthers(body, ['type', 'poolId', 'nodeId', 'duration']);
+      return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true), ...durationOf(body) };
+    case 'startTaskFailure': {
+      refuseOthers(body, ['type', 'poolId', 'count', 'exitCode', 'failureInfo']);
+      const poolId = text(body, 'poolId', true);
+      const count = whole(body, 'count', 1, 1, MAX_COUNT);
+      if (body.failureInfo !== undefined) {
+        if (body.exitCode !== undefined) throw batchErrors.invalidPropertyValue('exitCode', 'Give exitCode or failureInfo, not both.');
+        return { type, poolId, count, failureInfo: failureInfoOf(body, 'failureInfo', 'The start task failed (injected).') };
+      }
+      const exitCode = whole(body, 'exitCode', 1, -2147483648, 2147483647);
+      if (exitCode === 0) throw batchErrors.invalidPropertyValue('exitCode', 'A failed start task exits with a code other than 0.');
+      return { type, poolId, count, exitCode };
+    }
+    case 'taskFailure':
+      refuseOthers(body, ['type', 'poolId', 'jobId', 'count', 'failureInfo']);
+      return {
+        type,
+        ...(body.poolId !== undefined ? { poolId: text(body, 'poolId', true) } : {}),
+        ...(body.jobId !== undefined ? { jobId: text(body, 'jobId', true) } : {}),
+        count: whole(body, 'count', 1, 1, MAX_COUNT),
+        failureInfo: failureInfoOf(body, 'failureInfo', 'The task could not be started (injected).'),
+      };
+    case 'allocationDelay':
+      refuseOthers(body, ['type', 'poolId', 'duration']);
+      return { type, poolId: text(body, 'poolId', true), ...durationOf(body) };
+    default:
+      throw batchErrors.invalidPropertyValue('type', `The value must be one of ${FAULT_TYPES.join(', ')}.`);
+  }
+}

@@ -1,0 +1,50 @@
+"""Failure injection (docs/testing-your-batch-app.md) from Python, as its
+example does: faults posted to /lapis/faults with the session azure-batch's
+SharedKeyCredentials sign, their effects read through azure-batch. The
+server runs with --faults (test/integration/clients.test.ts)."""
+
+import azure.batch.models as batchmodels
+from azure.batch.batch_auth import SharedKeyCredentials
+
+from common import ENV, batch_client, check, ensure, finish, ubuntu_pool, unique, wait_for, wait_tasks_completed
+
+batch = batch_client()
+session = SharedKeyCredentials(ENV["BATCH_ACCOUNT"], ENV["BATCH_KEY"]).signed_session()
+URL = ENV["BATCH_URL"].rstrip("/")
+POOL_ID, JOB_ID = unique("py-faults-pool"), unique("py-faults-job")
+
+
+def inject_fault(fault):
+    response = session.post(URL + "/lapis/faults", json=fault)
+    ensure(response.status_code == 201, "the fault API answered %s: %s" % (response.status_code, response.text))
+    return response.json()
+
+
+def task_failure_is_reported():
+    batch.pool.add(ubuntu_pool(POOL_ID, 1))
+    batch.job.add(batchmodels.JobAddParameter(id=JOB_ID, pool_info=batchmodels.PoolInformation(pool_id=POOL_ID)))
+    fault = inject_fault({"type": "taskFailure", "jobId": JOB_ID, "failureInfo": {"code": "ResourceFileDownloadFailed"}})
+    batch.task.add(JOB_ID, batchmodels.TaskAddParameter(id="failed", command_line="/bin/true"))
+    batch.task.add(JOB_ID, batchmodels.TaskAddParameter(id="after", command_line="/bin/true"))
+    wait_tasks_completed(batch, JOB_ID)
+    failed, after = batch.task.get(JOB_ID, "failed"), batch.task.get(JOB_ID, "after")
+    ensure(failed.execution_info.result == batchmodels.TaskExecutionResult.failure)
+    ensure(failed.execution_info.failure_info.code == "ResourceFileDownloadFailed", failed.execution_info.failure_info.code)
+    ensure(failed.execution_info.failure_info.category == batchmodels.ErrorCategory.user_error)
+    ensure(after.execution_info.result == batchmodels.TaskExecutionResult.success, "the fault took one launch only")
+    listed = session.get(URL + "/lapis/faults").json()["value"]
+    ensure([each["remaining"] for each in listed if each["id"] == fault["id"]] == [0])
+    ensure(session.delete(URL + "/lapis/faults/" + fault["id"]).status_code == 200)
+
+
+def refused_bad_fault():
+    response = session.post(URL + "/lapis/faults", json={"type": "allocationDelay", "poolId": POOL_ID, "duration": "soon"})
+    ensure(response.status_code == 400, response.text)
+    ensure(response.json()["code"] == "InvalidPropertyValue")
+
+
+check("taskFailure injected from Python is what azure-batch reads", task_failure_is_reported)
+check("a bad fault is refused with InvalidPropertyValue", refused_bad_fault)
+batch.job.delete(JOB_ID)
+batch.pool.delete(POOL_ID)
+finish()
