@@ -2,6 +2,7 @@
 // elevation from it.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { addPoolAndWait, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
@@ -54,7 +55,7 @@ describe('named users', () => {
   test('a named user is a real OS account: its name, uid/gid, home and ssh key; removed with its pool', { skip: !isRoot && 'needs root to make OS accounts' }, async () => {
     const poolId = uniqueId('OsUsers');
     const userName = `lapis${randomBytes(4).toString('hex')}`;
-    const uid = 42_000 + Math.floor(Math.random() * 10_000);
+    const uid = freeUid();
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     await addPoolAndWait(server.batch, poolId, {
       targetDedicatedNodes: 1,
@@ -116,6 +117,15 @@ describe('named users', () => {
     await deletePool(poolId);
   });
 });
+
+/** A uid and gid this machine uses for no user and no group (other tests' accounts come and go meanwhile, so it is looked up, not guessed). */
+function freeUid(): number {
+  for (;;) {
+    const uid = 42_000 + Math.floor(Math.random() * 18_000);
+    const taken = (database: string) => spawnSync('getent', [database, String(uid)]).status === 0;
+    if (!taken('passwd') && !taken('group')) return uid;
+  }
+}
 
 /** Deletes a pool and waits until it is gone (its nodes released). */
 async function deletePool(poolId: string): Promise<void> {
