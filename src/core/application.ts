@@ -9,6 +9,7 @@
 
 import type { ApplicationPackageReference, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
+import type { NodeApplicationPackage } from './ports.js';
 import { formatTimestamp } from './time.js';
 
 /** How the operator supplied the package; either way it is stored unpacked. */
@@ -192,28 +193,16 @@ export function applicationEnvironmentName(applicationId: string, version?: stri
   return version === undefined ? `AZ_BATCH_APP_PACKAGE_${flatten(applicationId)}` : `AZ_BATCH_APP_PACKAGE_${flatten(applicationId)}_${flatten(version)}`;
 }
 
-export interface ApplicationInstall {
-  applicationId: string;
-  version: string;
-  /** The package's unpacked files on the server. */
-  sourcePath: string;
-  /** Where the node keeps them: `<nodeRootDir>/applications/<name>`. */
-  directory: string;
-}
-
-/** What a node does for resolved packages: the directories to fill and the variables its tasks get. */
-export function applicationInstallPlan(
-  resolved: readonly ResolvedApplicationPackage[],
-  nodeRootDir: string,
-): { installs: ApplicationInstall[]; environment: Record<string, string> } {
-  const root = nodeRootDir.replace(/\/+$/, '');
-  const installs: ApplicationInstall[] = [];
-  const environment: Record<string, string> = {};
-  for (const entry of resolved) {
-    const directory = `${root}/${APPLICATIONS_DIRECTORY}/${applicationDirectoryName(entry.package)}`;
-    installs.push({ applicationId: entry.applicationId, version: entry.version, sourcePath: entry.package.path, directory });
-    environment[applicationEnvironmentName(entry.applicationId, entry.version)] = directory;
-    if (entry.isDefaultVersion) environment[applicationEnvironmentName(entry.applicationId)] = directory;
-  }
-  return { installs, environment };
+/**
+ * What a run's node does for its resolved packages: each installed once under
+ * `applications/<name>` (relative to the node root), named by
+ * AZ_BATCH_APP_PACKAGE_<id>_<version>, and by AZ_BATCH_APP_PACKAGE_<id> too
+ * when it is the application's default version.
+ */
+export function nodeApplicationPackages(resolved: readonly ResolvedApplicationPackage[]): NodeApplicationPackage[] {
+  return resolved.map((entry) => {
+    const variables = [applicationEnvironmentName(entry.applicationId, entry.version)];
+    if (entry.isDefaultVersion) variables.push(applicationEnvironmentName(entry.applicationId));
+    return { sourcePath: entry.package.path, directory: `${APPLICATIONS_DIRECTORY}/${applicationDirectoryName(entry.package)}`, variables };
+  });
 }

@@ -5,7 +5,7 @@
 // package references do not resolve fails before it starts, as Batch does.
 
 import type { ApplicationPackageReference, TaskFailureInfo } from '../core/common.js';
-import { APPLICATIONS_DIRECTORY, applicationDirectoryName, applicationEnvironmentName } from '../core/application.js';
+import { nodeApplicationPackages } from '../core/application.js';
 import { certificateFilesFor } from '../core/certificate.js';
 import type { Pool } from '../core/pool.js';
 import type { NodeApplicationPackage, NodeCertificateFile } from '../core/ports.js';
@@ -29,11 +29,7 @@ export class NodeSetup {
     const poolReferences = (pool?.applicationPackageReferences ?? []) as ApplicationPackageReference[];
     const pooled = this.applications.resolve(account, poolReferences);
     const own = this.applications.resolve(account, taskReferences);
-    const applicationPackages = [...pooled.resolved, ...own.resolved].map((entry) => {
-      const variables = [applicationEnvironmentName(entry.applicationId, entry.version)];
-      if (entry.isDefaultVersion) variables.push(applicationEnvironmentName(entry.applicationId));
-      return { sourcePath: entry.package.path, directory: `${APPLICATIONS_DIRECTORY}/${applicationDirectoryName(entry.package)}`, variables };
-    });
+    const applicationPackages = nodeApplicationPackages([...pooled.resolved, ...own.resolved]);
     const references = pool?.certificateReferences ?? [];
     const certificateReferences = Array.isArray(references) ? references : [];
     const { files } = certificateFilesFor(certificateReferences, this.certificates.installable(account, certificateReferences as never[]), audience);

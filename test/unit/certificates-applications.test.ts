@@ -7,7 +7,7 @@ import { parseCertificateKey } from '../../src/api/batch/routes/certificates.js'
 import {
   applicationDirectoryName,
   applicationEnvironmentName,
-  applicationInstallPlan,
+  nodeApplicationPackages,
   applicationSummary,
   referencedApplicationId,
   resolveApplicationPackages,
@@ -162,14 +162,14 @@ test('package references resolve to registered versions, the default when none i
 test('a node installs packages under applications/ and names them AZ_BATCH_APP_PACKAGE_<id>[_<version>], flattened as on Linux', () => {
   const entries = catalog();
   const { resolved } = resolveApplicationPackages([{ applicationId: 'blender' }, { applicationId: 'ffmpeg', version: '4.1' }], (id) => entries.get(id.toLowerCase()));
-  const plan = applicationInstallPlan(resolved, '/mnt/batch/tasks/');
-  const blenderDir = '/mnt/batch/tasks/applications/Blender2.80-daily2019-01-15-09-19';
-  assert.deepEqual(plan.installs[0], { applicationId: 'Blender', version: '2.80-daily', sourcePath: '/data/applications/blender/2.80-daily', directory: blenderDir });
-  assert.deepEqual(plan.environment, {
-    AZ_BATCH_APP_PACKAGE_Blender_2_80_daily: blenderDir,
-    AZ_BATCH_APP_PACKAGE_Blender: blenderDir,
-    AZ_BATCH_APP_PACKAGE_ffmpeg_4_1: '/mnt/batch/tasks/applications/ffmpeg4.12019-01-15-09-19',
-  });
+  assert.deepEqual(nodeApplicationPackages(resolved), [
+    {
+      sourcePath: '/data/applications/blender/2.80-daily',
+      directory: 'applications/Blender2.80-daily2019-01-15-09-19',
+      variables: ['AZ_BATCH_APP_PACKAGE_Blender_2_80_daily', 'AZ_BATCH_APP_PACKAGE_Blender'],
+    },
+    { sourcePath: '/data/applications/ffmpeg/4.1', directory: 'applications/ffmpeg4.12019-01-15-09-19', variables: ['AZ_BATCH_APP_PACKAGE_ffmpeg_4_1'] },
+  ]);
   assert.equal(applicationEnvironmentName('my-app', '1.0#beta'), 'AZ_BATCH_APP_PACKAGE_my_app_1_0_beta');
   assert.equal(applicationDirectoryName({ applicationId: 'a', version: '1', lastActivationTime: '2024-12-31T23:59:59.0000000Z' }), 'a12024-12-31-23-59');
   const blender = entries.get('blender') as ApplicationCatalogEntry;
