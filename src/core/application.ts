@@ -9,7 +9,6 @@
 
 import type { ApplicationPackageReference, Versioned } from './common.js';
 import { batchErrors } from './errors.js';
-import type { NodeApplicationPackage } from './ports.js';
 import { formatTimestamp } from './time.js';
 
 /** How the operator supplied the package; either way it is stored unpacked. */
@@ -191,6 +190,16 @@ const flatten = (text: string) => text.replace(/[.#-]/g, '_');
 /** AZ_BATCH_APP_PACKAGE_<id>_<version> as on a Linux node; without a version, the default version's variable. */
 export function applicationEnvironmentName(applicationId: string, version?: string): string {
   return version === undefined ? `AZ_BATCH_APP_PACKAGE_${flatten(applicationId)}` : `AZ_BATCH_APP_PACKAGE_${flatten(applicationId)}_${flatten(version)}`;
+}
+
+/** An application package a run needs on its node, installed once under the node root. */
+export interface NodeApplicationPackage {
+  /** The package's files on the server; the provider keeps it, and the node fetches the files by `directory`. */
+  sourcePath?: string;
+  /** Where the node keeps it, relative to the node root. */
+  directory: string;
+  /** The AZ_BATCH_APP_PACKAGE_* variables that name it. */
+  variables: string[];
 }
 
 /**

@@ -3,7 +3,9 @@
 // Plain TypeScript only: no SQL, HTTP or process types cross this line.
 
 import type { ContainerRun } from './container-settings.js';
-import type { Application, ApplicationPackage, ApplicationPackageFormat } from './application.js';
+import type { Application, ApplicationPackage, ApplicationPackageFormat, NodeApplicationPackage } from './application.js';
+
+export type { NodeApplicationPackage } from './application.js';
 import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode, NodeInternal } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
@@ -366,16 +368,6 @@ export interface TaskRunRef {
   jobId: string;
   taskId: string;
   attempt: number;
-}
-
-/** An application package a run needs on its node, installed once under the node root. */
-export interface NodeApplicationPackage {
-  /** The package's files on the server; the provider keeps it, and the node fetches the files by `directory`. */
-  sourcePath?: string;
-  /** Where the node keeps it, relative to the node root. */
-  directory: string;
-  /** The AZ_BATCH_APP_PACKAGE_* variables that name it. */
-  variables: string[];
 }
 
 /** A file of the task's certificates directory. */
