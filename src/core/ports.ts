@@ -4,8 +4,6 @@
 
 import type { ContainerRun } from './container-settings.js';
 import type { Application, ApplicationPackage, ApplicationPackageFormat, NodeApplicationPackage } from './application.js';
-
-export type { NodeApplicationPackage } from './application.js';
 import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
 import type { ComputeNode, NodeInternal } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
@@ -16,6 +14,9 @@ import type { NodeUsageSample } from './node-usage.js';
 import type { Task, TaskInternal, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
+
+/** Defined beside the rule that makes it (core/application.ts); a port of the runs nodes are sent. */
+export type { NodeApplicationPackage } from './application.js';
 
 export interface PoolRecord {
   account: string;
