@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { findCgroupRoot } from '../agent/cgroups.js';
+import { removePath } from '../agent/no-follow.js';
 import { buildBatchApi } from '../api/batch/app.js';
 import type { AccountKeys } from '../api/batch/auth/shared-key.js';
 import type { ServerInsight } from '../api/lapis/insight.js';
@@ -60,6 +61,13 @@ import { prepareNodesDirectory, type NodesDirectory } from './nodes-directory.js
 import { OsUserAccounts } from './os-users.js';
 import { InjectedFaults } from './injected-faults.js';
 import { NodeFaults } from './node-faults.js';
+
+/** Removes a directory and everything in it without following a link anywhere below its parent. */
+async function removeDirectoryTree(directory: string): Promise<void> {
+  await removePath(path.dirname(directory), [path.basename(directory)], true).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+}
 
 export interface RunningLapis {
   config: LapisConfig;
@@ -312,8 +320,9 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         await embeddedBlob?.stop();
         store.close();
         directory.lock?.release();
-        if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
-        if (temporary && nodes.outside) fs.rmSync(nodesDirectory, { recursive: true, force: true });
+        // Through directory descriptors: tasks wrote in the nodes' directories and may have left links there.
+        if (temporary) await removeDirectoryTree(dataDir);
+        if (temporary && nodes.outside) await removeDirectoryTree(nodesDirectory);
         logger.info({ ms: Math.round(performance.now() - stopping) }, 'stopped');
       },
     };

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEV_ACCOUNT, DEV_STORAGE } from '../../src/config/config.js';
+import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
 
 const OTHER = { name: 'other', key: Buffer.alloc(64, 7).toString('base64') };
@@ -21,7 +22,7 @@ const RESOLVER = path.resolve('test/fixtures/resolve-azure-names.ts');
 const SNAKEMAKE_CLIENT = path.resolve('test/fixtures/snakemake-shaped-client.py');
 const PYTHON_RESOLVER = path.resolve('test/fixtures/python-azure-names');
 const hasAz = spawnSync('sh', ['-c', 'command -v az'], { stdio: 'ignore' }).status === 0;
-const IMAGE = 'localhost/lapis-test/debian:bookworm';
+const IMAGE = TEST_NODE_IMAGE;
 
 /** Debian's python3-azure is in the system interpreter, which a pyenv or venv python3 on PATH may hide. */
 const python = ['/usr/bin/python3', 'python3'].find(
@@ -30,8 +31,7 @@ const python = ['/usr/bin/python3', 'python3'].find(
 
 function snakemakeClientMissing(): string | undefined {
   if (!python) return 'needs Python azure-batch and azure-storage-blob (bash scripts/install-client-tools.sh)';
-  if (spawnSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' }).status !== 0) return `needs podman and the image ${IMAGE} (scripts/build-test-node-image.sh)`;
-  return undefined;
+  return testNodeImageMissing();
 }
 let server: TestServer;
 

@@ -11,23 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hostnameOf } from '../../src/providers/container/container-agent-host.js';
+import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { addApplicationPackage } from '../../src/server/application-packages.js';
 import { addPoolAndWait, readStream, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
-const IMAGE = 'localhost/lapis-test/debian:bookworm';
+const IMAGE = TEST_NODE_IMAGE;
 const UBUNTU_FOCAL = 'canonical/0001-com-ubuntu-server-focal/20_04-lts';
 
-function unavailable(): string | undefined {
-  try {
-    execFileSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return `needs podman and the image ${IMAGE} (scripts/build-test-node-image.sh)`;
-  }
-}
-
-const skip = unavailable();
+const skip = testNodeImageMissing();
 
 async function stdout(server: TestServer, jobId: string, taskId: string): Promise<string> {
   return readStream((await server.batch.file.getFromTask(jobId, taskId, 'stdout.txt')).readableStreamBody);

@@ -11,18 +11,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
 import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
-const IMAGE = 'localhost/lapis-test/debian:bookworm';
-
-function unavailable(): string | undefined {
-  try {
-    execFileSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return `needs podman and the image ${IMAGE} (scripts/build-test-node-image.sh)`;
-  }
-}
+const IMAGE = TEST_NODE_IMAGE;
 
 const containerPool = (images: string[] = [IMAGE]): Partial<BatchServiceModels.PoolAddParameter> => ({
   virtualMachineConfiguration: {
@@ -201,7 +193,7 @@ for (const [what, config, listsContainerReadyImage] of [
   });
 }
 
-describe('container tasks through Podman', { skip: unavailable() }, () => {
+describe('container tasks through Podman', { skip: testNodeImageMissing() }, () => {
   let server: TestServer;
   let poolId: string;
   before(async () => {

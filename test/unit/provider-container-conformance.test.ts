@@ -3,25 +3,16 @@
 // --node-runtime container, on the Debian test image
 // (scripts/build-test-node-image.sh). Skipped, saying why, without Podman or the image.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { containerNodeProvider } from '../../src/providers/container/container-node-provider.js';
+import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { providerConformance } from '../providers/conformance.js';
 
-const IMAGE = 'localhost/lapis-test/debian:bookworm';
+const IMAGE = TEST_NODE_IMAGE;
 
-function hasImage(): boolean {
-  try {
-    execFileSync('podman', ['image', 'exists', IMAGE], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-if (hasImage()) {
+if (testNodeImageMissing() === undefined) {
   providerConformance(
     'container nodes',
     async (events, { heartbeatIntervalMs }) => {
