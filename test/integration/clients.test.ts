@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
+import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
 
 const CLIENTS = fileURLToPath(new URL('../clients/', import.meta.url));
@@ -60,6 +61,8 @@ before(async () => {
     STORAGE_ACCOUNT: DEV_STORAGE.accountName,
     STORAGE_KEY: DEV_STORAGE.accountKey,
     PYTHONDONTWRITEBYTECODE: '1',
+    // The container checks (containers_check.py, containers_check.sh) run in the image built here, else say SKIP and why.
+    ...(testNodeImageMissing() ? {} : { CONTAINER_IMAGE: TEST_NODE_IMAGE }),
   };
 });
 after(async () => {
