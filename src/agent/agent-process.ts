@@ -86,6 +86,7 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
         return { manifest: value, content };
       },
       containers: settings.containers,
+      azureNames: settings.azureNames,
     },
     launcher,
   );

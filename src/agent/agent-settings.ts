@@ -3,6 +3,7 @@
 // host could read its credential.
 
 import type { ContainerTaskRuntime } from '../core/container-settings.js';
+import type { AzureNamesForTasks } from './azure-names-in-tasks.js';
 
 export interface AgentSettings {
   /** The agent protocol's WebSocket URL (api/node/protocol.ts). */
@@ -27,6 +28,8 @@ export interface AgentSettings {
   clockOffsetMs?: number;
   /** How the node runs container tasks (its pool has containerConfiguration); absent: it has none. */
   containers?: ContainerTaskRuntime;
+  /** --azure-hostnames: the CA runs trust and where Azure's names of this server are (azure-names-in-tasks.ts); absent: not in that mode. */
+  azureNames?: AzureNamesForTasks;
   /** The agent exits when its standard input closes: it lives no longer than the process that started it. */
   lifeline: boolean;
 }

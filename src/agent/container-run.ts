@@ -128,6 +128,8 @@ export interface ContainerLaunchSpec {
   /** The command line's words; none runs the image's ENTRYPOINT/CMD. */
   argv: string[];
   environment: Record<string, string>;
+  /** /etc/hosts entries of the container (Azure's names of this server, with --azure-hostnames). */
+  hosts: { name: string; address: string }[];
   owner: OsAccount | undefined;
   admin: boolean;
 }
@@ -154,6 +156,7 @@ export async function containerLaunch(spec: ContainerLaunchSpec): Promise<Contai
     `--volume=${nodeRoot}:${nodeRoot}`,
     ...(container.workingDirectory === 'taskWorkingDirectory' ? [`--workdir=${spec.workingDirectory}`] : []),
     `--env-file=${envFile}`,
+    ...spec.hosts.map((host) => `--add-host=${host.name}:${host.address}`),
     ...container.runOptions,
     container.imageName,
     ...spec.argv,

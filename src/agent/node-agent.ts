@@ -29,6 +29,7 @@ import { endLeftoverRuns, pidDirectoryOf, processOutcome } from './run-records.j
 import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 import { SYSTEM_PATH } from '../core/system-path.js';
 import type { ContainerEngine, ContainerTaskRuntime, NodeContainerImages } from '../core/container-settings.js';
+import { containerHosts, installTrustedCa, trustVariables, type AzureNamesForTasks } from './azure-names-in-tasks.js';
 import { containerLaunch, ensureImage, ensureNodeImages, invalidImageFailure, invalidSettingsFailure, removeContainer, removeNodeContainers, type ContainerLaunch } from './container-run.js';
 
 /** The node's directories, each with the mode it is given: shared is every task's (as AZ_BATCH_NODE_SHARED_DIR on Batch), the launcher's run records the agent's alone. */
@@ -64,6 +65,8 @@ export interface NodeAgentOptions {
   fetchPackage: FetchPackage;
   /** How container runs run here (their pool has containerConfiguration); absent: the node has no containers. */
   containers?: ContainerTaskRuntime;
+  /** --azure-hostnames: the CA runs trust and the names container runs resolve (azure-names-in-tasks.ts). */
+  azureNames?: AzureNamesForTasks;
 }
 
 /** A finished coordination command's processes (its process group, its control group), kept until its multi-instance task ends. */
@@ -144,6 +147,7 @@ export class NodeAgent {
         }
       });
     }
+    if (this.options.azureNames) await installTrustedCa(this.root, this.options.azureNames.caCertificate);
     if (containerImages && this.engine) await ensureNodeImages(this.engine, this.root, containerImages);
     await endLeftoverRuns(this.root);
     await this.closeRoot();
@@ -339,6 +343,8 @@ export class NodeAgent {
       return ended({ failureInfo: { category: 'usererror', code: 'CommandLaunchFailed', message: `The command line could not be parsed: ${argv.reason}` } });
     }
     const taskEnvironment = {
+      // The run's own settings may override the trust variables, never Batch's.
+      ...(this.options.azureNames ? trustVariables(this.root) : {}),
       ...run.environment,
       ...batchEnvironment(run, { nodeRoot: this.root, taskDirectory, workingDirectory, userName: owner?.name ?? 'root' }),
     };
@@ -359,6 +365,7 @@ export class NodeAgent {
           argv: argv.argv,
           // The image's own PATH, HOME and locale stay; Batch maps the task's variables in.
           environment: taskEnvironment,
+          hosts: this.options.azureNames ? containerHosts(this.options.azureNames, run.accountUrl) : [],
           owner,
           admin: run.elevationLevel === 'admin',
         });

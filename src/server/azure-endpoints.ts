@@ -5,16 +5,23 @@
 // `/etc/hosts` lines `lapis hosts` prints; the addresses it listens on are in
 // the certificate too, for nodes, which reach the endpoints by address.
 
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { BATCH_HOST_SUFFIX, BLOB_HOST_SUFFIX, batchHostName, blobHostName } from '../core/azure-hostnames.js';
 import type { LapisConfig } from '../config/config.js';
+import type { AzureNamesForTasks } from '../agent/azure-names-in-tasks.js';
 import { ensureCertificateAuthority, isLoopbackAddress, issueServerCertificate } from './local-certificate-authority.js';
 
 export interface AzureEndpoints {
   tls: { certFile: string; keyFile: string };
   certificateAuthority: string;
+  /** The first account's Batch URL: the one clients are shown. */
   batchUrl(port: number): string;
+  /** An account's Batch URL, as its tasks see it in AZ_BATCH_ACCOUNT_URL and answers name it. */
+  accountUrl(account: string, port: number): string;
   blobUrl(port: number): string;
+  /** What runs on nodes need to reach the endpoints on these names. */
+  forTasks: AzureNamesForTasks;
 }
 
 /** `https://name`, with the port unless it is 443. */
@@ -45,6 +52,12 @@ export function azureEndpoints(config: LapisConfig, dataDir: string, now: Date):
     tls,
     certificateAuthority: ca.caCertFile,
     batchUrl: (port) => httpsUrl(batchHostName(firstAccount, config.azureRegion), port),
+    accountUrl: (account, port) => httpsUrl(batchHostName(account, config.azureRegion), port),
+    forTasks: {
+      caCertificate: readFileSync(ca.caCertFile, 'utf8'),
+      batchAddress: config.host,
+      ...(config.blob.externalEndpoint ? {} : { blob: { name: blobHostName(config.blob.accountName), address: config.blob.host ?? config.host } }),
+    },
     blobUrl: (port) => httpsUrl(blobHostName(config.blob.accountName), port),
   };
 }

@@ -149,6 +149,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
 
 
     let batchUrl = '';
+    let batchPort = 0;
     let taskService: TaskService | undefined;
     let runOutcomes: RunOutcomeService | undefined;
     let nodeService: NodeService | undefined;
@@ -187,6 +188,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         userAccounts,
         cgroupRoot: findCgroupRoot(nodesDirectory),
         trustedCaFile: azure?.certificateAuthority,
+        ...(azure ? { azureNames: azure.forTasks } : {}),
         heartbeatIntervalMs: heartbeatIntervalFor(heartbeatTimeoutMs),
         containers: {
           imagesOf: (placement) => nodeContainerImages(store.pools.get(placement.account, placement.poolId)?.pool.virtualMachineConfiguration?.containerConfiguration),
@@ -217,7 +219,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),
       blobUploader: new SasBlobUploader(),
       logger,
-      publicUrl: () => batchUrl,
+      publicUrl: (account) => (azure ? azure.accountUrl(account, batchPort) : batchUrl),
       minAutoScaleIntervalMs: config.autoScaleMinIntervalMs,
       taskTokens,
       adminTasks: config.adminTasks,
@@ -289,6 +291,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    batchPort = port;
     batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const blobPort = new URL(blobUrl).port;
 

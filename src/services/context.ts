@@ -22,8 +22,11 @@ export interface ServiceDeps {
   autoStorage: AutoStorage;
   blobUploader: BlobUploader;
   logger: ServiceLogger;
-  /** The account URL tasks see as AZ_BATCH_ACCOUNT_URL, e.g. http://127.0.0.1:10100. */
-  publicUrl(): string;
+  /**
+   * The account's Batch URL, as tasks see it in AZ_BATCH_ACCOUNT_URL and URLs in answers name it: e.g.
+   * http://127.0.0.1:10100, or with --azure-hostnames https://<account>.<region>.batch.azure.com[:port].
+   */
+  publicUrl(account: string): string;
   /** The shortest autoscale evaluation interval accepted (Azure: 5 minutes). */
   minAutoScaleIntervalMs: number;
   /** Signs the authentication tokens of tasks with authenticationTokenSettings. */

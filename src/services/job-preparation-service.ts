@@ -126,7 +126,7 @@ export class JobPreparationService {
 
   private newStatus(record: NodeRecord): JobNodeStatusRecord {
     return {
-      status: { poolId: record.poolId, nodeId: record.node.id, nodeUrl: `${this.context.deps.publicUrl()}/pools/${record.poolId}/nodes/${record.node.id}` },
+      status: { poolId: record.poolId, nodeId: record.node.id, nodeUrl: `${this.context.deps.publicUrl(record.account)}/pools/${record.poolId}/nodes/${record.node.id}` },
       internal: { preparationAttempt: 0, releaseAttempt: 0 },
     };
   }

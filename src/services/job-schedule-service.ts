@@ -188,7 +188,7 @@ export class JobScheduleService {
       try {
         poolId = this.autoPoolForJob(record);
         insertJob(this.context, account, createJob({ ...schedule.jobSpecification, id: jobId }, now, eTag, poolId), now, eTag);
-        next = advanceSchedule(record, { jobId, jobUrl: `${this.context.deps.publicUrl()}/jobs/${jobId}` }, now, eTag);
+        next = advanceSchedule(record, { jobId, jobUrl: `${this.context.deps.publicUrl(account)}/jobs/${jobId}` }, now, eTag);
       } catch (error) {
         if (!isBatchError(error)) throw error;
         // A specification that cannot make a job loses this run, not the whole sweep.

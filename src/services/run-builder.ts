@@ -54,8 +54,8 @@ export class RunBuilder {
   ) {}
 
   /** Where a task runs on a node, as Batch reports it (nodeInfo). */
-  nodeInfoOf(pool: Pool, node: ComputeNode, directory: string): TaskNodeInfo {
-    const nodeUrl = `${this.context.deps.publicUrl()}/pools/${pool.id}/nodes/${node.id}`;
+  nodeInfoOf(account: string, pool: Pool, node: ComputeNode, directory: string): TaskNodeInfo {
+    const nodeUrl = `${this.context.deps.publicUrl(account)}/pools/${pool.id}/nodes/${node.id}`;
     return { affinityId: node.affinityId, nodeUrl, poolId: pool.id, nodeId: node.id, taskRootDirectory: directory, taskRootDirectoryUrl: `${nodeUrl}/files/${directory}` };
   }
 
@@ -145,7 +145,7 @@ export class RunBuilder {
       taskDirectory: parts.taskDirectory,
       resourceFiles: (parts.resourceFiles ?? []).map((file) => resolveResourceFile(this.context, account, file)),
       environment: settingsEnvironment(...parts.settings),
-      accountUrl: this.context.deps.publicUrl(),
+      accountUrl: this.context.deps.publicUrl(account),
       elevationLevel: identity.elevationLevel,
       autoUserScope: identity.autoUserScope,
       user: identity.user,

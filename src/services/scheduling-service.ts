@@ -168,7 +168,7 @@ export class SchedulingService {
         const { now, eTag } = this.context.stamp();
         const directory = taskRootDirectory(jobRecord.job.id, taskRecord.task.id);
         const state = preparation === 'ready' ? 'running' : 'preparing';
-        const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
+        const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(taskRecord.account, poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
         const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task, internal: { ...taskRecord.internal, slotsHeld: slots } };
         store.tasks.update(record);
         occupyRunSlots(store, [nodeRecord], slots, now);
@@ -215,7 +215,7 @@ export class SchedulingService {
     if (nodeRecords.some((record) => !record || freeSlots(record.node, pool.taskSlotsPerNode) < slots)) return [];
     const { now, eTag } = this.context.stamp();
     const directory = taskRootDirectory(job.id, taskRecord.task.id);
-    const nodeInfos = (nodeRecords as NodeRecord[]).map((record) => this.runs.nodeInfoOf(pool, record.node, directory));
+    const nodeInfos = (nodeRecords as NodeRecord[]).map((record) => this.runs.nodeInfoOf(record.account, pool, record.node, directory));
     const started = assignToNode(taskRecord.task, nodeInfos[0] as TaskNodeInfo, now, eTag);
     const record: TaskRecord = {
       ...taskRecord,

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentSettings } from '../../agent/agent-settings.js';
+import type { AzureNamesForTasks } from '../../agent/azure-names-in-tasks.js';
 import { recordedOutcomes } from '../../agent/run-records.js';
 import { AgentHub, type AgentConnection } from '../../api/node/agent-hub.js';
 import type { AgentRequest } from '../../api/node/protocol.js';
@@ -35,6 +36,8 @@ export interface LocalNodeProviderOptions {
   };
   /** A CA certificate agents trust besides the system's: --azure-hostnames's local CA, whose blob endpoint resource and output files reach. */
   trustedCaFile?: string;
+  /** --azure-hostnames: what each node's runs need to reach the endpoints on Azure's names (agent/azure-names-in-tasks.ts). */
+  azureNames?: AzureNamesForTasks;
 }
 
 /** How long a new agent may take to connect. */
@@ -178,6 +181,7 @@ export class LocalNodeProvider implements NodeProvider {
       osAccounts: this.host.nodeMakesAccounts ? 'node' : this.options.userAccounts ? 'server' : 'none',
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       clockOffsetMs: this.options.clock().getTime() - Date.now(),
+      ...(this.options.azureNames ? { azureNames: this.options.azureNames } : {}),
       lifeline: true,
     };
     const child = this.host.start(placement, program, nodeDirectory, this.options.trustedCaFile);
