@@ -48,6 +48,9 @@ export function trustInstructions(caCertFile: string): string[] {
     `                            keytool -importcert -noprompt -alias lapis-local-ca -file ${caCertFile} -keystore lapis-cacerts -storepass changeit`,
     '                            export NXF_OPTS="-Djavax.net.ssl.trustStore=$PWD/lapis-cacerts -Djavax.net.ssl.trustStorePassword=changeit"',
     `  the whole machine (Debian/Ubuntu, root): cp ${caCertFile} /usr/local/share/ca-certificates/lapis-local-ca.crt && update-ca-certificates`,
+    '',
+    "Tasks on Lapis's nodes trust it already: REQUESTS_CA_BUNDLE, SSL_CERT_FILE and CURL_CA_BUNDLE name",
+    "$AZ_BATCH_NODE_ROOT_DIR/lapis/ca-bundle.pem (it and the public CAs), NODE_EXTRA_CA_CERTS the CA alone.",
   ];
 }
 
