@@ -5,8 +5,9 @@
 // this server through its own /etc/hosts (--add-host). A process task
 // resolves through the machine's, which a test must not edit: its Python
 // maps the Batch name in its own process, as the hosts lines `lapis hosts`
-// prints would. Driven through @azure/batch on the Azure URL, from this
-// process: its agent trusts the CA and resolves the names itself.
+// prints would. Tasks on container nodes (--node-runtime container) get the
+// same URL and CA. Driven through @azure/batch on the Azure URL, from this
+// process: its HTTPS agent trusts the CA and resolves the names itself.
 
 import { BatchServiceClient, BatchSharedKeyCredentials, type BatchServiceModels } from '@azure/batch';
 import assert from 'node:assert/strict';
@@ -28,13 +29,13 @@ let server: TestServer;
 let ca: string;
 
 /** @azure/batch on the account's Azure URL, trusting the local CA, the names resolved to the loopback in this client alone. */
-function azureClient(account: { name: string; key: string }): BatchServiceClient {
+function azureClient(account: { name: string; key: string }, on: TestServer = server): BatchServiceClient {
   const lookup = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) =>
     AZURE_NAME.test(hostname) ? (options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4)) : dns.lookup(hostname, options, callback)) as unknown as typeof dns.lookup;
-  const url = new URL(server.lapis.batchUrl);
+  const url = new URL(on.lapis.batchUrl);
   url.hostname = url.hostname.replace(/^[^.]+/, account.name);
   return new BatchServiceClient(new BatchSharedKeyCredentials(account.name, account.key), url.origin, {
-    agentSettings: { https: new https.Agent({ ca: fs.readFileSync(ca), lookup }), http: undefined as never },
+    agentSettings: { https: new https.Agent({ ca: fs.readFileSync(on.lapis.certificateAuthority as string), lookup }), http: undefined as never },
   });
 }
 
@@ -142,5 +143,29 @@ describe('container tasks', { skip: testNodeImageMissing() }, () => {
     assert.deepEqual(lines.slice(2, 4), ['batch reached', 'blob reached']);
     assert.equal(lines.slice(4, -1).join('\n').trim(), fs.readFileSync(ca, 'utf8').trim());
     assert.equal(lines.at(-1), 'bundle readable');
+  });
+});
+
+describe('tasks on container nodes', { skip: testNodeImageMissing() }, () => {
+  let nodesServer: TestServer;
+  before(async () => {
+    nodesServer = await startTestServer({
+      config: { azureHostnames: true, nodeRuntime: 'container', nodeImages: [`canonical/0001-com-ubuntu-server-focal/20_04-lts=${TEST_NODE_IMAGE}`] },
+    });
+  });
+  after(() => nodesServer?.stop());
+
+  test("a task in a container node sees the Azure URL and finds the CA the node's agent put in the node", { timeout: 180_000 }, async () => {
+    const batch = azureClient(DEV_ACCOUNT, nodesServer);
+    const poolId = uniqueId('NodeNames');
+    await addPoolAndWait(batch, poolId, { targetDedicatedNodes: 1 });
+    const { task, stdout, stderr } = await runTask(batch, poolId, {
+      id: 'inside',
+      commandLine: "/bin/bash -c 'echo $AZ_BATCH_ACCOUNT_URL $REQUESTS_CA_BUNDLE; cat $NODE_EXTRA_CA_CERTS'",
+    });
+    assert.equal(task.executionInfo?.exitCode, 0, stderr);
+    const [first, ...rest] = stdout.trim().split('\n');
+    assert.equal(first, `${nodesServer.lapis.batchUrl} /mnt/batch/tasks/lapis/ca-bundle.pem`);
+    assert.equal(rest.join('\n').trim(), fs.readFileSync(nodesServer.lapis.certificateAuthority as string, 'utf8').trim());
   });
 });
