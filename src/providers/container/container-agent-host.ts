@@ -19,10 +19,14 @@ import { removePath } from '../../agent/no-follow.js';
 import type { ContainerEngine } from '../../core/container-settings.js';
 import type { NodePlacement } from '../../core/ports.js';
 import type { AgentHost } from '../local/agent-host.js';
+import { SiblingContainers } from './sibling-containers.js';
 import { vmSizeLimits } from './vm-sizes.js';
 import { SYSTEM_PATH } from '../../core/system-path.js';
 
 const execFileAsync = promisify(execFile);
+
+/** Where a node's directory is inside it (and inside its container runs). */
+const NODE_MOUNT = '/mnt/batch';
 
 /** Where the host's node binary is inside a node. */
 const NODE_BINARY = '/opt/lapis/node';
@@ -51,8 +55,44 @@ export class ContainerAgentHost implements AgentHost {
   readonly nodeMakesAccounts = true;
   /** Each node's slot in the mapped id ranges. */
   private readonly idRanges = new Map<string, number>();
+  /** Each started node's directory on this host: what its container runs mount, whatever a request says. */
+  private readonly directories = new Map<string, string>();
+  readonly siblings: SiblingContainers;
 
-  constructor(private readonly options: ContainerAgentHostOptions) {}
+  constructor(private readonly options: ContainerAgentHostOptions) {
+    this.siblings = new SiblingContainers({
+      engine: options.engine,
+      idLimit: MAPPED_IDS,
+      nodeOf: (placement) => {
+        const directory = this.directories.get(placement.nodeId);
+        return directory ? { directory, roots: this.nodeRoots(directory), flags: this.siblingFlags(placement, directory) } : undefined;
+      },
+    });
+  }
+
+  /**
+   * What puts a node's container run beside it: labelled as the node's (so
+   * the node's end, or the next server, removes it), the node's network (the
+   * host's), the node's directory where the node has it, the node's ids and
+   * its size's limits.
+   */
+  private siblingFlags(placement: NodePlacement, nodeDirectory: string): string[] {
+    const { tag } = this.options;
+    return [
+      `--label=lapis.nodes=${tag}`,
+      `--label=${siblingLabel(tag, placement.nodeId)}`,
+      '--network=host',
+      `--volume=${nodeDirectory}:${NODE_MOUNT}`,
+      ...this.idMap(placement.nodeId),
+      ...vmSizeLimits(this.options.vmSizeOf(placement)),
+    ];
+  }
+
+  private idMap(nodeId: string): string[] {
+    if (!this.options.userNamespaces) return [];
+    const root = this.mappedRoot(nodeId);
+    return [`--uidmap=0:${root}:${MAPPED_IDS}`, `--gidmap=0:${root}:${MAPPED_IDS}`];
+  }
 
   /** The host id the node's root maps to; a node keeps its range while it lives. */
   private mappedRoot(nodeId: string): number {
@@ -73,6 +113,8 @@ export class ContainerAgentHost implements AgentHost {
   async release(placement: NodePlacement, nodeDirectory: string): Promise<void> {
     const { engine, tag } = this.options;
     await execFileAsync(engine.command, ['rm', '-f', containerName(tag, placement.nodeId)], { env: { PATH: SYSTEM_PATH } }).catch(() => undefined);
+    await this.removeSiblings(placement.nodeId);
+    this.directories.delete(placement.nodeId);
     await removePath(path.dirname(nodeDirectory), [path.basename(nodeDirectory)], true).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
@@ -84,15 +126,28 @@ export class ContainerAgentHost implements AgentHost {
     if (!this.options.userNamespaces) return [];
     const root = this.mappedRoot(placement.nodeId);
     execFileSync('chown', ['-R', '-P', `${root}:${root}`, nodeDirectory], { env: { PATH: SYSTEM_PATH } });
-    return ['--uidmap', `0:${root}:${MAPPED_IDS}`, '--gidmap', `0:${root}:${MAPPED_IDS}`];
+    return this.idMap(placement.nodeId);
+  }
+
+  /** Every container run beside the node, whoever started it (a server before this one too). */
+  async removeSiblings(nodeId: string): Promise<void> {
+    await this.siblings.endNode(nodeId);
+    const { engine, tag } = this.options;
+    const options = { env: { PATH: SYSTEM_PATH } };
+    const ids = await execFileAsync(engine.command, ['ps', '-aq', '--filter', `label=${siblingLabel(tag, nodeId)}`], options).then(
+      ({ stdout }) => stdout.split('\n').filter(Boolean),
+      () => [],
+    );
+    if (ids.length > 0) await execFileAsync(engine.command, ['rm', '-f', ...ids], options).catch(() => undefined);
   }
 
   nodeRoots(nodeDirectory: string): { host: string; agent: string } {
-    return { host: path.join(nodeDirectory, 'tasks'), agent: '/mnt/batch/tasks' };
+    return { host: path.join(nodeDirectory, 'tasks'), agent: path.posix.join(NODE_MOUNT, 'tasks') };
   }
 
   start(placement: NodePlacement, program: string, nodeDirectory: string, trustedCaFile?: string) {
     const image = this.options.imageOf(placement);
+    this.directories.set(placement.nodeId, nodeDirectory);
     // The mount point: runs as the node's users pass through it to the node root, which its agent closes to the node's group.
     mkdirSync(nodeDirectory, { recursive: true, mode: 0o711 });
     chmodSync(nodeDirectory, 0o711);
@@ -114,7 +169,7 @@ export class ContainerAgentHost implements AgentHost {
       ...vmSizeLimits(this.options.vmSizeOf(placement)),
       ...engine.runFlags,
       '-v',
-      `${nodeDirectory}:/mnt/batch`,
+      `${nodeDirectory}:${NODE_MOUNT}`,
       '-v',
       `${process.execPath}:${NODE_BINARY}:ro`,
       ...codeMounts(program).flatMap((directory) => ['-v', `${directory}:${directory}:ro`]),
@@ -141,6 +196,11 @@ export class ContainerAgentHost implements AgentHost {
       // No engine, or nothing to remove: the first node's start says what is wrong.
     }
   }
+}
+
+/** The label of a node's container runs. */
+function siblingLabel(tag: string, nodeId: string): string {
+  return `lapis.sibling-of=${containerName(tag, nodeId)}`;
 }
 
 export function containerName(tag: string, nodeId: string): string {
