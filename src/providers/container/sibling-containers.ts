@@ -83,10 +83,15 @@ function launchFailure(message: string): ContainerRunReply {
 export class SiblingContainers {
   private readonly expected = new Map<string, Expected>();
   private readonly launcher = new TaskLauncher();
-  /** Env and auth files: a directory of the host only root enters, never the node's. */
-  private readonly privateDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-siblings-'));
+  /** Env and auth files: a directory of the host only root enters, never the node's; made when first needed. */
+  private privateDirectoryMade: string | undefined;
 
   constructor(private readonly options: SiblingContainersOptions) {}
+
+  private get privateDirectory(): string {
+    this.privateDirectoryMade ??= fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-siblings-'));
+    return this.privateDirectoryMade;
+  }
 
   /** A node's pool's images, there or pulled before the node is ready; the first that cannot be had throws the node's ContainerInvalidImage. */
   ensureImages(images: NodeContainerImages): Promise<void> {
@@ -219,7 +224,8 @@ export class SiblingContainers {
     this.expected.clear();
     await Promise.all(all.map((expected) => this.stop(expected)));
     await this.launcher.close();
-    fs.rmSync(this.privateDirectory, { recursive: true, force: true });
+    if (this.privateDirectoryMade) fs.rmSync(this.privateDirectoryMade, { recursive: true, force: true });
+    this.privateDirectoryMade = undefined;
   }
 }
 
