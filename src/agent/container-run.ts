@@ -1,17 +1,20 @@
-// Container runs on a node whose agent runs as root beside an engine (process
-// nodes): the images a pool names, checked and pulled when the node starts,
-// and the `run` that puts a task's command line in a container the way Azure
-// Batch does on Linux (docs/compatibility.md "Container tasks"):
-//   - the node root (AZ_BATCH_NODE_ROOT_DIR) mounted at the same path, and
-//     nothing else of the host;
+// Container runs through an engine: the images a pool names, checked and
+// pulled when the node starts, and the `run` that puts a task's command line
+// in a container the way Azure Batch does on Linux (docs/compatibility.md
+// "Container tasks"). Used by a process node's agent (running as root beside
+// the engine) and by a container node's host, which runs its container runs
+// beside it (providers/container/sibling-containers.ts); each gives the
+// container's placement on its node:
+//   - the node root (AZ_BATCH_NODE_ROOT_DIR) mounted at the path the node
+//     sees it at, and nothing else of the host;
 //   - the working directory the task's wd/ (taskWorkingDirectory), or the
 //     image's own (containerImageDefault);
 //   - the task's environment (environmentSettings and AZ_BATCH_*) set inside,
 //     through an env file only root can read: never on the engine's command
 //     line (every host user can read argv) nor in the engine's own
 //     environment (the engine reads its configuration from there);
-//   - as the run's user and groups, the host's network (as process nodes'
-//     tasks have), the command line split into words, not given to a shell;
+//   - as the run's user and groups, on the node's network (the host's, for
+//     both kinds of node), the command line split into words, not given to a shell;
 //   - a non-admin run gains no privilege inside (no capabilities, no setuid).
 // Registry passwords reach the engine only in an auth file only root can
 // read, removed after the pull.

@@ -118,6 +118,12 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
     assert.deepEqual(siblingsOf(nodeName), [], 'the container is removed once it has ended');
   });
 
+  test("Batch's container-ready image is listed DockerCompatible: the host's engine runs its containers", async () => {
+    const images = await server.batch.account.listSupportedImages();
+    const ready = images.find((image) => image.imageReference.offer === 'ubuntu-server-container');
+    assert.deepEqual(ready?.capabilities, ['DockerCompatible']);
+  });
+
   test('an image that is not there and cannot be pulled fails the task with ContainerInvalidImage', { timeout: 120_000 }, async () => {
     const jobId = uniqueId('Job');
     await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
