@@ -87,7 +87,11 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
     await container.create();
     await container.getBlockBlobClient('input.txt').upload('hello from blob', 15);
     const jobId = uniqueId('Job');
-    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.job.add({
+      id: jobId,
+      poolInfo: { poolId },
+      jobPreparationTask: { commandLine: '/bin/sh -c "cat /proc/1/comm > prep-pid1.txt"', containerSettings: { imageName: IMAGE } },
+    });
     const script = [
       'cat input.txt > out.txt',
       'echo " task=$AZ_BATCH_TASK_ID root=$AZ_BATCH_NODE_ROOT_DIR pwd=$(pwd) x=$X mine=$MINE" >> out.txt',
@@ -115,6 +119,8 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
     assert.ok(Number(mappedRoot) >= 1_000_000, `in its node's user namespace, not the host's ids (root is host uid ${mappedRoot})`);
     const out = await readStream((await container.getBlobClient('result/out.txt').download()).readableStreamBody);
     assert.match(out, new RegExp(`^hello from blob task=boxed root=/mnt/batch/tasks pwd=/mnt/batch/tasks/workitems/${jobId}/job-1/boxed/wd x=1 mine=set inside`));
+    const [prep] = await server.batch.job.listPreparationAndReleaseTaskStatus(jobId);
+    assert.equal(prep?.jobPreparationTaskExecutionInfo?.exitCode, 0, JSON.stringify(prep));
     assert.deepEqual(siblingsOf(nodeName), [], 'the container is removed once it has ended');
   });
 
@@ -132,6 +138,22 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
     assert.equal(task.executionInfo?.failureInfo?.code, 'ContainerInvalidImage', JSON.stringify(task.executionInfo));
     assert.equal(task.executionInfo?.failureInfo?.category, 'usererror');
     assert.equal(task.executionInfo?.failureInfo?.details?.find((detail) => detail.name === 'ContainerImage')?.value, 'localhost:1/lapis-test/none:missing');
+  });
+
+  test("a pool whose containerImageNames cannot be had leaves its node unusable, its errors saying ContainerInvalidImage", { timeout: 120_000 }, async () => {
+    const badPool = uniqueId('BadImage');
+    await server.batch.pool.add(poolSpec(badPool, { targetDedicatedNodes: 1, ...containerPool(['localhost:1/lapis-test/none:missing']) }));
+    const node = await waitFor(
+      async () => {
+        const [first] = await server.batch.computeNode.list(badPool);
+        return first && first.state !== 'starting' && first.state !== 'creating' ? first : undefined;
+      },
+      { timeoutMs: 90_000, what: 'the node to leave starting' },
+    );
+    assert.equal(node.state, 'unusable');
+    assert.equal(node.errors?.[0]?.code, 'ContainerInvalidImage', JSON.stringify(node.errors));
+    assert.equal(node.errors?.[0]?.errorDetails?.find((detail) => detail.name === 'ContainerImage')?.value, 'localhost:1/lapis-test/none:missing');
+    await server.batch.pool.deleteMethod(badPool);
   });
 
   test('run options that would reach outside the container are refused, as on process nodes', async () => {
