@@ -73,6 +73,8 @@ interface Expected {
   launched?: LaunchedRun;
   /** Stopped (or its node ended) before or while it ran: it starts no container, or its container is removed. */
   stopped: boolean;
+  /** Its container has ended and is removed: nothing is left to stop. */
+  finished?: boolean;
 }
 
 /** Batch's failure when the host could not run a container it should have. */
@@ -191,6 +193,7 @@ export class SiblingContainers {
           }, run.maxWallClockTimeMs);
     const result = await launched.result.finally(() => clearTimeout(timer));
     await removeContainer(engine, launch);
+    expected.finished = true;
     if (result.kind === 'lost') return launchFailure('The task launcher ended while the container ran.');
     if (result.kind === 'failed') {
       return result.stage === 'open' ? launchFailure(`The task's output files could not be opened: ${result.message}`) : launchFailure(`The container engine could not be started: ${result.message}`);
@@ -214,6 +217,7 @@ export class SiblingContainers {
 
   private async stop(expected: Expected): Promise<void> {
     expected.stopped = true;
+    if (expected.finished) return;
     if (expected.launched) this.launcher.kill(expected.launched, 'stopped');
     if (expected.launch) await removeContainer(this.options.engine, expected.launch);
   }
