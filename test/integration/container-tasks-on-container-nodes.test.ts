@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
+import { hostnameOf } from '../../src/providers/container/container-agent-host.js';
 import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
@@ -100,6 +101,7 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
       'cat $AZ_BATCH_NODE_SHARED_DIR/start-pid1.txt',
       'id -u',
       'read inside host count < /proc/self/uid_map; echo $host',
+      'hostname',
     ].join('; ');
     await server.batch.task.add(jobId, {
       id: 'boxed',
@@ -112,11 +114,12 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
     const task = await waitForTaskState(server.batch, jobId, 'boxed', 'completed', 90_000);
     const stdout = await taskFile(server, jobId, 'boxed', 'stdout.txt');
     assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server, jobId, 'boxed', 'stderr.txt')}`);
-    const [pid1, agent, startPid1, uid, mappedRoot] = stdout.trim().split('\n');
+    const [pid1, agent, startPid1, uid, mappedRoot, hostname] = stdout.trim().split('\n');
     // PID 1 is the command line's shell and the node's agent is not there: it ran in a container of its own, as did the start task.
     assert.deepEqual([pid1, agent, startPid1], ['sh', 'no-agent', 'sh']);
     assert.notEqual(uid, '0', "a non-admin task runs as an account of its node, not as root");
     assert.ok(Number(mappedRoot) >= 1_000_000, `in its node's user namespace, not the host's ids (root is host uid ${mappedRoot})`);
+    assert.equal(hostname, hostnameOf(task.nodeInfo?.nodeId as string), "its node's hostname");
     const out = await readStream((await container.getBlobClient('result/out.txt').download()).readableStreamBody);
     assert.match(out, new RegExp(`^hello from blob task=boxed root=/mnt/batch/tasks pwd=/mnt/batch/tasks/workitems/${jobId}/job-1/boxed/wd x=1 mine=set inside`));
     const [prep] = await server.batch.job.listPreparationAndReleaseTaskStatus(jobId);

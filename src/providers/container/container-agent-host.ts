@@ -72,15 +72,17 @@ export class ContainerAgentHost implements AgentHost {
 
   /**
    * What puts a node's container run beside it: labelled as the node's (so
-   * the node's end, or the next server, removes it), the node's network (the
-   * host's), the node's directory where the node has it, the node's ids and
-   * its size's limits.
+   * the node's end, or the next server, removes it), the node's hostname and
+   * network (the host's), the node's directory where the node has it, the
+   * node's ids and its size's limits.
    */
   private siblingFlags(placement: NodePlacement, nodeDirectory: string): string[] {
     const { tag } = this.options;
     return [
       `--label=lapis.nodes=${tag}`,
       `--label=${siblingLabel(tag, placement.nodeId)}`,
+      // The node's name: a task sees the same hostname in a container as on its node.
+      `--hostname=${hostnameOf(placement.nodeId)}`,
       '--network=host',
       `--volume=${nodeDirectory}:${NODE_MOUNT}`,
       ...this.idMap(placement.nodeId),
