@@ -15,9 +15,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEV_STORAGE } from '../../src/config/config.js';
 import { hostnameOf } from '../../src/providers/container/container-agent-host.js';
-import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
+import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { serveLapis, type ServedLapis } from '../fixtures/reliability.js';
 
 const IMAGE = TEST_NODE_IMAGE;
 /** Batch's container-ready Ubuntu, which Nextflow's and Snakemake's pools name, run here on the test image. */
@@ -237,5 +238,45 @@ describe('container pools on container nodes: refusals before any node', () => {
       assert.match(error.body?.values?.find((value) => value.key === 'Reason')?.value ?? '', /container engine.*--containers host/);
       return true;
     });
+  });
+});
+
+describe('container tasks on container nodes across a server killed with -9', { skip: testNodeImageMissing() }, () => {
+  test("the container a dead server's node ran is removed by the next server, and its task requeued", { timeout: 240_000 }, async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-sibling-crash-'));
+    const args = ['--node-runtime', 'container', '--node-image', `${CONTAINER_READY}=${IMAGE}`];
+    let second: ServedLapis | undefined;
+    const first = await serveLapis(dataDir, args);
+    try {
+      await first.batch.pool.add(poolSpec('CrashPool', { targetDedicatedNodes: 1, ...containerPool() }));
+      await waitForPoolSteady(first.batch, 'CrashPool');
+      const [node] = await first.batch.computeNode.list('CrashPool');
+      const name = nodeContainer(node?.id as string);
+      await first.batch.job.add({ id: 'CrashJob', poolInfo: { poolId: 'CrashPool' } });
+      await first.batch.task.add('CrashJob', { id: 'stranded', commandLine: '/bin/sleep 600', containerSettings: { imageName: IMAGE } });
+      const [orphan] = await waitFor(async () => (siblingsOf(name).length > 0 ? siblingsOf(name) : undefined), { timeoutMs: 60_000, what: 'the container to start' });
+      await first.kill9();
+
+      second = await serveLapis(dataDir, args);
+      const batch = second.batch;
+      const requeued = await waitFor(
+        async () => {
+          const task = await batch.task.get('CrashJob', 'stranded');
+          return (task.executionInfo?.requeueCount ?? 0) >= 1 && task.state === 'running' ? task : undefined;
+        },
+        { timeoutMs: 120_000, what: 'the task to run again' },
+      );
+      assert.equal(requeued.executionInfo?.retryCount, 0);
+      const running = await waitFor(async () => (siblingsOf(name).length > 0 ? siblingsOf(name) : undefined), { timeoutMs: 60_000, what: 'the task to run in a new container' });
+      assert.equal(running.includes(orphan as string), false, 'the container the dead server left is gone; only the rerun runs');
+      assert.equal(running.length, 1);
+      await batch.pool.deleteMethod('CrashPool');
+      await waitFor(async () => ((await batch.pool.exists('CrashPool')).body ? undefined : true), { timeoutMs: 120_000, what: 'the pool to be deleted' });
+      assert.deepEqual(siblingsOf(name), []);
+    } finally {
+      await first.kill9();
+      await second?.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,13 +13,14 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { removePath } from '../../agent/no-follow.js';
 import type { ContainerEngine } from '../../core/container-settings.js';
 import type { NodePlacement } from '../../core/ports.js';
 import type { AgentHost } from '../local/agent-host.js';
-import { SiblingContainers } from './sibling-containers.js';
+import { removePrivateDirectory, SiblingContainers } from './sibling-containers.js';
 import { vmSizeLimits } from './vm-sizes.js';
 import { SYSTEM_PATH } from '../../core/system-path.js';
 
@@ -63,6 +64,7 @@ export class ContainerAgentHost implements AgentHost {
     this.siblings = new SiblingContainers({
       engine: options.engine,
       idLimit: MAPPED_IDS,
+      privateDirectory: this.siblingsPrivateDirectory,
       nodeOf: (placement) => {
         const directory = this.directories.get(placement.nodeId);
         return directory ? { directory, roots: this.nodeRoots(directory), flags: this.siblingFlags(placement, directory) } : undefined;
@@ -186,8 +188,14 @@ export class ContainerAgentHost implements AgentHost {
     return spawn(engine.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { PATH: SYSTEM_PATH } });
   }
 
-  /** Removes containers of this server's nodes that a previous server left running. */
+  /** This server's directory of root-only files for its nodes' container runs (one server per nodes directory, so one per tag). */
+  private get siblingsPrivateDirectory(): string {
+    return path.join(os.tmpdir(), `lapis-siblings-${this.options.tag}`);
+  }
+
+  /** Removes containers of this server's nodes (their container runs too) that a previous server left running, and its container runs' env files. */
   removeLeftovers(): void {
+    removePrivateDirectory(this.siblingsPrivateDirectory);
     const { engine, tag } = this.options;
     try {
       const ids = execFileSync(engine.command, ['ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } })

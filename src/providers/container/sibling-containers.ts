@@ -34,7 +34,6 @@
 // Registry passwords stay here: the runs sent to the node lose them.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { containerLaunch, ensureImage, ensureNodeImages, invalidImageFailure, invalidSettingsFailure, removeContainer, type ContainerLaunch } from '../../agent/container-run.js';
 import { TaskLauncher, type LaunchedRun } from '../../agent/task-launcher.js';
@@ -58,6 +57,12 @@ export interface SiblingContainersOptions {
   engine: ContainerEngine;
   /** The ids a node's accounts may have: 0 up to (not including) this. */
   idLimit: number;
+  /**
+   * Where env and auth files go: a directory of the host's, never a node's,
+   * made (only root's) when first needed, after removing what a server killed
+   * before left there.
+   */
+  privateDirectory: string;
   /** The node as the host knows it; undefined when it is not one of the host's nodes. */
   nodeOf(placement: NodePlacement): SiblingNode | undefined;
 }
@@ -85,14 +90,19 @@ function launchFailure(message: string): ContainerRunReply {
 export class SiblingContainers {
   private readonly expected = new Map<string, Expected>();
   private readonly launcher = new TaskLauncher();
-  /** Env and auth files: a directory of the host only root enters, never the node's; made when first needed. */
-  private privateDirectoryMade: string | undefined;
+  private privateDirectoryMade = false;
 
   constructor(private readonly options: SiblingContainersOptions) {}
 
   private get privateDirectory(): string {
-    this.privateDirectoryMade ??= fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-siblings-'));
-    return this.privateDirectoryMade;
+    const directory = this.options.privateDirectory;
+    if (!this.privateDirectoryMade) {
+      removePrivateDirectory(directory);
+      // Not recursive: a directory someone made meanwhile fails this rather than being used.
+      fs.mkdirSync(directory, { mode: 0o700 });
+      this.privateDirectoryMade = true;
+    }
+    return directory;
   }
 
   /** A node's pool's images, there or pulled before the node is ready; the first that cannot be had throws the node's ContainerInvalidImage. */
@@ -228,9 +238,14 @@ export class SiblingContainers {
     this.expected.clear();
     await Promise.all(all.map((expected) => this.stop(expected)));
     await this.launcher.close();
-    if (this.privateDirectoryMade) fs.rmSync(this.privateDirectoryMade, { recursive: true, force: true });
-    this.privateDirectoryMade = undefined;
+    if (this.privateDirectoryMade) removePrivateDirectory(this.options.privateDirectory);
+    this.privateDirectoryMade = false;
   }
+}
+
+/** Removes the private directory (a link there is removed, not followed); quiet when it is not there. */
+export function removePrivateDirectory(directory: string): void {
+  fs.rmSync(directory, { recursive: true, force: true });
 }
 
 /** A run by its node and attempt (and a multi-instance task's phase): what a node may name. */
