@@ -225,6 +225,34 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
   });
 });
 
+describe('container tasks on container nodes with --containers host', { skip: testNodeImageMissing() }, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ config: { nodeRuntime: 'container', containers: 'host', nodeImages: [`${CONTAINER_READY}=${IMAGE}`] } });
+  });
+  after(() => server?.stop());
+
+  test('a container task runs in the node itself, its image ignored, and nothing runs beside the node', { timeout: 120_000 }, async () => {
+    const poolId = uniqueId('HostMode');
+    await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 1, ...containerPool() });
+    const [node] = await server.batch.computeNode.list(poolId);
+    const name = nodeContainer(node?.id as string);
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    await server.batch.task.add(jobId, {
+      id: 'inside',
+      commandLine: "/bin/sh -c 'test -e /opt/lapis/node && echo agent-here || echo no-agent'",
+      containerSettings: { imageName: IMAGE },
+    });
+    const task = await waitForTaskState(server.batch, jobId, 'inside', 'completed', 60_000);
+    assert.equal(task.executionInfo?.exitCode, 0, JSON.stringify(task.executionInfo));
+    assert.equal((await taskFile(server, jobId, 'inside', 'stdout.txt')).trim(), 'agent-here');
+    assert.deepEqual(siblingsOf(name), []);
+    const ready = (await server.batch.account.listSupportedImages()).find((image) => image.imageReference.offer === 'ubuntu-server-container');
+    assert.deepEqual(ready?.capabilities, [], 'not DockerCompatible: the images are ignored');
+  });
+});
+
 describe('container pools on container nodes: refusals before any node', () => {
   let server: TestServer;
   before(async () => {
