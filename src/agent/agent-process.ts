@@ -5,7 +5,7 @@
 // by a launcher of its own, so a node's launches never wait on another's.
 
 import { AgentClient } from '../api/node/agent-client.js';
-import { ConnectionClosed, StreamedAnswer } from '../api/node/peer.js';
+import { StreamedAnswer } from '../api/node/peer.js';
 import { toWireEntry, type ContainerRunReply, type PackageManifest, type ReadReply, type ServerRequest } from '../api/node/protocol.js';
 import { NodeAgent } from './node-agent.js';
 import type { AgentSettings } from './agent-settings.js';
@@ -86,7 +86,8 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
         return { manifest: value, content };
       },
       containers: settings.containers,
-      runBeside: (request) => askAgain(() => client.request<ContainerRunReply>({ op: 'container.run', ...request })),
+      // Asked again after a reconnect: the host answers a container it already started with that container's end.
+      runBeside: (request) => client.requestUntilAnswered<ContainerRunReply>({ op: 'container.run', ...request }),
     },
     launcher,
   );
@@ -96,21 +97,6 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
     process.stdin.resume();
   }
   await client.connect();
-}
-
-/**
- * Asks until answered: a request the connection dropped is asked again once
- * it is back (the host answers a container run it already started with that
- * container's end, rather than starting another).
- */
-async function askAgain<T>(ask: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await ask();
-    } catch (error) {
-      if (!(error instanceof ConnectionClosed)) throw error;
-    }
-  }
 }
 
 function accountsFor(kind: AgentSettings['osAccounts'], client: AgentClient): NodeUserAccounts | undefined {
