@@ -6,7 +6,7 @@
 
 import { AgentClient } from '../api/node/agent-client.js';
 import { StreamedAnswer } from '../api/node/peer.js';
-import { toWireEntry, type PackageManifest, type ReadReply, type ServerRequest } from '../api/node/protocol.js';
+import { toWireEntry, type ContainerRunReply, type PackageManifest, type ReadReply, type ServerRequest } from '../api/node/protocol.js';
 import { NodeAgent } from './node-agent.js';
 import type { AgentSettings } from './agent-settings.js';
 import type { NodeUserAccounts } from '../core/ports.js';
@@ -87,6 +87,8 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
       },
       containers: settings.containers,
       azureNames: settings.azureNames,
+      // Asked again after a reconnect: the host answers a container it already started with that container's end.
+      runBeside: (request) => client.requestUntilAnswered<ContainerRunReply>({ op: 'container.run', ...request }),
     },
     launcher,
   );

@@ -1,17 +1,20 @@
-// Container runs on a node whose agent runs as root beside an engine (process
-// nodes): the images a pool names, checked and pulled when the node starts,
-// and the `run` that puts a task's command line in a container the way Azure
-// Batch does on Linux (docs/compatibility.md "Container tasks"):
-//   - the node root (AZ_BATCH_NODE_ROOT_DIR) mounted at the same path, and
-//     nothing else of the host;
+// Container runs through an engine: the images a pool names, checked and
+// pulled when the node starts, and the `run` that puts a task's command line
+// in a container the way Azure Batch does on Linux (docs/compatibility.md
+// "Container tasks"). Used by a process node's agent (running as root beside
+// the engine) and by a container node's host, which runs its container runs
+// beside it (providers/container/sibling-containers.ts); each gives the
+// container's placement on its node:
+//   - the node root (AZ_BATCH_NODE_ROOT_DIR) mounted at the path the node
+//     sees it at, and nothing else of the host;
 //   - the working directory the task's wd/ (taskWorkingDirectory), or the
 //     image's own (containerImageDefault);
 //   - the task's environment (environmentSettings and AZ_BATCH_*) set inside,
 //     through an env file only root can read: never on the engine's command
 //     line (every host user can read argv) nor in the engine's own
 //     environment (the engine reads its configuration from there);
-//   - as the run's user and groups, the host's network (as process nodes'
-//     tasks have), the command line split into words, not given to a shell;
+//   - as the run's user and groups, on the node's network (the host's, for
+//     both kinds of node), the command line split into words, not given to a shell;
 //   - a non-admin run gains no privilege inside (no capabilities, no setuid).
 // Registry passwords reach the engine only in an auth file only root can
 // read, removed after the pull.
@@ -49,14 +52,15 @@ function firstLine(error: unknown): string {
   return (stderr || (error as Error).message).split('\n').find((line) => line.trim())?.trim() ?? 'unknown error';
 }
 
-/** Where this node keeps its root-only files for the engine (env and auth files). */
-function privateDirectory(nodeRoot: string): string {
+/** Where a process node keeps its root-only files for the engine (env and auth files). */
+export function enginePrivateDirectory(nodeRoot: string): string {
   return path.join(nodeRoot, 'volatile', 'engine');
 }
 
-export async function preparePrivateDirectory(nodeRoot: string): Promise<void> {
-  await fs.mkdir(privateDirectory(nodeRoot), { recursive: true, mode: 0o700 });
-  await fs.chmod(privateDirectory(nodeRoot), 0o700);
+/** Makes the directory of root-only files for the engine, only root's. */
+async function preparePrivateDirectory(directory: string): Promise<void> {
+  await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+  await fs.chmod(directory, 0o700);
 }
 
 /** The label that finds a node's task containers, for a shutdown. */
@@ -69,8 +73,12 @@ async function engine(command: ContainerEngine, args: string[], timeout?: number
   return stdout;
 }
 
-/** Whether the image is there; if not, pulls it (with the registry's credentials when given). Throws the engine's reason. */
-export async function ensureImage(command: ContainerEngine, nodeRoot: string, image: string, registries: readonly Credentials[]): Promise<void> {
+/**
+ * Whether the image is there; if not, pulls it (with the registry's
+ * credentials when given, through an auth file in `privateDirectory`, a
+ * directory only root can enter). Throws the engine's reason.
+ */
+export async function ensureImage(command: ContainerEngine, privateDirectory: string, image: string, registries: readonly Credentials[]): Promise<void> {
   try {
     await engine(command, ['image', 'inspect', '--format', '{{.Id}}', image]);
     return;
@@ -81,7 +89,8 @@ export async function ensureImage(command: ContainerEngine, nodeRoot: string, im
   let authDirectory: string | undefined;
   const args = ['pull'];
   if (credentials) {
-    authDirectory = path.join(privateDirectory(nodeRoot), `auth-${randomBytes(6).toString('hex')}`);
+    await preparePrivateDirectory(privateDirectory);
+    authDirectory = path.join(privateDirectory, `auth-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(authDirectory, { mode: 0o700 });
     const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
     const file = path.join(authDirectory, 'config.json');
@@ -100,11 +109,10 @@ export async function ensureImage(command: ContainerEngine, nodeRoot: string, im
 }
 
 /** The images a node's pool names, checked when it starts: the first that cannot be had fails the start. */
-export async function ensureNodeImages(command: ContainerEngine, nodeRoot: string, wanted: NodeContainerImages): Promise<void> {
-  await preparePrivateDirectory(nodeRoot);
+export async function ensureNodeImages(command: ContainerEngine, privateDirectory: string, wanted: NodeContainerImages): Promise<void> {
   for (const image of wanted.images) {
     try {
-      await ensureImage(command, nodeRoot, image, wanted.registries);
+      await ensureImage(command, privateDirectory, image, wanted.registries);
     } catch (error) {
       throw invalidContainerImage(image, (error as Error).message);
     }
@@ -123,23 +131,35 @@ export interface ContainerLaunch {
 export interface ContainerLaunchSpec {
   engine: ContainerEngine;
   container: ContainerRun;
-  nodeRoot: string;
+  /** Where the run's env file is written: a directory only root can enter. */
+  privateDirectory: string;
+  /**
+   * The engine words that put the container on its node: its labels, its
+   * network, the node's Batch directories mounted, its ids and limits.
+   */
+  placement: string[];
+  /** The task's working directory as the container sees it. */
   workingDirectory: string;
   /** The command line's words; none runs the image's ENTRYPOINT/CMD. */
   argv: string[];
   environment: Record<string, string>;
   /** /etc/hosts entries of the container (Azure's names of this server, with --azure-hostnames). */
   hosts: { name: string; address: string }[];
-  owner: OsAccount | undefined;
+  owner: Pick<OsAccount, 'uid' | 'gid' | 'groups'> | undefined;
   admin: boolean;
+}
+
+/** The placement of a process node's task container: the node root mounted at its own path, the host's network (as process nodes' tasks have). */
+export function processNodePlacement(nodeRoot: string): string[] {
+  return [`--label=${nodeLabel(nodeRoot)}`, '--network=host', `--volume=${nodeRoot}:${nodeRoot}`];
 }
 
 /** Writes the run's env file and gives the engine's command line; nothing secret is on it. */
 export async function containerLaunch(spec: ContainerLaunchSpec): Promise<ContainerLaunch> {
-  const { engine: command, container, nodeRoot, owner } = spec;
+  const { engine: command, container, owner } = spec;
   const name = `lapis-task-${randomBytes(8).toString('hex')}`;
-  await preparePrivateDirectory(nodeRoot);
-  const envFile = path.join(privateDirectory(nodeRoot), `${name}.env`);
+  await preparePrivateDirectory(spec.privateDirectory);
+  const envFile = path.join(spec.privateDirectory, `${name}.env`);
   await fs.writeFile(envFile, envFileText(spec.environment), { mode: 0o600 });
   const user = owner ? [`--user=${owner.uid}:${owner.gid}`, ...(owner.groups ?? []).map((group) => `--group-add=${group}`)] : [];
   const confined = spec.admin ? [] : ['--cap-drop=all', '--security-opt=no-new-privileges'];
@@ -147,13 +167,11 @@ export async function containerLaunch(spec: ContainerLaunchSpec): Promise<Contai
     'run',
     '--rm',
     `--name=${name}`,
-    `--label=${nodeLabel(nodeRoot)}`,
     ...command.runFlags,
     '--pull=never',
-    '--network=host',
+    ...spec.placement,
     ...user,
     ...confined,
-    `--volume=${nodeRoot}:${nodeRoot}`,
     ...(container.workingDirectory === 'taskWorkingDirectory' ? [`--workdir=${spec.workingDirectory}`] : []),
     `--env-file=${envFile}`,
     ...spec.hosts.map((host) => `--add-host=${host.name}:${host.address}`),

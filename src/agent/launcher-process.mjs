@@ -89,13 +89,15 @@ function start(request) {
     return;
   }
   run.pid = child.pid;
-  run.pidFile = path.join(request.pidDirectory, String(child.pid));
   runs.set(request.id, run);
-  try {
-    writeFileSync(run.pidFile, request.record, { mode: 0o600 });
-    run.recorded = true;
-  } catch {
-    // A record that cannot be written (a full disk) only costs the recovery after a crash.
+  if (request.pidDirectory) {
+    run.pidFile = path.join(request.pidDirectory, String(child.pid));
+    try {
+      writeFileSync(run.pidFile, request.record, { mode: 0o600 });
+      run.recorded = true;
+    } catch {
+      // A record that cannot be written (a full disk) only costs the recovery after a crash.
+    }
   }
   child.on('error', () => undefined);
   child.once('exit', (code, signal) => exited(request.id, run, code, signal));

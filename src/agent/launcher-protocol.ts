@@ -42,9 +42,10 @@ export interface StartRequest {
    * so, its process group and control group are killed when it ends.
    */
   keepProcesses?: boolean;
-  pidDirectory: string;
+  /** Where the run is recorded for a restarted server; absent: it is not (a container node's container run, lost with its node). */
+  pidDirectory?: string;
   /** The pid file's content: a RunRecord as JSON. */
-  record: string;
+  record?: string;
 }
 
 /** `stopped` runs end without an exit file (there is no outcome to recover); `timedOut` is recorded. */

@@ -21,6 +21,7 @@ import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates, type FetchPackage } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
 import type { RunRecord } from './launcher-protocol.js';
+import type { ContainerRunReply, ContainerRunRequest } from '../api/node/protocol.js';
 import { killGroupTree } from './cgroups.js';
 import { NodeUsageMeter } from './node-usage-meter.js';
 import { killGroup, killUserProcesses } from './process-groups.js';
@@ -30,7 +31,7 @@ import type { LaunchedRun, TaskLauncher } from './task-launcher.js';
 import { SYSTEM_PATH } from '../core/system-path.js';
 import type { ContainerEngine, ContainerTaskRuntime, NodeContainerImages } from '../core/container-settings.js';
 import { containerHosts, installTrustedCa, trustVariables, type AzureNamesForTasks } from './azure-names-in-tasks.js';
-import { containerLaunch, ensureImage, ensureNodeImages, invalidImageFailure, invalidSettingsFailure, removeContainer, removeNodeContainers, type ContainerLaunch } from './container-run.js';
+import { containerLaunch, enginePrivateDirectory, ensureImage, ensureNodeImages, processNodePlacement, invalidImageFailure, invalidSettingsFailure, removeContainer, removeNodeContainers, type ContainerLaunch } from './container-run.js';
 
 /** The node's directories, each with the mode it is given: shared is every task's (as AZ_BATCH_NODE_SHARED_DIR on Batch), the launcher's run records the agent's alone. */
 const NODE_DIRECTORIES: readonly (readonly [string, number?])[] = [
@@ -67,6 +68,8 @@ export interface NodeAgentOptions {
   containers?: ContainerTaskRuntime;
   /** --azure-hostnames: the CA runs trust and the names container runs resolve (azure-names-in-tasks.ts). */
   azureNames?: AzureNamesForTasks;
+  /** `sibling` containers: asks the node's host to run a container run beside the node, answering its end. */
+  runBeside?(request: Omit<ContainerRunRequest, 'op'>): Promise<ContainerRunReply>;
 }
 
 /** A finished coordination command's processes (its process group, its control group), kept until its multi-instance task ends. */
@@ -148,7 +151,7 @@ export class NodeAgent {
       });
     }
     if (this.options.azureNames) await installTrustedCa(this.root, this.options.azureNames.caCertificate);
-    if (containerImages && this.engine) await ensureNodeImages(this.engine, this.root, containerImages);
+    if (containerImages && this.engine) await ensureNodeImages(this.engine, enginePrivateDirectory(this.root), containerImages);
     await endLeftoverRuns(this.root);
     await this.closeRoot();
     this.startHeartbeat();
@@ -349,10 +352,15 @@ export class NodeAgent {
       ...batchEnvironment(run, { nodeRoot: this.root, taskDirectory, workingDirectory, userName: owner?.name ?? 'root' }),
     };
     const environment = { PATH: SYSTEM_PATH, LANG: 'C.UTF-8', HOME: workingDirectory, USER: owner?.name ?? 'root', ...taskEnvironment };
+    if (run.container && this.options.containers?.kind === 'sibling') {
+      const reply = await this.runBeside(run, owner, taskEnvironment);
+      if (reply.kind === 'failed') return ended({ failureInfo: reply.failureInfo });
+      return this.afterProcess(entry, { ...reply, inContainer: true }, ended, { taskDirectory, workingDirectory, environment });
+    }
     const engine = run.container ? this.engine : undefined;
     if (run.container && engine) {
       try {
-        await ensureImage(engine, this.root, run.container.imageName, run.container.registry ? [run.container.registry] : []);
+        await ensureImage(engine, enginePrivateDirectory(this.root), run.container.imageName, run.container.registry ? [run.container.registry] : []);
       } catch (error) {
         return ended({ failureInfo: invalidImageFailure(run.container.imageName, (error as Error).message) });
       }
@@ -360,7 +368,8 @@ export class NodeAgent {
         entry.container = await containerLaunch({
           engine,
           container: run.container,
-          nodeRoot: this.root,
+          privateDirectory: enginePrivateDirectory(this.root),
+          placement: processNodePlacement(this.root),
           workingDirectory,
           argv: argv.argv,
           // The image's own PATH, HOME and locale stay; Batch maps the task's variables in.
@@ -427,19 +436,37 @@ export class NodeAgent {
         },
       });
     }
+    return this.afterProcess(entry, { code: result.code, signal: result.signal, timedOut, inContainer: entry.container !== undefined }, ended, { taskDirectory, workingDirectory, environment });
+  }
+
+  /** A container run on a container node: its host runs the container beside the node (it has no engine inside). */
+  private runBeside(run: TaskRun, owner: OsAccount | undefined, environment: Record<string, string>): Promise<ContainerRunReply> {
+    const ask = this.options.runBeside;
+    if (!ask) throw new Error('This node cannot run containers: its host runs none beside it.');
+    return ask({ run: reportedRunOf(run), ...(owner ? { owner: { uid: owner.uid, gid: owner.gid, ...(owner.groups ? { groups: owner.groups } : {}) } } : {}), environment });
+  }
+
+  /** A run's process has ended: its outcome, once its output files are up. */
+  private async afterProcess(
+    entry: RunningTask,
+    exit: { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; inContainer: boolean },
+    ended: (outcome: Omit<TaskRunOutcome, 'endTime' | 'startTime'>) => TaskRunOutcome,
+    where: { taskDirectory: string; workingDirectory: string; environment: Record<string, string> },
+  ): Promise<TaskRunOutcome> {
+    const { run } = entry;
     // 125: the engine itself failed (the container could not be created or started); its words are in stderr.txt.
-    if (entry.container && result.code === 125 && !timedOut) {
+    if (exit.inContainer && exit.code === 125 && !exit.timedOut) {
       return ended({ failureInfo: invalidSettingsFailure('The container engine could not create or start the container; its reason is in stderr.txt.') });
     }
-    const outcome = ended(processOutcome({ code: result.code, signal: result.signal, timedOut }));
+    const outcome = ended(processOutcome(exit));
 
     // Batch uploads output files only for a process that ran, and the task completes once they are up.
     if (run.outputFiles.length === 0 || entry.stopped) return outcome;
     const uploadFailure = await uploadOutputFiles({
       outputFiles: run.outputFiles,
-      taskDirectory,
-      workingDirectory,
-      environment,
+      taskDirectory: where.taskDirectory,
+      workingDirectory: where.workingDirectory,
+      environment: where.environment,
       processFailed: outcome.failureInfo !== undefined || (outcome.exitCode ?? 0) !== 0,
       clock: this.options.clock,
       signal: entry.aborter.signal,

@@ -309,7 +309,7 @@ export const SETTINGS: readonly AnySetting[] = [
     defaultText: 'podman if installed, else docker',
     choices: ['podman', 'docker'],
     parse: (value, source) => oneOf(value, source, ['podman', 'docker'] as const),
-    help: 'container nodes: the engine that runs them',
+    help: 'the engine that runs container nodes and container tasks',
   }),
   setting({
     key: 'containers',
@@ -320,7 +320,7 @@ export const SETTINGS: readonly AnySetting[] = [
     parse: (value, source) => oneOf(value, source, ['engine', 'host'] as const),
     help: "container pools' tasks: in containers through Podman or Docker, or directly on the node ignoring the image",
     details:
-      "`engine`: a task with `containerSettings` runs in a container of its image through Podman or Docker (process nodes; a server without a working engine refuses container pools, saying what is missing); `host`: container tasks run directly on the node as ordinary tasks, their images ignored, for machines without an engine and for container nodes",
+      "`engine`: a task with `containerSettings` runs in a container of its image through Podman or Docker (on process nodes the node's agent runs it; on container nodes the host runs it beside the node's container; a server without a working engine refuses container pools, saying what is missing); `host`: container tasks run directly on the node as ordinary tasks, their images ignored, for machines without an engine",
   }),
   // Before every pool's tasks ran as users of their own, all ran as this one user: accepted, ignored and warned of.
   {

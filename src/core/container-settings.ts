@@ -230,8 +230,10 @@ export interface ContainerEngine {
 }
 
 /**
- * How a node runs container runs: through an engine on its host, or (the
- * operator's `--containers host`, for machines without one) directly on the
- * node, ignoring the image.
+ * How a node runs container runs: through an engine on its host (process
+ * nodes), by asking its host to run each one beside the node (`sibling`:
+ * container nodes, which have no engine inside), or (the operator's
+ * `--containers host`, for machines without one) directly on the node,
+ * ignoring the image.
  */
-export type ContainerTaskRuntime = { kind: 'engine'; engine: ContainerEngine } | { kind: 'host' };
+export type ContainerTaskRuntime = { kind: 'engine'; engine: ContainerEngine } | { kind: 'sibling' } | { kind: 'host' };

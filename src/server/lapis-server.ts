@@ -180,7 +180,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
-    const containerTasks = containerTaskSupport({ nodeRuntime: config.nodeRuntime, containers: config.containers, engine: config.containerEngine });
+    const containerTasks = containerTaskSupport({ containers: config.containers, engine: config.containerEngine });
     const buildProvider = (providerEvents: NodeEvents): NodeProvider =>
       nodeProviders[config.nodeRuntime](providerEvents, {
         nodesDirectory,

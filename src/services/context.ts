@@ -39,7 +39,7 @@ export interface ServiceDeps {
    * hosts lines a client's machine has; absent: every URL as given.
    */
   nodeBlobUrl?: (url: string) => string;
-  /** Why this server cannot run container pools (no working engine, or container nodes without --containers host); absent: it can. */
+  /** Why this server cannot run container pools (no working engine, and not --containers host); absent: it can. */
   containerPoolRefusal?: () => string | undefined;
 }
 

@@ -164,9 +164,8 @@ describe('container pools: what needs no engine', () => {
   });
 });
 
+// Container nodes run container pools too: container-tasks-on-container-nodes.test.ts.
 for (const [what, config, listsContainerReadyImage] of [
-  // Container nodes run Batch's container-ready image as any other mapped node image.
-  ['container nodes (no engine inside them)', { nodeRuntime: 'container' as const }, true],
   ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const }, false],
 ] as const) {
   describe(`container pools on ${what}`, () => {

@@ -23,6 +23,7 @@ describe('agent protocol', () => {
   const recorded: TaskRunReport[] = [];
   const heartbeats: string[] = [];
   let dropNextAck = false;
+  let containerRunsAsked = 0;
   let hub: AgentHub;
   let url: string;
 
@@ -37,7 +38,11 @@ describe('agent protocol', () => {
         }
       },
       heartbeat: (nodeId) => heartbeats.push(nodeId),
-      request: async (_nodeId, body) => ({ asked: body.op }),
+      request: async (nodeId, body) => {
+        // The first container.run loses its connection before the answer leaves: the agent asks again.
+        if (body.op === 'container.run' && containerRunsAsked++ === 0) hub.connection(nodeId)?.close();
+        return { asked: body.op };
+      },
     });
     url = await hub.listen('127.0.0.1');
   });
@@ -66,6 +71,15 @@ describe('agent protocol', () => {
     assert.equal(await refusedWith('node-a', a), false, "node A's credential admits node A");
     hub.revoke('node-a');
     assert.equal(await refusedWith('node-a', a), true, 'a revoked credential is refused');
+  });
+
+  test('a container.run whose connection drops is asked again once reconnected, and answered', async () => {
+    const agent = client('node-r', hub.issueCredential('node-r'));
+    await agent.connect();
+    const run = { kind: 'task' as const, account: 'acct', poolId: 'pool', nodeId: 'node-r', jobId: 'job', taskId: 'boxed', attempt: 1 };
+    assert.deepEqual(await agent.requestUntilAnswered({ op: 'container.run', run, environment: {} }), { asked: 'container.run' });
+    assert.equal(containerRunsAsked, 2);
+    agent.close();
   });
 
   test('a connection without a credential gets 401 and nothing else', async () => {

@@ -106,7 +106,7 @@ test('a stopped run is killed with its process group and leaves no record; a tim
 test('the launcher outlives a server killed with -9 and records the exit of the run it started', async () => {
   const { nodeRoot, pidDirectory, spec } = node('/bin/sh', []);
   const gate = path.join(nodeRoot, 'gate');
-  const parent = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'launcher-parent.ts'), pidDirectory, spec.record, gate], {
+  const parent = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'launcher-parent.ts'), pidDirectory, spec.record ?? '', gate], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { NodeUsageSample } from '../../core/node-usage.js';
 import type { TaskRun, TaskRunReport } from '../../core/ports.js';
-import { AgentPeer } from './peer.js';
+import { AgentPeer, ConnectionClosed } from './peer.js';
 import { AGENT_AUTH_SCHEME, type AgentRequest, type Frame, type ServerRequest } from './protocol.js';
 
 export interface AgentClientOptions {
@@ -70,6 +70,21 @@ export class AgentClient {
   /** Asks the server; waits for a connection first. */
   async request<T>(body: AgentRequest): Promise<T> {
     return (await this.connected()).request<T>(body);
+  }
+
+  /**
+   * Asks the server until it answers: a request the connection dropped is
+   * asked again once it is back. Only for requests the server answers the
+   * same however often asked (container.run).
+   */
+  async requestUntilAnswered<T>(body: AgentRequest): Promise<T> {
+    for (;;) {
+      try {
+        return await this.request<T>(body);
+      } catch (error) {
+        if (!(error instanceof ConnectionClosed)) throw error;
+      }
+    }
   }
 
   /** Asks the server for a value and content after it (packages.read); waits for a connection first. */

@@ -9,6 +9,9 @@ import { BatchError, isBatchError, type BatchErrorKind } from '../../core/errors
 import { isNodeStartFailure, NodeStartFailure } from '../../core/node-start-failure.js';
 import type { AgentRequest, Frame, ServerRequest, WireError } from './protocol.js';
 
+/** A request that got no answer because the connection closed: it may be asked again once reconnected. */
+export class ConnectionClosed extends Error {}
+
 /** A handler's answer that carries content after its value (files.read). */
 export class StreamedAnswer {
   constructor(
@@ -76,7 +79,7 @@ export class AgentPeer {
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      if (!this.send({ type: 'request', id, body })) this.fail(id, new Error('The node agent is not connected.'));
+      if (!this.send({ type: 'request', id, body })) this.fail(id, new ConnectionClosed('The node agent is not connected.'));
     });
   }
 
@@ -86,7 +89,7 @@ export class AgentPeer {
       const id = this.nextId++;
       const stream = new ChunkQueue();
       this.pending.set(id, { resolve: (value) => resolve({ value: value as T, content: stream }), reject, stream });
-      if (!this.send({ type: 'request', id, body })) this.fail(id, new Error('The node agent is not connected.'));
+      if (!this.send({ type: 'request', id, body })) this.fail(id, new ConnectionClosed('The node agent is not connected.'));
     });
   }
 
@@ -173,7 +176,7 @@ export class AgentPeer {
   }
 
   private closed(): void {
-    const gone = new Error('The node agent disconnected.');
+    const gone = new ConnectionClosed('The node agent disconnected.');
     for (const id of [...this.pending.keys()]) this.fail(id, gone);
     for (const stream of this.streams.values()) stream.fail(gone);
     this.streams.clear();

@@ -7,7 +7,8 @@
 import type { NodeContainerImages } from '../../core/container-settings.js';
 import type { ComputeNodeError } from '../../core/node-start-failure.js';
 import type { NodeUsageSample } from '../../core/node-usage.js';
-import type { ByteRange, NodeFileEntry, NodeUserAccount, OsAccount, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
+import type { TaskFailureInfo } from '../../core/common.js';
+import type { ByteRange, NodeFileEntry, NodeUserAccount, OsAccount, ReportedRun, TaskRun, TaskRunRef, TaskRunReport } from '../../core/ports.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 /** Where agents connect, on the endpoint their provider gives them. */
@@ -41,7 +42,29 @@ export type AgentRequest =
    * `directory`): answered by a PackageManifest, then every file's content in
    * the manifest's order as binary frames, then an `end` frame.
    */
-  | { op: 'packages.read'; directory: string };
+  | { op: 'packages.read'; directory: string }
+  /**
+   * Container nodes: start the container of a container run the server sent
+   * to this node (named, never described: the host takes the image, command
+   * line, directories and registry from its own record of the run), beside
+   * the node; answered when it has ended. Asked again after a reconnect, it
+   * answers the same container's end.
+   */
+  | { op: 'container.run'; run: ReportedRun; owner?: ContainerRunOwner; environment: Record<string, string> };
+
+export type ContainerRunRequest = Extract<AgentRequest, { op: 'container.run' }>;
+
+/** Whom a container run runs as: ids of the node's own accounts, as the node knows them. */
+export interface ContainerRunOwner {
+  uid: number;
+  gid: number;
+  groups?: number[];
+}
+
+/** How a container run beside its node ended: its process's exit, or Batch's failure for why it could not run. */
+export type ContainerRunReply =
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }
+  | { kind: 'failed'; failureInfo: TaskFailureInfo };
 
 /** One entry of a package, its path relative to the package's directory ('/'-separated, no '..'). */
 export type PackageEntry =

@@ -13,16 +13,22 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { AzureNamesForTasks } from '../../agent/azure-names-in-tasks.js';
 import { removePath } from '../../agent/no-follow.js';
 import type { ContainerEngine } from '../../core/container-settings.js';
 import type { NodePlacement } from '../../core/ports.js';
 import type { AgentHost } from '../local/agent-host.js';
+import { removePrivateDirectory, SiblingContainers } from './sibling-containers.js';
 import { vmSizeLimits } from './vm-sizes.js';
 import { SYSTEM_PATH } from '../../core/system-path.js';
 
 const execFileAsync = promisify(execFile);
+
+/** Where a node's directory is inside it (and inside its container runs). */
+const NODE_MOUNT = '/mnt/batch';
 
 /** Where the host's node binary is inside a node. */
 const NODE_BINARY = '/opt/lapis/node';
@@ -37,6 +43,8 @@ export interface ContainerAgentHostOptions {
   vmSizeOf(placement: NodePlacement): string | undefined;
   /** Names this server's nodes (the nodes directory's hash): containers a crashed server left are found by it. */
   tag: string;
+  /** --azure-hostnames: the names siblings resolve, as a process node's container runs do. */
+  azureNames?: AzureNamesForTasks;
 }
 
 /** Host ids a node's user namespace maps its ids 0 to 399999 onto: a range of its own per node, above any host user's. */
@@ -51,8 +59,48 @@ export class ContainerAgentHost implements AgentHost {
   readonly nodeMakesAccounts = true;
   /** Each node's slot in the mapped id ranges. */
   private readonly idRanges = new Map<string, number>();
+  /** Each started node's directory on this host: what its container runs mount, whatever a request says. */
+  private readonly directories = new Map<string, string>();
+  readonly siblings: SiblingContainers;
 
-  constructor(private readonly options: ContainerAgentHostOptions) {}
+  constructor(private readonly options: ContainerAgentHostOptions) {
+    this.siblings = new SiblingContainers({
+      engine: options.engine,
+      idLimit: MAPPED_IDS,
+      privateDirectory: this.siblingsPrivateDirectory,
+      azureNames: options.azureNames,
+      nodeOf: (placement) => {
+        const directory = this.directories.get(placement.nodeId);
+        return directory ? { directory, roots: this.nodeRoots(directory), flags: this.siblingFlags(placement, directory) } : undefined;
+      },
+    });
+  }
+
+  /**
+   * What puts a node's container run beside it: labelled as the node's (so
+   * the node's end, or the next server, removes it), the node's hostname and
+   * network (the host's), the node's directory where the node has it, the
+   * node's ids and its size's limits.
+   */
+  private siblingFlags(placement: NodePlacement, nodeDirectory: string): string[] {
+    const { tag } = this.options;
+    return [
+      `--label=lapis.nodes=${tag}`,
+      `--label=${siblingLabel(tag, placement.nodeId)}`,
+      // The node's name: a task sees the same hostname in a container as on its node.
+      `--hostname=${hostnameOf(placement.nodeId)}`,
+      '--network=host',
+      `--volume=${nodeDirectory}:${NODE_MOUNT}`,
+      ...this.idMap(placement.nodeId),
+      ...vmSizeLimits(this.options.vmSizeOf(placement)),
+    ];
+  }
+
+  private idMap(nodeId: string): string[] {
+    if (!this.options.userNamespaces) return [];
+    const root = this.mappedRoot(nodeId);
+    return [`--uidmap=0:${root}:${MAPPED_IDS}`, `--gidmap=0:${root}:${MAPPED_IDS}`];
+  }
 
   /** The host id the node's root maps to; a node keeps its range while it lives. */
   private mappedRoot(nodeId: string): number {
@@ -73,6 +121,8 @@ export class ContainerAgentHost implements AgentHost {
   async release(placement: NodePlacement, nodeDirectory: string): Promise<void> {
     const { engine, tag } = this.options;
     await execFileAsync(engine.command, ['rm', '-f', containerName(tag, placement.nodeId)], { env: { PATH: SYSTEM_PATH } }).catch(() => undefined);
+    await this.removeSiblings(placement.nodeId);
+    this.directories.delete(placement.nodeId);
     await removePath(path.dirname(nodeDirectory), [path.basename(nodeDirectory)], true).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
@@ -84,15 +134,28 @@ export class ContainerAgentHost implements AgentHost {
     if (!this.options.userNamespaces) return [];
     const root = this.mappedRoot(placement.nodeId);
     execFileSync('chown', ['-R', '-P', `${root}:${root}`, nodeDirectory], { env: { PATH: SYSTEM_PATH } });
-    return ['--uidmap', `0:${root}:${MAPPED_IDS}`, '--gidmap', `0:${root}:${MAPPED_IDS}`];
+    return this.idMap(placement.nodeId);
+  }
+
+  /** Every container run beside the node, whoever started it (a server before this one too). */
+  async removeSiblings(nodeId: string): Promise<void> {
+    await this.siblings.endNode(nodeId);
+    const { engine, tag } = this.options;
+    const options = { env: { PATH: SYSTEM_PATH } };
+    const ids = await execFileAsync(engine.command, ['ps', '-aq', '--filter', `label=${siblingLabel(tag, nodeId)}`], options).then(
+      ({ stdout }) => stdout.split('\n').filter(Boolean),
+      () => [],
+    );
+    if (ids.length > 0) await execFileAsync(engine.command, ['rm', '-f', ...ids], options).catch(() => undefined);
   }
 
   nodeRoots(nodeDirectory: string): { host: string; agent: string } {
-    return { host: path.join(nodeDirectory, 'tasks'), agent: '/mnt/batch/tasks' };
+    return { host: path.join(nodeDirectory, 'tasks'), agent: path.posix.join(NODE_MOUNT, 'tasks') };
   }
 
   start(placement: NodePlacement, program: string, nodeDirectory: string, trustedCaFile?: string) {
     const image = this.options.imageOf(placement);
+    this.directories.set(placement.nodeId, nodeDirectory);
     // The mount point: runs as the node's users pass through it to the node root, which its agent closes to the node's group.
     mkdirSync(nodeDirectory, { recursive: true, mode: 0o711 });
     chmodSync(nodeDirectory, 0o711);
@@ -114,7 +177,7 @@ export class ContainerAgentHost implements AgentHost {
       ...vmSizeLimits(this.options.vmSizeOf(placement)),
       ...engine.runFlags,
       '-v',
-      `${nodeDirectory}:/mnt/batch`,
+      `${nodeDirectory}:${NODE_MOUNT}`,
       '-v',
       `${process.execPath}:${NODE_BINARY}:ro`,
       ...codeMounts(program).flatMap((directory) => ['-v', `${directory}:${directory}:ro`]),
@@ -129,8 +192,14 @@ export class ContainerAgentHost implements AgentHost {
     return spawn(engine.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { PATH: SYSTEM_PATH } });
   }
 
-  /** Removes containers of this server's nodes that a previous server left running. */
+  /** This server's directory of root-only files for its nodes' container runs (one server per nodes directory, so one per tag). */
+  private get siblingsPrivateDirectory(): string {
+    return path.join(os.tmpdir(), `lapis-siblings-${this.options.tag}`);
+  }
+
+  /** Removes containers of this server's nodes (their container runs too) that a previous server left running, and its container runs' env files. */
   removeLeftovers(): void {
+    removePrivateDirectory(this.siblingsPrivateDirectory);
     const { engine, tag } = this.options;
     try {
       const ids = execFileSync(engine.command, ['ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } })
@@ -141,6 +210,11 @@ export class ContainerAgentHost implements AgentHost {
       // No engine, or nothing to remove: the first node's start says what is wrong.
     }
   }
+}
+
+/** The label of a node's container runs. */
+function siblingLabel(tag: string, nodeId: string): string {
+  return `lapis.sibling-of=${containerName(tag, nodeId)}`;
 }
 
 export function containerName(tag: string, nodeId: string): string {

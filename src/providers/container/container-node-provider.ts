@@ -34,6 +34,7 @@ export function containerNodeProvider(events: NodeEvents, options: LocalNodeProv
     // Docker maps user namespaces only daemon-wide (userns-remap): there a node's root is the host's.
     userNamespaces: engine.command === 'podman',
     vmSizeOf: (placement) => container.vmSizeOf(placement),
+    azureNames: options.azureNames,
     tag: createHash('sha256').update(path.resolve(options.nodesDirectory)).digest('hex').slice(0, 6),
     imageOf(placement) {
       const reference = container.imageReferenceOf(placement);

@@ -1,15 +1,15 @@
 // Whether this server can run container pools, and how their nodes run
-// container tasks: through the host's engine (process nodes), or directly on
-// the node ignoring the image when the operator chose `--containers host`.
-// Container nodes have no engine inside them, so there container pools need
-// `--containers host`. The engine is probed once, when a container pool first
-// needs it: servers that never see one never start an engine.
+// container tasks: through the host's engine (process nodes run them through
+// it; container nodes, which have no engine inside, ask the host to run each
+// beside the node: sibling-containers.ts), or directly on the node ignoring
+// the image when the operator chose `--containers host`. The engine is
+// probed once, when a container pool first needs it: servers that never see
+// one never start an engine.
 
 import type { ContainerTaskRuntime } from '../../core/container-settings.js';
 import { containerEngine, engineVersion, installed } from './engine.js';
 
 export interface ContainerTaskSupportOptions {
-  nodeRuntime: 'process' | 'container';
   containers: 'engine' | 'host';
   engine?: 'podman' | 'docker';
 }
@@ -30,9 +30,6 @@ export function containerTaskSupport(options: ContainerTaskSupportOptions): Cont
 function decide(options: ContainerTaskSupportOptions): { runtime?: ContainerTaskRuntime; refusal?: string } {
   if (options.containers === 'host') return { runtime: { kind: 'host' } };
   const hostChoice = 'or start Lapis with --containers host to run container tasks directly on the nodes, ignoring their images';
-  if (options.nodeRuntime === 'container') {
-    return { refusal: `Container nodes have no container engine inside them, so container tasks cannot run in containers there; use --node-runtime process with Podman or Docker, ${hostChoice}.` };
-  }
   const engine = containerEngine(options.engine);
   if (!installed(engine.command)) {
     return { refusal: `This server has no container engine: ${options.engine ?? 'neither podman nor docker'} is installed. Install Podman (with runc) or Docker, ${hostChoice}.` };

@@ -5,7 +5,9 @@
 // agent's lifeline, and the child's end is the agent's end.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { NodePlacement } from '../../core/ports.js';
+import type { ContainerRunReply, ContainerRunRequest } from '../../api/node/protocol.js';
+import type { NodeContainerImages } from '../../core/container-settings.js';
+import type { NodePlacement, ReportedRun, TaskRun } from '../../core/ports.js';
 
 export interface AgentHost {
   /**
@@ -21,6 +23,23 @@ export interface AgentHost {
   readonly nodeMakesAccounts?: boolean;
   /** The node is gone and its agent has ended: what the host kept for it goes (its directory, once the agent removed what is inside). */
   release?(placement: NodePlacement, nodeDirectory: string): Promise<void>;
+  /** Runs its nodes' container runs beside them (container nodes have no engine inside): providers/container/sibling-containers.ts. */
+  readonly siblings?: SiblingContainerHost;
+}
+
+/** The host's side of `container.run`: the runs it expects of each node, and their containers. */
+export interface SiblingContainerHost {
+  /** A node's pool's images, there or pulled before the node is ready; throws the node's ContainerInvalidImage. */
+  ensureImages(images: NodeContainerImages): Promise<void>;
+  /** A run handed to a node; answers the run as the node is sent it (without secrets it need not hold). */
+  expect(run: TaskRun): TaskRun;
+  /** A node asks for a container run: refused unless it is one handed to that node; answered with the container's end. */
+  run(placement: NodePlacement, request: Omit<ContainerRunRequest, 'op'>): Promise<ContainerRunReply>;
+  /** The run was reported or stopped: its container goes, and the node may not ask for it again. */
+  end(run: ReportedRun): Promise<void>;
+  /** Every container of the node goes (its reboot, reimage or removal). */
+  endNode(nodeId: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 export const processAgentHost: AgentHost = {

@@ -72,6 +72,8 @@ export class LocalNodeProvider implements NodeProvider {
     this.hub = new AgentHub({
       reports: async (_nodeId, reports) => {
         await Promise.all(reports.map((report) => events.taskFinished(report)));
+        // A reported run's container has ended: the node may not ask for it again.
+        await Promise.all(reports.map((report) => this.host.siblings?.end(report.run)));
       },
       heartbeat: (nodeId, sample) => events.nodeHeartbeat(nodeId, sample),
       request: (nodeId, body) => this.answerAgent(nodeId, body),
@@ -80,16 +82,30 @@ export class LocalNodeProvider implements NodeProvider {
 
   async provisionNode(placement: NodePlacement): Promise<void> {
     const agent = await this.startAgent(placement);
+    await this.ensureSiblingImages(placement);
     const containerImages = this.containerImagesOf(placement);
     await agent.request({ op: 'prepare', ...(containerImages ? { containerImages } : {}) });
   }
 
-  /** The images a node of a container pool must have before it is ready, when its container runs go through an engine. */
+  /** The images a node of a container pool must have before it is ready, when its agent runs its container runs through an engine. */
   private containerImagesOf(placement: NodePlacement): NodeContainerImages | undefined {
-    return this.options.containers?.runtime()?.kind === 'engine' ? this.options.containers.imagesOf(placement) : undefined;
+    return !this.host.siblings && this.containerRuntime(placement)?.kind === 'engine' ? this.options.containers?.imagesOf(placement) : undefined;
+  }
+
+  /** How the node's container runs run, when its pool is a container pool: beside the node when its host runs them there. */
+  private containerRuntime(placement: NodePlacement): ContainerTaskRuntime | undefined {
+    const runtime = this.options.containers?.imagesOf(placement) ? this.options.containers.runtime() : undefined;
+    return runtime?.kind === 'engine' && this.host.siblings ? { kind: 'sibling' } : runtime;
+  }
+
+  /** A node whose host runs its container runs: the pool's images are the host's to have before the node is ready. */
+  private async ensureSiblingImages(placement: NodePlacement): Promise<void> {
+    const images = this.containerRuntime(placement)?.kind === 'sibling' ? this.options.containers?.imagesOf(placement) : undefined;
+    if (images) await this.host.siblings?.ensureImages(images);
   }
 
   async releaseNode(placement: NodePlacement): Promise<void> {
+    await this.host.siblings?.endNode(placement.nodeId);
     const agent = await this.startAgent(placement);
     await agent.request({ op: 'destroy' });
     await this.ended(placement.nodeId, true);
@@ -100,6 +116,8 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   async restartNode(placement: NodePlacement, options: { wipe: boolean }): Promise<void> {
+    // A reboot ends every process of the node: its container runs beside it too.
+    await this.host.siblings?.endNode(placement.nodeId);
     if (options.wipe && this.host.recreateOnReimage) {
       // A reimage starts the node from its image again: its agent (and what it ran in) ends first.
       await this.hub
@@ -109,6 +127,7 @@ export class LocalNodeProvider implements NodeProvider {
       await this.ended(placement.nodeId, true);
     }
     const agent = await this.startAgent(placement);
+    await this.ensureSiblingImages(placement);
     const containerImages = this.containerImagesOf(placement);
     await agent.request({ op: 'restart', wipe: options.wipe, ...(containerImages ? { containerImages } : {}) });
   }
@@ -116,11 +135,13 @@ export class LocalNodeProvider implements NodeProvider {
   runTask(run: TaskRun): void {
     // An agent that is gone loses the run with its node: its heartbeats have stopped, and the node is recovered.
     const applicationPackages = this.packages.grant(run.nodeId, run.applicationPackages);
-    this.hub.connection(run.nodeId)?.startRun(applicationPackages ? { ...run, applicationPackages } : run, this.options.clock());
+    const sent = this.host.siblings ? this.host.siblings.expect(run) : run;
+    this.hub.connection(run.nodeId)?.startRun(applicationPackages ? { ...sent, applicationPackages } : sent, this.options.clock());
   }
 
   async stopTask(run: TaskRunRef): Promise<void> {
     await this.hub.connection(run.nodeId)?.request({ op: 'stop', run });
+    await this.host.siblings?.end(run);
   }
 
   nodeFiles(placement: NodePlacement): NodeFileSystem | undefined {
@@ -150,6 +171,7 @@ export class LocalNodeProvider implements NodeProvider {
         await this.ended(nodeId, true);
       }),
     );
+    await this.host.siblings?.close();
     await this.hub.close();
   }
 
@@ -170,7 +192,7 @@ export class LocalNodeProvider implements NodeProvider {
     this.hubUrl ??= this.hub.listen('127.0.0.1');
     const [url, program] = await Promise.all([this.hubUrl, agentProgram()]);
     const nodeDirectory = path.join(this.options.nodesDirectory, placement.nodeId);
-    const containers = this.options.containers?.imagesOf(placement) ? this.options.containers.runtime() : undefined;
+    const containers = this.containerRuntime(placement);
     const settings: AgentSettings = {
       ...(containers ? { containers } : {}),
       url,
@@ -219,10 +241,14 @@ export class LocalNodeProvider implements NodeProvider {
     if (this.agents.get(nodeId) === agent) this.agents.delete(nodeId);
   }
 
-  /** What a node's agent asks: its OS accounts, made on this host, and its runs' application packages. */
+  /** What a node's agent asks: its OS accounts, made on this host, its runs' application packages, and its container runs run beside it. */
   private async answerAgent(nodeId: string, body: AgentRequest): Promise<unknown> {
     if (body.op === 'packages.read') return this.packages.read(nodeId, body.directory);
     const placement = this.agents.get(nodeId)?.placement;
+    if (body.op === 'container.run') {
+      if (!placement || !this.host.siblings) throw new Error('This node\'s host runs no containers beside it.');
+      return this.host.siblings.run(placement, body);
+    }
     const accounts = this.options.userAccounts;
     if (!placement || !accounts) throw new Error('This node has no OS accounts.');
     switch (body.op) {
