@@ -14,6 +14,7 @@ import type { NodeUsageSample } from './node-usage.js';
 import type { Task, TaskInternal, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
+import type { InjectedTransferFailure } from './faults.js';
 
 /** Defined beside the rule that makes it (core/application.ts); a port of the runs nodes are sent. */
 export type { NodeApplicationPackage } from './application.js';
@@ -454,6 +455,8 @@ export interface TaskRun extends TaskRunRef {
   outputNames?: { stdout: string; stderr: string };
   /** Runs in a container of this image (containerSettings on a container pool); its registry password is a secret. */
   container?: ContainerRun;
+  /** Set only by `lapis serve --faults` (core/faults.ts): the node fails these transfers as it fails real ones, with the code given. */
+  injectedFailure?: InjectedTransferFailure;
 }
 
 /** Which run a report is about: its reference, and for one instance of a multi-instance task, which instance and phase. Never the run's settings or secrets: a remote agent sends it as it is. */

@@ -205,7 +205,18 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const buildServed = nodeFaults ? (providerEvents: NodeEvents) => nodeFaults.wrap(buildProvider, providerEvents) : buildProvider;
     const provider = options.wrapProvider ? options.wrapProvider(buildServed, events) : buildServed(events);
     const injectedFaults = nodeFaults
-      ? new InjectedFaults(nodeFaults, { nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node') }, () => clock.now(), logger)
+      ? new InjectedFaults(
+          nodeFaults,
+          {
+            nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node'),
+            // Faults are added through the API, which listens only once the scheduler exists.
+            preempt: (account, poolId, nodeId) => scheduler?.preemptNodes(account, poolId, nodeId) ?? [],
+            restorePreempted: (placement) => scheduler?.restorePreempted(placement),
+            record: (change) => stateEvents.record(change),
+          },
+          () => clock.now(),
+          logger,
+        )
       : undefined;
     const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({
