@@ -191,7 +191,14 @@ function failureInfoOf(body: Body, name: string, defaultMessage: string): Inject
   if (category !== 'usererror' && category !== 'servererror') throw batchErrors.invalidPropertyValue(`${name}.category`, 'The value must be usererror or servererror.');
   const code = text(info, 'code', false);
   if (code === undefined) throw batchErrors.missingRequiredProperty(`${name}.code`);
-  return { category, code, message: text(info, 'message', false) ?? defaultMessage };
+  return { category, code, message: text(info, 'message', false) ?? knownMessage(code) ?? defaultMessage };
+}
+
+/** The message a node gives with a failure code it produces itself. */
+function knownMessage(code: string): string | undefined {
+  if (Object.hasOwn(RESOURCE_FILE_FAILURES, code)) return RESOURCE_FILE_FAILURES[code as ResourceFileFailureCode];
+  if (Object.hasOwn(OUTPUT_FILE_FAILURES, code)) return OUTPUT_FILE_FAILURES[code as OutputFileFailureCode];
+  return undefined;
 }
 
 function refuseOthers(body: Body, allowed: readonly string[]): void {
