@@ -8,12 +8,11 @@
 import type { BatchServiceModels } from '@azure/batch';
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { lapisCli, refusal } from '../fixtures/fault-api.js';
 import { DEV_ACCOUNT, DEV_STORAGE } from '../../src/config/config.js';
 import { FAULT_KINDS } from '../../src/core/faults.js';
-import { FaultApiError, FaultClient } from '../../src/cli/fault-client.js';
+import { FaultClient } from '../../src/cli/fault-client.js';
 import { addPoolAndWait, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 
@@ -32,14 +31,6 @@ after(async () => {
   await server.stop();
 });
 
-async function refusal(work: Promise<unknown>): Promise<FaultApiError> {
-  const error = await work.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof FaultApiError, `expected the fault API to refuse, got ${String(error)}`);
-  return error;
-}
 
 async function newJob(prefix: string): Promise<string> {
   const id = uniqueId(prefix);
@@ -349,26 +340,16 @@ test('a bad new fault is refused naming its field', async () => {
   assert.match(stray.message, /exitCode/);
 });
 
-/** `lapis …` as a user runs it, against the test server. */
-async function lapis(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.resolve('bin/lapis.js'), ...args, '--url', server.lapis.batchUrl], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LAPIS_KEY: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
-}
 
 test('lapis fault kinds, start-task-hang, preempt, resource-file-failure and output-file-failure send what the API reads', { timeout: 60_000 }, async () => {
-  const kinds = await lapis(['fault', 'kinds']);
+  const kinds = await lapisCli(server, ['fault', 'kinds']);
   assert.equal(kinds.code, 0, kinds.stderr);
   assert.deepEqual(
     kinds.stdout.trim().split('\n').map((line) => line.split('\t')[0]),
     FAULT_KINDS.map((kind) => kind.type),
   );
   const added = async (args: string[]) => {
-    const run = await lapis(['fault', ...args]);
+    const run = await lapisCli(server, ['fault', ...args]);
     assert.equal(run.code, 0, run.stderr);
     const fault = (await faults.list()).find((each) => each.id === run.stdout.trim());
     assert.ok(fault, run.stdout);
@@ -394,7 +375,7 @@ test('lapis fault kinds, start-task-hang, preempt, resource-file-failure and out
   const spotPool = uniqueId('CliSpot');
   await addPoolAndWait(server.batch, spotPool, { targetDedicatedNodes: 0, targetLowPriorityNodes: 1 });
   assert.deepEqual(await added(['preempt', spotPool, '--duration', 'PT1H']), { type: 'preemption', poolId: spotPool, duration: 'PT1H', durationMs: 3_600_000 });
-  const refused = await lapis(['fault', 'output-file-failure', '--code', 'Nope']);
+  const refused = await lapisCli(server, ['fault', 'output-file-failure', '--code', 'Nope']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /InvalidPropertyValue: .*code/);
 });
