@@ -103,6 +103,8 @@ export class InjectedFaults implements FaultInjection {
 
   /** Ends every fault, so that a stopping server waits for no held restart or delayed provisioning. */
   endAll(): void {
+    // A hung start task is not set going by the server's stop.
+    this.nodes.dropAllHeldRuns();
     for (const faults of this.byAccount.values()) for (const entry of faults.values()) entry.remove();
     this.byAccount.clear();
   }

@@ -201,6 +201,11 @@ export class NodeFaults {
     };
   }
 
+  /** The server stops: the runs holds keep go nowhere. */
+  dropAllHeldRuns(): void {
+    for (const rule of this.runHolds.keys()) this.runHolds.set(rule, []);
+  }
+
   /** The node restarted or left: the runs kept from it are gone with it. */
   private dropHeldRuns(nodeId: string): void {
     for (const [rule, held] of this.runHolds) this.runHolds.set(rule, held.filter((run) => run.nodeId !== nodeId));

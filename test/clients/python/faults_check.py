@@ -12,6 +12,7 @@ batch = batch_client()
 session = SharedKeyCredentials(ENV["BATCH_ACCOUNT"], ENV["BATCH_KEY"]).signed_session()
 URL = ENV["BATCH_URL"].rstrip("/")
 POOL_ID, JOB_ID = unique("py-faults-pool"), unique("py-faults-job")
+SPOT_POOL_ID = unique("py-faults-spot")
 
 
 def inject_fault(fault):
@@ -43,8 +44,31 @@ def refused_bad_fault():
     ensure(response.json()["code"] == "InvalidPropertyValue")
 
 
+def spot_node_is_preempted_and_restored():
+    spot = ubuntu_pool(SPOT_POOL_ID, 0)
+    spot.target_low_priority_nodes = 1
+    batch.pool.add(spot)
+    node = wait_for("the spot node idle", lambda: next((n for n in batch.compute_node.list(SPOT_POOL_ID) if n.state == batchmodels.ComputeNodeState.idle), None))
+    fault = inject_fault({"type": "preemption", "poolId": SPOT_POOL_ID})
+    ensure(batch.compute_node.get(SPOT_POOL_ID, node.id).state == batchmodels.ComputeNodeState.preempted)
+    counts = next(c for c in batch.account.list_pool_node_counts() if c.pool_id == SPOT_POOL_ID)
+    ensure(counts.low_priority.preempted == 1, counts.low_priority)
+    ensure(batch.pool.get(SPOT_POOL_ID).current_low_priority_nodes == 1, "a preempted node still counts")
+    ensure(session.delete(URL + "/lapis/faults/" + fault["id"]).status_code == 200)
+    wait_for("the spot node restored", lambda: batch.compute_node.get(SPOT_POOL_ID, node.id).state == batchmodels.ComputeNodeState.idle)
+
+
+def kinds_are_listed():
+    kinds = session.get(URL + "/lapis/faults/kinds").json()["value"]
+    ensure({"startTaskHang", "preemption", "resourceFileFailure", "outputFileFailure"} <= {kind["type"] for kind in kinds}, kinds)
+    ensure(all(kind["description"] for kind in kinds))
+
+
 check("taskFailure injected from Python is what azure-batch reads", task_failure_is_reported)
+check("a Spot node preempted from Python shows preempted, counted, then restored", spot_node_is_preempted_and_restored)
+check("the kinds of fault are listed", kinds_are_listed)
 check("a bad fault is refused with InvalidPropertyValue", refused_bad_fault)
 batch.job.delete(JOB_ID)
 batch.pool.delete(POOL_ID)
+batch.pool.delete(SPOT_POOL_ID)
 finish()
