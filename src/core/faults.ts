@@ -6,17 +6,21 @@
 import { batchErrors } from './errors.js';
 import { parseDuration } from './time.js';
 
-/** Each kind of fault, with what it does in a sentence (a dashboard's buttons, `GET /lapis/faults/kinds`). */
+/**
+ * Each kind of fault, with what it does in a sentence (a dashboard's buttons, `GET /lapis/faults/kinds`),
+ * and whether a restarted server still has it: a fault aimed at runs or allocations is stored; one aimed
+ * at a node's present state is not, since a restart starts every node again (server/injected-faults.ts).
+ */
 export const FAULT_KINDS = [
-  { type: 'nodeUnusable', description: 'The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.' },
-  { type: 'heartbeatLoss', description: "The node's heartbeats stop for a while: unknown, its tasks requeued; heard again, it is back in service." },
-  { type: 'startTaskFailure', description: "The next start tasks on the pool's nodes fail with an exit code or a failure code." },
-  { type: 'startTaskHang', description: "The next start tasks on the pool's nodes never finish: with waitForSuccess the node stays waitingForStartTask." },
-  { type: 'preemption', description: "The pool's Spot/low-priority nodes are preempted: their tasks requeued, restored when the capacity returns." },
-  { type: 'taskFailure', description: 'The next task launches fail before their command starts, with the failure code given.' },
-  { type: 'resourceFileFailure', description: "The next tasks' resource file downloads fail (BlobNotFound by default), as a missing blob does." },
-  { type: 'outputFileFailure', description: "The next tasks' output file uploads fail (FileUploadContainerNotFound by default), as a missing container does." },
-  { type: 'allocationDelay', description: "The pool's nodes take longer to allocate while the fault lasts." },
+  { type: 'nodeUnusable', description: 'The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.', survivesRestart: false },
+  { type: 'heartbeatLoss', description: "The node's heartbeats stop for a while: unknown, its tasks requeued; heard again, it is back in service.", survivesRestart: false },
+  { type: 'startTaskFailure', description: "The next start tasks on the pool's nodes fail with an exit code or a failure code.", survivesRestart: true },
+  { type: 'startTaskHang', description: "The next start tasks on the pool's nodes never finish: with waitForSuccess the node stays waitingForStartTask.", survivesRestart: true },
+  { type: 'preemption', description: "The pool's Spot/low-priority nodes are preempted: their tasks requeued, restored when the capacity returns.", survivesRestart: false },
+  { type: 'taskFailure', description: 'The next task launches fail before their command starts, with the failure code given.', survivesRestart: true },
+  { type: 'resourceFileFailure', description: "The next tasks' resource file downloads fail (BlobNotFound by default), as a missing blob does.", survivesRestart: true },
+  { type: 'outputFileFailure', description: "The next tasks' output file uploads fail (FileUploadContainerNotFound by default), as a missing container does.", survivesRestart: true },
+  { type: 'allocationDelay', description: "The pool's nodes take longer to allocate while the fault lasts.", survivesRestart: true },
 ] as const;
 export type FaultType = (typeof FAULT_KINDS)[number]['type'];
 export const FAULT_TYPES: readonly FaultType[] = FAULT_KINDS.map((kind) => kind.type);

@@ -26,14 +26,19 @@
 //
 // Each fault is an event (resource `fault`) when added, each time it acts
 // (`fired`) and when removed. A fault acts only on runs and nodes of the
-// account that added it. Faults live in memory: a restarted server has none.
+// account that added it.
+//
+// Faults aimed at runs and allocations (FAULT_KINDS' survivesRestart) are
+// stored, with what they have left, and a restarted server takes them up
+// again before it starts its nodes (restore). Those aimed at a node's present
+// state are not: a restart starts every node again, which ends them.
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { batchErrors } from '../core/errors.js';
 import type { StateChange } from '../core/events.js';
-import { RESOURCE_FILE_FAILURES, type FaultInjection, type FaultSpec, type InjectedFault, type ResourceFileFailureCode } from '../core/faults.js';
-import type { NodePlacement, TaskRun } from '../core/ports.js';
+import { FAULT_KINDS, RESOURCE_FILE_FAILURES, type FaultInjection, type FaultSpec, type InjectedFault, type ResourceFileFailureCode } from '../core/faults.js';
+import type { FaultRepository, NodePlacement, TaskRun } from '../core/ports.js';
 import { formatTimestamp } from '../core/time.js';
 import type { NodeFaults, RunEnding } from './node-faults.js';
 
@@ -54,6 +59,8 @@ interface Entry {
   remove: () => void;
 }
 
+const lasting = (fault: InjectedFault) => FAULT_KINDS.some((kind) => kind.type === fault.type && kind.survivesRestart);
+
 const same = (a: string | undefined, b: string) => a === undefined || a.toLowerCase() === b.toLowerCase();
 
 /** What a fault acted on, as its `fired` event names it. */
@@ -67,6 +74,7 @@ export class InjectedFaults implements FaultInjection {
   constructor(
     private readonly nodes: NodeFaults,
     private readonly targets: FaultTargets,
+    private readonly stored: FaultRepository,
     private readonly now: () => Date,
     private readonly logger: Logger,
   ) {}
@@ -80,6 +88,7 @@ export class InjectedFaults implements FaultInjection {
     const { remove, firedNow } = this.apply(account, fault);
     faults.set(fault.id, { fault, remove });
     this.byAccount.set(key, faults);
+    this.store(account, fault);
     this.event(account, fault, 'added', scope);
     for (const target of firedNow ?? []) this.fired(account, fault, target);
     this.logger.info({ account, fault }, 'fault injected');
@@ -97,11 +106,27 @@ export class InjectedFaults implements FaultInjection {
     if (!entry) throw batchErrors.resourceNotFound();
     faults?.delete(id);
     entry.remove();
+    if (lasting(entry.fault)) this.stored.delete(account, id);
     this.event(account, entry.fault, 'deleted', {});
     this.logger.info({ account, faultId: id }, 'fault removed');
   }
 
-  /** Ends every fault, so that a stopping server waits for no held restart or delayed provisioning. */
+  /**
+   * Takes up the stored faults of a previous server (before the nodes start
+   * again, so that their first runs meet them): each is an `added` event again,
+   * with `restored: true`.
+   */
+  restore(): void {
+    for (const { account, fault } of this.stored.listAll()) {
+      const key = account.toLowerCase();
+      const faults = this.byAccount.get(key) ?? new Map<string, Entry>();
+      faults.set(fault.id, { fault, remove: this.apply(account, fault).remove });
+      this.byAccount.set(key, faults);
+      this.event(account, fault, 'added', { poolId: 'poolId' in fault ? fault.poolId : undefined, jobId: 'jobId' in fault ? fault.jobId : undefined }, true);
+    }
+  }
+
+  /** Ends every fault (the stored ones stay stored), so that a stopping server waits for no held restart or delayed provisioning. */
   endAll(): void {
     // A hung start task is not set going by the server's stop.
     this.nodes.dropAllHeldRuns();
@@ -109,7 +134,11 @@ export class InjectedFaults implements FaultInjection {
     this.byAccount.clear();
   }
 
-  private event(account: string, fault: InjectedFault, change: 'added' | 'fired' | 'deleted', target: Target): void {
+  private store(account: string, fault: InjectedFault): void {
+    if (lasting(fault)) this.stored.put(account, fault);
+  }
+
+  private event(account: string, fault: InjectedFault, change: 'added' | 'fired' | 'deleted', target: Target, restored = false): void {
     const defined = Object.fromEntries(Object.entries(target).filter(([, value]) => value !== undefined)) as Target;
     this.targets.record({
       time: formatTimestamp(this.now()),
@@ -117,7 +146,7 @@ export class InjectedFaults implements FaultInjection {
       resource: 'fault',
       change,
       ...defined,
-      detail: { faultId: fault.id, type: fault.type, ...(fault.remaining !== undefined ? { remaining: fault.remaining } : {}) },
+      detail: { faultId: fault.id, type: fault.type, ...(fault.remaining !== undefined ? { remaining: fault.remaining } : {}), ...(restored ? { restored } : {}) },
     });
   }
 
@@ -223,6 +252,7 @@ export class InjectedFaults implements FaultInjection {
   private spend(account: string, fault: InjectedFault, run: TaskRun): boolean {
     if (!fault.remaining) return false;
     fault.remaining -= 1;
+    this.store(account, fault);
     this.fired(account, fault, runTarget(run));
     return true;
   }

@@ -214,6 +214,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
             restorePreempted: (placement) => scheduler?.restorePreempted(placement),
             record: (change) => stateEvents.record(change),
           },
+          store.faults,
           () => clock.now(),
           logger,
         )
@@ -303,6 +304,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const blobPort = new URL(blobUrl).port;
 
+    // Before the nodes start again: their first runs meet the faults a previous server had.
+    injectedFaults?.restore();
     recoverSaying(stateEvents, logger, () => scheduler?.recover());
     ready = true;
 

@@ -8,6 +8,9 @@
 import type { BatchServiceModels } from '@azure/batch';
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { lapisCli, refusal } from '../fixtures/fault-api.js';
 import { DEV_ACCOUNT, DEV_STORAGE } from '../../src/config/config.js';
@@ -340,6 +343,48 @@ test('a bad new fault is refused naming its field', async () => {
   assert.match(stray.message, /exitCode/);
 });
 
+
+test('faults aimed at runs survive a restart with what they have left; a node fault ends with the server', { timeout: 120_000 }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-faults-'));
+  const first = await startTestServer({ dataDir, config: { faults: true } });
+  let second: TestServer | undefined;
+  try {
+    const firstFaults = new FaultClient(first.batch, first.lapis.batchUrl);
+    const spotPool = uniqueId('RestartSpot');
+    const jobId = uniqueId('RestartJob');
+    await addPoolAndWait(first.batch, spotPool, { targetDedicatedNodes: 0, targetLowPriorityNodes: 1 });
+    await first.batch.job.add({ id: jobId, poolInfo: { poolId: spotPool } });
+    const counted = await firstFaults.add({ type: 'taskFailure', jobId, count: 2, failureInfo: { code: 'CommandLaunchFailed' } });
+    await first.batch.task.add(jobId, { id: 'before', commandLine: '/bin/true' });
+    assert.equal((await waitForTaskState(first.batch, jobId, 'before', 'completed')).executionInfo?.failureInfo?.code, 'CommandLaunchFailed');
+    await firstFaults.add({ type: 'preemption', poolId: spotPool });
+    await first.stop();
+
+    second = await startTestServer({ dataDir, config: { faults: true } });
+    const restarted = second;
+    const restartedFaults = new FaultClient(restarted.batch, restarted.lapis.batchUrl);
+    assert.deepEqual(
+      (await restartedFaults.list()).map((fault) => [fault.id, fault.type, fault.remaining]),
+      [[counted.id, 'taskFailure', 1]],
+      'the counted fault with what it had left; the preemption ended with the server',
+    );
+    const restored = restarted.lapis.events.recent(DEV_ACCOUNT.name, 0).find((event) => event.resource === 'fault' && event.change === 'added');
+    assert.deepEqual({ faultId: restored?.detail?.faultId, restored: restored?.detail?.restored }, { faultId: counted.id, restored: true });
+    // The preempted node started again with the server, as every node does.
+    await waitFor(async () => ((await restarted.batch.computeNode.list(spotPool)).every((node) => node.state === 'idle') ? true : undefined), { what: 'the node back' });
+    await restarted.batch.task.add(jobId, { id: 'after', commandLine: '/bin/true' });
+    assert.equal((await waitForTaskState(restarted.batch, jobId, 'after', 'completed')).executionInfo?.failureInfo?.code, 'CommandLaunchFailed');
+    await restarted.batch.task.add(jobId, { id: 'free', commandLine: '/bin/true' });
+    assert.equal((await waitForTaskState(restarted.batch, jobId, 'free', 'completed')).executionInfo?.result, 'success');
+    await restartedFaults.remove(counted.id);
+    await restarted.stop();
+    second = await startTestServer({ dataDir, config: { faults: true } });
+    assert.deepEqual(await new FaultClient(second.batch, second.lapis.batchUrl).list(), [], 'a removed fault stays removed');
+  } finally {
+    await second?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
 
 test('lapis fault kinds, start-task-hang, preempt, resource-file-failure and output-file-failure send what the API reads', { timeout: 60_000 }, async () => {
   const kinds = await lapisCli(server, ['fault', 'kinds']);
