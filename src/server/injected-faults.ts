@@ -66,6 +66,13 @@ const same = (a: string | undefined, b: string) => a === undefined || a.toLowerC
 /** What a fault acted on, as its `fired` event names it. */
 type Target = Pick<StateChange, 'poolId' | 'nodeId' | 'jobId' | 'taskId'>;
 
+/** What a fault is aimed at, as its `added` event names it. */
+const scopeOf = (fault: InjectedFault): Target => ({
+  poolId: 'poolId' in fault ? fault.poolId : undefined,
+  nodeId: 'nodeId' in fault ? fault.nodeId : undefined,
+  jobId: 'jobId' in fault ? fault.jobId : undefined,
+});
+
 const runTarget = (run: TaskRun): Target => ({ poolId: run.poolId, nodeId: run.nodeId, ...(run.kind === 'startTask' ? {} : { jobId: run.jobId, taskId: run.taskId }) });
 
 export class InjectedFaults implements FaultInjection {
@@ -80,16 +87,12 @@ export class InjectedFaults implements FaultInjection {
   ) {}
 
   add(account: string, spec: FaultSpec): InjectedFault {
-    const key = account.toLowerCase();
     const fault: InjectedFault = { id: randomUUID(), created: formatTimestamp(this.now()), ...spec, ...('count' in spec ? { remaining: spec.count } : {}) };
-    const faults = this.byAccount.get(key) ?? new Map<string, Entry>();
-    const scope = { poolId: 'poolId' in spec ? spec.poolId : undefined, nodeId: 'nodeId' in spec ? spec.nodeId : undefined, jobId: 'jobId' in spec ? spec.jobId : undefined };
     // A bad target throws here, before anything is laid or recorded.
     const { remove, firedNow } = this.apply(account, fault);
-    faults.set(fault.id, { fault, remove });
-    this.byAccount.set(key, faults);
+    this.keep(account, fault, remove);
     this.store(account, fault);
-    this.event(account, fault, 'added', scope);
+    this.event(account, fault, 'added', scopeOf(fault));
     for (const target of firedNow ?? []) this.fired(account, fault, target);
     this.logger.info({ account, fault }, 'fault injected');
     return { ...fault };
@@ -118,12 +121,16 @@ export class InjectedFaults implements FaultInjection {
    */
   restore(): void {
     for (const { account, fault } of this.stored.listAll()) {
-      const key = account.toLowerCase();
-      const faults = this.byAccount.get(key) ?? new Map<string, Entry>();
-      faults.set(fault.id, { fault, remove: this.apply(account, fault).remove });
-      this.byAccount.set(key, faults);
-      this.event(account, fault, 'added', { poolId: 'poolId' in fault ? fault.poolId : undefined, jobId: 'jobId' in fault ? fault.jobId : undefined }, true);
+      this.keep(account, fault, this.apply(account, fault).remove);
+      this.event(account, fault, 'added', scopeOf(fault), true);
     }
+  }
+
+  private keep(account: string, fault: InjectedFault, remove: () => void): void {
+    const key = account.toLowerCase();
+    const faults = this.byAccount.get(key) ?? new Map<string, Entry>();
+    faults.set(fault.id, { fault, remove });
+    this.byAccount.set(key, faults);
   }
 
   /** Ends every fault (the stored ones stay stored), so that a stopping server waits for no held restart or delayed provisioning. */
