@@ -8,22 +8,81 @@ import { parseDuration } from './time.js';
 
 /**
  * Each kind of fault, with what it does in a sentence (a dashboard's buttons, `GET /lapis/faults/kinds`),
- * and whether a restarted server still has it: a fault aimed at runs or allocations is stored; one aimed
- * at a node's present state is not, since a restart starts every node again (server/injected-faults.ts).
+ * whether a restarted server still has it (a fault aimed at runs or allocations is stored; one aimed at a
+ * node's present state is not, since a restart starts every node again: server/injected-faults.ts), and
+ * the fields its body may have besides `type` (parseFaultSpec refuses any other) and must have.
  */
 export const FAULT_KINDS = [
-  { type: 'nodeUnusable', description: 'The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.', survivesRestart: false },
-  { type: 'heartbeatLoss', description: "The node's heartbeats stop for a while: unknown, its tasks requeued; heard again, it is back in service.", survivesRestart: false },
-  { type: 'startTaskFailure', description: "The next start tasks on the pool's nodes fail with an exit code or a failure code.", survivesRestart: true },
-  { type: 'startTaskHang', description: "The next start tasks on the pool's nodes never finish: with waitForSuccess the node stays waitingForStartTask.", survivesRestart: true },
-  { type: 'preemption', description: "The pool's Spot/low-priority nodes are preempted: their tasks requeued, restored when the capacity returns.", survivesRestart: false },
-  { type: 'taskFailure', description: 'The next task launches fail before their command starts, with the failure code given.', survivesRestart: true },
-  { type: 'resourceFileFailure', description: "The next tasks' resource file downloads fail (BlobNotFound by default), as a missing blob does.", survivesRestart: true },
-  { type: 'outputFileFailure', description: "The next tasks' output file uploads fail (FileUploadContainerNotFound by default), as a missing container does.", survivesRestart: true },
-  { type: 'allocationDelay', description: "The pool's nodes take longer to allocate while the fault lasts.", survivesRestart: true },
+  {
+    type: 'nodeUnusable',
+    description: 'The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.',
+    survivesRestart: false,
+    fields: ['poolId', 'nodeId'],
+    required: ['poolId', 'nodeId'],
+  },
+  {
+    type: 'heartbeatLoss',
+    description: "The node's heartbeats stop for a while: unknown, its tasks requeued; heard again, it is back in service.",
+    survivesRestart: false,
+    fields: ['poolId', 'nodeId', 'duration'],
+    required: ['poolId', 'nodeId', 'duration'],
+  },
+  {
+    type: 'startTaskFailure',
+    description: "The next start tasks on the pool's nodes fail with an exit code or a failure code.",
+    survivesRestart: true,
+    fields: ['poolId', 'count', 'exitCode', 'failureInfo'],
+    required: ['poolId'],
+  },
+  {
+    type: 'startTaskHang',
+    description: "The next start tasks on the pool's nodes never finish: with waitForSuccess the node stays waitingForStartTask.",
+    survivesRestart: true,
+    fields: ['poolId', 'count'],
+    required: ['poolId'],
+  },
+  {
+    type: 'preemption',
+    description: "The pool's Spot/low-priority nodes are preempted: their tasks requeued, restored when the capacity returns.",
+    survivesRestart: false,
+    fields: ['poolId', 'nodeId', 'duration'],
+    required: ['poolId'],
+  },
+  {
+    type: 'taskFailure',
+    description: 'The next task launches fail before their command starts, with the failure code given.',
+    survivesRestart: true,
+    fields: ['poolId', 'jobId', 'count', 'failureInfo'],
+    required: ['failureInfo'],
+  },
+  {
+    type: 'resourceFileFailure',
+    description: "The next tasks' resource file downloads fail (BlobNotFound by default), as a missing blob does.",
+    survivesRestart: true,
+    fields: ['poolId', 'jobId', 'count', 'code'],
+    required: [],
+  },
+  {
+    type: 'outputFileFailure',
+    description: "The next tasks' output file uploads fail (FileUploadContainerNotFound by default), as a missing container does.",
+    survivesRestart: true,
+    fields: ['poolId', 'jobId', 'count', 'code'],
+    required: [],
+  },
+  {
+    type: 'allocationDelay',
+    description: "The pool's nodes take longer to allocate while the fault lasts.",
+    survivesRestart: true,
+    fields: ['poolId', 'duration'],
+    required: ['poolId', 'duration'],
+  },
 ] as const;
 export type FaultType = (typeof FAULT_KINDS)[number]['type'];
 export const FAULT_TYPES: readonly FaultType[] = FAULT_KINDS.map((kind) => kind.type);
+
+function fieldsOf(type: FaultType): readonly string[] {
+  return ['type', ...(FAULT_KINDS.find((kind) => kind.type === type)?.fields ?? [])];
+}
 
 /** The codes a resource file download fails with in a real node (agent/resource-files.ts), and their messages. */
 export const RESOURCE_FILE_FAILURES = {
@@ -243,13 +302,13 @@ export function parseFaultSpec(raw: unknown): FaultSpec {
   const type = text(body, 'type', true);
   switch (type) {
     case 'nodeUnusable':
-      refuseOthers(body, ['type', 'poolId', 'nodeId']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true) };
     case 'heartbeatLoss':
-      refuseOthers(body, ['type', 'poolId', 'nodeId', 'duration']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true), ...durationOf(body) };
     case 'startTaskFailure': {
-      refuseOthers(body, ['type', 'poolId', 'count', 'exitCode', 'failureInfo']);
+      refuseOthers(body, fieldsOf(type));
       const poolId = text(body, 'poolId', true);
       const count = whole(body, 'count', 1, 1, MAX_COUNT);
       if (body.failureInfo !== undefined) {
@@ -261,24 +320,24 @@ export function parseFaultSpec(raw: unknown): FaultSpec {
       return { type, poolId, count, exitCode };
     }
     case 'startTaskHang':
-      refuseOthers(body, ['type', 'poolId', 'count']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), count: whole(body, 'count', 1, 1, MAX_COUNT) };
     case 'preemption': {
-      refuseOthers(body, ['type', 'poolId', 'nodeId', 'duration']);
+      refuseOthers(body, fieldsOf(type));
       const nodeId = text(body, 'nodeId', false);
       return { type, poolId: text(body, 'poolId', true), ...(nodeId ? { nodeId } : {}), ...(body.duration !== undefined ? durationOf(body) : {}) };
     }
     case 'taskFailure':
-      refuseOthers(body, ['type', 'poolId', 'jobId', 'count', 'failureInfo']);
+      refuseOthers(body, fieldsOf(type));
       return { type, ...runFilters(body), count: whole(body, 'count', 1, 1, MAX_COUNT), failureInfo: failureInfoOf(body, 'failureInfo', 'The task could not be started (injected).') };
     case 'resourceFileFailure':
-      refuseOthers(body, ['type', 'poolId', 'jobId', 'count', 'code']);
+      refuseOthers(body, fieldsOf(type));
       return { type, ...runFilters(body), count: whole(body, 'count', 1, 1, MAX_COUNT), code: codeOf(body, RESOURCE_FILE_FAILURES, 'BlobNotFound') };
     case 'outputFileFailure':
-      refuseOthers(body, ['type', 'poolId', 'jobId', 'count', 'code']);
+      refuseOthers(body, fieldsOf(type));
       return { type, ...runFilters(body), count: whole(body, 'count', 1, 1, MAX_COUNT), code: codeOf(body, OUTPUT_FILE_FAILURES, 'FileUploadContainerNotFound') };
     case 'allocationDelay':
-      refuseOthers(body, ['type', 'poolId', 'duration']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), ...durationOf(body) };
     default:
       throw batchErrors.invalidPropertyValue('type', `The value must be one of ${FAULT_TYPES.join(', ')}.`);

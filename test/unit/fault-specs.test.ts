@@ -21,6 +21,19 @@ test('each kind is listed once, with a description', () => {
   for (const kind of FAULT_KINDS) assert.ok(kind.description.endsWith('.'), kind.type);
 });
 
+test("each kind's required fields are the ones a body is refused without, and a field it does not list is refused", () => {
+  const valid: Record<string, unknown> = { poolId: 'p', nodeId: 'n', jobId: 'j', duration: 'PT1S', count: 1, failureInfo: { code: 'X' }, code: undefined, exitCode: 2 };
+  for (const kind of FAULT_KINDS) {
+    const body = Object.fromEntries([['type', kind.type], ...kind.fields.filter((field) => field !== 'failureInfo' || kind.type === 'taskFailure').map((field) => [field, valid[field]])]);
+    assert.doesNotThrow(() => parseFaultSpec(body), kind.type);
+    for (const field of kind.required) {
+      const { [field]: _left, ...without } = body;
+      assert.equal(refusedField(without), field, `${kind.type} without ${field}`);
+    }
+    assert.equal(refusedField({ ...body, notAField: 1 }), 'notAField', kind.type);
+  }
+});
+
 test('the new kinds are read with their defaults', () => {
   assert.deepEqual(parseFaultSpec({ type: 'startTaskHang', poolId: 'p' }), { type: 'startTaskHang', poolId: 'p', count: 1 });
   assert.deepEqual(parseFaultSpec({ type: 'preemption', poolId: 'p' }), { type: 'preemption', poolId: 'p' });
