@@ -37,7 +37,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { batchErrors } from '../core/errors.js';
 import type { StateChange } from '../core/events.js';
-import { FAULT_KINDS, RESOURCE_FILE_FAILURES, type FaultInjection, type FaultSpec, type InjectedFault, type ResourceFileFailureCode } from '../core/faults.js';
+import { FAULT_KINDS, RESOURCE_FILE_FAILURES, type FaultInjection, type FaultSpec, type InjectedFault, type InjectedTransferFailure, type ResourceFileFailureCode } from '../core/faults.js';
 import type { FaultRepository, NodePlacement, TaskRun } from '../core/ports.js';
 import { formatTimestamp } from '../core/time.js';
 import type { NodeFaults, RunEnding } from './node-faults.js';
@@ -73,10 +73,21 @@ const scopeOf = (fault: InjectedFault): Target => ({
   jobId: 'jobId' in fault ? fault.jobId : undefined,
 });
 
+/** The run is of the account, and of the pool and job the fault names (when it names them). */
+const aimedAt = (account: string, fault: InjectedFault, run: TaskRun) =>
+  same(account, run.account) && same('poolId' in fault ? fault.poolId : undefined, run.poolId) && same('jobId' in fault ? fault.jobId : undefined, run.jobId);
+
+/** A retry reuses its working directory and downloads nothing. */
+const downloadsFiles = (run: TaskRun) => run.resourceFiles.length > 0 && !run.isRetry;
+
+const failingTransfers = (run: TaskRun, failure: InjectedTransferFailure): TaskRun => ({ ...run, injectedFailure: { ...run.injectedFailure, ...failure } });
+
 const runTarget = (run: TaskRun): Target => ({ poolId: run.poolId, nodeId: run.nodeId, ...(run.kind === 'startTask' ? {} : { jobId: run.jobId, taskId: run.taskId }) });
 
 export class InjectedFaults implements FaultInjection {
   private readonly byAccount = new Map<string, Map<string, Entry>>();
+  /** Set by endAll: a stopping server restores no preempted node. */
+  private stopping = false;
 
   constructor(
     private readonly nodes: NodeFaults,
@@ -135,7 +146,8 @@ export class InjectedFaults implements FaultInjection {
 
   /** Ends every fault (the stored ones stay stored), so that a stopping server waits for no held restart or delayed provisioning. */
   endAll(): void {
-    // A hung start task is not set going by the server's stop.
+    // A hung start task is not set going, nor a preempted node restored, by the server's stop.
+    this.stopping = true;
     this.nodes.dropAllHeldRuns();
     for (const faults of this.byAccount.values()) for (const entry of faults.values()) entry.remove();
     this.byAccount.clear();
@@ -184,23 +196,20 @@ export class InjectedFaults implements FaultInjection {
         timer.unref();
         return { remove: heard, firedNow: [{ poolId: fault.poolId, nodeId: fault.nodeId }] };
       }
-      case 'startTaskFailure':
-        return { remove: this.takeRuns(account, fault, (run) => run.kind === 'startTask' && same(account, run.account) && same(fault.poolId, run.poolId), () =>
-          fault.failureInfo ? { failureInfo: fault.failureInfo } : { exitCode: fault.exitCode },
-        ) };
+      case 'startTaskFailure': {
+        const ending = (): RunEnding => (fault.failureInfo ? { failureInfo: fault.failureInfo } : { exitCode: fault.exitCode });
+        return { remove: this.takeRuns(account, fault, (run) => run.kind === 'startTask' && aimedAt(account, fault, run), ending) };
+      }
       case 'startTaskHang':
-        return { remove: this.nodes.addRunHold((run) => run.kind === 'startTask' && same(account, run.account) && same(fault.poolId, run.poolId) && this.spend(account, fault, run)) };
+        return { remove: this.nodes.addRunHold((run) => run.kind === 'startTask' && aimedAt(account, fault, run) && this.spend(account, fault, run)) };
       case 'preemption':
         return this.preempt(account, fault);
       case 'taskFailure': {
-        const matches = (run: TaskRun) => run.kind === 'task' && same(account, run.account) && same(fault.poolId, run.poolId) && same(fault.jobId, run.jobId);
+        const matches = (run: TaskRun) => run.kind === 'task' && aimedAt(account, fault, run);
         const code = fault.failureInfo.code;
         // A resource file code on a run that downloads some fails on its node, as the real one does: with its FilePath and ResourceUrl.
-        const downloads = (run: TaskRun) => Object.hasOwn(RESOURCE_FILE_FAILURES, code) && run.resourceFiles.length > 0 && !run.isRetry;
-        const onNode = this.changeRuns(account, fault, (run) => matches(run) && downloads(run), (run) => ({
-          ...run,
-          injectedFailure: { ...run.injectedFailure, resourceFiles: code as ResourceFileFailureCode },
-        }));
+        const downloads = (run: TaskRun) => Object.hasOwn(RESOURCE_FILE_FAILURES, code) && downloadsFiles(run);
+        const onNode = this.changeRuns(account, fault, (run) => matches(run) && downloads(run), (run) => failingTransfers(run, { resourceFiles: code as ResourceFileFailureCode }));
         const taken = this.takeRuns(account, fault, (run) => matches(run) && !downloads(run), () => ({ failureInfo: fault.failureInfo }));
         return {
           remove: () => {
@@ -209,20 +218,15 @@ export class InjectedFaults implements FaultInjection {
           },
         };
       }
-      case 'resourceFileFailure':
-        return { remove: this.changeRuns(
-          account,
-          fault,
-          (run) => same(account, run.account) && same(fault.poolId, run.poolId) && (fault.jobId === undefined || (run.kind !== 'startTask' && same(fault.jobId, run.jobId))) && run.resourceFiles.length > 0 && !run.isRetry,
-          (run) => ({ ...run, injectedFailure: { ...run.injectedFailure, resourceFiles: fault.code } }),
-        ) };
-      case 'outputFileFailure':
-        return { remove: this.changeRuns(
-          account,
-          fault,
-          (run) => run.kind === 'task' && same(account, run.account) && same(fault.poolId, run.poolId) && same(fault.jobId, run.jobId) && run.outputFiles.length > 0,
-          (run) => ({ ...run, injectedFailure: { ...run.injectedFailure, outputFiles: fault.code } }),
-        ) };
+      case 'resourceFileFailure': {
+        // A start task has no job: a fault limited to a job leaves it.
+        const matches = (run: TaskRun) => aimedAt(account, fault, run) && !(fault.jobId !== undefined && run.kind === 'startTask') && downloadsFiles(run);
+        return { remove: this.changeRuns(account, fault, matches, (run) => failingTransfers(run, { resourceFiles: fault.code })) };
+      }
+      case 'outputFileFailure': {
+        const matches = (run: TaskRun) => run.kind === 'task' && aimedAt(account, fault, run) && run.outputFiles.length > 0;
+        return { remove: this.changeRuns(account, fault, matches, (run) => failingTransfers(run, { outputFiles: fault.code })) };
+      }
       case 'allocationDelay':
         return {
           remove: this.nodes.addProvisionDelay((placement: NodePlacement) => {
@@ -242,6 +246,7 @@ export class InjectedFaults implements FaultInjection {
       if (restored) return;
       restored = true;
       clearTimeout(timer);
+      if (this.stopping) return;
       for (const placement of preempted) this.targets.restorePreempted(placement);
     };
     const timer = fault.durationMs === undefined ? undefined : setTimeout(restore, fault.durationMs);

@@ -307,13 +307,19 @@ test("the fault API needs the account's signature: none is refused, and so is a 
   assert.equal((await faults.list()).length, before);
 });
 
-test('a server stops at once with a recovery restart held and a provisioning delayed by faults', { timeout: 60_000 }, async () => {
+test('a server stops at once with a recovery restart held, a provisioning delayed, a start task hung and a node preempted by faults', { timeout: 60_000 }, async () => {
   const stopping = await startTestServer({ config: { faults: true, nodeHeartbeatTimeoutMs: 1_000 } });
   try {
     const client = new FaultClient(stopping.batch, stopping.lapis.batchUrl);
     const poolId = uniqueId('StopPool');
-    await addPoolAndWait(stopping.batch, poolId);
-    const [node] = await stopping.batch.computeNode.list(poolId);
+    await addPoolAndWait(stopping.batch, poolId, { targetLowPriorityNodes: 1 });
+    const nodes = await stopping.batch.computeNode.list(poolId);
+    const node = nodes.find((each) => each.isDedicated);
+    await client.add({ type: 'preemption', poolId });
+    const hungPool = uniqueId('StopHang');
+    await client.add({ type: 'startTaskHang', poolId: hungPool });
+    await stopping.batch.pool.add(poolSpec(hungPool, { startTask: { commandLine: '/bin/true', waitForSuccess: true } }));
+    await waitFor(async () => ((await stopping.batch.computeNode.list(hungPool)).some((each) => each.state === 'waitingforstarttask') ? true : undefined), { what: 'a hung start task' });
     await client.add({ type: 'heartbeatLoss', poolId, nodeId: node?.id as string, duration: 'PT1H' });
     await client.add({ type: 'allocationDelay', poolId, duration: 'PT1H' });
     await stopping.batch.pool.resize(poolId, { targetDedicatedNodes: 2 });
