@@ -79,7 +79,7 @@ export function addFaultCommand(program: Command): void {
       fault
         .command('task-failure')
         .description('The next task launches fail before their command starts, with the failure info code given.')
-        .requiredOption('--code <code>', 'the Batch failure code, e.g. ResourceFileDownloadFailed')
+        .requiredOption('--code <code>', 'the Batch failure code, e.g. CommandLaunchFailed or BlobNotFound')
         .option('--pool <id>', "only tasks on this pool's nodes")
         .option('--job <id>', "only this job's tasks"),
     ),

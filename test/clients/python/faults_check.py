@@ -24,13 +24,13 @@ def inject_fault(fault):
 def task_failure_is_reported():
     batch.pool.add(ubuntu_pool(POOL_ID, 1))
     batch.job.add(batchmodels.JobAddParameter(id=JOB_ID, pool_info=batchmodels.PoolInformation(pool_id=POOL_ID)))
-    fault = inject_fault({"type": "taskFailure", "jobId": JOB_ID, "failureInfo": {"code": "ResourceFileDownloadFailed"}})
+    fault = inject_fault({"type": "taskFailure", "jobId": JOB_ID, "failureInfo": {"code": "CommandLaunchFailed"}})
     batch.task.add(JOB_ID, batchmodels.TaskAddParameter(id="failed", command_line="/bin/true"))
     batch.task.add(JOB_ID, batchmodels.TaskAddParameter(id="after", command_line="/bin/true"))
     wait_tasks_completed(batch, JOB_ID)
     failed, after = batch.task.get(JOB_ID, "failed"), batch.task.get(JOB_ID, "after")
     ensure(failed.execution_info.result == batchmodels.TaskExecutionResult.failure)
-    ensure(failed.execution_info.failure_info.code == "ResourceFileDownloadFailed", failed.execution_info.failure_info.code)
+    ensure(failed.execution_info.failure_info.code == "CommandLaunchFailed", failed.execution_info.failure_info.code)
     ensure(failed.execution_info.failure_info.category == batchmodels.ErrorCategory.user_error)
     ensure(after.execution_info.result == batchmodels.TaskExecutionResult.success, "the fault took one launch only")
     listed = session.get(URL + "/lapis/faults").json()["value"]
