@@ -334,7 +334,7 @@ export class NodeAgent {
     }
     await writeCertificates(path.join(taskDirectory, 'certs'), run.certificates, owner, this.root);
     try {
-      if (!run.isRetry) await downloadResourceFiles(run.resourceFiles, workingDirectory, owner, this.root);
+      if (!run.isRetry) await downloadResourceFiles(run.resourceFiles, workingDirectory, owner, this.root, run.injectedFailure?.resourceFiles);
     } catch (error) {
       if (error instanceof ResourceFileError) return ended({ failureInfo: error.failureInfo });
       throw error;
@@ -471,6 +471,7 @@ export class NodeAgent {
       clock: this.options.clock,
       signal: entry.aborter.signal,
       nodeRoot: this.root,
+      injected: run.injectedFailure?.outputFiles,
     });
     // The exit code stays; an earlier failure (maxWallClockTime) stays the task's failureInfo.
     return { ...outcome, failureInfo: outcome.failureInfo ?? uploadFailure, endTime: formatTimestamp(this.options.clock()) };

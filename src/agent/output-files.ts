@@ -28,6 +28,7 @@ import type { BlobHTTPHeaders, BlockBlobUploadStreamOptions, ContainerClient } f
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import type { OutputFile, TaskFailureInfo } from '../core/common.js';
+import { OUTPUT_FILE_FAILURES, type OutputFileFailureCode } from '../core/faults.js';
 import { componentsUnder, openForAppend, withDirectory, type DirectoryHandle } from './no-follow.js';
 import { collectOutputFiles, inside, OutputPatternError, type Collection, type TaskPaths } from './output-file-patterns.js';
 import { redactSas } from './resource-files.js';
@@ -39,12 +40,7 @@ export const FILE_UPLOAD_CODES = {
   misc: 'FileUploadMiscError',
 } as const;
 
-const MESSAGES: Record<string, string> = {
-  [FILE_UPLOAD_CODES.containerNotFound]: 'One of the specified Azure container(s) was not found while attempting to upload an output file',
-  [FILE_UPLOAD_CODES.accessDenied]: 'Access to one of the specified Azure container(s) was denied while attempting to upload an output file',
-  [FILE_UPLOAD_CODES.timedOut]: 'A timeout occurred while attempting to upload an output file',
-  [FILE_UPLOAD_CODES.misc]: 'An unexpected error occurred while attempting to upload an output file',
-};
+const MESSAGES: Record<string, string> = OUTPUT_FILE_FAILURES;
 
 const UPLOAD_TIMEOUT_MS = 30 * 60_000;
 const UPLOAD_BLOCK_SIZE = 4 * 1024 * 1024;
@@ -183,6 +179,8 @@ export interface UploadRequest extends TaskPaths {
    * are opened from it without following links. Default: the task directory.
    */
   nodeRoot?: string;
+  /** lapis serve --faults: the first upload fails with this code, as a real failure of it does (logs, failure info). */
+  injected?: OutputFileFailureCode;
 }
 
 /**
@@ -290,6 +288,10 @@ async function uploadAll(request: UploadRequest, out: UploadLog, err: UploadLog)
         continue;
       }
       try {
+        if (request.injected) {
+          fail(request.injected, spec, file.source, destination, `${MESSAGES[request.injected]} (injected fault)`);
+          break;
+        }
         const size = (await handle.stat()).size;
         const started = Date.now();
         await container

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { TaskFailureInfo } from '../core/common.js';
+import { RESOURCE_FILE_FAILURES, type ResourceFileFailureCode } from '../core/faults.js';
 import type { ResolvedResourceFile } from '../core/ports.js';
 import { componentsUnder, withDirectory, writeFileReplacing } from './no-follow.js';
 
@@ -73,9 +74,9 @@ async function downloadHttp(file: ResolvedResourceFile & { httpUrl: string }, wo
   } catch (error) {
     throw failure('BlobDownloadMiscError', `Failed to download the resource file: ${(error as Error).message}`, file);
   }
-  if (response.status === 404) throw failure('BlobNotFound', 'The specified blob does not exist.', file);
+  if (response.status === 404) throw failure('BlobNotFound', RESOURCE_FILE_FAILURES.BlobNotFound, file);
   if (response.status === 403 || response.status === 401) {
-    throw failure('BlobAccessDenied', 'Access for one of the specified Azure Blob(s) is denied', file);
+    throw failure('BlobAccessDenied', RESOURCE_FILE_FAILURES.BlobAccessDenied, file);
   }
   if (!response.ok || !response.body) throw failure('BlobDownloadMiscError', `The download failed with HTTP status ${response.status}.`, file);
   try {
@@ -100,8 +101,8 @@ async function downloadContainer(file: ResolvedResourceFile & { containerUrl: st
   } catch (error) {
     if (error instanceof ResourceFileError) throw error;
     const status = (error as { statusCode?: number }).statusCode;
-    if (status === 404) throw failure('ResourceContainerNotFound', 'The specified container does not exist.', file);
-    if (status === 403 || status === 401) throw failure('ResourceContainerAccessDenied', 'Access to the specified container is denied.', file);
+    if (status === 404) throw failure('ResourceContainerNotFound', RESOURCE_FILE_FAILURES.ResourceContainerNotFound, file);
+    if (status === 403 || status === 401) throw failure('ResourceContainerAccessDenied', RESOURCE_FILE_FAILURES.ResourceContainerAccessDenied, file);
     throw failure('ResourceContainerListMiscError', `Failed to download the container's blobs: ${(error as Error).message}`, file);
   }
 }
@@ -110,9 +111,17 @@ async function downloadContainer(file: ResolvedResourceFile & { containerUrl: st
  * Downloads the files into `workingDirectory`. `root` is a trusted directory
  * above it (the node root; by default the working directory itself) from
  * which every directory on the way is opened without following links.
+ * `injected` (lapis serve --faults) fails the first file's download with that code, as a real failure of it.
  */
-export async function downloadResourceFiles(files: ResolvedResourceFile[], workingDirectory: string, owner?: Owner, root: string = workingDirectory): Promise<void> {
+export async function downloadResourceFiles(
+  files: ResolvedResourceFile[],
+  workingDirectory: string,
+  owner?: Owner,
+  root: string = workingDirectory,
+  injected?: ResourceFileFailureCode,
+): Promise<void> {
   for (const file of files) {
+    if (injected) throw failure(injected, RESOURCE_FILE_FAILURES[injected], file);
     // A multi-instance task's commonResourceFiles go to the task directory, the parent of wd/.
     const directory = file.inTaskDirectory ? path.dirname(workingDirectory) : workingDirectory;
     if (file.httpUrl) await downloadHttp({ ...file, httpUrl: file.httpUrl }, directory, owner, root);

@@ -16,7 +16,11 @@ export type FaultRequest =
   | { type: 'nodeUnusable'; poolId: string; nodeId: string }
   | { type: 'heartbeatLoss'; poolId: string; nodeId: string; duration: string }
   | { type: 'startTaskFailure'; poolId: string; count?: number; exitCode?: number; failureInfo?: FailureInfoRequest }
+  | { type: 'startTaskHang'; poolId: string; count?: number }
+  | { type: 'preemption'; poolId: string; nodeId?: string; duration?: string }
   | { type: 'taskFailure'; poolId?: string; jobId?: string; count?: number; failureInfo: FailureInfoRequest }
+  | { type: 'resourceFileFailure'; poolId?: string; jobId?: string; count?: number; code?: string }
+  | { type: 'outputFileFailure'; poolId?: string; jobId?: string; count?: number; code?: string }
   | { type: 'allocationDelay'; poolId: string; duration: string };
 
 /** A fault as the server answers it: the request as it reads it, its id, and the runs a counted fault has left to take. */
@@ -41,6 +45,11 @@ export class FaultClient {
 
   async add(fault: FaultRequest): Promise<InjectedFault> {
     return (await this.send('POST', '/lapis/faults', fault)) as InjectedFault;
+  }
+
+  /** Each kind of fault the server offers and what it does. */
+  async kinds(): Promise<{ type: string; description: string }[]> {
+    return ((await this.send('GET', '/lapis/faults/kinds')) as { value: { type: string; description: string }[] }).value;
   }
 
   async list(): Promise<InjectedFault[]> {

@@ -79,7 +79,7 @@ export function addFaultCommand(program: Command): void {
       fault
         .command('task-failure')
         .description('The next task launches fail before their command starts, with the failure info code given.')
-        .requiredOption('--code <code>', 'the Batch failure code, e.g. ResourceFileDownloadFailed')
+        .requiredOption('--code <code>', 'the Batch failure code, e.g. CommandLaunchFailed or BlobNotFound')
         .option('--pool <id>', "only tasks on this pool's nodes")
         .option('--job <id>', "only this job's tasks"),
     ),
@@ -92,10 +92,56 @@ export function addFaultCommand(program: Command): void {
     }),
   );
   adding(
+    fault
+      .command('start-task-hang')
+      .description("The next start tasks on the pool's nodes never finish (waitForSuccess: the node stays waitingForStartTask) until the fault is removed.")
+      .argument('<poolId>')
+      .option('--count <n>', 'how many start tasks hang (default 1)'),
+    ([poolId], options: FailureOptions) => ({ type: 'startTaskHang', poolId: poolId as string, ...countOf(options) }),
+  );
+  adding(
+    fault
+      .command('preempt')
+      .description("Preempt the pool's Spot/low-priority nodes (or --node): their tasks requeued; restored after --duration or when the fault is removed.")
+      .argument('<poolId>')
+      .option('--node <id>', 'only this node')
+      .option('--duration <duration>', 'when the capacity returns, an ISO-8601 duration, e.g. PT1M (default: when the fault is removed)'),
+    ([poolId], options: { node?: string; duration?: string }) => ({
+      type: 'preemption',
+      poolId: poolId as string,
+      ...(options.node ? { nodeId: options.node } : {}),
+      ...(options.duration ? { duration: options.duration } : {}),
+    }),
+  );
+  const transferFailure = (name: string, type: 'resourceFileFailure' | 'outputFileFailure', what: string, code: string) =>
+    adding(
+      fault
+        .command(name)
+        .description(`The next tasks' ${what} fail on their node, as a real failure does (default code ${code}).`)
+        .option('--code <code>', `the Batch failure code (default ${code})`)
+        .option('--pool <id>', "only runs on this pool's nodes")
+        .option('--job <id>', "only this job's tasks")
+        .option('--count <n>', 'how many runs fail (default 1)'),
+      (_args, options: FailureOptions & { pool?: string; job?: string }) => ({
+        type,
+        ...(options.pool ? { poolId: options.pool } : {}),
+        ...(options.job ? { jobId: options.job } : {}),
+        ...(options.code ? { code: options.code } : {}),
+        ...countOf(options),
+      }),
+    );
+  transferFailure('resource-file-failure', 'resourceFileFailure', 'resource file downloads', 'BlobNotFound');
+  transferFailure('output-file-failure', 'outputFileFailure', 'output file uploads', 'FileUploadContainerNotFound');
+  adding(
     fault.command('allocation-delay').description("The pool's nodes take this much longer to allocate while the fault lasts.").argument('<poolId>').argument('<duration>', 'an ISO-8601 duration, e.g. PT30S'),
     ([poolId, duration]) => ({ type: 'allocationDelay', poolId: poolId as string, duration: duration as string }),
   );
 
+  addConnectionOptions(fault.command('kinds').description('Each kind of fault and what it does, one line each.')).action(async (options: ConnectionOptions) => {
+    await asClientCommand(async () => {
+      for (const kind of await faultClient(options).kinds()) process.stdout.write(`${kind.type}\t${kind.description}\n`);
+    });
+  });
   addConnectionOptions(fault.command('list').description("The account's faults, one JSON line each.")).action(async (options: ConnectionOptions) => {
     await asClientCommand(async () => {
       for (const each of await faultClient(options).list()) process.stdout.write(`${JSON.stringify(each)}\n`);

@@ -1,19 +1,21 @@
 // What Lapis tells about itself: one event per state change of a pool, node,
-// job or task, in one account. The server observes every write of those
+// job or task, in one account, and (lapis serve --faults) one when a fault is
+// added, fires or is removed. The server observes every write of those
 // resources in one place (server/observed-store.ts), logs each event and keeps
 // the recent ones per account for GET /lapis/events (api/lapis/). Events are
 // made from the record being written, never from another read.
 
-export type EventResource = 'pool' | 'node' | 'job' | 'task';
+export type EventResource = 'pool' | 'node' | 'job' | 'task' | 'fault';
 
 /**
  * - `added`: the resource was created (its first state);
  * - `state`: its state changed (for a pool, also its allocation state or targets: a resize);
  * - `retried`: a task's run failed and runs again (retryCount went up; it stays running);
  * - `requeued`: a task's run was lost (its node failed, the server restarted) and the task is active again;
- * - `deleted`: the resource is gone.
+ * - `fired`: a fault acted (on the run, node or pool the event names);
+ * - `deleted`: the resource is gone (a fault: removed).
  */
-export type EventChange = 'added' | 'state' | 'retried' | 'requeued' | 'deleted';
+export type EventChange = 'added' | 'state' | 'retried' | 'requeued' | 'fired' | 'deleted';
 
 export interface LapisEvent {
   /** Increases with every event of this server process; a client resumes after the last id it saw. */

@@ -6,8 +6,108 @@
 import { batchErrors } from './errors.js';
 import { parseDuration } from './time.js';
 
-export const FAULT_TYPES = ['nodeUnusable', 'heartbeatLoss', 'startTaskFailure', 'taskFailure', 'allocationDelay'] as const;
-export type FaultType = (typeof FAULT_TYPES)[number];
+/**
+ * Each kind of fault, with what it does in a sentence (a dashboard's buttons, `GET /lapis/faults/kinds`),
+ * whether a restarted server still has it (a fault aimed at runs or allocations is stored; one aimed at a
+ * node's present state is not, since a restart starts every node again: server/injected-faults.ts), and
+ * the fields its body may have besides `type` (parseFaultSpec refuses any other) and must have.
+ */
+export const FAULT_KINDS = [
+  {
+    type: 'nodeUnusable',
+    description: 'The node stops heartbeating and cannot be restarted: unknown, then unusable, its tasks requeued.',
+    survivesRestart: false,
+    fields: ['poolId', 'nodeId'],
+    required: ['poolId', 'nodeId'],
+  },
+  {
+    type: 'heartbeatLoss',
+    description: "The node's heartbeats stop for a while: unknown, its tasks requeued; heard again, it is back in service.",
+    survivesRestart: false,
+    fields: ['poolId', 'nodeId', 'duration'],
+    required: ['poolId', 'nodeId', 'duration'],
+  },
+  {
+    type: 'startTaskFailure',
+    description: "The next start tasks on the pool's nodes fail with an exit code or a failure code.",
+    survivesRestart: true,
+    fields: ['poolId', 'count', 'exitCode', 'failureInfo'],
+    required: ['poolId'],
+  },
+  {
+    type: 'startTaskHang',
+    description: "The next start tasks on the pool's nodes never finish: with waitForSuccess the node stays waitingForStartTask.",
+    survivesRestart: true,
+    fields: ['poolId', 'count'],
+    required: ['poolId'],
+  },
+  {
+    type: 'preemption',
+    description: "The pool's Spot/low-priority nodes are preempted: their tasks requeued, restored when the capacity returns.",
+    survivesRestart: false,
+    fields: ['poolId', 'nodeId', 'duration'],
+    required: ['poolId'],
+  },
+  {
+    type: 'taskFailure',
+    description: 'The next task launches fail before their command starts, with the failure code given.',
+    survivesRestart: true,
+    fields: ['poolId', 'jobId', 'count', 'failureInfo'],
+    required: ['failureInfo'],
+  },
+  {
+    type: 'resourceFileFailure',
+    description: "The next tasks' resource file downloads fail (BlobNotFound by default), as a missing blob does.",
+    survivesRestart: true,
+    fields: ['poolId', 'jobId', 'count', 'code'],
+    required: [],
+  },
+  {
+    type: 'outputFileFailure',
+    description: "The next tasks' output file uploads fail (FileUploadContainerNotFound by default), as a missing container does.",
+    survivesRestart: true,
+    fields: ['poolId', 'jobId', 'count', 'code'],
+    required: [],
+  },
+  {
+    type: 'allocationDelay',
+    description: "The pool's nodes take longer to allocate while the fault lasts.",
+    survivesRestart: true,
+    fields: ['poolId', 'duration'],
+    required: ['poolId', 'duration'],
+  },
+] as const;
+export type FaultType = (typeof FAULT_KINDS)[number]['type'];
+export const FAULT_TYPES: readonly FaultType[] = FAULT_KINDS.map((kind) => kind.type);
+
+function fieldsOf(type: FaultType): readonly string[] {
+  return ['type', ...(FAULT_KINDS.find((kind) => kind.type === type)?.fields ?? [])];
+}
+
+/** The codes a resource file download fails with in a real node (agent/resource-files.ts), and their messages. */
+export const RESOURCE_FILE_FAILURES = {
+  BlobNotFound: 'The specified blob does not exist.',
+  BlobAccessDenied: 'Access for one of the specified Azure Blob(s) is denied',
+  BlobDownloadMiscError: 'Failed to download the resource file.',
+  ResourceContainerNotFound: 'The specified container does not exist.',
+  ResourceContainerAccessDenied: 'Access to the specified container is denied.',
+} as const;
+export type ResourceFileFailureCode = keyof typeof RESOURCE_FILE_FAILURES;
+
+/** The codes an output file upload fails with in a real node (agent/output-files.ts), and their messages. */
+export const OUTPUT_FILE_FAILURES = {
+  FileUploadContainerNotFound: 'One of the specified Azure container(s) was not found while attempting to upload an output file',
+  FileUploadAccessDenied: 'Access to one of the specified Azure container(s) was denied while attempting to upload an output file',
+  FileUploadTimedOut: 'A timeout occurred while attempting to upload an output file',
+  FileUploadMiscError: 'An unexpected error occurred while attempting to upload an output file',
+} as const;
+export type OutputFileFailureCode = keyof typeof OUTPUT_FILE_FAILURES;
+
+/** What a run carries to its node when a fault makes its transfers fail there (TaskRun.injectedFailure): the node fails them as it fails real ones. */
+export interface InjectedTransferFailure {
+  resourceFiles?: ResourceFileFailureCode;
+  outputFiles?: OutputFileFailureCode;
+}
 
 /** A node's agent falls silent and the node cannot be restarted: `unknown`, then `unusable`, its tasks requeued. */
 export interface NodeUnusableFault {
@@ -34,6 +134,44 @@ export interface StartTaskFailureFault {
   failureInfo?: InjectedFailureInfo;
 }
 
+/** The next `count` start task runs on the pool's nodes never end (their node's agent is never given them) until the fault is removed, when they run; a node rebooted, reimaged or removed meanwhile drops its run. */
+export interface StartTaskHangFault {
+  type: 'startTaskHang';
+  poolId: string;
+  count: number;
+}
+
+/**
+ * The pool's Spot/low-priority nodes (or the one named) are preempted: `preempted`, their running tasks
+ * requeued; after `duration` (or when the fault is removed) the capacity returns and each is restored
+ * (starting, its start task, idle). Without a duration they stay preempted until the fault is removed.
+ */
+export interface PreemptionFault {
+  type: 'preemption';
+  poolId: string;
+  nodeId?: string;
+  duration?: string;
+  durationMs?: number;
+}
+
+/** The next `count` runs (on the pool, or of the job, when named) that download resource files fail on their first file with `code`. */
+export interface ResourceFileFailureFault {
+  type: 'resourceFileFailure';
+  poolId?: string;
+  jobId?: string;
+  count: number;
+  code: ResourceFileFailureCode;
+}
+
+/** The next `count` task runs (on the pool, or of the job, when named) that upload output files fail their first upload with `code`. */
+export interface OutputFileFailureFault {
+  type: 'outputFileFailure';
+  poolId?: string;
+  jobId?: string;
+  count: number;
+  code: OutputFileFailureCode;
+}
+
 /** The next `count` task launches (on the pool, or of the job, when named) fail before their command starts. */
 export interface TaskFailureFault {
   type: 'taskFailure';
@@ -56,9 +194,20 @@ export interface InjectedFailureInfo {
   category: 'usererror' | 'servererror';
   code: string;
   message: string;
+  /** Given by the server (not the request): those the real failure of the code carries, e.g. a resource file's FilePath and ResourceUrl. */
+  details?: { name: string; value: string }[];
 }
 
-export type FaultSpec = NodeUnusableFault | HeartbeatLossFault | StartTaskFailureFault | TaskFailureFault | AllocationDelayFault;
+export type FaultSpec =
+  | NodeUnusableFault
+  | HeartbeatLossFault
+  | StartTaskFailureFault
+  | StartTaskHangFault
+  | PreemptionFault
+  | TaskFailureFault
+  | ResourceFileFailureFault
+  | OutputFileFailureFault
+  | AllocationDelayFault;
 
 /** A fault as the API answers it: its spec, its id, and how many runs it has left to take (for counted faults). */
 export type InjectedFault = FaultSpec & { id: string; created: string; remaining?: number };
@@ -105,7 +254,14 @@ function failureInfoOf(body: Body, name: string, defaultMessage: string): Inject
   if (category !== 'usererror' && category !== 'servererror') throw batchErrors.invalidPropertyValue(`${name}.category`, 'The value must be usererror or servererror.');
   const code = text(info, 'code', false);
   if (code === undefined) throw batchErrors.missingRequiredProperty(`${name}.code`);
-  return { category, code, message: text(info, 'message', false) ?? defaultMessage };
+  return { category, code, message: text(info, 'message', false) ?? knownMessage(code) ?? defaultMessage };
+}
+
+/** The message a node gives with a failure code it produces itself. */
+function knownMessage(code: string): string | undefined {
+  if (Object.hasOwn(RESOURCE_FILE_FAILURES, code)) return RESOURCE_FILE_FAILURES[code as ResourceFileFailureCode];
+  if (Object.hasOwn(OUTPUT_FILE_FAILURES, code)) return OUTPUT_FILE_FAILURES[code as OutputFileFailureCode];
+  return undefined;
 }
 
 function refuseOthers(body: Body, allowed: readonly string[]): void {
@@ -115,10 +271,28 @@ function refuseOthers(body: Body, allowed: readonly string[]): void {
 
 function durationOf(body: Body): { duration: string; durationMs: number } {
   const duration = text(body, 'duration', true);
+  return { duration, durationMs: durationMsOf(duration) };
+}
+
+function durationMsOf(duration: string): number {
   const durationMs = parseDuration(duration);
   // setTimeout's limit: about 24.8 days.
   if (durationMs === undefined || durationMs > 2_147_483_647) throw batchErrors.invalidPropertyValue('duration', 'The value must be an ISO-8601 duration of at most 24 days, such as PT30S.');
-  return { duration, durationMs };
+  return durationMs;
+}
+
+function codeOf<C extends string>(body: Body, codes: Record<C, string>, fallback: C): C {
+  const code = text(body, 'code', false) ?? fallback;
+  if (!Object.hasOwn(codes, code)) throw batchErrors.invalidPropertyValue('code', `The value must be one of ${Object.keys(codes).join(', ')}.`);
+  return code as C;
+}
+
+/** The optional pool and job a counted fault is limited to. */
+function runFilters(body: Body): { poolId?: string; jobId?: string } {
+  return {
+    ...(body.poolId !== undefined ? { poolId: text(body, 'poolId', true) } : {}),
+    ...(body.jobId !== undefined ? { jobId: text(body, 'jobId', true) } : {}),
+  };
 }
 
 /** Reads a POST /lapis/faults body; a bad one is refused with the Batch error that names its field. */
@@ -128,13 +302,13 @@ export function parseFaultSpec(raw: unknown): FaultSpec {
   const type = text(body, 'type', true);
   switch (type) {
     case 'nodeUnusable':
-      refuseOthers(body, ['type', 'poolId', 'nodeId']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true) };
     case 'heartbeatLoss':
-      refuseOthers(body, ['type', 'poolId', 'nodeId', 'duration']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), nodeId: text(body, 'nodeId', true), ...durationOf(body) };
     case 'startTaskFailure': {
-      refuseOthers(body, ['type', 'poolId', 'count', 'exitCode', 'failureInfo']);
+      refuseOthers(body, fieldsOf(type));
       const poolId = text(body, 'poolId', true);
       const count = whole(body, 'count', 1, 1, MAX_COUNT);
       if (body.failureInfo !== undefined) {
@@ -145,17 +319,25 @@ export function parseFaultSpec(raw: unknown): FaultSpec {
       if (exitCode === 0) throw batchErrors.invalidPropertyValue('exitCode', 'A failed start task exits with a code other than 0.');
       return { type, poolId, count, exitCode };
     }
+    case 'startTaskHang':
+      refuseOthers(body, fieldsOf(type));
+      return { type, poolId: text(body, 'poolId', true), count: whole(body, 'count', 1, 1, MAX_COUNT) };
+    case 'preemption': {
+      refuseOthers(body, fieldsOf(type));
+      const nodeId = text(body, 'nodeId', false);
+      return { type, poolId: text(body, 'poolId', true), ...(nodeId ? { nodeId } : {}), ...(body.duration !== undefined ? durationOf(body) : {}) };
+    }
     case 'taskFailure':
-      refuseOthers(body, ['type', 'poolId', 'jobId', 'count', 'failureInfo']);
-      return {
-        type,
-        ...(body.poolId !== undefined ? { poolId: text(body, 'poolId', true) } : {}),
-        ...(body.jobId !== undefined ? { jobId: text(body, 'jobId', true) } : {}),
-        count: whole(body, 'count', 1, 1, MAX_COUNT),
-        failureInfo: failureInfoOf(body, 'failureInfo', 'The task could not be started (injected).'),
-      };
+      refuseOthers(body, fieldsOf(type));
+      return { type, ...runFilters(body), count: whole(body, 'count', 1, 1, MAX_COUNT), failureInfo: failureInfoOf(body, 'failureInfo', 'The task could not be started (injected).') };
+    case 'resourceFileFailure':
+      refuseOthers(body, fieldsOf(type));
+      return { type, ...runFilters(body), count: whole(body, 'count', 1, 1, MAX_COUNT), code: codeOf(body, RESOURCE_FILE_FAILURES, 'BlobNotFound') };
+    case 'outputFileFailure':
+      refuseOthers(body, fieldsOf(type));
+      return { type, ...runFilters(body), count: whole(body, 'count', 1, 1, MAX_COUNT), code: codeOf(body, OUTPUT_FILE_FAILURES, 'FileUploadContainerNotFound') };
     case 'allocationDelay':
-      refuseOthers(body, ['type', 'poolId', 'duration']);
+      refuseOthers(body, fieldsOf(type));
       return { type, poolId: text(body, 'poolId', true), ...durationOf(body) };
     default:
       throw batchErrors.invalidPropertyValue('type', `The value must be one of ${FAULT_TYPES.join(', ')}.`);

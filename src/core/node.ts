@@ -13,6 +13,8 @@
 //        ──(agent silent past the heartbeat timeout)──▶ unknown
 //   unknown ──(the provider restarts it)──▶ idle, or its start task again
 //   unknown ──(restart failed)──▶ unusable
+//   a Spot/low-priority node ──(its VM taken back)──▶ preempted, its tasks requeued
+//   preempted ──(capacity back)──▶ starting ──▶ idle, or its start task again
 //
 // A node runs up to the pool's taskSlotsPerNode task slots; it is `running`
 // while any slot is used and `idle` otherwise, or `offline` when its
@@ -177,6 +179,20 @@ export function expectsHeartbeat(node: ComputeNode): boolean {
 /** The server lost contact with the node's agent (Batch: `unknown`); its tasks were requeued, so it holds no slot. */
 export function markNodeLost(node: ComputeNode, now: Date): ComputeNode {
   return withState({ ...node, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'unknown', now);
+}
+
+/** States a Spot/low-priority node can be preempted in: it has a VM (not still being made, leaving, or already preempted). */
+const PREEMPTIBLE_STATES: ReadonlySet<ComputeNodeState> = new Set(['idle', 'running', 'offline', 'waitingforstarttask', 'starttaskfailed', 'unknown', 'unusable', 'rebooting', 'reimaging']);
+
+export function isPreemptible(node: ComputeNode): boolean {
+  return !node.isDedicated && PREEMPTIBLE_STATES.has(node.state);
+}
+
+/** Batch took a Spot/low-priority node's VM back (`preempted`): its tasks were requeued, so it holds no slot; it stays in the pool until restored. */
+export function markNodePreempted(node: ComputeNode, now: Date): ComputeNode {
+  if (!isPreemptible(node)) throw batchErrors.invalidPropertyValue('nodeId', `Only a Spot/low-priority node with a VM can be preempted; this node is ${node.isDedicated ? 'dedicated' : node.state}.`);
+  const { errors: _errors, ...rest } = node;
+  return withState({ ...rest, runningTasksCount: 0, runningTaskSlotsCount: 0 }, 'preempted', now);
 }
 
 /** A node that could not be started or restarted (Batch: `unusable`), with Batch's errors saying why: it runs nothing until it is removed or restarts. */

@@ -14,6 +14,7 @@ import type { NodeUsageSample } from './node-usage.js';
 import type { Task, TaskInternal, TaskRunOutcome, TaskState } from './task.js';
 import type { AutoUserScope, ElevationLevel, OutputFile, TaskFailureInfo } from './common.js';
 import type { FilterNode } from './odata/filter-ast.js';
+import type { InjectedFault, InjectedTransferFailure } from './faults.js';
 
 /** Defined beside the rule that makes it (core/application.ts); a port of the runs nodes are sent. */
 export type { NodeApplicationPackage } from './application.js';
@@ -335,7 +336,16 @@ export interface Store {
   readonly tasks: TaskRepository;
   readonly certificates: CertificateRepository;
   readonly applications: ApplicationRepository;
+  readonly faults: FaultRepository;
   close(): void;
+}
+
+/** Faults injected through /lapis/faults (lapis serve --faults) that a restarted server takes up again. */
+export interface FaultRepository {
+  /** Oldest first. */
+  listAll(): { account: string; fault: InjectedFault }[];
+  put(account: string, fault: InjectedFault): void;
+  delete(account: string, id: string): void;
 }
 
 /** Where package files live on the server: `<dataDir>/applications/<id>/<version>/` (store/packages/). */
@@ -454,6 +464,8 @@ export interface TaskRun extends TaskRunRef {
   outputNames?: { stdout: string; stderr: string };
   /** Runs in a container of this image (containerSettings on a container pool); its registry password is a secret. */
   container?: ContainerRun;
+  /** Set only by `lapis serve --faults` (core/faults.ts): the node fails these transfers as it fails real ones, with the code given. */
+  injectedFailure?: InjectedTransferFailure;
 }
 
 /** Which run a report is about: its reference, and for one instance of a multi-instance task, which instance and phase. Never the run's settings or secrets: a remote agent sends it as it is. */

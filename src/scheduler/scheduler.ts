@@ -188,6 +188,24 @@ export class Scheduler {
     }
   }
 
+  /** Spot capacity taken back (lapis serve --faults): the nodes are preempted (NodeService.preempt) and their runs stopped. */
+  preemptNodes(account: string, poolId: string, nodeId?: string): NodePlacement[] {
+    const { preempted, stop } = this.deps.nodes.preempt(account, poolId, nodeId);
+    this.stopRuns(stop);
+    return preempted;
+  }
+
+  /** The capacity is back: a node still preempted comes back on a fresh VM (starting, its start task, idle); one that cannot becomes unusable. */
+  restorePreempted(placement: NodePlacement): void {
+    if (!this.deps.nodes.restorePreempted(placement)) return;
+    this.deps.nodeWork.restart(
+      placement,
+      { wipe: true },
+      () => this.deps.nodes.markReady(placement),
+      (failure) => this.deps.nodes.markUnusable(placement, failure),
+    );
+  }
+
   /** Restarts a lost node through its provider; one that cannot be restarted becomes unusable. */
   private recoverNode(placement: NodePlacement): void {
     this.deps.nodeWork.restart(

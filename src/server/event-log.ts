@@ -133,7 +133,9 @@ function levelOf(event: LapisEvent): 'debug' | 'info' | 'warn' {
 /** One line a person reads: `task job-1/t-3 running → completed (exit 1, failure)`. */
 export function describe(event: LapisEvent): string {
   const name =
-    event.resource === 'task'
+    event.resource === 'fault'
+      ? `${event.detail?.type} ${event.detail?.faultId}`
+      : event.resource === 'task'
       ? `${event.jobId}/${event.taskId}`
       : event.resource === 'node'
         ? `${event.poolId}/${event.nodeId}`
@@ -144,7 +146,7 @@ export function describe(event: LapisEvent): string {
       ? poolResize
         ? `${event.detail?.previousAllocationState} → ${event.detail?.allocationState}`
         : `${event.previousState ?? '?'} → ${event.state}`
-      : event.change === 'added' && event.resource !== 'pool'
+      : event.change === 'added' && event.resource !== 'pool' && event.resource !== 'fault'
         ? `added, ${event.state}`
         : event.change;
   return `${event.resource} ${name} ${what}${detailText(event)}`;
@@ -165,5 +167,6 @@ function detailText(event: LapisEvent): string {
   if (detail.requeueCount !== undefined) parts.push(`requeue ${detail.requeueCount}`);
   if (event.change === 'retried') parts.push(`retry ${detail.retryCount}`);
   if (event.resource === 'task' && detail.nodeId !== undefined) parts.push(`on ${detail.nodeId}`);
+  if (event.resource === 'fault') parts.push(...[event.poolId, event.nodeId, event.jobId, event.taskId].filter((part) => part !== undefined).map(String));
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }

@@ -207,7 +207,19 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const buildServed = nodeFaults ? (providerEvents: NodeEvents) => nodeFaults.wrap(buildProvider, providerEvents) : buildProvider;
     const provider = options.wrapProvider ? options.wrapProvider(buildServed, events) : buildServed(events);
     const injectedFaults = nodeFaults
-      ? new InjectedFaults(nodeFaults, { nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node') }, () => clock.now(), logger)
+      ? new InjectedFaults(
+          nodeFaults,
+          {
+            nodeExists: (account, poolId, nodeId) => (!store.pools.get(account, poolId) ? 'no pool' : store.nodes.get(account, poolId, nodeId) ? 'yes' : 'no node'),
+            // Faults are added through the API, which listens only once the scheduler exists.
+            preempt: (account, poolId, nodeId) => scheduler?.preemptNodes(account, poolId, nodeId) ?? [],
+            restorePreempted: (placement) => scheduler?.restorePreempted(placement),
+            record: (change) => stateEvents.record(change),
+          },
+          store.faults,
+          () => clock.now(),
+          logger,
+        )
       : undefined;
     const nodeWork = new NodeExecutor(provider, logger);
     const context = new ServiceContext({
@@ -295,6 +307,8 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     batchUrl = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const blobPort = new URL(blobUrl).port;
 
+    // Before the nodes start again: their first runs meet the faults a previous server had.
+    injectedFaults?.restore();
     recoverSaying(stateEvents, logger, () => scheduler?.recover());
     ready = true;
 

@@ -10,9 +10,10 @@
 // Faults on the way out (heartbeats, outcomes) filter the events the real
 // provider is built with; faults on the way in decorate its methods. Every
 // fault is per node id and lasts until `heal(nodeId)` (or, for a failure or a
-// hold, until used or released). Rules (`addRunRule`, `addProvisionDelay`)
-// act on any node they match, until removed: `lapis serve --faults` builds
-// its admin API's faults from them (injected-faults.ts).
+// hold, until used or released). Rules (`addRunRule`, `addRunChange`,
+// `addRunHold`, `addProvisionDelay`) act on any node they match, until
+// removed: `lapis serve --faults` builds its admin API's faults from them
+// (injected-faults.ts).
 
 import { reportedRunOf, type NodeEvents, type NodeFileSystem, type NodePlacement, type NodeProvider, type NodeProviderWrapper, type TaskRun, type TaskRunRef, type TaskRunReport } from '../core/ports.js';
 import type { TaskRunOutcome } from '../core/task.js';
@@ -38,6 +39,12 @@ export type RunEnding = Omit<TaskRunOutcome, 'startTime' | 'endTime'>;
 /** Takes a run (answers how it ends) or leaves it to the provider (undefined). */
 export type RunRule = (run: TaskRun) => RunEnding | undefined;
 
+/** Changes a run on its way to the node (answers the run as the node gets it), or leaves it (undefined). */
+export type RunChange = (run: TaskRun) => TaskRun | undefined;
+
+/** Whether a hold keeps the run from its node. */
+export type RunHoldRule = (run: TaskRun) => boolean;
+
 /** How long a node's provisioning waits before it reaches the provider, or undefined for no wait. */
 export type ProvisionDelay = (placement: NodePlacement) => number | undefined;
 
@@ -54,6 +61,9 @@ export class NodeFaults {
   /** The events the real provider reports through (with the faults on the way out). */
   private reporting: NodeEvents | undefined;
   private readonly runRules = new Set<RunRule>();
+  private readonly runChanges = new Set<RunChange>();
+  /** Each hold's rule and the runs it keeps from their nodes. */
+  private readonly runHolds = new Map<RunHoldRule, TaskRun[]>();
   private readonly provisionDelays = new Map<ProvisionDelay, Set<PendingDelay>>();
   private readonly silent = new Set<string>();
   private readonly unreported = new Set<string>();
@@ -171,6 +181,58 @@ export class NodeFaults {
     return () => this.runRules.delete(rule);
   }
 
+  /** Runs the change matches reach the node changed (e.g. told to fail their transfers there). Returns the change's removal. */
+  addRunChange(change: RunChange): () => void {
+    this.runChanges.add(change);
+    return () => this.runChanges.delete(change);
+  }
+
+  /**
+   * Runs the rule matches are kept from their node (as an agent whose run
+   * never ends: no report comes). Returns the hold's end: the runs kept go to
+   * their nodes then, but for those of a node restarted or released since.
+   */
+  addRunHold(rule: RunHoldRule): () => void {
+    this.runHolds.set(rule, []);
+    return () => {
+      const held = this.runHolds.get(rule) ?? [];
+      this.runHolds.delete(rule);
+      for (const run of held) this.start(run);
+    };
+  }
+
+  /** The server stops: the runs holds keep go nowhere. */
+  dropAllHeldRuns(): void {
+    for (const rule of this.runHolds.keys()) this.runHolds.set(rule, []);
+  }
+
+  /** The node restarted or left: the runs kept from it are gone with it. */
+  private dropHeldRuns(nodeId: string): void {
+    for (const [rule, held] of this.runHolds) this.runHolds.set(rule, held.filter((run) => run.nodeId !== nodeId));
+  }
+
+  private heldByRule(run: TaskRun): boolean {
+    for (const [rule, held] of this.runHolds) {
+      if (!rule(run)) continue;
+      held.push(run);
+      return true;
+    }
+    return false;
+  }
+
+  private changed(run: TaskRun): TaskRun {
+    let current = run;
+    for (const change of this.runChanges) current = change(current) ?? current;
+    return current;
+  }
+
+  private start(run: TaskRun): void {
+    const running = this.running.get(run.nodeId) ?? new Map<string, TaskRun>();
+    running.set(runKey(run), run);
+    this.running.set(run.nodeId, running);
+    this.provider.runTask(run);
+  }
+
   /** Provisionings the delay matches wait that long first. Returns the delay's removal, which ends the waits under way. */
   addProvisionDelay(delay: ProvisionDelay): () => void {
     this.provisionDelays.set(delay, new Set());
@@ -249,20 +311,20 @@ export class NodeFaults {
       async releaseNode(placement: NodePlacement) {
         await faults.before('releaseNode', placement.nodeId);
         faults.running.delete(placement.nodeId);
+        faults.dropHeldRuns(placement.nodeId);
         await inner.releaseNode(placement);
       },
       async restartNode(placement: NodePlacement, options: { wipe: boolean }) {
         await faults.before('restartNode', placement.nodeId);
         faults.running.delete(placement.nodeId);
+        faults.dropHeldRuns(placement.nodeId);
         await inner.restartNode(placement, options);
       },
       runTask(run: TaskRun) {
         faults.given.set(run.nodeId, [...(faults.given.get(run.nodeId) ?? []), run]);
         if (faults.deaf.has(run.nodeId) || faults.takenByRule(run)) return;
-        const running = faults.running.get(run.nodeId) ?? new Map<string, TaskRun>();
-        running.set(runKey(run), run);
-        faults.running.set(run.nodeId, running);
-        inner.runTask(run);
+        const changed = faults.changed(run);
+        if (!faults.heldByRule(changed)) faults.start(changed);
       },
       async stopTask(run: TaskRunRef) {
         await faults.before('stopTask', run.nodeId);

@@ -80,15 +80,31 @@ class SignatureMemory {
 /** Wraps `inner` so that `report` hears every committed state change. */
 export function observeStateChanges(inner: Store, clock: Clock, report: (change: StateChange) => void): Store {
   let depth = 0;
-  let pending: StateChange[] = [];
+  let pending: (StateChange | undefined)[] = [];
+  /** Where each node's state change waits in `pending`. */
+  let pendingNodes = new Map<string, number>();
   let undo: Undo[] = [];
   const memory = new SignatureMemory(() => (depth > 0 ? undo : undefined));
+  const key = (...parts: string[]) => parts.join('\n').toLowerCase();
   const emit = (change: StateChange | undefined) => {
     if (!change) return;
-    if (depth > 0) pending.push(change);
-    else report(change);
+    if (depth === 0) return report(change);
+    // A node's states in between, inside one transaction, were never visible (a preempted or lost node's
+    // slots freed as its tasks are requeued, then its new state): one change from the first to the last.
+    if (change.resource === 'node' && change.change === 'state') {
+      const nodeKey = key(change.account, change.poolId ?? '', change.nodeId ?? '');
+      const earlier = pendingNodes.get(nodeKey);
+      if (earlier !== undefined) {
+        const first = pending[earlier];
+        pending[earlier] = undefined;
+        pendingNodes.delete(nodeKey);
+        if (first?.previousState === change.state) return;
+        change = { ...change, previousState: first?.previousState };
+      }
+      pendingNodes.set(nodeKey, pending.length);
+    }
+    pending.push(change);
   };
-  const key = (...parts: string[]) => parts.join('\n').toLowerCase();
   const now = () => formatTimestamp(clock.now());
 
   for (const { account, pool } of inner.pools.listAll()) memory.set(key(account), key(pool.id), poolSignature(pool));
@@ -203,6 +219,7 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
           for (const step of undo.reverse()) step();
           undo = [];
           pending = [];
+          pendingNodes = new Map();
         }
         throw error;
       } finally {
@@ -211,8 +228,9 @@ export function observeStateChanges(inner: Store, clock: Clock, report: (change:
       if (depth === 0) {
         const committed = pending;
         pending = [];
+        pendingNodes = new Map();
         undo = [];
-        for (const change of committed) report(change);
+        for (const change of committed) if (change) report(change);
       }
       return result;
     },

@@ -22,6 +22,8 @@ import {
   markNodeDeallocated,
   expectsHeartbeat,
   markNodeLost,
+  markNodePreempted,
+  isPreemptible,
   markNodeUnusable,
   updateNodeUser,
   isRestarting,
@@ -399,6 +401,51 @@ export class NodeService {
     });
     if (lost.length > 0) this.context.deps.signal.wake();
     return { lost, stop };
+  }
+
+  /**
+   * Spot/low-priority nodes whose VMs Batch took back (the named one, or
+   * every preemptible one of the pool): each is `preempted` and its running
+   * tasks go back to the queue (a requeue, never a retry), as Batch does. The
+   * node stays in the pool and counts in currentLowPriorityNodes until
+   * restorePreempted; the pool's targets do not change. Returns the nodes
+   * preempted and the runs to stop.
+   */
+  preempt(account: string, poolId: string, nodeId?: string): { preempted: NodePlacement[]; stop: TaskRunRef[] } {
+    const { store } = this.context;
+    const preempted: NodePlacement[] = [];
+    const stop: TaskRunRef[] = [];
+    store.transaction(() => {
+      if (!store.pools.get(account, poolId)) throw batchErrors.poolNotFound();
+      let records: NodeRecord[];
+      if (nodeId !== undefined) {
+        const record = store.nodes.get(account, poolId, nodeId);
+        if (!record) throw batchErrors.nodeNotFound();
+        records = [record];
+      } else {
+        records = store.nodes.listByPool(account, poolId).filter((record) => isPreemptible(record.node));
+        if (records.length === 0) throw batchErrors.invalidPropertyValue('poolId', 'The pool has no Spot/low-priority node that can be preempted (targetLowPriorityNodes, and a node that has started).');
+      }
+      for (const record of records) {
+        stop.push(...this.endTasksThen(record, 'requeue', ({ node, internal }) => ({ node: markNodePreempted(node, this.context.now()), internal })).stopped);
+        // The node comes back on a fresh VM: job preparation runs again.
+        this.preparation.forgetNode(account, record.node.id, true);
+        preempted.push({ account, poolId, nodeId: record.node.id });
+      }
+    });
+    this.context.deps.signal.wake();
+    return { preempted, stop };
+  }
+
+  /** The capacity is back: a node still preempted starts again (the caller restarts it, wiped, then calls markReady). False when it is no longer preempted. */
+  restorePreempted(placement: NodePlacement): boolean {
+    const { store } = this.context;
+    return store.transaction(() => {
+      const record = store.nodes.get(placement.account, placement.poolId, placement.nodeId);
+      if (!record || record.node.state !== 'preempted') return false;
+      store.nodes.update({ ...record, node: markNodeRestarting(record.node, this.context.now()) });
+      return true;
+    });
   }
 
   /** A lost node its provider could not restart, a node it could not start (e.g. no container image for its pool), or a reboot, reimage or deallocation that failed. */

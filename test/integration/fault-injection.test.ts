@@ -6,11 +6,10 @@
 
 import type { BatchServiceClient } from '@azure/batch';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { lapisCli, refusal } from '../fixtures/fault-api.js';
 import { DEV_ACCOUNT } from '../../src/config/config.js';
-import { FaultApiError, FaultClient } from '../../src/cli/fault-client.js';
+import { FaultClient } from '../../src/cli/fault-client.js';
 import { addPoolAndWait, poolSpec, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { signedRequest } from '../../src/testkit/signed-request.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
@@ -31,14 +30,6 @@ after(async () => {
   await server.stop();
 });
 
-async function refusal(work: Promise<unknown>): Promise<FaultApiError> {
-  const error = await work.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof FaultApiError, `expected the fault API to refuse, got ${String(error)}`);
-  return error;
-}
 
 async function nodeOf(poolId: string, state?: string) {
   return waitFor(async () => (await server.batch.computeNode.list(poolId)).find((node) => state === undefined || node.state === state), {
@@ -131,6 +122,16 @@ test('taskFailure: the next N task launches fail with the chosen code, as a task
   assert.deepEqual(await view('second'), await view('real'));
   assert.deepEqual(await view('third'), { state: 'completed', result: 'success', exitCode: 0, retryCount: 0, category: undefined, code: undefined });
   assert.equal((await faults.list()).find((each) => each.id === fault.id)?.remaining, 0);
+  const faultEvents = server.lapis.events.recent(DEV_ACCOUNT.name, 0).filter((event) => event.resource === 'fault' && event.detail?.faultId === fault.id);
+  assert.deepEqual(
+    faultEvents.map((event) => [event.change, event.taskId, event.detail?.remaining]),
+    [
+      ['added', undefined, 2],
+      ['fired', 'first', 1],
+      ['fired', 'second', 0],
+    ],
+    'an event when added and each time it fires',
+  );
   const counts = await server.batch.job.getTaskCounts(jobId);
   assert.equal(counts.taskCounts.failed, 3);
   assert.equal(counts.taskCounts.succeeded, 1);
@@ -243,20 +244,10 @@ test("an account sees and ends only its own faults, and cannot aim one at anothe
   assert.equal((await faults.list()).some((each) => each.id === mine.id), false);
 });
 
-/** `lapis …` as a user runs it, against the test server; its exit code and everything it printed. */
-async function lapis(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.resolve('bin/lapis.js'), ...args, '--url', server.lapis.batchUrl], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LAPIS_KEY: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
-}
 
 test('lapis fault adds (printing the id), lists and removes faults through the API, and says why one is refused', { timeout: 60_000 }, async () => {
   const jobId = uniqueId('CliFaultJob');
-  const added = await lapis(['fault', 'task-failure', '--code', 'ResourceFileDownloadFailed', '--category', 'servererror', '--job', jobId, '--count', '2']);
+  const added = await lapisCli(server, ['fault', 'task-failure', '--code', 'ResourceFileDownloadFailed', '--category', 'servererror', '--job', jobId, '--count', '2']);
   assert.equal(added.code, 0, added.stderr);
   const id = added.stdout.trim();
   const fault = (await faults.list()).find((each) => each.id === id);
@@ -264,18 +255,18 @@ test('lapis fault adds (printing the id), lists and removes faults through the A
     fault?.type === 'taskFailure' ? { type: fault.type, jobId: fault.jobId, remaining: fault.remaining, failureInfo: fault.failureInfo } : fault,
     { type: 'taskFailure', jobId, remaining: 2, failureInfo: { category: 'servererror', code: 'ResourceFileDownloadFailed', message: 'The task could not be started (injected).' } },
   );
-  const listed = await lapis(['fault', 'list']);
+  const listed = await lapisCli(server, ['fault', 'list']);
   assert.equal(listed.code, 0, listed.stderr);
   assert.ok(listed.stdout.split('\n').some((line) => line.includes(`"id":"${id}"`)), listed.stdout);
-  const removed = await lapis(['fault', 'remove', id]);
+  const removed = await lapisCli(server, ['fault', 'remove', id]);
   assert.equal(removed.code, 0, removed.stderr);
   assert.equal((await faults.list()).some((each) => each.id === id), false);
 
-  const refused = await lapis(['fault', 'allocation-delay', 'SomePool', '30 seconds']);
+  const refused = await lapisCli(server, ['fault', 'allocation-delay', 'SomePool', '30 seconds']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /InvalidPropertyValue: .*duration/);
 
-  const startTask = await lapis(['fault', 'start-task-failure', 'CliStartPool', '--exit-code', '4', '--count', '3']);
+  const startTask = await lapisCli(server, ['fault', 'start-task-failure', 'CliStartPool', '--exit-code', '4', '--count', '3']);
   assert.equal(startTask.code, 0, startTask.stderr);
   const startFault = (await faults.list()).find((each) => each.id === startTask.stdout.trim());
   assert.deepEqual(
@@ -283,11 +274,11 @@ test('lapis fault adds (printing the id), lists and removes faults through the A
     { poolId: 'CliStartPool', exitCode: 4, remaining: 3 },
   );
   await faults.remove(startTask.stdout.trim());
-  const delay = await lapis(['fault', 'allocation-delay', 'CliDelayPool', 'PT5M']);
+  const delay = await lapisCli(server, ['fault', 'allocation-delay', 'CliDelayPool', 'PT5M']);
   assert.equal(delay.code, 0, delay.stderr);
   assert.equal((await faults.list()).find((each) => each.id === delay.stdout.trim())?.durationMs, 300_000);
   await faults.remove(delay.stdout.trim());
-  const noPool = await lapis(['fault', 'node-unusable', 'CliNoSuchPool', 'tvmps_x_d']);
+  const noPool = await lapisCli(server, ['fault', 'node-unusable', 'CliNoSuchPool', 'tvmps_x_d']);
   assert.notEqual(noPool.code, 0);
   assert.match(noPool.stderr, /PoolNotFound/);
 });
@@ -316,13 +307,19 @@ test("the fault API needs the account's signature: none is refused, and so is a 
   assert.equal((await faults.list()).length, before);
 });
 
-test('a server stops at once with a recovery restart held and a provisioning delayed by faults', { timeout: 60_000 }, async () => {
+test('a server stops at once with a recovery restart held, a provisioning delayed, a start task hung and a node preempted by faults', { timeout: 60_000 }, async () => {
   const stopping = await startTestServer({ config: { faults: true, nodeHeartbeatTimeoutMs: 1_000 } });
   try {
     const client = new FaultClient(stopping.batch, stopping.lapis.batchUrl);
     const poolId = uniqueId('StopPool');
-    await addPoolAndWait(stopping.batch, poolId);
-    const [node] = await stopping.batch.computeNode.list(poolId);
+    await addPoolAndWait(stopping.batch, poolId, { targetLowPriorityNodes: 1 });
+    const nodes = await stopping.batch.computeNode.list(poolId);
+    const node = nodes.find((each) => each.isDedicated);
+    await client.add({ type: 'preemption', poolId });
+    const hungPool = uniqueId('StopHang');
+    await client.add({ type: 'startTaskHang', poolId: hungPool });
+    await stopping.batch.pool.add(poolSpec(hungPool, { startTask: { commandLine: '/bin/true', waitForSuccess: true } }));
+    await waitFor(async () => ((await stopping.batch.computeNode.list(hungPool)).some((each) => each.state === 'waitingforstarttask') ? true : undefined), { what: 'a hung start task' });
     await client.add({ type: 'heartbeatLoss', poolId, nodeId: node?.id as string, duration: 'PT1H' });
     await client.add({ type: 'allocationDelay', poolId, duration: 'PT1H' });
     await stopping.batch.pool.resize(poolId, { targetDedicatedNodes: 2 });

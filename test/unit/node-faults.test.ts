@@ -172,6 +172,47 @@ test('a run rule ends the runs it takes with its outcome, reported on a later tu
   assert.deepEqual(fake.calls, ['run n1 fine', 'run n1 doomed']);
 });
 
+test('a run change reaches the provider in place of the run it matches; removed, runs pass unchanged', () => {
+  const { faults, provider, fake } = setUp();
+  const reached: TaskRun[] = [];
+  fake.runTask = (given) => void reached.push(given);
+  const remove = faults.addRunChange((given) => (given.taskId === 'marked' ? { ...given, injectedFailure: { outputFiles: 'FileUploadMiscError' } } : undefined));
+  provider.runTask(run('n1', 'marked'));
+  provider.runTask(run('n1', 'plain'));
+  assert.deepEqual(
+    reached.map((given) => [given.taskId, given.injectedFailure?.outputFiles]),
+    [
+      ['marked', 'FileUploadMiscError'],
+      ['plain', undefined],
+    ],
+  );
+  remove();
+  provider.runTask(run('n1', 'marked'));
+  assert.equal(reached.at(-1)?.injectedFailure, undefined);
+});
+
+test('a run hold keeps the runs it matches from the provider until it ends; a node restarted or released meanwhile loses its held runs', async () => {
+  const { faults, provider, fake } = setUp();
+  const end = faults.addRunHold((given) => given.taskId === 'hung');
+  provider.runTask(run('n1', 'hung'));
+  provider.runTask(run('n2', 'hung'));
+  provider.runTask(run('n3', 'hung'));
+  provider.runTask(run('n1', 'free'));
+  assert.deepEqual(fake.calls, ['run n1 free']);
+  await provider.restartNode(placement('n2'), { wipe: false });
+  await provider.releaseNode(placement('n3'));
+  end();
+  assert.deepEqual(fake.calls, ['run n1 free', 'restart n2 false', 'release n3', 'run n1 hung'], "only the held run whose node kept going reaches it");
+  provider.runTask(run('n2', 'hung'));
+  assert.equal(fake.calls.at(-1), 'run n2 hung', 'an ended hold keeps nothing');
+
+  const again = faults.addRunHold(() => true);
+  provider.runTask(run('n1', 'stopping'));
+  faults.dropAllHeldRuns();
+  again();
+  assert.equal(fake.calls.at(-1), 'run n2 hung', 'dropped runs are not set going when the hold ends');
+});
+
 test('a provisioning delay holds the nodes it matches until it elapses or is removed; others pass at once', async () => {
   const { faults, provider, fake } = setUp();
   const remove = faults.addProvisionDelay((target) => (target.nodeId === 'slow' ? 60_000 : undefined));

@@ -2,12 +2,14 @@
 // over a real SQLite store: a change is reported once, after its
 // transaction commits; a write that changes no state reports nothing; a
 // transaction that throws reports nothing and leaves no belief behind; and a
-// task this process never saw (after a restart) is judged by its own stamps.
+// task this process never saw (after a restart) is judged by its own stamps;
+// a node's states in between, inside one transaction, are not told.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StateChange } from '../../src/core/events.js';
 import { createJob, type Job } from '../../src/core/job.js';
+import { newNode, type ComputeNode } from '../../src/core/node.js';
 import type { Store } from '../../src/core/ports.js';
 import { assignToNode, completeTask, createTask, requeueTask, type Task } from '../../src/core/task.js';
 import { observeStateChanges } from '../../src/server/observed-store.js';
@@ -95,4 +97,28 @@ test('after a restart, a task never seen is judged by its own stamps: a transiti
   const again = observeStateChanges(inner, { now: () => new Date(clockMs) }, (change) => changes.push(change));
   update(again, { ...requeued, displayName: 'touched', lastModified: tick().toISOString() });
   assert.equal(changes.length, 1, 'a write that is no transition tells nothing');
+});
+
+test("a node's states in between, inside one transaction, make one change from the first to the last; back where it began, none", () => {
+  const { store, changes } = setUp();
+  const node = newNode('n1', { vmSize: 'small', isDedicated: false }, tick());
+  const write = (state: ComputeNode['state']) => store.nodes.update({ account: ACCOUNT, poolId: 'p', node: { ...node, state, stateTransitionTime: tick().toISOString() }, internal: {} });
+  store.nodes.insert({ account: ACCOUNT, poolId: 'p', node: { ...node, state: 'running' }, internal: {} });
+  store.transaction(() => {
+    write('idle');
+    write('preempted');
+  });
+  store.transaction(() => {
+    write('starting');
+    write('preempted');
+  });
+  write('idle');
+  assert.deepEqual(
+    changes.filter((c) => c.resource === 'node').map((c) => [c.change, c.previousState, c.state]),
+    [
+      ['added', undefined, 'running'],
+      ['state', 'running', 'preempted'],
+      ['state', 'preempted', 'idle'],
+    ],
+  );
 });

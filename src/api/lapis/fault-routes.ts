@@ -2,6 +2,7 @@
 //
 //   POST   /lapis/faults        adds a fault (core/faults.ts reads the body): 201 and the fault
 //   GET    /lapis/faults        the caller's account's faults: {"value": [...]}
+//   GET    /lapis/faults/kinds  each kind of fault and what it does: {"value": [{type, description}]}
 //   DELETE /lapis/faults/{id}   ends one: 200
 //
 // SharedKey signed like any Batch request (app.ts authenticates first), each
@@ -11,7 +12,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { batchErrors } from '../../core/errors.js';
-import { parseFaultSpec, type FaultInjection } from '../../core/faults.js';
+import { FAULT_KINDS, parseFaultSpec, type FaultInjection } from '../../core/faults.js';
 import { parseJsonBody } from '../batch/wire.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -34,6 +35,10 @@ export function registerFaultRoutes(app: FastifyInstance, faults: FaultInjection
   app.get('/lapis/faults', { config: { operationId: 'Lapis_ListFaults' } }, async (request, reply) => {
     const { account, faults: injection } = accountOf(request);
     return send(reply, 200, { value: injection.list(account) });
+  });
+  app.get('/lapis/faults/kinds', { config: { operationId: 'Lapis_ListFaultKinds' } }, async (request, reply) => {
+    accountOf(request);
+    return send(reply, 200, { value: FAULT_KINDS });
   });
   app.delete('/lapis/faults/:faultId', { config: { operationId: 'Lapis_DeleteFault' } }, async (request, reply) => {
     const { account, faults: injection } = accountOf(request);

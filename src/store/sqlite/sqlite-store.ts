@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import type {
   ApplicationRepository,
+  FaultRepository,
   CertificateRepository,
   JobNodeStatusRepository,
   JobRepository,
@@ -29,6 +30,7 @@ import { decodeContinuation, PageQueries, pageOf, type Row } from './paging.js';
 import { numericId, SqliteTaskDependencies } from './task-dependencies.js';
 import { SqliteJobNodeStatus } from './job-node-status.js';
 import { SqliteUsage } from './usage.js';
+import { SqliteFaults } from './injected-faults.js';
 import { SqlitePools } from './pools.js';
 import { SqliteJobs } from './jobs.js';
 import { SqliteJobSchedules } from './job-schedules.js';
@@ -64,6 +66,7 @@ class SqliteStore implements Store {
   readonly tasks: TaskRepository;
   readonly certificates: CertificateRepository;
   readonly applications: ApplicationRepository;
+  readonly faults: FaultRepository;
 
   constructor(private readonly db: Database.Database) {
     this.pools = new SqlitePools(db);
@@ -75,6 +78,7 @@ class SqliteStore implements Store {
     this.tasks = new SqliteTasks(db);
     this.certificates = new SqliteCertificates(db);
     this.applications = new SqliteApplications(db);
+    this.faults = new SqliteFaults(db);
   }
 
   transaction<T>(work: () => T): T {
