@@ -44,6 +44,8 @@ import { parseJsonBody } from './wire.js';
 import { registerFaultRoutes } from '../lapis/fault-routes.js';
 import type { FaultInjection } from '../../core/faults.js';
 import { checkApiVersion, isAtLeast } from './versions.js';
+import { DASHBOARD_BATCH_PREFIX, gateDashboard, isDashboardRoute, registerDashboard } from '../dashboard/mount.js';
+import type { DashboardSessions } from '../dashboard/sessions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_PATH_SEGMENT = 1024;
@@ -64,6 +66,8 @@ export interface BatchApiOptions {
   insight: ServerInsight;
   /** The failure-injection API's faults (lapis serve --faults); without them /lapis/faults answers 404. */
   faults?: FaultInjection;
+  /** The web dashboard's sessions (/ui, api/dashboard/). */
+  dashboardSessions: DashboardSessions;
 }
 
 declare module 'fastify' {
@@ -230,6 +234,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   });
   registerInsightRoutes(app, options.insight);
   registerFaultRoutes(app, options.faults);
+  registerDashboard(app, { sessions: options.dashboardSessions, insight: options.insight, faults: options.faults, secure: options.https !== undefined });
 
   /**
    * A request to `<account>.<region>.batch.azure.com` (--azure-hostnames) is for that account, as in Azure, where
@@ -287,6 +292,8 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     // Judged by the matched route, so only GET /health and /metrics (in any case or with a trailing slash) are open.
     if (OPEN_PATHS.includes(request.routeOptions.url ?? '')) return;
+    // The dashboard signs in with its session cookie only (api/dashboard/mount.ts).
+    if (isDashboardRoute(request.routeOptions.url)) return gateDashboard(options.dashboardSessions, request, reply) ? undefined : reply;
     if (!authenticate(request, reply)) return reply;
   });
 
@@ -299,10 +306,11 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     );
   });
 
-  for (const operation of allOperations(options.services)) {
+  // Each operation also answers under /ui/api/batch for the dashboard's session: the same handler, services and replies.
+  for (const operation of allOperations(options.services)) for (const url of [operation.path, `${DASHBOARD_BATCH_PREFIX}${operation.path}`]) {
     app.route({
       method: operation.method,
-      url: operation.path,
+      url,
       config: { operationId: operation.id },
       handler: async (request, reply) => {
         const query = singleValuedQuery(request.query);
