@@ -100,10 +100,10 @@ export async function batchPage<T>(path: string, params: Params, from?: string):
   return { value: body.value ?? [], ...(link ? { next: new URL(link, location.href).pathname + new URL(link, location.href).search } : {}) };
 }
 
-/** Up to `limit` items of a Batch list, following its pages. */
-export async function batchList<T>(path: string, params: Params = {}, limit = 1000): Promise<T[]> {
+/** Up to `limit` items of a Batch list, following its pages (of at most `pageSize`: 1000 for most lists, 10 for some). */
+export async function batchList<T>(path: string, params: Params = {}, limit = 1000, pageSize = 1000): Promise<T[]> {
   const items: T[] = [];
-  let page = await batchPage<T>(path, { maxresults: Math.min(limit, 1000), ...params });
+  let page = await batchPage<T>(path, { maxresults: Math.min(limit, pageSize), ...params });
   items.push(...page.value);
   while (page.next && items.length < limit) {
     page = await batchPage<T>(path, {}, page.next);

@@ -35,7 +35,6 @@ export interface ComputeNode {
   totalTasksSucceeded?: number;
   startTask?: { commandLine?: string };
   startTaskInfo?: { state?: string; startTime?: string; endTime?: string; exitCode?: number; retryCount?: number; failureInfo?: FailureInfo };
-  recentTasks?: { taskUrl?: string; jobId?: string; taskId?: string; taskState?: string; executionInfo?: ExecutionInfo }[];
   errors?: { code?: string; message?: string }[];
 }
 

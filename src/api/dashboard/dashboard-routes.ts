@@ -33,7 +33,7 @@ function page(reply: FastifyReply, status: number, title: string, text: string, 
     .code(status)
     .header('Content-Type', 'text/html; charset=utf-8')
     .header('Content-Security-Policy', PAGE_POLICY)
-    .send(`<!doctype html><html><head><meta charset="utf-8">${meta}<title>${escape(title)}</title></head><body><p>${escape(text)}</p><p><a href="/ui">Open the dashboard</a></p></body></html>`);
+    .send(`<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${meta}<title>${escape(title)}</title></head><body><p>${escape(text)}</p><p><a href="/ui">Open the dashboard</a></p></body></html>`);
 }
 
 export function dashboardHandler(options: DashboardOptions) {

@@ -5,10 +5,27 @@ import { batchGet, batchList, batchPost, encode } from '../api';
 import { Action, Field, Loading, Section, State, useLoad } from '../components';
 import { when } from '../format';
 import { useLiveVersion } from '../live';
-import type { ComputeNode, NodeFile } from '../models';
+import type { ComputeNode, Job, NodeFile, Task } from '../models';
 import { FaultButtons } from './faults';
 import { LiveOutput } from './output';
 import { FileList } from './task';
+
+/** Jobs whose tasks the node view searches (the pool's most recent), and tasks shown of each. */
+const JOBS_SEARCHED = 50;
+const TASKS_PER_JOB = 50;
+
+/** The tasks that ran on the node: its pool's jobs' tasks whose nodeInfo names it (Batch keeps no per-node task list beyond recentTasks). */
+async function tasksRunOn(poolId: string, nodeId: string): Promise<{ jobId: string; task: Task }[]> {
+  const jobs = (await batchList<Job>('/jobs', { $filter: `poolInfo/poolId eq '${poolId.replace(/'/g, "''")}'`, $select: 'id,creationTime' }))
+    .sort((a, b) => (b.creationTime ?? '').localeCompare(a.creationTime ?? ''))
+    .slice(0, JOBS_SEARCHED);
+  const found = await Promise.all(
+    jobs.map(async (job) =>
+      (await batchList<Task>(`/jobs/${encode(job.id)}/tasks`, { $filter: `nodeInfo/nodeId eq '${nodeId.replace(/'/g, "''")}'`, $select: 'id,state,executionInfo' }, TASKS_PER_JOB)).map((task) => ({ jobId: job.id, task })),
+    ),
+  );
+  return found.flat().sort((a, b) => (b.task.executionInfo?.startTime ?? '').localeCompare(a.task.executionInfo?.startTime ?? ''));
+}
 
 export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string }) {
   const live = useLiveVersion((event) => event.nodeId === nodeId, [nodeId]);
@@ -16,8 +33,8 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
   const loaded = useLoad(
     async () => {
       const node = await batchGet<ComputeNode>(base);
-      const files = await batchList<NodeFile>(`${base}/files`, { recursive: 'true' }, 500).catch(() => []);
-      return { node, files };
+      const [files, tasks] = await Promise.all([batchList<NodeFile>(`${base}/files`, { recursive: 'true' }, 500).catch(() => []), tasksRunOn(poolId, nodeId)]);
+      return { node, files, tasks };
     },
     [base, live],
   );
@@ -27,7 +44,7 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
         Node <a href={`#/pools/${encode(poolId)}`}>{poolId}</a> / {nodeId}
       </h1>
       <Loading loaded={loaded}>
-        {({ node, files }) => {
+        {({ node, files, tasks }) => {
           const start = node.startTaskInfo;
           return (
             <>
@@ -65,17 +82,17 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
               <Section title="Tasks it ran" id="node-tasks">
                 <table>
                   <tbody>
-                    {(node.recentTasks ?? []).map((task) => (
-                      <tr key={`${task.jobId}/${task.taskId}`}>
-                        <td><a href={`#/jobs/${encode(task.jobId ?? '')}/tasks/${encode(task.taskId ?? '')}`}>{task.jobId} / {task.taskId}</a></td>
-                        <td><State value={task.taskState} /></td>
+                    {tasks.map(({ jobId, task }) => (
+                      <tr key={`${jobId}/${task.id}`}>
+                        <td><a href={`#/jobs/${encode(jobId)}/tasks/${encode(task.id)}`}>{jobId} / {task.id}</a></td>
+                        <td><State value={task.state} /></td>
                         <td>{task.executionInfo?.exitCode ?? ''}</td>
                         <td>{when(task.executionInfo?.startTime)}</td>
                       </tr>
                     ))}
                   </tbody>
                 </table>
-                {(node.recentTasks ?? []).length === 0 ? <p class="muted">No recent tasks.</p> : null}
+                {tasks.length === 0 ? <p class="muted">No tasks have run here.</p> : null}
               </Section>
               <Section title="Files">
                 <FileList files={files} />

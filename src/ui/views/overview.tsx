@@ -17,7 +17,8 @@ interface Failure {
 async function loadOverview() {
   const [pools, nodeCounts, jobs] = await Promise.all([
     batchList<Pool>('/pools', { $select: 'id,state,allocationState,currentDedicatedNodes,currentLowPriorityNodes,targetDedicatedNodes,targetLowPriorityNodes' }),
-    batchList<NodeCounts>('/nodecounts'),
+    // Account_ListPoolNodeCounts pages by at most 10 pools.
+    batchList<NodeCounts>('/nodecounts', {}, 1000, 10),
     batchList<Job>('/jobs', { $select: 'id,state,creationTime' }),
   ]);
   const nodes: Record<string, number> = {};

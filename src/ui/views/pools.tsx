@@ -99,17 +99,23 @@ function ResizeHistory({ pool }: { pool: Pool }) {
       ))}
       <table id="pool-history">
         <thead>
-          <tr><th>Time</th><th>Change</th><th>State</th><th>Detail</th></tr>
+          <tr><th>Time</th><th>Change</th><th>State</th><th>Allocation</th><th>Target (dedicated / low-priority)</th><th>Current</th><th>Error</th></tr>
         </thead>
         <tbody>
-          {events.map((event) => (
-            <tr key={event.id}>
-              <td>{when(event.time)}</td>
-              <td>{event.change}</td>
-              <td>{event.previousState ? `${event.previousState} → ` : ''}{event.state}</td>
-              <td><code>{event.detail ? JSON.stringify(event.detail) : ''}</code></td>
-            </tr>
-          ))}
+          {events.map((event) => {
+            const detail = event.detail ?? {};
+            return (
+              <tr key={event.id}>
+                <td>{when(event.time)}</td>
+                <td>{event.change}</td>
+                <td>{event.previousState ? `${event.previousState} → ` : ''}{event.state}</td>
+                <td><State value={detail.allocationState === undefined ? undefined : String(detail.allocationState)} /></td>
+                <td>{detail.targetDedicatedNodes ?? '—'} / {detail.targetLowPriorityNodes ?? '—'}</td>
+                <td>{detail.currentDedicatedNodes ?? '—'} / {detail.currentLowPriorityNodes ?? '—'}</td>
+                <td class="error">{Object.entries(detail).filter(([name]) => /error/i.test(name)).map(([, value]) => String(value)).join(' ')}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       {events.length === 0 ? <p class="muted">No pool events kept since the server started.</p> : null}

@@ -1,7 +1,7 @@
 // A job's task runs per node (a Gantt chart): for each task that has run,
 // its wait in the queue (added → started, thin) and its run (started →
-// ended, coloured by result, or still growing while it runs), on the row of
-// its node. Retries and requeues are marked where the event log saw them
+// ended, coloured by result, or still growing while it runs), on a row of
+// its node (one row per run at once). Retries and requeues are marked where the event log saw them
 // (⟳ a retry, ⤺ a requeue), and counted on the bar from the task itself.
 
 import { batchList, encode } from '../api';
@@ -37,16 +37,35 @@ function Chart({ jobId, tasks }: { jobId: string; tasks: Task[] }) {
   const end = Math.max(now, ...tasks.map((task) => time(task.executionInfo?.endTime)));
   const x = (ms: number) => LABEL + ((ms - start) / Math.max(end - start, 1)) * (WIDTH - LABEL - 10);
   const nodes = [...new Set(tasks.map((task) => task.nodeInfo?.nodeId as string))].sort();
-  const row = new Map(nodes.map((node, index) => [node, index]));
+  // Runs that overlap on a node (several slots) get lanes of their own under the node's name.
+  const lanes = new Map<string, number[]>(nodes.map((node) => [node, []]));
+  const lane = new Map<string, number>();
+  for (const task of [...tasks].sort((a, b) => time(a.executionInfo?.startTime) - time(b.executionInfo?.startTime))) {
+    const ends = lanes.get(task.nodeInfo?.nodeId as string) as number[];
+    const free = ends.findIndex((endMs) => endMs <= time(task.executionInfo?.startTime));
+    const index = free >= 0 ? free : ends.length;
+    ends[index] = time(task.executionInfo?.endTime);
+    lane.set(task.id, index);
+  }
+  const firstRow = new Map<string, number>();
+  let rows = 0;
+  for (const node of nodes) {
+    firstRow.set(node, rows);
+    rows += Math.max(1, lanes.get(node)?.length ?? 1);
+  }
+  const row = (task: Task) => (firstRow.get(task.nodeInfo?.nodeId as string) ?? 0) + (lane.get(task.id) ?? 0);
   const marks = keptEvents((event) => event.jobId?.toLowerCase() === jobId.toLowerCase() && (event.change === 'retried' || event.change === 'requeued'));
-  const height = nodes.length * ROW + 30;
+  const height = rows * ROW + 30;
   return (
     <svg class="timeline" viewBox={`0 0 ${WIDTH} ${height}`} width="100%" role="img" aria-label={`task runs of ${tasks.length} tasks on ${nodes.length} nodes`}>
-      {nodes.map((node, index) => (
-        <text key={node} x={4} y={index * ROW + 15} class="label">{node}</text>
+      {nodes.map((node) => (
+        <text key={node} x={4} y={(firstRow.get(node) ?? 0) * ROW + 15} class="label">
+          <title>{node}</title>
+          {node.length > 20 ? `…${node.slice(-19)}` : node}
+        </text>
       ))}
       {tasks.map((task) => {
-        const y = (row.get(task.nodeInfo?.nodeId as string) ?? 0) * ROW;
+        const y = row(task) * ROW;
         const info = task.executionInfo ?? {};
         const ran = time(info.startTime);
         const result = task.state === 'running' ? 'running' : info.result === 'failure' ? 'failed' : 'succeeded';
@@ -61,7 +80,7 @@ function Chart({ jobId, tasks }: { jobId: string; tasks: Task[] }) {
         );
       })}
       {marks.map((event) => {
-        const y = row.get(event.nodeId ?? '');
+        const y = firstRow.get(event.nodeId ?? '');
         if (y === undefined) return null;
         return (
           <text key={event.id} x={x(time(event.time))} y={y * ROW + 10} class="mark">
