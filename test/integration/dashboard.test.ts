@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { addPoolAndWait, poolSpec, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
-import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/install-test-tools.sh installs Debian's chromium)`;
@@ -203,7 +203,14 @@ describe('the web dashboard', { skip: missing }, () => {
 
     test("a task's output appears while it runs, and terminating another task from its page completes it", async () => {
       await server.batch.task.addCollection(jobId, [
-        { id: 'talker', commandLine: `/bin/sh -c 'echo first line; ${released('talk')}; echo second line'` },
+        {
+          id: 'talker',
+          commandLine: `/bin/sh -c 'echo first line; ${released('talk')}; echo second line'`,
+          environmentSettings: [
+            { name: 'GREETING', value: 'hello from the environment' },
+            { name: 'SERVICE_API_TOKEN', value: 'hunter2-never-shown' },
+          ],
+        },
         { id: 'sleeper', commandLine: `/bin/sh -c '${released('go')}'` },
         { id: 'quick-fail', commandLine: "/bin/sh -c 'exit 3'" },
       ]);
@@ -213,6 +220,9 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.locator('pre[data-file="stdout.txt"]').filter({ hasText: 'first line' }).waitFor({ timeout: 30_000 });
       assert.equal((await server.batch.task.get(jobId, 'talker')).state, 'running');
       assert.ok(!(await page.locator('pre[data-file="stdout.txt"]').innerText()).includes('second line'));
+      const environment = await page.locator('#environment').innerText();
+      assert.ok(environment.includes('hello from the environment') && environment.includes('SERVICE_API_TOKEN'), environment);
+      assert.ok(!(await page.locator('body').innerText()).includes('hunter2-never-shown'), 'a secret-named variable is masked');
       await screenshot(page, 'task-running');
       fs.writeFileSync(path.join(ledger, 'talk'), '');
       // The same page, not reloaded: the second line streams in and the state follows.

@@ -35,7 +35,7 @@ export function TaskDetail({ jobId, taskId }: { jobId: string; taskId: string })
                 <Field name="Command line"><code id="command-line">{task.commandLine}</code></Field>
                 <Field name="Node">{task.nodeInfo?.nodeId ? <a href={`#/pools/${encode(task.nodeInfo.poolId ?? '')}/nodes/${encode(task.nodeInfo.nodeId)}`}>{task.nodeInfo.nodeId}</a> : '—'}</Field>
                 <Field name="Started">{when(info.startTime)}</Field>
-                <Field name="Ended">{when(info.endTime)} {info.startTime ? `(${duration(info.startTime, info.endTime)})` : ''}</Field>
+                <Field name={info.endTime ? 'Ended' : 'Running for'}>{info.endTime ? `${when(info.endTime)} (after ${duration(info.startTime, info.endTime)})` : info.startTime ? duration(info.startTime, undefined) : '—'}</Field>
                 <Field name="Exit code">{info.exitCode ?? '—'}</Field>
                 <Field name="Result">{info.result ?? '—'}</Field>
                 {info.failureInfo ? <Field name="Failure"><span class="error">{info.failureInfo.code}: {info.failureInfo.message}</span></Field> : null}
@@ -48,6 +48,7 @@ export function TaskDetail({ jobId, taskId }: { jobId: string; taskId: string })
                 <LiveOutput path={`${base}/files/stderr.txt`} title="stderr.txt" following={running} />
               </Section>
               <Section title="Environment" id="environment">
+                {(task.environmentSettings ?? []).length === 0 ? <p class="muted">None set on the task.</p> : null}
                 <table>
                   <tbody>
                     {(task.environmentSettings ?? []).map((setting) => (
@@ -60,6 +61,7 @@ export function TaskDetail({ jobId, taskId }: { jobId: string; taskId: string })
                 </table>
               </Section>
               <Section title="Resource files">
+                {(task.resourceFiles ?? []).length === 0 ? <p class="muted">None.</p> : null}
                 <ul>
                   {(task.resourceFiles ?? []).map((file, index) => (
                     <li key={index}>
@@ -69,6 +71,7 @@ export function TaskDetail({ jobId, taskId }: { jobId: string; taskId: string })
                 </ul>
               </Section>
               <Section title="Output files">
+                {(task.outputFiles ?? []).length === 0 ? <p class="muted">None.</p> : null}
                 <ul>
                   {(task.outputFiles ?? []).map((file, index) => (
                     <li key={index}>
