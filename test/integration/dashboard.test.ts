@@ -144,6 +144,9 @@ describe('the web dashboard', { skip: missing }, () => {
       assert.equal(otherJob.status, 404);
       assert.equal(((await otherJob.json()) as { code: string }).code, 'JobNotFound');
       assert.equal((await get(session, `/ui/api/batch/pools/${otherPoolId}?${API}`)).status, 404);
+      const unknown = await get(session, `/ui/api/batch/nosuchresource?${API}`);
+      assert.equal(unknown.status, 400);
+      assert.equal(((await unknown.json()) as { code: string }).code, 'InvalidUri');
       // Without a session, /ui's data answers 401 whatever else the request carries.
       const anonymous = await fetch(`${server.lapis.batchUrl}/ui/api/batch/jobs?${API}`, { headers: { Authorization: `SharedKey ${OTHER.name}:forged` } });
       assert.equal(anonymous.status, 401);

@@ -24,6 +24,7 @@ import { errorEnvelope, statusOf } from './errors.js';
 import { answerThenCloseInStages } from './oversized-bodies.js';
 import { answerClientError, requestTimeoutOptions } from './slow-clients.js';
 import type { BatchReply, BatchRequest, Operation } from './operation.js';
+import type { OperationRouter } from './operation-router.js';
 import { accountOperations } from './routes/account.js';
 import { applicationOperations } from './routes/applications.js';
 import { certificateOperations } from './routes/certificates.js';
@@ -306,46 +307,69 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     );
   });
 
-  // Each operation also answers under /ui/api/batch for the dashboard's session: the same handler, services and replies.
-  for (const operation of allOperations(options.services)) for (const url of [operation.path, `${DASHBOARD_BATCH_PREFIX}${operation.path}`]) {
+  /** Answers one operation; `params` are the path parameters its route matched. */
+  async function answer(operation: Operation, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>): Promise<FastifyReply> {
+    const query = singleValuedQuery(request.query);
+    const apiVersion = checkApiVersion(query['api-version']);
+    if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
+    if (operation.until && isAtLeast(apiVersion, operation.until)) throw batchErrors.invalidUri();
+    if (request.tokenScope && !tokenAllows(request.tokenScope, operation.path, params)) {
+      throw batchErrors.insufficientAccountPermissions(`The task authentication token grants access to job ${request.tokenScope.jobId} only.`);
+    }
+    const batchRequest: BatchRequest = {
+      caller: { account: request.batchAccount as string },
+      apiVersion,
+      baseUrl: baseUrlOf(request),
+      requestId: request.id,
+      params,
+      query: queryForVersion(operation.id, apiVersion, query),
+      header: (name) => headerOf(request, name),
+      conditions: conditionsOf(request),
+      body: requestBodyForVersion(operation.id, apiVersion, parseJsonBody(request.body)),
+      path: (request.raw.url ?? request.url).split('?')[0] as string,
+    };
+    const result: BatchReply = withoutReplySecrets(replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest)));
+    commonHeaders(request, reply);
+    reply.code(result.status);
+    for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+    if (result.stream) {
+      if (request.method === 'HEAD') return reply.send();
+      return reply.send(Readable.from(result.stream));
+    }
+    if (result.json !== undefined) return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(result.json, 'utf8'));
+    if (result.body === undefined) return reply.send();
+    return sendJson(reply, result.body);
+  }
+
+  const operations = allOperations(options.services);
+  for (const operation of operations) {
     app.route({
       method: operation.method,
-      url,
+      url: operation.path,
       config: { operationId: operation.id },
-      handler: async (request, reply) => {
-        const query = singleValuedQuery(request.query);
-        const apiVersion = checkApiVersion(query['api-version']);
-        if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
-        if (operation.until && isAtLeast(apiVersion, operation.until)) throw batchErrors.invalidUri();
-        if (request.tokenScope && !tokenAllows(request.tokenScope, operation.path, request.params as Record<string, string>)) {
-          throw batchErrors.insufficientAccountPermissions(`The task authentication token grants access to job ${request.tokenScope.jobId} only.`);
-        }
-        const batchRequest: BatchRequest = {
-          caller: { account: request.batchAccount as string },
-          apiVersion,
-          baseUrl: baseUrlOf(request),
-          requestId: request.id,
-          params: request.params as Record<string, string>,
-          query: queryForVersion(operation.id, apiVersion, query),
-          header: (name) => headerOf(request, name),
-          conditions: conditionsOf(request),
-          body: requestBodyForVersion(operation.id, apiVersion, parseJsonBody(request.body)),
-          path: (request.raw.url ?? request.url).split('?')[0] as string,
-        };
-        const result: BatchReply = withoutReplySecrets(replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest)));
-        commonHeaders(request, reply);
-        reply.code(result.status);
-        for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
-        if (result.stream) {
-          if (request.method === 'HEAD') return reply.send();
-          return reply.send(Readable.from(result.stream));
-        }
-        if (result.json !== undefined) return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(result.json, 'utf8'));
-        if (result.body === undefined) return reply.send();
-        return sendJson(reply, result.body);
-      },
+      handler: (request, reply) => answer(operation, request, reply, request.params as Record<string, string>),
     });
   }
+
+  /**
+   * The same operations under /ui/api/batch for the dashboard's session
+   * (api/dashboard/mount.ts gated the request): one route whose router of
+   * the operations is built on the first dashboard request, so a start
+   * registers no second copy of every route.
+   */
+  let dashboardOperations: Promise<OperationRouter> | undefined;
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: `${DASHBOARD_BATCH_PREFIX}/*`,
+    config: { operationId: 'Lapis_Dashboard' },
+    handler: async (request, reply) => {
+      dashboardOperations ??= import('./operation-router.js').then((module) => module.operationRouter(operations, MAX_PATH_SEGMENT));
+      const path = (request.raw.url ?? request.url).split('?')[0]?.slice(DASHBOARD_BATCH_PREFIX.length) ?? '';
+      const found = (await dashboardOperations).find(request.method, path);
+      if (!found) throw batchErrors.invalidUri();
+      return answer(found.operation, request, reply, found.params);
+    },
+  });
 
   app.setNotFoundHandler((request, reply) => {
     sendError(request, reply, batchErrors.invalidUri());
