@@ -268,7 +268,7 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.close();
     });
 
-    test('the pool view draws a node heatmap and its history; the node view shows its start task and the tasks it ran', async () => {
+    test('the pool view draws a node heatmap and its history; the node view shows its start task and the tasks it ran, and its fault button makes it unusable', async () => {
       const page = await signedInPage();
       await page.goto(`${server.lapis.batchUrl}/ui#/pools`);
       await page.locator('#pools').getByText(poolId).waitFor();
@@ -285,6 +285,13 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.locator('pre[data-file="startup/stdout.txt"]').filter({ hasText: 'node ready' }).waitFor();
       await page.locator('#node-tasks').getByText(`${jobId} / talker`).waitFor();
       await screenshot(page, 'node');
+      // A fault button (the server runs with --faults) prefills the fault for this node; injected, the node turns unusable on the page.
+      await page.click('#faults button[data-fault=nodeUnusable]');
+      const draft = JSON.parse(await page.locator('#faults textarea').inputValue()) as Record<string, string>;
+      assert.equal(draft.poolId, poolId);
+      await page.getByRole('button', { name: 'Inject' }).click();
+      await page.locator('[data-view=node] .fields .state-unusable').waitFor({ timeout: 30_000 });
+      assert.equal((await server.batch.computeNode.get(poolId, draft.nodeId as string)).state, 'unusable');
       await page.close();
     });
 
