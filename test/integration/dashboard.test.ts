@@ -280,6 +280,13 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.locator('#pool-history').getByText('resizing').first().waitFor();
       assert.equal(await page.locator('#faults button[data-fault]').count() > 0, true);
       await screenshot(page, 'pool');
+      // An autoscale pool: its evaluation's results in the history.
+      const autoPoolId = uniqueId('AutoPool');
+      await server.batch.pool.add(poolSpec(autoPoolId, { targetDedicatedNodes: undefined, enableAutoScale: true, autoScaleFormula: '$TargetDedicatedNodes = 0;', autoScaleEvaluationInterval: 'PT5M' }));
+      await page.goto(`${server.lapis.batchUrl}/ui#/pools/${autoPoolId}`);
+      await page.locator('#autoscale-runs').getByText('$TargetDedicatedNodes=0').waitFor();
+      await screenshot(page, 'pool-autoscale');
+      await page.goto(`${server.lapis.batchUrl}/ui#/pools/${poolId}`);
       await page.locator('#heatmap .cell').first().click();
       await page.locator('[data-view=node] #start-task .state-completed').waitFor();
       await page.locator('pre[data-file="startup/stdout.txt"]').filter({ hasText: 'node ready' }).waitFor();

@@ -1,7 +1,7 @@
 // Pools: the list, and one pool's node heatmap (Batch Explorer's), its
 // resize and autoscale history, and a resize form.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { batchGet, batchList, batchPost, encode } from '../api';
 import { Action, Counts, Field, Failure, Loading, messageOf, Section, State, useLoad } from '../components';
 import { when } from '../format';
@@ -81,19 +81,49 @@ function ResizeForm({ pool, done }: { pool: Pool; done: () => void }) {
   );
 }
 
-/** What the event log still holds of the pool: resizes (targets, allocation state) in order. */
+type AutoScaleRun = NonNullable<Pool['autoScaleRun']>;
+
+/**
+ * The autoscale evaluations this page has seen, per pool. Batch (and the
+ * store) keep only a pool's last evaluation, and an evaluation that changes
+ * nothing is no event: the pool view reads the pool every AUTOSCALE_POLL_MS
+ * while autoscale is on, and keeps each new evaluation here.
+ */
+const evaluationsSeen = new Map<string, AutoScaleRun[]>();
+const AUTOSCALE_POLL_MS = 10_000;
+
+function rememberEvaluation(pool: Pool): AutoScaleRun[] {
+  const key = pool.id.toLowerCase();
+  const seen = evaluationsSeen.get(key) ?? [];
+  const run = pool.autoScaleRun;
+  if (run?.timestamp && !seen.some((known) => known.timestamp === run.timestamp)) seen.unshift(run);
+  evaluationsSeen.set(key, seen.slice(0, 100));
+  return evaluationsSeen.get(key) ?? [];
+}
+
+/** What the event log still holds of the pool: resizes (targets, allocation state) in order; and the autoscale evaluations seen. */
 function ResizeHistory({ pool }: { pool: Pool }) {
   const events = keptEvents((event) => event.resource === 'pool' && event.poolId?.toLowerCase() === pool.id.toLowerCase());
+  const evaluations = rememberEvaluation(pool);
   return (
     <>
-      {pool.autoScaleRun ? (
-        <dl class="fields" id="autoscale-run">
-          <Field name="Last autoscale evaluation">{when(pool.autoScaleRun.timestamp)}</Field>
-          <Field name="Results"><code>{pool.autoScaleRun.results ?? '—'}</code></Field>
-          {pool.autoScaleRun.error ? <Field name="Error"><span class="error">{pool.autoScaleRun.error.code}: {pool.autoScaleRun.error.message}</span></Field> : null}
-        </dl>
-      ) : null}
       {pool.enableAutoScale ? <pre class="formula">{pool.autoScaleFormula}</pre> : null}
+      {evaluations.length > 0 ? (
+        <table id="autoscale-runs">
+          <thead>
+            <tr><th>Autoscale evaluation</th><th>Results</th><th>Error</th></tr>
+          </thead>
+          <tbody>
+            {evaluations.map((run) => (
+              <tr key={run.timestamp}>
+                <td>{when(run.timestamp)}</td>
+                <td><code>{run.results ?? '—'}</code></td>
+                <td class="error">{run.error ? `${run.error.code}: ${run.error.message}` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
       {(pool.resizeErrors ?? []).map((error) => (
         <p class="error" key={error.code}>{error.code}: {error.message}</p>
       ))}
@@ -136,6 +166,13 @@ export function PoolDetail({ poolId }: { poolId: string }) {
     },
     [poolId, live, bump],
   );
+  // Autoscale evaluations are no events: while autoscale is on, read the pool now and then to see each (rememberEvaluation).
+  const autoScale = loaded.data?.pool.enableAutoScale === true;
+  useEffect(() => {
+    if (!autoScale) return;
+    const timer = setInterval(() => setBump((value) => value + 1), AUTOSCALE_POLL_MS);
+    return () => clearInterval(timer);
+  }, [poolId, autoScale]);
   return (
     <div class="view" data-view="pool">
       <h1>Pool {poolId}</h1>
