@@ -268,7 +268,7 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.close();
     });
 
-    test('the pool view draws a node heatmap and its history; the node view shows its start task and the tasks it ran, and its fault button makes it unusable', async () => {
+    test('the pool view draws a node heatmap and its history and resizes; the node view shows its start task and the tasks it ran, and its fault button makes it unusable', async () => {
       const page = await signedInPage();
       await page.goto(`${server.lapis.batchUrl}/ui#/pools`);
       await page.locator('#pools').getByText(poolId).waitFor();
@@ -286,8 +286,15 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.goto(`${server.lapis.batchUrl}/ui#/pools/${autoPoolId}`);
       await page.locator('#autoscale-runs').getByText('$TargetDedicatedNodes=0').waitFor();
       await screenshot(page, 'pool-autoscale');
+      // Resize from the page: the heatmap grows to the new target without a reload.
       await page.goto(`${server.lapis.batchUrl}/ui#/pools/${poolId}`);
-      await page.locator('#heatmap .cell').first().click();
+      await page.locator('#heatmap .cell').first().waitFor();
+      await page.fill('#resize input >> nth=0', '2');
+      await page.click('#resize button[type=submit]');
+      await page.locator('#heatmap .cell').nth(1).waitFor({ timeout: 30_000 });
+      assert.equal((await server.batch.pool.get(poolId)).targetDedicatedNodes, 2);
+      const ranTalker = (await server.batch.task.get(jobId, 'talker')).nodeInfo?.nodeId as string;
+      await page.click(`#heatmap .cell[data-node="${ranTalker}"]`);
       await page.locator('[data-view=node] #start-task .state-completed').waitFor();
       await page.locator('pre[data-file="startup/stdout.txt"]').filter({ hasText: 'node ready' }).waitFor();
       await page.locator('#node-tasks').getByText(`${jobId} / talker`).waitFor();

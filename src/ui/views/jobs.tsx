@@ -61,21 +61,56 @@ function matchingCount(counts: TaskCounts['taskCounts'], filter: TaskFilter): nu
   return (counts as unknown as Record<string, number>)[filter.state];
 }
 
+/** One page of tasks: which rows of how many, and the rows. */
+function TaskPage({ jobId, page, first, total }: { jobId: string; page: Page<Task>; first: number; total?: number }) {
+  return (
+    <>
+      <p class="page-info" id="page-info">
+        {page.value.length === 0
+          ? 'No matching tasks.'
+          : `Tasks ${count(first)}–${count(first + page.value.length - 1)}${total !== undefined ? ` of ${count(total)}` : ''}`}
+      </p>
+      <table id="task-table">
+        <thead>
+          <tr><th>Task</th><th>State</th><th>Exit code</th><th>Node</th><th>Retries</th><th>Requeues</th><th>Run time</th></tr>
+        </thead>
+        <tbody>
+          {page.value.map((task) => (
+            <tr key={task.id}>
+              <td><a href={`#/jobs/${encode(jobId)}/tasks/${encode(task.id)}`}>{task.id}</a></td>
+              <td><State value={task.state === 'completed' ? `${task.state} ${task.executionInfo?.result ?? ''}`.trim() : task.state} /></td>
+              <td>{task.executionInfo?.exitCode ?? ''}</td>
+              <td>{task.nodeInfo?.nodeId ?? ''}</td>
+              <td>{task.executionInfo?.retryCount ?? 0}</td>
+              <td>{task.executionInfo?.requeueCount ?? 0}</td>
+              <td>{task.executionInfo?.startTime ? duration(task.executionInfo.startTime, task.executionInfo.endTime) : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
 function TaskTable({ jobId, counts, live }: { jobId: string; counts: TaskCounts['taskCounts']; live: number }) {
   const [filter, setFilter] = useState<TaskFilter>({ state: '', exitCode: '' });
   // The links of the pages seen before this one: Batch pages forward only, so going back replays a kept link.
   const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
   const current = pages[pages.length - 1];
+  // The page's number and filter travel with its rows: until the next page arrives, the old one stays shown with its own numbers.
+  const index = pages.length - 1;
   const loaded = useLoad(
-    () => batchPage<Task>(`/jobs/${encode(jobId)}/tasks`, { maxresults: PAGE_SIZE, $filter: filterOf(filter), $select: 'id,state,creationTime,executionInfo,nodeInfo' }, current),
+    async () => ({
+      index,
+      filter,
+      page: await batchPage<Task>(`/jobs/${encode(jobId)}/tasks`, { maxresults: PAGE_SIZE, $filter: filterOf(filter), $select: 'id,state,creationTime,executionInfo,nodeInfo' }, current),
+    }),
     [jobId, filter.state, filter.exitCode, current, live],
   );
   const setFilterPart = (part: Partial<TaskFilter>) => {
     setFilter({ ...filter, ...part });
     setPages([undefined]);
   };
-  const total = matchingCount(counts, filter);
-  const first = (pages.length - 1) * PAGE_SIZE + 1;
   return (
     <Section title="Tasks" id="tasks">
       <form class="inline" onSubmit={(event) => event.preventDefault()}>
@@ -92,34 +127,12 @@ function TaskTable({ jobId, counts, live }: { jobId: string; counts: TaskCounts[
         </label>
       </form>
       <Loading loaded={loaded}>
-        {(page: Page<Task>) => (
+        {({ page, index: shown, filter: shownFilter }: { page: Page<Task>; index: number; filter: TaskFilter }) => (
           <>
-            <p class="page-info" id="page-info">
-              {page.value.length === 0
-                ? 'No matching tasks.'
-                : `Tasks ${count(first)}–${count(first + page.value.length - 1)}${total !== undefined ? ` of ${count(total)}` : ''}`}
-            </p>
-            <table id="task-table">
-              <thead>
-                <tr><th>Task</th><th>State</th><th>Exit code</th><th>Node</th><th>Retries</th><th>Requeues</th><th>Run time</th></tr>
-              </thead>
-              <tbody>
-                {page.value.map((task) => (
-                  <tr key={task.id}>
-                    <td><a href={`#/jobs/${encode(jobId)}/tasks/${encode(task.id)}`}>{task.id}</a></td>
-                    <td><State value={task.state === 'completed' ? `${task.state} ${task.executionInfo?.result ?? ''}`.trim() : task.state} /></td>
-                    <td>{task.executionInfo?.exitCode ?? ''}</td>
-                    <td>{task.nodeInfo?.nodeId ?? ''}</td>
-                    <td>{task.executionInfo?.retryCount ?? 0}</td>
-                    <td>{task.executionInfo?.requeueCount ?? 0}</td>
-                    <td>{task.executionInfo?.startTime ? duration(task.executionInfo.startTime, task.executionInfo.endTime) : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <TaskPage jobId={jobId} page={page} first={shown * PAGE_SIZE + 1} total={matchingCount(counts, shownFilter)} />
             <div class="pager">
               <button type="button" disabled={pages.length <= 1} onClick={() => setPages(pages.slice(0, -1))}>Previous</button>
-              <button type="button" disabled={!page.next} onClick={() => setPages([...pages, page.next])}>Next</button>
+              <button type="button" disabled={!page.next || shown !== index} onClick={() => setPages([...pages, page.next])}>Next</button>
             </div>
           </>
         )}
