@@ -3,6 +3,8 @@
 //   1. /health and /metrics answer without auth (api/lapis/routes.ts says why);
 //   2. SharedKey authentication (on the raw request line, before the body),
 //      or a task's bearer token, which allows only its own job's operations;
+//      under /ui, the web dashboard's session cookie instead, and nothing
+//      else (api/dashboard/mount.ts);
 //   3. the api-version check;
 //   4. body parsing (1 MiB limit → RequestBodyTooLarge, answered before the
 //      connection closes in stages; bad JSON → InvalidRequestBody);

@@ -5,8 +5,8 @@
 //   /ui/sign-in-link?token=     a one-time sign-in link (open: the token is the credential)
 //   /ui/api/sign-in             POST {account, key} (open: the key is the credential)
 //   /ui/api/session             GET: who is signed in, or 401
-//   /ui/api/batch/<Batch path>  the Batch REST operations themselves (app.ts registers
-//                               them here too), for the session's account
+//   /ui/api/batch/<Batch path>  the Batch REST operations themselves (app.ts answers
+//                               them here), for the session's account
 //   /ui/api/events              server-sent events of the session's account
 //   /ui/api/faults…             fault injection, when the server runs with --faults
 //   /ui/api/sign-out            POST
