@@ -216,8 +216,10 @@ describe('the web dashboard', { skip: missing }, () => {
         },
         { id: 'sleeper', commandLine: `/bin/sh -c '${released('go')}'` },
         { id: 'quick-fail', commandLine: "/bin/sh -c 'exit 3'" },
+        { id: 'retrier', commandLine: "/bin/sh -c 'exit 5'", constraints: { maxTaskRetryCount: 1 } },
       ]);
       await waitForTaskState(server.batch, jobId, 'quick-fail', 'completed');
+      await waitForTaskState(server.batch, jobId, 'retrier', 'completed');
       const page = await signedInPage();
       await page.goto(`${server.lapis.batchUrl}/ui#/jobs/${jobId}/tasks/talker`);
       await page.locator('pre[data-file="stdout.txt"]').filter({ hasText: 'first line' }).waitFor({ timeout: 30_000 });
@@ -244,11 +246,11 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.close();
     });
 
-    test('the job view shows progress, filters tasks by state and exit code, and draws the runs per node', async () => {
+    test('the job view shows progress, filters tasks by state and exit code, and draws the runs per node with their retries', async () => {
       const page = await signedInPage();
       await page.goto(`${server.lapis.batchUrl}/ui#/jobs/${jobId}`);
-      await page.locator('#task-counts').filter({ hasText: '0 running · 1 succeeded · 2 failed' }).waitFor({ timeout: 30_000 });
-      await page.locator('#page-info').filter({ hasText: 'Tasks 1–3 of 3' }).waitFor();
+      await page.locator('#task-counts').filter({ hasText: '0 running · 1 succeeded · 3 failed' }).waitFor({ timeout: 30_000 });
+      await page.locator('#page-info').filter({ hasText: 'Tasks 1–4 of 4' }).waitFor();
       await page.fill('input[name=exitCode]', '3');
       await page.press('input[name=exitCode]', 'Enter');
       await page.locator('#page-info').filter({ hasText: 'Tasks 1–1' }).waitFor();
@@ -258,7 +260,9 @@ describe('the web dashboard', { skip: missing }, () => {
       await page.selectOption('select[name=state]', 'succeeded');
       await page.locator('#page-info').filter({ hasText: 'Tasks 1–1 of 1' }).waitFor();
       assert.deepEqual(await page.locator('#task-table tbody td:first-child').allInnerTexts(), ['talker']);
-      assert.equal(await page.locator('svg.timeline g.run').count(), 3);
+      // Four runs on the node; the retried task's bar counts its retry.
+      assert.equal(await page.locator('svg.timeline g.run').count(), 4);
+      assert.match(await page.locator('svg.timeline g.run[data-task=retrier] text.retries').textContent() ?? '', /⟳1/);
       await screenshot(page, 'job');
 
       await page.goto(`${server.lapis.batchUrl}/ui#/jobs`);
