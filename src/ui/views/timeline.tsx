@@ -26,7 +26,16 @@ async function runs(jobId: string): Promise<Task[]> {
 
 export function Timeline({ jobId, live }: { jobId: string; live: number }) {
   const loaded = useLoad(() => runs(jobId), [jobId, live]);
-  return <Loading loaded={loaded}>{(tasks) => <Chart jobId={jobId} tasks={tasks} />}</Loading>;
+  return (
+    <Loading loaded={loaded}>
+      {(tasks) => (
+        <>
+          <Chart jobId={jobId} tasks={tasks} />
+          <p class="muted">Dashed: waiting in the queue (added → started). Bar: the run, blue while running, green succeeded, red failed. ⟳ retries, ⤺ requeues.</p>
+        </>
+      )}
+    </Loading>
+  );
 }
 
 function Chart({ jobId, tasks }: { jobId: string; tasks: Task[] }) {
@@ -61,7 +70,7 @@ function Chart({ jobId, tasks }: { jobId: string; tasks: Task[] }) {
       {nodes.map((node) => (
         <text key={node} x={4} y={(firstRow.get(node) ?? 0) * ROW + 15} class="label">
           <title>{node}</title>
-          {node.length > 20 ? `…${node.slice(-19)}` : node}
+          {node.length > 18 ? `…${node.slice(-17)}` : node}
         </text>
       ))}
       {tasks.map((task) => {
