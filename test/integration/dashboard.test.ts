@@ -326,10 +326,11 @@ describe('the web dashboard', { skip: missing }, () => {
       assert.equal(await page.locator('#task-table tbody td:first-child').first().innerText(), 'task-000050');
       await page.getByRole('button', { name: 'Previous' }).click();
       await page.locator('#page-info').filter({ hasText: 'Tasks 1–50 of 100,000' }).waitFor();
+      await screenshot(page, 'big-job');
       await page.fill('input[name=exitCode]', '0');
       await page.press('input[name=exitCode]', 'Enter');
       await page.locator('#page-info').filter({ hasText: 'No matching tasks.' }).waitFor();
-      await screenshot(page, 'big-job');
+      await screenshot(page, 'big-job-exit-code-filter');
       await page.close();
     });
   });

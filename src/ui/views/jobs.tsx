@@ -70,24 +70,26 @@ function TaskPage({ jobId, page, first, total }: { jobId: string; page: Page<Tas
           ? 'No matching tasks.'
           : `Tasks ${count(first)}–${count(first + page.value.length - 1)}${total !== undefined ? ` of ${count(total)}` : ''}`}
       </p>
-      <table id="task-table">
-        <thead>
-          <tr><th>Task</th><th>State</th><th>Exit code</th><th>Node</th><th>Retries</th><th>Requeues</th><th>Run time</th></tr>
-        </thead>
-        <tbody>
-          {page.value.map((task) => (
-            <tr key={task.id}>
-              <td><a href={`#/jobs/${encode(jobId)}/tasks/${encode(task.id)}`}>{task.id}</a></td>
-              <td><State value={task.state === 'completed' ? `${task.state} ${task.executionInfo?.result ?? ''}`.trim() : task.state} /></td>
-              <td>{task.executionInfo?.exitCode ?? ''}</td>
-              <td>{task.nodeInfo?.nodeId ?? ''}</td>
-              <td>{task.executionInfo?.retryCount ?? 0}</td>
-              <td>{task.executionInfo?.requeueCount ?? 0}</td>
-              <td>{task.executionInfo?.startTime ? duration(task.executionInfo.startTime, task.executionInfo.endTime) : ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {page.value.length === 0 ? null : (
+        <table id="task-table">
+          <thead>
+            <tr><th>Task</th><th>State</th><th>Exit code</th><th>Node</th><th>Retries</th><th>Requeues</th><th>Run time</th></tr>
+          </thead>
+          <tbody>
+            {page.value.map((task) => (
+              <tr key={task.id}>
+                <td><a href={`#/jobs/${encode(jobId)}/tasks/${encode(task.id)}`}>{task.id}</a></td>
+                <td><State value={task.state === 'completed' ? `${task.state} ${task.executionInfo?.result ?? ''}`.trim() : task.state} /></td>
+                <td>{task.executionInfo?.exitCode ?? ''}</td>
+                <td>{task.nodeInfo?.nodeId ?? ''}</td>
+                <td>{task.executionInfo?.retryCount ?? 0}</td>
+                <td>{task.executionInfo?.requeueCount ?? 0}</td>
+                <td>{task.executionInfo?.startTime ? duration(task.executionInfo.startTime, task.executionInfo.endTime) : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }
