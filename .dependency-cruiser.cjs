@@ -73,6 +73,19 @@ module.exports = {
       to: { path: outside('api', 'services', 'store', 'blob', 'providers', 'agent', 'scheduler', 'core'), pathNot: '^src/agent/agent-process\\.ts$' },
     },
     {
+      name: 'ui-is-browser-code',
+      comment: 'src/ui/ is the dashboard page: it speaks HTTP to /ui/api only, and nothing on the server imports it (api/dashboard/ serves its bundle).',
+      severity: 'error',
+      from: { path: '^src/ui/' },
+      to: { pathNot: '^src/ui/', dependencyTypes: ['local', 'aliased-tsconfig'] },
+    },
+    {
+      name: 'nobody-imports-ui',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/ui/' },
+      to: { path: '^src/ui/' },
+    },
+    {
       name: 'nobody-imports-testkit',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/testkit/' },
@@ -83,6 +96,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js'] },
   },
 };

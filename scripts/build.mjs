@@ -14,6 +14,8 @@
 //   no-follow-open.mjs, started by their path next to the agent's modules)
 //   are copied to the same place in dist/; type declarations are not.
 // - src/testkit/ is for the tests alone (nothing in src/ imports it).
+// - src/ui/ is the dashboard's browser code: bundled (with Preact) into
+//   dist/ui/app.js beside its page and style sheet, at the end.
 // - dist/package.json says its .js files are ES modules even where dist/ is
 //   read without the package root beside it (a container node mounts dist/
 //   and the packages' directory only), so Node need not guess from syntax.
@@ -27,7 +29,8 @@ import { ownImportMetaUrl } from './own-import-meta-url.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = path.join(root, 'src');
 const output = path.join(root, 'dist');
-const LEFT_OUT = [path.join(source, 'testkit')];
+const UI = path.join(source, 'ui');
+const LEFT_OUT = [path.join(source, 'testkit'), UI];
 
 function filesUnder(directory) {
   return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
@@ -81,3 +84,21 @@ await build({
   logLevel: 'warning',
   plugins: [ownImportMetaUrl({ source, output, bundleDirectory: path.join(output, 'cli') })],
 });
+
+// The dashboard (docs/dashboard.md): one minified browser bundle, which the
+// package ships, so an installed Lapis needs neither esbuild nor a network.
+// api/dashboard/assets.ts serves it, or builds the same from src/ui/ when the
+// sources run.
+await build({
+  entryPoints: [path.join(UI, 'main.tsx')],
+  outfile: path.join(output, 'ui', 'app.js'),
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  logLevel: 'warning',
+});
+for (const name of ['index.html', 'styles.css']) fs.copyFileSync(path.join(UI, name), path.join(output, 'ui', name));

@@ -2,7 +2,10 @@
 // --ready-json one JSON line for test harnesses. Only the well-known
 // development keys are printed (output is often kept in logs); any other key
 // reads "(not printed)" in the text and null in the JSON, and a connection
-// string that would hold one is left out the same way.
+// string that would hold one is left out the same way. The dashboard's
+// one-time sign-in link (docs/dashboard.md) is printed for the development
+// account under the same rule: it signs in as the account, once, within ten
+// minutes.
 
 import path from 'node:path';
 import { DEV_ACCOUNT, DEV_STORAGE, type LapisConfig } from '../config/config.js';
@@ -22,6 +25,10 @@ export interface ReadyInfo {
   dataDirectory: string | null;
   /** Where the compute nodes' directories are: under the data directory, or a directory of Lapis's own (server/nodes-directory.ts). */
   nodesDirectory: string;
+  /** The web dashboard (docs/dashboard.md). */
+  dashboardUrl: string;
+  /** A one-time sign-in link for the development account while it has the development key; null otherwise. */
+  dashboardSignInLink: string | null;
 }
 
 const printable = (key: string, devKey: string): string | null => (key === devKey ? key : null);
@@ -43,6 +50,8 @@ export function readyInfo(lapis: RunningLapis, config: LapisConfig): ReadyInfo {
         : `DefaultEndpointsProtocol=${protocol};AccountName=${config.blob.accountName};AccountKey=${storageKey};BlobEndpoint=${lapis.storageAccountUrl};`,
     dataDirectory: config.inMemory || !config.dataDir ? null : path.resolve(config.dataDir),
     nodesDirectory: lapis.nodesDirectory,
+    dashboardUrl: `${lapis.batchUrl}/ui`,
+    dashboardSignInLink: config.accounts.some((account) => account.name === DEV_ACCOUNT.name && account.key === DEV_ACCOUNT.key) ? (lapis.dashboardSignInLink(DEV_ACCOUNT.name) ?? null) : null,
   };
 }
 
@@ -56,6 +65,8 @@ export function readyText(info: ReadyInfo): string[] {
     `Blob connection string: ${info.blobConnectionString ?? '(not printed: it holds the storage key)'}`,
     `Data directory:  ${info.dataDirectory ?? '(in memory)'}`,
     `Nodes directory: ${info.nodesDirectory}`,
+    `Dashboard:       ${info.dashboardUrl}`,
+    ...(info.dashboardSignInLink ? [`Dashboard sign-in link (works once, for 10 minutes): ${info.dashboardSignInLink}`] : []),
     'ready',
   ];
 }

@@ -61,6 +61,7 @@ import { prepareNodesDirectory, type NodesDirectory } from './nodes-directory.js
 import { OsUserAccounts } from './os-users.js';
 import { InjectedFaults } from './injected-faults.js';
 import { NodeFaults } from './node-faults.js';
+import { DashboardSessions } from '../api/dashboard/sessions.js';
 
 /** Removes a directory and everything in it without following a link anywhere below its parent. */
 async function removeDirectoryTree(directory: string): Promise<void> {
@@ -82,6 +83,8 @@ export interface RunningLapis {
   logger: Logger;
   /** Every state change of pools, nodes, jobs and tasks, as GET /lapis/events streams them. */
   events: EventLog;
+  /** A one-time sign-in link to the web dashboard for a configured account (docs/dashboard.md), or undefined for another name. */
+  dashboardSignInLink(account: string): string | undefined;
   /** Asks the scheduler for a pass now, e.g. after a test moved its clock. */
   wake(): void;
   stop(): Promise<void>;
@@ -299,7 +302,20 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
         };
       },
     };
-    const app = buildBatchApi({ services, accounts, taskTokens, logger, now: () => clock.now(), isReady: () => ready, https, requestTimeoutMs: config.requestTimeoutMs, insight, faults: injectedFaults });
+    const dashboardSessions = new DashboardSessions(accounts, () => clock.now().getTime());
+    const app = buildBatchApi({
+      services,
+      accounts,
+      taskTokens,
+      logger,
+      now: () => clock.now(),
+      isReady: () => ready,
+      https,
+      requestTimeoutMs: config.requestTimeoutMs,
+      insight,
+      faults: injectedFaults,
+      dashboardSessions,
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -321,6 +337,10 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
       nodesDirectory,
       logger,
       events: stateEvents,
+      dashboardSignInLink(account) {
+        const token = dashboardSessions.createSignInLink(account);
+        return token === undefined ? undefined : `${azure ? azure.batchUrl(port) : batchUrl}/ui/sign-in-link?token=${token}`;
+      },
       wake: () => scheduler?.wake(),
       async stop() {
         if (stopped) return;

@@ -180,6 +180,8 @@ interface ReadyJson {
   blobConnectionString: string | null;
   dataDirectory: string | null;
   nodesDirectory: string;
+  dashboardUrl: string;
+  dashboardSignInLink: string | null;
 }
 
 test('--ready-json prints one JSON line with every URL, account, key and the blob connection string; the text output has the connection string too', async () => {
@@ -199,6 +201,11 @@ test('--ready-json prints one JSON line with every URL, account, key and the blo
     assert.equal(blob.url.replace(/\/$/, ''), info.blobUrl);
     await blob.getContainerClient('fromconnectionstring').create();
     assert.deepEqual((await blob.getContainerClient('fromconnectionstring').exists()), true);
+    // The development account's dashboard sign-in link signs in once.
+    assert.equal(info.dashboardUrl, `${info.batchUrl}/ui`);
+    assert.match(info.dashboardSignInLink ?? '', new RegExp(`^${info.batchUrl}/ui/sign-in-link\\?token=`));
+    assert.match((await fetch(info.dashboardSignInLink as string)).headers.get('set-cookie') ?? '', /^lapis_session=/);
+    assert.equal((await fetch(info.dashboardSignInLink as string)).status, 401);
   } finally {
     served.child.kill('SIGTERM');
     await served.exit;

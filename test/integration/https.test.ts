@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -68,4 +69,18 @@ test('without the certificate trusted, the SDK refuses the connection', async ()
   const untrusted = await runClient({});
   assert.notEqual(untrusted.code, 0);
   assert.match(untrusted.stderr, /certificate|self[- ]signed/i);
+});
+
+test("the dashboard is HTTPS with the API, and its session cookie is Secure there", async () => {
+  const link = new URL(server.lapis.dashboardSignInLink(server.account.name) as string);
+  assert.equal(link.protocol, 'https:');
+  const cookie = await new Promise<string>((resolve, reject) => {
+    https
+      .get(link, { ca: fs.readFileSync(certFile) }, (response) => {
+        response.resume();
+        resolve(String(response.headers['set-cookie'] ?? ''));
+      })
+      .on('error', reject);
+  });
+  assert.match(cookie, /^lapis_session=.*; HttpOnly; SameSite=Strict; .*; Secure$/);
 });

@@ -66,7 +66,7 @@ test('npm pack → npm install -g → lapis --version and lapis serve from anoth
   let server: ReturnType<typeof serve> | undefined;
   try {
     const packed = await pack(scratch);
-    for (const file of [...AGENT_FILES, 'dist/cli/main.js', 'bin/lapis.js', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
+    for (const file of [...AGENT_FILES, 'dist/cli/main.js', 'dist/ui/app.js', 'dist/ui/index.html', 'dist/ui/styles.css', 'bin/lapis.js', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
       assert.ok(packed.files.includes(file), `the package holds ${file}`);
     }
     assert.deepEqual(
@@ -90,6 +90,10 @@ test('npm pack → npm install -g → lapis --version and lapis serve from anoth
 
     server = serve(installed.lapis, ['--data', dataDir], elsewhere);
     const ready = await server.ready;
+    // The dashboard's bundle ships built: served without esbuild, which the package does not install.
+    const script = await fetch(`${ready.batchUrl}/ui/assets/app.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
     const account = ready.accounts[0]!;
     const batch = new BatchServiceClient(new BatchSharedKeyCredentials(account.name, account.key), ready.batchUrl);
     const poolId = uniqueId('PackagePool');

@@ -3,6 +3,8 @@
 //   1. /health and /metrics answer without auth (api/lapis/routes.ts says why);
 //   2. SharedKey authentication (on the raw request line, before the body),
 //      or a task's bearer token, which allows only its own job's operations;
+//      under /ui, the web dashboard's session cookie instead, and nothing
+//      else (api/dashboard/mount.ts);
 //   3. the api-version check;
 //   4. body parsing (1 MiB limit → RequestBodyTooLarge, answered before the
 //      connection closes in stages; bad JSON → InvalidRequestBody);
@@ -24,6 +26,7 @@ import { errorEnvelope, statusOf } from './errors.js';
 import { answerThenCloseInStages } from './oversized-bodies.js';
 import { answerClientError, requestTimeoutOptions } from './slow-clients.js';
 import type { BatchReply, BatchRequest, Operation } from './operation.js';
+import type { OperationRouter } from './operation-router.js';
 import { accountOperations } from './routes/account.js';
 import { applicationOperations } from './routes/applications.js';
 import { certificateOperations } from './routes/certificates.js';
@@ -44,6 +47,8 @@ import { parseJsonBody } from './wire.js';
 import { registerFaultRoutes } from '../lapis/fault-routes.js';
 import type { FaultInjection } from '../../core/faults.js';
 import { checkApiVersion, isAtLeast } from './versions.js';
+import { DASHBOARD_BATCH_PREFIX, gateDashboard, isDashboardRoute, registerDashboard } from '../dashboard/mount.js';
+import type { DashboardSessions } from '../dashboard/sessions.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_PATH_SEGMENT = 1024;
@@ -64,6 +69,8 @@ export interface BatchApiOptions {
   insight: ServerInsight;
   /** The failure-injection API's faults (lapis serve --faults); without them /lapis/faults answers 404. */
   faults?: FaultInjection;
+  /** The web dashboard's sessions (/ui, api/dashboard/). */
+  dashboardSessions: DashboardSessions;
 }
 
 declare module 'fastify' {
@@ -230,6 +237,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   });
   registerInsightRoutes(app, options.insight);
   registerFaultRoutes(app, options.faults);
+  registerDashboard(app, { sessions: options.dashboardSessions, insight: options.insight, faults: options.faults, secure: options.https !== undefined });
 
   /**
    * A request to `<account>.<region>.batch.azure.com` (--azure-hostnames) is for that account, as in Azure, where
@@ -287,6 +295,8 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     // Judged by the matched route, so only GET /health and /metrics (in any case or with a trailing slash) are open.
     if (OPEN_PATHS.includes(request.routeOptions.url ?? '')) return;
+    // The dashboard signs in with its session cookie only (api/dashboard/mount.ts).
+    if (isDashboardRoute(request.routeOptions.url)) return gateDashboard(options.dashboardSessions, request, reply) ? undefined : reply;
     if (!authenticate(request, reply)) return reply;
   });
 
@@ -299,45 +309,69 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
     );
   });
 
-  for (const operation of allOperations(options.services)) {
+  /** Answers one operation; `params` are the path parameters its route matched. */
+  async function answer(operation: Operation, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>): Promise<FastifyReply> {
+    const query = singleValuedQuery(request.query);
+    const apiVersion = checkApiVersion(query['api-version']);
+    if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
+    if (operation.until && isAtLeast(apiVersion, operation.until)) throw batchErrors.invalidUri();
+    if (request.tokenScope && !tokenAllows(request.tokenScope, operation.path, params)) {
+      throw batchErrors.insufficientAccountPermissions(`The task authentication token grants access to job ${request.tokenScope.jobId} only.`);
+    }
+    const batchRequest: BatchRequest = {
+      caller: { account: request.batchAccount as string },
+      apiVersion,
+      baseUrl: baseUrlOf(request),
+      requestId: request.id,
+      params,
+      query: queryForVersion(operation.id, apiVersion, query),
+      header: (name) => headerOf(request, name),
+      conditions: conditionsOf(request),
+      body: requestBodyForVersion(operation.id, apiVersion, parseJsonBody(request.body)),
+      path: (request.raw.url ?? request.url).split('?')[0] as string,
+    };
+    const result: BatchReply = withoutReplySecrets(replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest)));
+    commonHeaders(request, reply);
+    reply.code(result.status);
+    for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+    if (result.stream) {
+      if (request.method === 'HEAD') return reply.send();
+      return reply.send(Readable.from(result.stream));
+    }
+    if (result.json !== undefined) return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(result.json, 'utf8'));
+    if (result.body === undefined) return reply.send();
+    return sendJson(reply, result.body);
+  }
+
+  const operations = allOperations(options.services);
+  for (const operation of operations) {
     app.route({
       method: operation.method,
       url: operation.path,
       config: { operationId: operation.id },
-      handler: async (request, reply) => {
-        const query = singleValuedQuery(request.query);
-        const apiVersion = checkApiVersion(query['api-version']);
-        if (operation.since && !isAtLeast(apiVersion, operation.since)) throw batchErrors.invalidUri();
-        if (operation.until && isAtLeast(apiVersion, operation.until)) throw batchErrors.invalidUri();
-        if (request.tokenScope && !tokenAllows(request.tokenScope, operation.path, request.params as Record<string, string>)) {
-          throw batchErrors.insufficientAccountPermissions(`The task authentication token grants access to job ${request.tokenScope.jobId} only.`);
-        }
-        const batchRequest: BatchRequest = {
-          caller: { account: request.batchAccount as string },
-          apiVersion,
-          baseUrl: baseUrlOf(request),
-          requestId: request.id,
-          params: request.params as Record<string, string>,
-          query: queryForVersion(operation.id, apiVersion, query),
-          header: (name) => headerOf(request, name),
-          conditions: conditionsOf(request),
-          body: requestBodyForVersion(operation.id, apiVersion, parseJsonBody(request.body)),
-          path: (request.raw.url ?? request.url).split('?')[0] as string,
-        };
-        const result: BatchReply = withoutReplySecrets(replyForVersion(operation.id, apiVersion, await operation.handler(batchRequest)));
-        commonHeaders(request, reply);
-        reply.code(result.status);
-        for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
-        if (result.stream) {
-          if (request.method === 'HEAD') return reply.send();
-          return reply.send(Readable.from(result.stream));
-        }
-        if (result.json !== undefined) return reply.header('Content-Type', JSON_CONTENT_TYPE).send(Buffer.from(result.json, 'utf8'));
-        if (result.body === undefined) return reply.send();
-        return sendJson(reply, result.body);
-      },
+      handler: (request, reply) => answer(operation, request, reply, request.params as Record<string, string>),
     });
   }
+
+  /**
+   * The same operations under /ui/api/batch for the dashboard's session
+   * (api/dashboard/mount.ts gated the request): one route whose router of
+   * the operations is built on the first dashboard request, so a start
+   * registers no second copy of every route.
+   */
+  let dashboardOperations: Promise<OperationRouter> | undefined;
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: `${DASHBOARD_BATCH_PREFIX}/*`,
+    config: { operationId: 'Lapis_Dashboard' },
+    handler: async (request, reply) => {
+      dashboardOperations ??= import('./operation-router.js').then((module) => module.operationRouter(operations, MAX_PATH_SEGMENT));
+      const path = (request.raw.url ?? request.url).split('?')[0]?.slice(DASHBOARD_BATCH_PREFIX.length) ?? '';
+      const found = (await dashboardOperations).find(request.method, path);
+      if (!found) throw batchErrors.invalidUri();
+      return answer(found.operation, request, reply, found.params);
+    },
+  });
 
   app.setNotFoundHandler((request, reply) => {
     sendError(request, reply, batchErrors.invalidUri());

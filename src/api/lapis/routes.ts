@@ -49,7 +49,8 @@ function filterOf(request: FastifyRequest): (event: LapisEvent) => boolean {
   return (event) => event.jobId?.toLowerCase() === wanted;
 }
 
-function streamEvents(insight: ServerInsight, request: FastifyRequest, reply: FastifyReply): void {
+/** Streams the events of request.batchAccount (signed in by SharedKey here, by its session on the dashboard's /ui/api/events). */
+export function streamEvents(insight: ServerInsight, request: FastifyRequest, reply: FastifyReply): void {
   const account = request.batchAccount as string;
   const since = sinceOf(request);
   const wanted = filterOf(request);
