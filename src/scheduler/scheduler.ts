@@ -86,14 +86,32 @@ export class Scheduler {
   }
 
   slotsFreed(): void {
-    if (!this.housekeepingTimer && !this.stopped) {
-      this.housekeepingTimer = setTimeout(() => {
-        this.housekeepingTimer = undefined;
-        this.wake();
-      }, HOUSEKEEPING_DELAY_MS);
-      this.housekeepingTimer.unref();
-    }
+    this.armHousekeeping();
     this.schedule();
+  }
+
+  /**
+   * Inside the transaction that recorded run outcomes (SchedulerSignal): the
+   * dispatch pass joins it, and what it starts and stops goes out once the
+   * caller has committed.
+   */
+  dispatchWithin(): (() => void) | undefined {
+    if (this.stopped) return undefined;
+    this.armHousekeeping();
+    const { runs, stop } = this.deps.scheduling.dispatch(planPool);
+    return () => {
+      this.stopRuns(stop);
+      this.deps.nodeWork.startRuns(runs);
+    };
+  }
+
+  private armHousekeeping(): void {
+    if (this.housekeepingTimer || this.stopped) return;
+    this.housekeepingTimer = setTimeout(() => {
+      this.housekeepingTimer = undefined;
+      this.wake();
+    }, HOUSEKEEPING_DELAY_MS);
+    this.housekeepingTimer.unref();
   }
 
   private schedule(): void {
