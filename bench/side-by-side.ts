@@ -5,7 +5,8 @@
 // tasks, then N `/bin/true` tasks on S slots (throughput.ts's lapisRun), with
 // the CPU of the server process and of its whole tree (agents, launchers).
 // `--nodes instant` runs the servers with nodes that finish every run at once
-// (instant-nodes-server.ts): the server's own cost and ceiling. Each
+// (instant-nodes-server.ts): the server's own cost and ceiling. The tree's
+// CPU is also split by role (server, agents, launchers). Each
 // checkout's own bench/ code drives it, so a checkout needs this file's
 // bench/ (copy it into an older one).
 //
@@ -49,6 +50,8 @@ interface Measured {
   tasksPerS: number;
   serverCpuMsPerTask: number;
   treeCpuMsPerTask: number;
+  /** The tree's CPU per task by role (server, agents, launchers, other), where the checkout's bench reports it. */
+  treeCpuMsPerTaskByRole?: Record<string, number>;
   serverCores: number;
 }
 const results: { round: number; directSpawnTasksPerS?: number; checkouts: Record<string, Measured> }[] = [];
@@ -68,7 +71,14 @@ try {
       try {
         await lapisRun(server, `warm${round}`, 200, slots, 8);
         const { ms, cpu } = await lapisRun(server, `run${round}`, tasks, slots, 8);
-        row.checkouts[checkout] = { tasksPerS: tasks / (ms / 1000), serverCpuMsPerTask: cpu.serverCpuMs / tasks, treeCpuMsPerTask: cpu.treeCpuMs / tasks, serverCores: cpu.serverCores };
+        const byRole = cpu.treeCpuByRole ? Object.fromEntries(Object.entries(cpu.treeCpuByRole as Record<string, number>).map(([role, ms]) => [role, ms / tasks])) : undefined;
+        row.checkouts[checkout] = {
+          tasksPerS: tasks / (ms / 1000),
+          serverCpuMsPerTask: cpu.serverCpuMs / tasks,
+          treeCpuMsPerTask: cpu.treeCpuMs / tasks,
+          ...(byRole ? { treeCpuMsPerTaskByRole: byRole } : {}),
+          serverCores: cpu.serverCores,
+        };
       } finally {
         await server.stop();
       }
