@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { makeScratch } from './scratch.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,17 +35,7 @@ const [tasks, slots, rounds] = [Number(values.tasks), Number(values.slots), Numb
 const instant = values.nodes === 'instant';
 const commits = Object.fromEntries(checkouts.map((checkout) => [checkout, execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: checkout, encoding: 'utf8' }).trim()]));
 
-// Tasks run as other users: every directory on the way to a server's data must let them through.
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-side-by-side-'));
-fs.chmodSync(scratch, 0o755);
-let counter = 0;
-const context = {
-  directory(label: string): string {
-    const directory = path.join(scratch, `${++counter}-${label}`);
-    fs.mkdirSync(directory, { recursive: true });
-    return directory;
-  },
-};
+const context = makeScratch('lapis-side-by-side-');
 
 interface Measured {
   tasksPerS: number;
@@ -88,5 +79,5 @@ try {
     fs.writeFileSync(values.out, `${JSON.stringify({ command: process.argv.slice(2).join(' '), machine: { cores: os.availableParallelism(), load: os.loadavg() }, tasks, slots, nodes: values.nodes, checkouts, commits, results }, null, 2)}\n`);
   }
 } finally {
-  fs.rmSync(scratch, { recursive: true, force: true });
+  context.remove();
 }
