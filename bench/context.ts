@@ -16,7 +16,9 @@ export interface BenchOptions {
   slots: number[];
   slurm: boolean;
   slurmTasks: number;
-  slurmCpus: number;
+  slurmCpus: number[];
+  /** Install Slurm first when missing (scripts/install-slurm.sh). */
+  installSlurm: boolean;
   /** Throughput also on container nodes (when Podman and the test image are there). */
   containers: boolean;
   submit: number;

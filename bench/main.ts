@@ -53,7 +53,8 @@ const program = new Command('bench')
   .option('--no-slurm', 'skip the Slurm comparison')
   .option('--no-containers', 'throughput: skip the run on container nodes')
   .option('--slurm-tasks <n>', `Slurm comparison: jobs per mode (default ${DEFAULTS.full.slurmTasks}; Slurm runs about 8 a second here)`, positive('--slurm-tasks'))
-  .option('--slurm-cpus <n>', 'Slurm comparison: CPUs of the Slurm node = slots of the Lapis pool', positive('--slurm-cpus'), 8)
+  .option('--slurm-cpus <list>', 'Slurm comparison: CPUs declared for the Slurm node = slots of the Lapis pool, one cluster per count in turn', list, [2, 8, 32])
+  .option('--install-slurm', 'Slurm comparison: install slurm-wlm and munge first when missing (scripts/install-slurm.sh, apt-get, root)')
   .option('--submit <n>', `submit and list: tasks (default ${DEFAULTS.full.submit}; the issue: 100000)`, positive('--submit'))
   .option('--parallel <n>', 'addCollection requests in flight', positive('--parallel'), 8)
   .option('--scale <n>', `scale: tasks in one job (default ${DEFAULTS.full.scale}; the issue: 1000000)`, positive('--scale'))
@@ -76,7 +77,8 @@ const raw = program.opts<{
   slurm: boolean;
   containers: boolean;
   slurmTasks?: number;
-  slurmCpus: number;
+  slurmCpus: number[];
+  installSlurm?: boolean;
   submit?: number;
   parallel: number;
   scale?: number;
@@ -101,6 +103,7 @@ const options: BenchOptions = {
   slurm: raw.slurm && (!quick || (raw.only?.includes('slurm') ?? false)),
   slurmTasks: raw.slurmTasks ?? sizes.slurmTasks,
   slurmCpus: raw.slurmCpus,
+  installSlurm: raw.installSlurm === true,
   containers: raw.containers,
   submit: raw.submit ?? sizes.submit,
   parallel: raw.parallel,
@@ -132,11 +135,12 @@ function plotPoints(results: SectionResult[]): PlotPoint[] {
     points.push({ slots: point.slots, tasksPerS: point.baselineTasksPerS, series: 'direct spawn (baseline)' });
   }
   const slurm = results.find((result) => result.section === 'slurm' && !result.skipped);
-  if (slurm) {
-    const { tasks, cpus, arrayMs, singlesMs, lapisMs } = slurm.details as { tasks: number; cpus: number; arrayMs: number; singlesMs: number; lapisMs: number };
-    points.push({ slots: cpus, tasksPerS: tasks / (arrayMs / 1000), series: 'Slurm job array' });
-    points.push({ slots: cpus, tasksPerS: tasks / (singlesMs / 1000), series: 'Slurm sbatch --wrap' });
-    points.push({ slots: cpus, tasksPerS: tasks / (lapisMs / 1000), series: `Lapis, N = ${tasks} (Slurm's N)` });
+  const slurmTasks = slurm?.details.tasks as number | undefined;
+  for (const size of (slurm?.details.sizes as { cpus: number; arrayMs: number; singlesMs: number; lapisMs: number }[] | undefined) ?? []) {
+    const rate = (ms: number) => (slurmTasks ?? 0) / (ms / 1000);
+    points.push({ slots: size.cpus, tasksPerS: rate(size.arrayMs), series: 'Slurm job array' });
+    points.push({ slots: size.cpus, tasksPerS: rate(size.singlesMs), series: 'Slurm sbatch --wrap' });
+    points.push({ slots: size.cpus, tasksPerS: rate(size.lapisMs), series: `Lapis, N = ${slurmTasks} (Slurm's N)` });
   }
   return points;
 }

@@ -66,6 +66,21 @@ export function processCpuMs(pid: number): number {
  * launcher's children's time, which is not added.
  */
 export function processTreeCpuMs(rootPid: number): number {
+  const roles = processTreeCpuByRole(rootPid);
+  return roles.server + roles.agents + roles.launchers + roles.other;
+}
+
+export interface CpuByRole {
+  server: number;
+  /** Node agents (`agent-main`). */
+  agents: number;
+  /** Their task launchers (`launcher-process`). */
+  launchers: number;
+  other: number;
+}
+
+/** processTreeCpuMs split by what each process is, by its command line; NaN for all when the root is gone. */
+export function processTreeCpuByRole(rootPid: number): CpuByRole {
   const parents = new Map<number, number>();
   const cpu = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
@@ -83,9 +98,24 @@ export function processTreeCpuMs(rootPid: number): number {
     for (let current: number | undefined = pid; current !== undefined && current > 1; current = parents.get(current)) if (current === rootPid) return true;
     return false;
   };
-  let total = 0;
-  for (const [pid, ms] of cpu) if (inTree(pid)) total += ms;
-  return cpu.has(rootPid) ? total : Number.NaN;
+  const roles: CpuByRole = { server: 0, agents: 0, launchers: 0, other: 0 };
+  if (!cpu.has(rootPid)) return { server: Number.NaN, agents: Number.NaN, launchers: Number.NaN, other: Number.NaN };
+  for (const [pid, ms] of cpu) {
+    if (!inTree(pid)) continue;
+    roles[pid === rootPid ? 'server' : roleOf(pid)] += ms;
+  }
+  return roles;
+}
+
+function roleOf(pid: number): 'agents' | 'launchers' | 'other' {
+  try {
+    const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (command.includes('launcher-process')) return 'launchers';
+    if (command.includes('agent-main')) return 'agents';
+  } catch {
+    // Ended meanwhile.
+  }
+  return 'other';
 }
 
 function procStatusMiB(pid: number, field: string): number {
@@ -214,6 +244,8 @@ export interface CpuShare {
   serverCores: number;
   /** CPU used by the server and every process below it (node agents, launchers; not the tasks themselves), ms. */
   treeCpuMs: number;
+  /** The same by role. */
+  treeCpuByRole: CpuByRole;
 }
 
 /** Starts counting wall and CPU time of the client (this process) and a server; the returned function stops and reports. */
@@ -222,11 +254,19 @@ export function cpuMeter(server: ServerProcess): () => CpuShare {
   const clientStart = process.cpuUsage();
   const serverStart = server.cpuMs();
   const treeStart = server.treeCpuMs();
+  const rolesStart = processTreeCpuByRole(server.pid);
   return () => {
+    const roles = processTreeCpuByRole(server.pid);
+    const treeCpuByRole: CpuByRole = {
+      server: roles.server - rolesStart.server,
+      agents: roles.agents - rolesStart.agents,
+      launchers: roles.launchers - rolesStart.launchers,
+      other: roles.other - rolesStart.other,
+    };
     const wallMs = now() - wallStart;
     const client = process.cpuUsage(clientStart);
     const clientCpuMs = (client.user + client.system) / 1000;
     const serverCpuMs = server.cpuMs() - serverStart;
-    return { wallMs, clientCpuMs, clientCores: clientCpuMs / wallMs, serverCpuMs, serverCores: serverCpuMs / wallMs, treeCpuMs: server.treeCpuMs() - treeStart };
+    return { wallMs, clientCpuMs, clientCores: clientCpuMs / wallMs, serverCpuMs, serverCores: serverCpuMs / wallMs, treeCpuMs: server.treeCpuMs() - treeStart, treeCpuByRole };
   };
 }

@@ -5,7 +5,8 @@
 // tasks, then N `/bin/true` tasks on S slots (throughput.ts's lapisRun), with
 // the CPU of the server process and of its whole tree (agents, launchers).
 // `--nodes instant` runs the servers with nodes that finish every run at once
-// (instant-nodes-server.ts): the server's own cost and ceiling. Each
+// (instant-nodes-server.ts): the server's own cost and ceiling. The tree's
+// CPU is also split by role (server, agents, launchers). Each
 // checkout's own bench/ code drives it, so a checkout needs this file's
 // bench/ (copy it into an older one).
 //
@@ -16,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { makeScratch } from './scratch.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,22 +35,14 @@ const [tasks, slots, rounds] = [Number(values.tasks), Number(values.slots), Numb
 const instant = values.nodes === 'instant';
 const commits = Object.fromEntries(checkouts.map((checkout) => [checkout, execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: checkout, encoding: 'utf8' }).trim()]));
 
-// Tasks run as other users: every directory on the way to a server's data must let them through.
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-side-by-side-'));
-fs.chmodSync(scratch, 0o755);
-let counter = 0;
-const context = {
-  directory(label: string): string {
-    const directory = path.join(scratch, `${++counter}-${label}`);
-    fs.mkdirSync(directory, { recursive: true });
-    return directory;
-  },
-};
+const context = makeScratch('lapis-side-by-side-');
 
 interface Measured {
   tasksPerS: number;
   serverCpuMsPerTask: number;
   treeCpuMsPerTask: number;
+  /** The tree's CPU per task by role (server, agents, launchers, other), where the checkout's bench reports it. */
+  treeCpuMsPerTaskByRole?: Record<string, number>;
   serverCores: number;
 }
 const results: { round: number; directSpawnTasksPerS?: number; checkouts: Record<string, Measured> }[] = [];
@@ -68,7 +62,14 @@ try {
       try {
         await lapisRun(server, `warm${round}`, 200, slots, 8);
         const { ms, cpu } = await lapisRun(server, `run${round}`, tasks, slots, 8);
-        row.checkouts[checkout] = { tasksPerS: tasks / (ms / 1000), serverCpuMsPerTask: cpu.serverCpuMs / tasks, treeCpuMsPerTask: cpu.treeCpuMs / tasks, serverCores: cpu.serverCores };
+        const byRole = cpu.treeCpuByRole ? Object.fromEntries(Object.entries(cpu.treeCpuByRole as Record<string, number>).map(([role, ms]) => [role, ms / tasks])) : undefined;
+        row.checkouts[checkout] = {
+          tasksPerS: tasks / (ms / 1000),
+          serverCpuMsPerTask: cpu.serverCpuMs / tasks,
+          treeCpuMsPerTask: cpu.treeCpuMs / tasks,
+          ...(byRole ? { treeCpuMsPerTaskByRole: byRole } : {}),
+          serverCores: cpu.serverCores,
+        };
       } finally {
         await server.stop();
       }
@@ -78,5 +79,5 @@ try {
     fs.writeFileSync(values.out, `${JSON.stringify({ command: process.argv.slice(2).join(' '), machine: { cores: os.availableParallelism(), load: os.loadavg() }, tasks, slots, nodes: values.nodes, checkouts, commits, results }, null, 2)}\n`);
   }
 } finally {
-  fs.rmSync(scratch, { recursive: true, force: true });
+  context.remove();
 }

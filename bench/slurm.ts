@@ -1,11 +1,13 @@
 // 3. against a real scheduler: the same trivial tasks on a single-node Slurm
-// cluster on this machine — Debian's slurm-wlm and munge, installed with apt
-// when missing, started here with a configuration of the bench's own in a
-// scratch directory (its own munge socket and key, its own ports), stopped
-// after. Run as one job array and as single `sbatch --wrap` jobs; each job
-// writes its own stdout/stderr files. Lapis runs the same N side by side on a
-// pool of as many slots as the Slurm node has CPUs. If Slurm cannot be
-// installed or started, the section says why and the bench goes on.
+// cluster on this machine — Debian's slurm-wlm and munge (installed by
+// scripts/install-slurm.sh, which the bench runs only with --install-slurm),
+// started here with a configuration of the bench's own in a scratch
+// directory (its own munge socket and key, its own ports), stopped after. For
+// each declared CPU count in turn (--slurm-cpus, 2, 8 and 32 by default, in
+// one run): one job array and single `sbatch --wrap` jobs, each job writing
+// its own stdout/stderr files, then Lapis the same N on a pool of as many
+// slots. If Slurm is missing or cannot start, the section says why and the
+// bench goes on.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,9 +15,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isRoot } from '../src/config/config.js';
 import type { BenchContext } from './context.js';
 import { figure, type SectionResult } from './figures.js';
+import { REPO_ROOT } from './server-process.js';
 import { lapisRun } from './throughput.js';
 import { inParallel, now, round, sleep } from './stats.js';
 
@@ -31,25 +33,23 @@ async function which(program: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function installSlurm(log: (line: string) => void): Promise<void> {
+const INSTALL_SCRIPT = path.join(REPO_ROOT, 'scripts', 'install-slurm.sh');
+
+/** Slurm must be there; scripts/install-slurm.sh installs it, run by the bench only when asked (--install-slurm). */
+async function ensureSlurm(install: boolean, log: (line: string) => void): Promise<void> {
   const needed = ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'munged', 'mungekey'];
-  const missing = (await Promise.all(needed.map(async (name) => ((await which(name)) ? undefined : name)))).filter((name) => name !== undefined);
+  const missingNow = async () => (await Promise.all(needed.map(async (name) => ((await which(name)) ? undefined : name)))).filter((name) => name !== undefined);
+  const missing = await missingNow();
   if (missing.length === 0) return;
-  if (!isRoot()) throw new SlurmUnavailable(`Slurm is not installed (${missing.join(', ')} missing) and the bench is not root, so it cannot apt-get install slurm-wlm munge`);
-  if (!(await which('apt-get'))) throw new SlurmUnavailable('Slurm is not installed and there is no apt-get here to install slurm-wlm and munge');
-  log('  installing slurm-wlm and munge with apt-get…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => exec('apt-get', ['install', '-y', '--no-install-recommends', 'slurm-wlm', 'munge'], { env, timeout: 600_000, maxBuffer: 32 << 20 });
+  if (!install) throw new SlurmUnavailable(`Slurm is not installed (${missing.join(', ')} missing): run scripts/install-slurm.sh, or the bench with --install-slurm`);
+  log('  installing slurm-wlm and munge (scripts/install-slurm.sh)…');
   try {
-    await install();
-  } catch {
-    try {
-      await exec('apt-get', ['update'], { env, timeout: 300_000, maxBuffer: 32 << 20 });
-      await install();
-    } catch (error) {
-      throw new SlurmUnavailable(`apt-get install slurm-wlm munge failed: ${lastLine((error as { stderr?: string }).stderr ?? (error as Error).message)}`);
-    }
+    await exec(INSTALL_SCRIPT, [], { timeout: 900_000, maxBuffer: 32 << 20 });
+  } catch (error) {
+    throw new SlurmUnavailable(`scripts/install-slurm.sh failed: ${lastLine((error as { stderr?: string }).stderr ?? (error as Error).message)}`);
   }
+  const still = await missingNow();
+  if (still.length > 0) throw new SlurmUnavailable(`still missing after scripts/install-slurm.sh: ${still.join(', ')}`);
 }
 
 function lastLine(text: string): string {
@@ -85,6 +85,9 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Slurm's high-throughput advice: schedule at every event, no batching delay, backfill. */
+const SCHEDULER_SETTINGS = 'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,defer_batch,max_rpc_cnt=0';
 
 export class SlurmCluster {
   readonly env: NodeJS.ProcessEnv;
@@ -155,7 +158,7 @@ export class SlurmCluster {
         'SelectTypeParameters=CR_CPU',
         'SchedulerType=sched/backfill',
         // Slurm's high-throughput advice: schedule at every event, no batching delay.
-        'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,defer_batch,max_rpc_cnt=0',
+        SCHEDULER_SETTINGS,
         'JobAcctGatherType=jobacct_gather/none',
         'AccountingStorageType=accounting_storage/none',
         'JobCompType=jobcomp/none',
@@ -266,67 +269,72 @@ async function ended(pids: number[], timeoutMs: number): Promise<void> {
 export async function slurmSection(context: BenchContext): Promise<SectionResult> {
   const started = now();
   const tasks = context.options.slurmTasks;
-  const cpus = context.options.slurmCpus;
+  const cpuCounts = context.options.slurmCpus;
   const skip = (reason: string): SectionResult => {
     context.log(`  Slurm skipped: ${reason}`);
-    return { section: 'slurm', seconds: (now() - started) / 1000, figures: [], details: { tasks, cpus }, notes: [], skipped: reason };
+    return { section: 'slurm', seconds: (now() - started) / 1000, figures: [], details: { tasks, cpus: cpuCounts }, notes: [], skipped: reason };
   };
   if (process.platform !== 'linux') return skip('Slurm runs on Linux only');
-  const directory = context.directory('slurm');
-  let cluster: SlurmCluster | undefined;
   try {
-    await installSlurm(context.log);
-    cluster = new SlurmCluster(directory, cpus, tasks);
-    await cluster.start();
-    context.log(`  ${cluster.version} started: one node of ${cpus} CPUs`);
-    const arrayMs = await cluster.runArray(tasks);
-    context.log(`  Slurm job array: ${tasks} tasks in ${round(arrayMs)} ms`);
-    const singlesMs = await cluster.runSingles(tasks);
-    context.log(`  Slurm sbatch --wrap: ${tasks} jobs in ${round(singlesMs)} ms`);
-    const { lapis } = await context.sharedServers();
-    const { ms: lapisMs } = await lapisRun(lapis, 'slurmcmp', tasks, cpus, context.options.parallel);
-    context.log(`  Lapis, same N on ${cpus} slots: ${round(lapisMs)} ms`);
-    const rate = (ms: number) => tasks / (ms / 1000);
-    const lapisRate = rate(lapisMs);
-    const version = cluster.version;
-    const note = tasks < 10_000 ? `N = ${tasks}, the issue's N is 10,000` : undefined;
-    return {
-      section: 'slurm',
-      seconds: (now() - started) / 1000,
-      figures: [
-        figure({
-          section: 'slurm',
-          id: 'slurm.array',
-          label: `Lapis vs Slurm job array, N = ${tasks}, ${cpus} slots / CPUs`,
-          unit: 'tasks/s',
-          lapis: lapisRate,
-          baseline: rate(arrayMs),
-          baselineLabel: `${version} job array`,
-          better: 'higher',
-          target: { text: '≥ 20 × Slurm', met: lapisRate / rate(arrayMs) >= 20, note },
-        }),
-        figure({
-          section: 'slurm',
-          id: 'slurm.wrap',
-          label: `Lapis vs Slurm single sbatch --wrap jobs, N = ${tasks}, ${cpus} slots / CPUs`,
-          unit: 'tasks/s',
-          lapis: lapisRate,
-          baseline: rate(singlesMs),
-          baselineLabel: `${version} sbatch --wrap`,
-          better: 'higher',
-          target: { text: '≥ 20 × Slurm', met: lapisRate / rate(singlesMs) >= 20, note },
-        }),
-      ],
-      details: { tasks, cpus, version, arrayMs, singlesMs, lapisMs, slurmConf: fs.readFileSync(path.join(directory, 'slurm.conf'), 'utf8') },
-      notes: [
-        'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job; its main scheduler runs on events but launches at most one round of jobs a second on this configuration.',
-      ],
-    };
+    await ensureSlurm(context.options.installSlurm, context.log);
   } catch (error) {
-    if (error instanceof SlurmUnavailable) return skip(error.message);
-    return skip(`Slurm failed here: ${(error as Error).message}`);
-  } finally {
-    await cluster?.stop().catch(() => undefined);
-    if (fs.existsSync(directory)) fs.rmSync(directory, { recursive: true, force: true });
+    return skip(error instanceof SlurmUnavailable ? error.message : `Slurm failed here: ${(error as Error).message}`);
   }
+  const sizes: { cpus: number; version: string; arrayMs: number; singlesMs: number; lapisMs: number; slurmConf: string }[] = [];
+  const figures = [];
+  const note = tasks < 10_000 ? `N = ${tasks}, the issue's N is 10,000` : undefined;
+  const rate = (ms: number) => tasks / (ms / 1000);
+  for (const cpus of cpuCounts) {
+    const directory = context.directory(`slurm-${cpus}`);
+    let cluster: SlurmCluster | undefined;
+    try {
+      cluster = new SlurmCluster(directory, cpus, tasks);
+      await cluster.start();
+      context.log(`  ${cluster.version} started: one node of ${cpus} CPUs`);
+      const arrayMs = await cluster.runArray(tasks);
+      context.log(`  Slurm job array: ${tasks} tasks in ${round(arrayMs)} ms`);
+      const singlesMs = await cluster.runSingles(tasks);
+      context.log(`  Slurm sbatch --wrap: ${tasks} jobs in ${round(singlesMs)} ms`);
+      const slurmConf = fs.readFileSync(path.join(directory, 'slurm.conf'), 'utf8');
+      const version = cluster.version;
+      // Stopped before Lapis runs: its daemons take no CPU from it.
+      await cluster.stop();
+      cluster = undefined;
+      const { lapis } = await context.sharedServers();
+      const { ms: lapisMs } = await lapisRun(lapis, `slurmcmp${cpus}`, tasks, cpus, context.options.parallel);
+      context.log(`  Lapis, same N on ${cpus} slots: ${round(lapisMs)} ms (${round(rate(lapisMs) / rate(arrayMs))}× the array, ${round(rate(lapisMs) / rate(singlesMs))}× sbatch --wrap)`);
+      sizes.push({ cpus, version, arrayMs, singlesMs, lapisMs, slurmConf });
+      for (const [mode, ms, label] of [['array', arrayMs, 'job array'], ['wrap', singlesMs, 'sbatch --wrap']] as const) {
+        figures.push(
+          figure({
+            section: 'slurm',
+            id: `slurm.${mode}.c${cpus}`,
+            label: `Lapis vs Slurm ${mode === 'array' ? 'job array' : 'single sbatch --wrap jobs'}, N = ${tasks}, ${cpus} slots / CPUs`,
+            unit: 'tasks/s',
+            lapis: rate(lapisMs),
+            baseline: rate(ms),
+            baselineLabel: `${version} ${label}`,
+            better: 'higher',
+            target: { text: '≥ 20 × Slurm', met: rate(lapisMs) / rate(ms) >= 20, note },
+          }),
+        );
+      }
+    } catch (error) {
+      context.log(`  Slurm at ${cpus} CPUs failed: ${(error as Error).message}`);
+    } finally {
+      await cluster?.stop().catch(() => undefined);
+      if (fs.existsSync(directory)) fs.rmSync(directory, { recursive: true, force: true });
+    }
+  }
+  if (sizes.length === 0) return skip('Slurm did not run at any size (see the log)');
+  return {
+    section: 'slurm',
+    seconds: (now() - started) / 1000,
+    figures,
+    details: { tasks, cpus: cpuCounts, sizes },
+    notes: [
+      'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job; its main scheduler runs on events but launches at most one round of jobs a second on this configuration.',
+      `Slurm settings (every size): ${SCHEDULER_SETTINGS}; the whole slurm.conf of each size is in the JSON.`,
+    ],
+  };
 }

@@ -40,7 +40,7 @@ export function taskUserIds(): { uid: number; gid: number } | undefined {
   return user ? { uid: user.uid, gid: user.gid } : undefined;
 }
 
-export async function directSpawn(context: BenchContext, tasks: number, concurrency: number): Promise<number> {
+export async function directSpawn(context: Pick<BenchContext, 'directory'>, tasks: number, concurrency: number): Promise<number> {
   const directory = context.directory(`direct-spawn-${concurrency}`);
   const ids = taskUserIds();
   const args = ['--import', 'tsx', path.join(REPO_ROOT, 'bench', 'direct-spawn.ts'), '--tasks', String(tasks), '--concurrency', String(concurrency), '--dir', directory];

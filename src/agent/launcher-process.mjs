@@ -17,7 +17,7 @@
 // reports, records, and forgets.
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openAppendNoFollow } from './no-follow-open.mjs';
 
@@ -116,8 +116,9 @@ function exited(id, run, code, signal) {
       // A run the agent stopped has no outcome: nothing is left to recover.
       if (run.recorded) rmSync(run.pidFile, { force: true });
     } else if (run.recorded) {
+      // The exit's line, appended to the run's record in one write (launcher-protocol.ts).
       const status = { exitCode: code, signal, timedOut: run.killedFor === 'timedOut', endTime: new Date().toISOString() };
-      writeFileSync(`${run.pidFile}.exit`, JSON.stringify(status), { mode: 0o600 });
+      appendFileSync(run.pidFile, `\n${JSON.stringify(status)}`, { mode: 0o600 });
     }
   } catch {
     // The node's files are gone (the node was removed) or the disk is full: nothing to recover from.
@@ -137,7 +138,6 @@ function forget(request) {
   const pidFile = path.join(request.pidDirectory, String(request.pid));
   try {
     rmSync(pidFile, { force: true });
-    rmSync(`${pidFile}.exit`, { force: true });
   } catch {
     // Removed with its node.
   }

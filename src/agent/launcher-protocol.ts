@@ -3,11 +3,14 @@
 // a node's volatile/pids directory. The launcher is plain JavaScript, so these
 // types are its contract: change both sides together.
 //
-// Files, named by the process id (the leader of the run's process group):
-//   <pid>       the RunRecord the agent handed over, written once the process started
-//   <pid>.exit  a RecordedExit, written when it ended and before the agent hears of it
-// The agent has them removed once the outcome is stored; a restart reads what
-// is left (run-records.ts).
+// One file a run, named by the process id (the leader of the run's process
+// group): the RunRecord the agent handed over, one line of JSON written once
+// the process started; when it ends, a second line, a RecordedExit, appended
+// before the agent hears of it (parsePidFile reads both). The agent has it
+// removed once the outcome is stored; a restart reads what is left
+// (run-records.ts). One file, not a second for the exit: on a file system
+// that looks past every recently deleted inode for each new one (ext4
+// without a journal), each file made and removed per task costs CPU.
 
 import type { TaskRunRef } from '../core/ports.js';
 
@@ -48,7 +51,7 @@ export interface StartRequest {
   record?: string;
 }
 
-/** `stopped` runs end without an exit file (there is no outcome to recover); `timedOut` is recorded. */
+/** `stopped` runs end without a recorded exit (their pid file is removed: there is no outcome to recover); `timedOut` is recorded. */
 export type KillReason = 'stopped' | 'timedOut';
 
 export interface KillRequest {
@@ -74,7 +77,7 @@ export type LauncherReply =
 export interface RunRecord {
   run: TaskRunRef;
   startTime: string;
-  /** Whether a restart may complete the run from its exit file (else it is requeued). */
+  /** Whether a restart may complete the run from its recorded exit (else it is requeued). */
   recoverable: boolean;
 }
 
@@ -86,4 +89,24 @@ export interface RecordedExit {
   endTime: string;
 }
 
-export const EXIT_FILE_SUFFIX = '.exit';
+export interface PidFile {
+  /** Undefined when the line cannot be read as one (written half when its launcher died). */
+  record?: RunRecord;
+  /** The process ended: its exit's line was begun, so its pid may belong to another process now. */
+  ended: boolean;
+  exit?: RecordedExit;
+}
+
+export function parsePidFile(content: string): PidFile {
+  const newline = content.indexOf('\n');
+  if (newline < 0) return { record: parsedOrUndefined<RunRecord>(content), ended: false };
+  return { record: parsedOrUndefined<RunRecord>(content.slice(0, newline)), ended: true, exit: parsedOrUndefined<RecordedExit>(content.slice(newline + 1)) };
+}
+
+function parsedOrUndefined<T>(json: string): T | undefined {
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -21,7 +21,7 @@
 // final component is still opened without following, but an intermediate
 // directory swapped for a link between two calls is not detected.
 
-import { constants, existsSync, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, type Dirent, type Stats } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -45,8 +45,7 @@ export class DirectoryHandle {
 
   /** A path naming `name` inside this very directory (never re-walked from the root). */
   at(name: string): string {
-    checkName(name);
-    return PROC_FD ? `/proc/self/fd/${this.handle.fd}/${name}` : path.join(this.path, name);
+    return pathAt(this.handle.fd, this.path, name);
   }
 
   /** A path naming the directory itself. */
@@ -61,6 +60,11 @@ export class DirectoryHandle {
   close(): Promise<void> {
     return this.handle.close().catch(() => undefined);
   }
+}
+
+function pathAt(descriptor: number, directoryPath: string, name: string): string {
+  checkName(name);
+  return PROC_FD ? `/proc/self/fd/${descriptor}/${name}` : path.join(directoryPath, name);
 }
 
 function checkName(name: string): void {
@@ -298,4 +302,55 @@ export async function removePath(base: string, components: readonly string[], re
   const name = components.at(-1);
   if (name === undefined) throw Object.assign(new Error('the base itself cannot be removed this way'), { code: 'EINVAL' });
   await withDirectory(base, parentComponents, (parent) => removeEntry(parent, name, recursive));
+}
+
+/**
+ * Makes a task's directory `name` inside the trusted directory `parent`
+ * (made by path when missing: its components are the agent's alone) and
+ * `wd` inside it, as openChildDirectory would, given `owner`: `wd`, and with
+ * `shareTaskDirectory` the task directory too (a multi-instance task's
+ * AZ_BATCH_TASK_SHARED_DIR). Synchronous, on purpose: it runs for every task,
+ * its nine calls take microseconds each, and a thread-pool round trip per
+ * call (as the promise API makes) costs the agent more CPU than the calls.
+ * Each directory is made first and then opened without following a link (a
+ * new task's are missing: one call fewer than open, fail, make, open); a link
+ * standing in the place of one makes mkdir fail with EEXIST and the open with
+ * ELOOP, never followed.
+ */
+export function makeTaskDirectories(parent: string, name: string, owner?: FileOwner, shareTaskDirectory = false): void {
+  let parentDescriptor: number;
+  try {
+    parentDescriptor = openSync(parent, O_RDONLY | O_DIRECTORY);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(parent, { recursive: true });
+    parentDescriptor = openSync(parent, O_RDONLY | O_DIRECTORY);
+  }
+  let task: number;
+  try {
+    task = makeChildDirectorySync(parentDescriptor, parent, name);
+  } finally {
+    closeSync(parentDescriptor);
+  }
+  try {
+    const wd = makeChildDirectorySync(task, path.join(parent, name), 'wd');
+    try {
+      if (owner) fchownSync(wd, owner.uid, owner.gid);
+    } finally {
+      closeSync(wd);
+    }
+    if (owner && shareTaskDirectory) fchownSync(task, owner.uid, owner.gid);
+  } finally {
+    closeSync(task);
+  }
+}
+
+function makeChildDirectorySync(parent: number, parentPath: string, name: string): number {
+  const target = pathAt(parent, parentPath, name);
+  try {
+    mkdirSync(target, { mode: 0o777 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return openSync(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 }

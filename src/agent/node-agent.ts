@@ -16,7 +16,7 @@ import type { TaskRunOutcome } from '../core/task.js';
 import { NODE_USAGE_INTERVAL_MS, type NodeUsageSample } from '../core/node-usage.js';
 import { formatTimestamp } from '../core/time.js';
 import { ConfinedNodeFiles } from './node-files.js';
-import { openChildDirectory, openOrReplaceDirectory, removePath, withDirectory } from './no-follow.js';
+import { makeTaskDirectories, openOrReplaceDirectory, removePath, withDirectory } from './no-follow.js';
 import { uploadOutputFiles } from './output-files.js';
 import { installApplicationPackages, writeCertificates, type FetchPackage } from './node-setup.js';
 import { downloadResourceFiles, ResourceFileError } from './resource-files.js';
@@ -303,22 +303,7 @@ export class NodeAgent {
     // user may own the task directory and what is below (a retry) and have left links there: nothing below the
     // parent is followed, and ownership is given through the opened descriptors (no-follow.ts).
     const trustedParent = path.dirname(taskDirectory);
-    await fs.mkdir(trustedParent, { recursive: true });
-    await withDirectory(
-      trustedParent,
-      [path.basename(taskDirectory)],
-      async (task) => {
-        // AZ_BATCH_TASK_SHARED_DIR (the task directory) is read/write for a multi-instance task's commands.
-        if (owner && run.instance) await task.handle.chown(owner.uid, owner.gid);
-        const wd = await openChildDirectory(task, 'wd', {});
-        try {
-          if (owner) await wd.handle.chown(owner.uid, owner.gid);
-        } finally {
-          await wd.close();
-        }
-      },
-      {},
-    );
+    makeTaskDirectories(trustedParent, path.basename(taskDirectory), owner, Boolean(run.instance));
     const startTime = formatTimestamp(this.options.clock());
     const ended = (outcome: Omit<TaskRunOutcome, 'endTime' | 'startTime'>): TaskRunOutcome => ({
       ...outcome,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { TaskRunReport } from '../core/ports.js';
 import { MAX_WALL_CLOCK_TIME_EXPIRED, type TaskRunOutcome } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
-import { EXIT_FILE_SUFFIX, type RecordedExit, type RunRecord } from './launcher-protocol.js';
+import { parsePidFile } from './launcher-protocol.js';
 import { exitCodeOf, killGroup } from './process-groups.js';
 
 export function pidDirectoryOf(nodeRoot: string): string {
@@ -37,16 +37,18 @@ export function recordedOutcomes(nodeRoot: string): TaskRunReport[] {
   }
   const reports: TaskRunReport[] = [];
   for (const name of names) {
-    if (!name.endsWith(EXIT_FILE_SUFFIX)) continue;
+    if (!/^\d+$/.test(name)) continue;
+    let content: string;
     try {
-      const record = JSON.parse(readFileSync(path.join(directory, name.slice(0, -EXIT_FILE_SUFFIX.length)), 'utf8')) as RunRecord;
-      const exit = JSON.parse(readFileSync(path.join(directory, name), 'utf8')) as RecordedExit;
-      if (!record.recoverable) continue;
-      const outcome = processOutcome({ code: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut });
-      reports.push({ run: record.run, outcome: { ...outcome, startTime: record.startTime, endTime: formatTimestamp(new Date(exit.endTime)) } });
+      content = readFileSync(path.join(directory, name), 'utf8');
     } catch {
-      // Half written when its launcher died, or removed meanwhile.
+      // Removed meanwhile.
+      continue;
     }
+    const { record, exit } = parsePidFile(content);
+    if (!record?.recoverable || !exit) continue;
+    const outcome = processOutcome({ code: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut });
+    reports.push({ run: record.run, outcome: { ...outcome, startTime: record.startTime, endTime: formatTimestamp(new Date(exit.endTime)) } });
   }
   return reports;
 }
@@ -55,8 +57,8 @@ export function recordedOutcomes(nodeRoot: string): TaskRunReport[] {
  * A previous server process that died (kill -9) leaves its runs' records,
  * and the processes that had not ended yet: their runs were requeued, so
  * their process groups are ended before the node takes new work, or a task
- * would run twice at once. A run with an exit file has ended: its pid may
- * already belong to another process and is left alone.
+ * would run twice at once. A run whose exit was recorded has ended: its pid
+ * may already belong to another process and is left alone.
  */
 export async function endLeftoverRuns(nodeRoot: string): Promise<void> {
   const directory = pidDirectoryOf(nodeRoot);
@@ -66,10 +68,13 @@ export async function endLeftoverRuns(nodeRoot: string): Promise<void> {
   } catch {
     return;
   }
-  const ended = new Set(names.filter((name) => name.endsWith(EXIT_FILE_SUFFIX)).map((name) => name.slice(0, -EXIT_FILE_SUFFIX.length)));
   for (const name of names) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 1 && !ended.has(name)) killGroup(pid);
-    await fs.rm(path.join(directory, name), { force: true });
+    const file = path.join(directory, name);
+    if (Number.isInteger(pid) && pid > 1) {
+      const content = await fs.readFile(file, 'utf8').catch(() => '');
+      if (!parsePidFile(content).ended) killGroup(pid);
+    }
+    await fs.rm(file, { force: true });
   }
 }

@@ -13,8 +13,8 @@ interface FailureOptions {
   count?: string;
 }
 
-function faultClient(options: ConnectionOptions): FaultClient {
-  return new FaultClient(batchClient(options), options.url);
+async function faultClient(options: ConnectionOptions): Promise<FaultClient> {
+  return new FaultClient(await batchClient(options), options.url);
 }
 
 function failureInfoOf(options: FailureOptions, code: string): FailureInfoRequest {
@@ -40,7 +40,7 @@ export function addFaultCommand(program: Command): void {
     addConnectionOptions(command).action(async (...given: unknown[]) => {
       const options = given.at(-2) as O & ConnectionOptions;
       await asClientCommand(async () => {
-        const added = await faultClient(options).add(build(given.slice(0, -2) as string[], options));
+        const added = await (await faultClient(options)).add(build(given.slice(0, -2) as string[], options));
         process.stdout.write(`${added.id}\n`);
       });
     });
@@ -144,10 +144,10 @@ export function addFaultCommand(program: Command): void {
   });
   addConnectionOptions(fault.command('list').description("The account's faults, one JSON line each.")).action(async (options: ConnectionOptions) => {
     await asClientCommand(async () => {
-      for (const each of await faultClient(options).list()) process.stdout.write(`${JSON.stringify(each)}\n`);
+      for (const each of await (await faultClient(options)).list()) process.stdout.write(`${JSON.stringify(each)}\n`);
     });
   });
   addConnectionOptions(fault.command('remove').description('End a fault.').argument('<faultId>')).action(async (faultId: string, options: ConnectionOptions) => {
-    await asClientCommand(() => faultClient(options).remove(faultId));
+    await asClientCommand(async () => (await faultClient(options)).remove(faultId));
   });
 }

@@ -20,7 +20,7 @@ export function addLogsCommand(program: Command): void {
       .option('-f, --follow', 'keep printing what the task writes until it completes')
       .option('--stderr', 'stderr.txt instead of stdout.txt'),
   ).action(async (jobId: string, taskId: string, options: ConnectionOptions & { follow?: boolean; stderr?: boolean }) => {
-    await asClientCommand(() => printTaskOutput(batchClient(options), jobId, taskId, options.stderr ? 'stderr.txt' : 'stdout.txt', options.follow === true, process.stdout));
+    await asClientCommand(async () => printTaskOutput(await batchClient(options), jobId, taskId, options.stderr ? 'stderr.txt' : 'stdout.txt', options.follow === true, process.stdout));
   });
 }
 

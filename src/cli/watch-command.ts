@@ -31,7 +31,7 @@ export function addWatchCommand(program: Command): void {
       .requiredOption('--job <id>', 'the job to watch'),
   ).action(async (options: ConnectionOptions & { job: string }) => {
     await asClientCommand(async () => {
-      process.exitCode = await watchJob(batchClient(options), options.url, options.job, process.stdout);
+      process.exitCode = await watchJob(await batchClient(options), options.url, options.job, process.stdout);
     });
   });
 }

@@ -620,4 +620,12 @@ export interface SchedulerSignal {
    * shortly, once for a burst of completions.
    */
   slotsFreed(): void;
+  /**
+   * Called inside the transaction that freed slots: fills them in that same
+   * transaction (one commit for both, where each took one), and arms the
+   * rest as slotsFreed does. Returns what to do once it has committed
+   * (start and stop runs), or undefined when it does not (a stopped
+   * scheduler): then slotsFreed is called after the commit, as before.
+   */
+  dispatchWithin?(): (() => void) | undefined;
 }

@@ -17,7 +17,15 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forge from 'node-forge';
+
+/** node-forge is loaded when a certificate is made or read (only with --azure-endpoints): it is 50 ms of every other start. */
+let loaded: typeof forge | undefined;
+function forgeModule(): typeof forge {
+  loaded ??= createRequire(import.meta.url)('node-forge') as typeof forge;
+  return loaded;
+}
 
 const CA_VALIDITY_YEARS = 10;
 /** What the CA may sign for: DNS names at or below these, and loopback addresses. */
@@ -34,7 +42,7 @@ export function isLoopbackAddress(address: string): boolean {
 
 /** The critical nameConstraints extension: permitted subtrees only (RFC 5280 4.2.1.10). */
 function nameConstraints(): object {
-  const { asn1 } = forge;
+  const { asn1 } = forgeModule();
   const subtree = (name: forge.asn1.Asn1) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [name]);
   const dns = CA_PERMITTED_DNS.map((domain) => subtree(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, domain)));
   const ips = CA_PERMITTED_IPS.map(({ address, mask }) =>
@@ -75,6 +83,7 @@ function signCertificate(
   validity: { notBefore: Date; notAfter: Date },
   extensions: object[],
 ): string {
+  const forge = forgeModule();
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = forge.pki.publicKeyFromPem(publicPem);
   certificate.serialNumber = serialNumber();
@@ -129,6 +138,7 @@ export interface ServerCertificate {
 
 /** Signs a server certificate for `names` (DNS names, `*.` wildcards allowed) and `addresses` (IPs) with the CA. */
 export function issueServerCertificate(ca: CertificateAuthorityFiles, names: string[], addresses: string[], now: Date): ServerCertificate {
+  const forge = forgeModule();
   const caCertificate = forge.pki.certificateFromPem(fs.readFileSync(ca.caCertFile, 'utf8'));
   const keys = newRsaKeys();
   const notAfter = new Date(now.getTime() + SERVER_VALIDITY_DAYS * 86_400_000);

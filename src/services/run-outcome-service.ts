@@ -28,15 +28,28 @@ export class RunOutcomeService {
   /**
    * Records the ends of runs that arrived together in one transaction: its
    * commit, not the work, was most of a trivial task's cost on the server.
-   * The runs a batch starts or stops go out after the commit. Reports for a
-   * run the server no longer expects (the task was requeued, ended or
-   * deleted meanwhile) are ignored.
+   * The slots they free are filled in the same transaction (the scheduler's
+   * dispatch pass, SchedulerSignal.dispatchWithin). The runs a batch starts
+   * or stops go out after the commit. Reports for a run the server no longer
+   * expects (the task was requeued, ended or deleted meanwhile) are ignored.
    */
   recordRunOutcomes(reports: readonly TaskRunReport[]): void {
+    try {
+      this.storeRunOutcomes(reports, true);
+    } catch {
+      // Nothing of it was stored. The outcomes alone, then: a dispatch pass that fails must not hold them up (it runs
+      // again after them, and logs); this throws when the store refuses the outcomes themselves (a full disk).
+      this.storeRunOutcomes(reports, false);
+    }
+  }
+
+  private storeRunOutcomes(reports: readonly TaskRunReport[], fillSlots: boolean): void {
     const start: TaskRun[] = [];
     const stop: TaskRunRef[] = [];
     let instanceEnded = false;
     let slotsFreed = false;
+    let afterDispatch: (() => void) | undefined;
+    const { nodeWork, signal } = this.context.deps;
     this.context.store.transaction(() => {
       for (const report of reports) {
         if (report.run.instance) {
@@ -50,12 +63,13 @@ export class RunOutcomeService {
         if (retry) start.push(retry);
         else slotsFreed = true;
       }
+      if (fillSlots && slotsFreed && !instanceEnded) afterDispatch = signal.dispatchWithin?.();
     });
-    const { nodeWork, signal } = this.context.deps;
     nodeWork.startRuns(start);
     nodeWork.stopRuns(stop);
+    afterDispatch?.();
     if (instanceEnded) signal.wake();
-    else if (slotsFreed) signal.slotsFreed();
+    else if (slotsFreed && !afterDispatch) signal.slotsFreed();
   }
 
   /**

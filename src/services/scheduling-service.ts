@@ -27,6 +27,19 @@ const PREEMPTION_BATCH = 100;
 /** The states of the jobs whose tasks may wait on a node for its preparation task. */
 const JOBS_WITH_PREPARING_TASKS: JobState[] = ['active', 'disabling', 'disabled', 'enabling', 'terminating'];
 
+/**
+ * A pool's snapshot, and the records it was taken from: the pass is one
+ * transaction, so they are what the store holds until the plan changes them,
+ * and its assignments need not read them again.
+ */
+interface PlanInput {
+  snapshot: PoolSnapshot;
+  /** The runnable tasks listed, by taskKey. */
+  tasks: Map<string, TaskRecord>;
+  /** The pool's nodes, by id. */
+  nodes: Map<string, NodeRecord>;
+}
+
 export class SchedulingService {
   constructor(
     private readonly context: ServiceContext,
@@ -53,10 +66,10 @@ export class SchedulingService {
       const runs: TaskRun[] = [];
       for (const { account, jobs } of pools) this.settlePreparingTasksOf(account, jobs, runs);
       const stop: TaskRunRef[] = [];
-      for (const snapshot of this.snapshots(pools)) {
-        const planned = plan(snapshot);
+      for (const input of this.snapshots(pools)) {
+        const planned = plan(input.snapshot);
         if (planned.assignments.length === 0 && planned.preemptions.length === 0 && planned.preparations.length === 0) continue;
-        const applied = this.apply(snapshot, planned);
+        const applied = this.apply(input, planned);
         runs.push(...applied.runs);
         stop.push(...applied.stop);
       }
@@ -65,9 +78,9 @@ export class SchedulingService {
   }
 
   /** Every active pool with something the planner could do: free slots (or preemptable tasks) and runnable tasks. */
-  private snapshots(pools: readonly { account: string; pool: Pool; jobs: Job[] }[]): PoolSnapshot[] {
+  private snapshots(pools: readonly { account: string; pool: Pool; jobs: Job[] }[]): PlanInput[] {
     const { store } = this.context;
-    const snapshots: PoolSnapshot[] = [];
+    const snapshots: PlanInput[] = [];
     for (const { account, pool, jobs: poolJobs } of pools) {
       if (pool.state !== 'active') continue;
       const jobs = poolJobs.filter((job) => job.state === 'active').sort((a, b) => b.priority - a.priority);
@@ -82,13 +95,14 @@ export class SchedulingService {
       const snapshotJobs = jobs.map((job) => this.snapshotJobOf(account, job));
       const roomOf = new Map(snapshotJobs.map((job) => [job.id.toLowerCase(), job.parallelRoom]));
       const runnable: SnapshotTask[][] = [];
+      const taskRecords = new Map<string, TaskRecord>();
       for (const group of groupByPriority(jobs)) {
         const open = group.filter((job) => (roomOf.get(job.id.toLowerCase()) ?? 0) > 0);
         if (open.length === 0) continue;
         const byId = new Map(open.map((job) => [job.id.toLowerCase(), job]));
-        runnable.push(
-          store.tasks.listRunnable(account, open.map((job) => job.id), bound).map((record) => taskOf(record, byId.get(record.jobId.toLowerCase()), pool.taskSlotsPerNode)),
-        );
+        const listed = store.tasks.listRunnable(account, open.map((job) => job.id), bound);
+        for (const record of listed) taskRecords.set(taskKey(account, record.jobId, record.task.id), record);
+        runnable.push(listed.map((record) => taskOf(record, byId.get(record.jobId.toLowerCase()), pool.taskSlotsPerNode)));
       }
       if (runnable.every((group) => group.length === 0)) continue;
       // Where preparation tasks stand is read only for jobs with something to place.
@@ -103,7 +117,11 @@ export class SchedulingService {
         }
         snapshotJob.preparation = { nodes: states, gatesTasks: preparationGatesTasks(job) };
       }
-      snapshots.push({ account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, jobs: snapshotJobs, runnable, ...(preemption ? { preemption } : {}) });
+      snapshots.push({
+        snapshot: { account, poolId: pool.id, nodeFillType: pool.taskSchedulingPolicy.nodeFillType, nodes, jobs: snapshotJobs, runnable, ...(preemption ? { preemption } : {}) },
+        tasks: taskRecords,
+        nodes: new Map(nodeRecords.map((record) => [record.node.id, record])),
+      });
     }
     return snapshots;
   }
@@ -114,8 +132,9 @@ export class SchedulingService {
    * not have begun meanwhile, an assignment must still fit (commitAssignments).
    * Returns the runs to start and the runs to stop.
    */
-  private apply(snapshot: PoolSnapshot, plan: Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
+  private apply(input: PlanInput, plan: Plan): { runs: TaskRun[]; stop: TaskRunRef[] } {
     const { store } = this.context;
+    const { snapshot } = input;
     return store.transaction(() => {
       const runs: TaskRun[] = [];
       const stop: TaskRunRef[] = [];
@@ -129,35 +148,44 @@ export class SchedulingService {
         const run = this.preparation.startPreparation(snapshot.account, snapshot.poolId, jobId, nodeId);
         if (run) runs.push(run);
       }
-      runs.push(...this.commitAssignments(plan.assignments));
+      // Preemptions and preparations change tasks and nodes: then the assignments read them afresh.
+      const unchanged = plan.preemptions.length === 0 && plan.preparations.length === 0;
+      runs.push(...this.commitAssignments(plan.assignments, unchanged ? input : undefined));
       return { runs, stop };
     });
   }
 
   /**
    * Commits a placement plan in one transaction. Each assignment is checked
-   * again (task still active, node still has room) since the snapshot.
+   * again (task still active, node still has room): against the snapshot's
+   * records when nothing changed them since (`read`), else read afresh;
+   * each node is read once, and kept as this plan leaves it.
    */
-  private commitAssignments(assignments: Assignment[]): TaskRun[] {
+  private commitAssignments(assignments: Assignment[], read?: PlanInput): TaskRun[] {
     const { store } = this.context;
     return store.transaction(() => {
       const runs: TaskRun[] = [];
       // A plan places many tasks of a few jobs on a few nodes of one pool: each job and pool is read once.
       const jobs = new Map<string, ReturnType<typeof store.jobs.get>>();
       const pools = new Map<string, ReturnType<typeof store.pools.get>>();
+      const nodes = new Map<string, NodeRecord | undefined>(read?.nodes);
       const once = <T>(cache: Map<string, T>, key: string, read: () => T): T => {
         if (!cache.has(key)) cache.set(key, read());
         return cache.get(key) as T;
       };
       for (const assignment of assignments) {
-        const taskRecord = store.tasks.get(assignment.account, assignment.jobId, assignment.taskId);
+        const key = taskKey(assignment.account, assignment.jobId, assignment.taskId);
+        const taskRecord = read?.tasks.get(key) ?? store.tasks.get(assignment.account, assignment.jobId, assignment.taskId);
+        // Taken once: a second assignment of the same task would read it as it is now (running).
+        read?.tasks.delete(key);
         const jobRecord = once(jobs, `${assignment.account}\n${idKey(assignment.jobId)}`, () => store.jobs.get(assignment.account, assignment.jobId));
         const poolRecord = once(pools, `${assignment.account}\n${idKey(assignment.poolId)}`, () => store.pools.get(assignment.account, assignment.poolId));
-        const nodeRecord = store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId);
+        const nodeRecord = once(nodes, assignment.nodeId, () => store.nodes.get(assignment.account, assignment.poolId, assignment.nodeId));
         if (!taskRecord || !jobRecord || !poolRecord || !nodeRecord) continue;
         if (taskRecord.task.state !== 'active' || jobRecord.job.state !== 'active') continue;
         if (assignment.nodeIds) {
           runs.push(...this.commitInstances(taskRecord, jobRecord.job, poolRecord.pool, assignment.nodeIds));
+          for (const nodeId of assignment.nodeIds) nodes.delete(nodeId);
           continue;
         }
         const manager = isJobManager(jobRecord.job, taskRecord.task) ? jobManagerOf(jobRecord.job) : undefined;
@@ -171,7 +199,8 @@ export class SchedulingService {
         const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(taskRecord.account, poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
         const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task, internal: { ...taskRecord.internal, slotsHeld: slots } };
         store.tasks.update(record);
-        occupyRunSlots(store, [nodeRecord], slots, now);
+        const [occupied] = occupyRunSlots(store, [nodeRecord], slots, now);
+        nodes.set(nodeRecord.node.id, occupied);
         // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
         if (state === 'running') runs.push(this.runs.taskRun(record, jobRecord.job, directory, false, poolRecord.pool));
       }
@@ -275,6 +304,10 @@ function taskOf(record: TaskRecord, job: Job | undefined, taskSlotsPerNode: numb
     instances: instanceCount(record.task),
     dedicatedOnly: manager?.allowLowPriorityNode === false,
   };
+}
+
+function taskKey(account: string, jobId: string, taskId: string): string {
+  return `${account}\n${idKey(jobId)}\n${idKey(taskId)}`;
 }
 
 function groupByPriority(jobs: Job[]): Job[][] {

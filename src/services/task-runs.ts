@@ -65,9 +65,13 @@ export function taskFilesOf(record: TaskRecord): TaskFiles | undefined {
 // occupyRunSlots when a task is assigned, releaseRunSlots when its run ends,
 // is requeued or abandoned. (A node's own restart resets them in core/node.ts.)
 
-/** Takes a task's slots on the nodes it was just assigned to (one, or each of a multi-instance task's). */
-export function occupyRunSlots(store: Store, nodes: readonly NodeRecord[], slots: number, now: Date): void {
-  for (const nodeRecord of nodes) store.nodes.update({ ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) });
+/** Takes a task's slots on the nodes it was just assigned to (one, or each of a multi-instance task's); returns the nodes as stored now. */
+export function occupyRunSlots(store: Store, nodes: readonly NodeRecord[], slots: number, now: Date): NodeRecord[] {
+  return nodes.map((nodeRecord) => {
+    const occupied = { ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) };
+    store.nodes.update(occupied);
+    return occupied;
+  });
 }
 
 /** Frees the slots a running task held on its node, counting the run as `outcome`. */

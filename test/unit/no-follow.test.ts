@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { openAppendNoFollow } from '../../src/agent/no-follow-open.mjs';
 import {
   componentsUnder,
+  makeTaskDirectories,
   openChildDirectory,
   openDirectory,
   openForAppend,
@@ -142,6 +143,35 @@ describe('writing', () => {
     assert.throws(() => componentsUnder(base, '/etc/passwd'), /not inside/);
     assert.deepEqual(componentsUnder(base, path.join(base, 'a', 'b')), ['a', 'b']);
     assert.deepEqual(componentsUnder(base, base), []);
+  });
+});
+
+describe('a task\'s directories (makeTaskDirectories)', () => {
+  test('a new task gets its directory and wd (wd given to the owner), under a parent made when missing; a retry reuses them', () => {
+    const { directory } = setup();
+    const parent = path.join(directory, 'job', 'tasks');
+    makeTaskDirectories(parent, 'task1', ROOT ? OTHER : undefined);
+    assert.ok(fs.statSync(path.join(parent, 'task1', 'wd')).isDirectory());
+    if (ROOT) {
+      assert.equal(fs.statSync(path.join(parent, 'task1', 'wd')).uid, OTHER.uid);
+      assert.equal(fs.statSync(path.join(parent, 'task1')).uid, 0, 'the task directory stays root\'s unless shared');
+    }
+    fs.writeFileSync(path.join(parent, 'task1', 'wd', 'left.txt'), 'from the first attempt');
+    makeTaskDirectories(parent, 'task1', ROOT ? OTHER : undefined, true);
+    assert.equal(fs.readFileSync(path.join(parent, 'task1', 'wd', 'left.txt'), 'utf8'), 'from the first attempt');
+    if (ROOT) assert.equal(fs.statSync(path.join(parent, 'task1')).uid, OTHER.uid, 'a shared task directory is the owner\'s');
+  });
+
+  test('a link planted at wd or at the task directory is refused, and its target keeps its owner and mode', () => {
+    const { directory } = setup();
+    fs.mkdirSync(path.join(directory, 'task1'));
+    fs.symlinkSync(victimDirectory, path.join(directory, 'task1', 'wd'));
+    assert.throws(() => makeTaskDirectories(directory, 'task1', ROOT ? OTHER : undefined), refused);
+    fs.symlinkSync(victimDirectory, path.join(directory, 'task2'));
+    assert.throws(() => makeTaskDirectories(directory, 'task2', ROOT ? OTHER : undefined, true), refused);
+    assert.equal(fs.statSync(victimDirectory).uid, process.getuid?.());
+    assert.equal(fs.statSync(victimDirectory).mode & 0o7777, 0o700);
+    assertVictimUnchanged();
   });
 });
 

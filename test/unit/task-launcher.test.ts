@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RunRecord } from '../../src/agent/launcher-protocol.js';
+import { parsePidFile, type RunRecord } from '../../src/agent/launcher-protocol.js';
 import { recordedOutcomes } from '../../src/agent/run-records.js';
 import { TaskLauncher, type LaunchSpec } from '../../src/agent/task-launcher.js';
 import { waitFor } from '../../src/testkit/test-server.js';
@@ -62,7 +62,8 @@ test('a process runs with its output in files; its exit is recorded before it is
   assert.ok(result.kind === 'exited' && result.code === 3 && result.signal === null);
   assert.equal(fs.readFileSync(spec.stdout, 'utf8'), 'out\n');
   assert.equal(fs.readFileSync(spec.stderr, 'utf8'), 'err\n');
-  assert.deepEqual(fs.readdirSync(pidDirectory).sort(), [String(run.pid), `${run.pid}.exit`]);
+  assert.deepEqual(fs.readdirSync(pidDirectory), [String(run.pid)], 'one file a run: the record, and its exit appended');
+  assert.ok(parsePidFile(fs.readFileSync(path.join(pidDirectory, String(run.pid)), 'utf8')).ended);
   const [report] = recordedOutcomes(nodeRoot);
   assert.equal(report?.outcome.exitCode, 3);
   assert.equal(report?.run.taskId, 't');
@@ -117,7 +118,7 @@ test('the launcher outlives a server killed with -9 and records the exit of the 
   await exited;
   assert.ok(isAlive(pid), 'the task still runs after its server died');
   fs.writeFileSync(gate, '');
-  await waitFor(() => (fs.existsSync(path.join(pidDirectory, `${pid}.exit`)) ? true : undefined), { what: 'the exit to be recorded' });
+  await waitFor(() => (parsePidFile(fs.readFileSync(path.join(pidDirectory, String(pid)), 'utf8')).ended ? true : undefined), { what: 'the exit to be recorded' });
   const [report] = recordedOutcomes(nodeRoot);
   assert.equal(report?.outcome.exitCode, 7);
   assert.equal(report?.outcome.startTime, '2026-01-01T00:00:00.0000000Z');
