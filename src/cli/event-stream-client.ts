@@ -12,7 +12,7 @@ type SdkAbortSignal = NonNullable<Parameters<BatchServiceClient['sendRequest']>[
 export interface StreamedEvent {
   id: number;
   resource: 'pool' | 'node' | 'job' | 'task';
-  change: 'added' | 'state' | 'retried' | 'requeued' | 'deleted';
+  change: 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'deleted';
   account: string;
   poolId?: string;
   nodeId?: string;

@@ -10,12 +10,14 @@ export type EventResource = 'pool' | 'node' | 'job' | 'task' | 'fault';
 /**
  * - `added`: the resource was created (its first state);
  * - `state`: its state changed (for a pool, also its allocation state or targets: a resize);
+ * - `evaluated`: a pool's autoscale formula was evaluated and changed nothing else (its results or error in the detail;
+ *   an evaluation that resizes the pool is a `state` event carrying them);
  * - `retried`: a task's run failed and runs again (retryCount went up; it stays running);
  * - `requeued`: a task's run was lost (its node failed, the server restarted) and the task is active again;
  * - `fired`: a fault acted (on the run, node or pool the event names);
  * - `deleted`: the resource is gone (a fault: removed).
  */
-export type EventChange = 'added' | 'state' | 'retried' | 'requeued' | 'fired' | 'deleted';
+export type EventChange = 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'fired' | 'deleted';
 
 export interface LapisEvent {
   /** Increases with every event of this server process; a client resumes after the last id it saw. */

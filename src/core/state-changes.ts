@@ -21,7 +21,14 @@ export function nodeSignature(node: ComputeNode): string {
 }
 
 export function poolSignature(pool: Pool): string {
-  return `${pool.state}/${pool.allocationState}/${pool.targetDedicatedNodes}/${pool.targetLowPriorityNodes}`;
+  return `${pool.state}/${pool.allocationState}/${pool.targetDedicatedNodes}/${pool.targetLowPriorityNodes}/${pool.autoScaleRun?.timestamp ?? ''}`;
+}
+
+/** A pool's autoscale evaluation when this write brings a new one: Batch keeps only the last, the events keep each. */
+function newEvaluation(before: string | undefined, pool: Pool): Record<string, string | undefined> | undefined {
+  const run = pool.autoScaleRun;
+  if (!run || before?.split('/')[4] === run.timestamp) return undefined;
+  return { autoScaleEvaluation: run.timestamp, autoScaleResults: run.results, autoScaleError: run.error ? `${run.error.code}: ${run.error.message}` : undefined };
 }
 
 export function jobSignature(job: Job): string {
@@ -107,13 +114,17 @@ export function nodeChange(account: string, poolId: string, before: string | und
 }
 
 export function poolChange(account: string, before: string | undefined, pool: Pool): StateChange | undefined {
-  if (before === poolSignature(pool)) return undefined;
+  const signature = poolSignature(pool);
+  if (before === signature) return undefined;
   const resizeError = pool.resizeErrors?.[0];
+  const evaluation = newEvaluation(before, pool);
+  const stateChanged = before === undefined || before.split('/').slice(0, 4).join('/') !== signature.split('/').slice(0, 4).join('/');
+  const stateTime = pool.allocationStateTransitionTime > pool.stateTransitionTime ? pool.allocationStateTransitionTime : pool.stateTransitionTime;
   return {
     account,
     resource: 'pool',
-    change: before === undefined ? 'added' : 'state',
-    time: pool.allocationStateTransitionTime > pool.stateTransitionTime ? pool.allocationStateTransitionTime : pool.stateTransitionTime,
+    change: before === undefined ? 'added' : stateChanged ? 'state' : 'evaluated',
+    time: stateChanged || !pool.autoScaleRun ? stateTime : pool.autoScaleRun.timestamp,
     poolId: pool.id,
     state: pool.state,
     previousState: before?.split('/')[0],
@@ -125,6 +136,7 @@ export function poolChange(account: string, before: string | undefined, pool: Po
       currentDedicatedNodes: pool.currentDedicatedNodes,
       currentLowPriorityNodes: pool.currentLowPriorityNodes,
       resizeError: resizeError?.code,
+      ...evaluation,
     },
   };
 }

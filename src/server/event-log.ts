@@ -124,6 +124,8 @@ function levelOf(event: LapisEvent): 'debug' | 'info' | 'warn' {
   if (event.resource === 'node' && event.state && TROUBLED_NODE_STATES.has(event.state)) return 'warn';
   // A busy node goes between idle and running with every task.
   if (event.resource === 'node' && BUSY_NODE_STATES.has(event.state ?? '') && BUSY_NODE_STATES.has(event.previousState ?? '')) return 'debug';
+  // Autoscale evaluates every interval: only a failing formula is worth the terminal.
+  if (event.change === 'evaluated') return event.detail?.autoScaleError ? 'warn' : 'debug';
   if (event.resource !== 'task') return 'info';
   if (event.change === 'requeued' || event.change === 'retried') return 'info';
   if (event.state === 'completed' && event.detail?.result === 'failure') return 'info';
@@ -164,6 +166,7 @@ function detailText(event: LapisEvent): string {
   if (detail.result !== undefined) parts.push(String(detail.result));
   if (detail.failureCode !== undefined) parts.push(String(detail.failureCode));
   if (detail.resizeError !== undefined) parts.push(String(detail.resizeError));
+  if (detail.autoScaleEvaluation !== undefined) parts.push(`autoscale ${detail.autoScaleError ?? detail.autoScaleResults ?? ''}`.trim());
   if (detail.requeueCount !== undefined) parts.push(`requeue ${detail.requeueCount}`);
   if (event.change === 'retried') parts.push(`retry ${detail.retryCount}`);
   if (event.resource === 'task' && detail.nodeId !== undefined) parts.push(`on ${detail.nodeId}`);

@@ -10,7 +10,7 @@ export interface LapisEvent {
   id: number;
   time: string;
   resource: 'pool' | 'node' | 'job' | 'task';
-  change: 'added' | 'state' | 'retried' | 'requeued' | 'deleted';
+  change: 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'deleted';
   poolId?: string;
   nodeId?: string;
   jobId?: string;

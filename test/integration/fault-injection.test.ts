@@ -245,7 +245,7 @@ test("an account sees and ends only its own faults, and cannot aim one at anothe
 });
 
 
-test('lapis fault adds (printing the id), lists and removes faults through the API, and says why one is refused', { timeout: 60_000 }, async () => {
+test('lapis fault adds (printing the id), lists and removes faults through the API, and says why one is refused', { timeout: 180_000 }, async () => {
   const jobId = uniqueId('CliFaultJob');
   const added = await lapisCli(server, ['fault', 'task-failure', '--code', 'ResourceFileDownloadFailed', '--category', 'servererror', '--job', jobId, '--count', '2']);
   assert.equal(added.code, 0, added.stderr);

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import type { StateChange } from '../../src/core/events.js';
 import { createJob, type Job } from '../../src/core/job.js';
 import { newNode, type ComputeNode } from '../../src/core/node.js';
+import { applyAutoScaleRun, createPool } from '../../src/core/pool.js';
 import type { Store } from '../../src/core/ports.js';
 import { assignToNode, completeTask, createTask, requeueTask, type Task } from '../../src/core/task.js';
 import { observeStateChanges } from '../../src/server/observed-store.js';
@@ -121,4 +122,29 @@ test("a node's states in between, inside one transaction, make one change from t
       ['state', 'preempted', 'idle'],
     ],
   );
+});
+
+test("each autoscale evaluation is an event with its results or error, though Batch keeps only the pool's last", () => {
+  const { store, changes } = setUp();
+  const spec = { id: 'auto', vmSize: 'standard_d1_v2', virtualMachineConfiguration: {}, enableAutoScale: true, autoScaleFormula: '$TargetDedicatedNodes = 0;' };
+  const pool = createPool(spec as Parameters<typeof createPool>[0], tick(), eTag(), { minAutoScaleIntervalMs: 0 });
+  store.pools.insert({ account: ACCOUNT, pool, internal: {} });
+  const evaluate = (record: { pool: typeof pool; internal: object }, run: Parameters<typeof applyAutoScaleRun>[1], dedicated: number) => {
+    const next = applyAutoScaleRun(record, run, { dedicated, lowPriority: 0, deallocation: 'requeue' }, tick(), eTag());
+    store.pools.update({ account: ACCOUNT, ...next });
+    return next;
+  };
+  changes.length = 0;
+  const first = evaluate({ pool, internal: {} }, { timestamp: tick().toISOString(), results: '$TargetDedicatedNodes=2' }, 2);
+  const quiet = evaluate(first, { timestamp: tick().toISOString(), results: '$TargetDedicatedNodes=2' }, 2);
+  evaluate(quiet, { timestamp: tick().toISOString(), error: { code: 'AutoScalingFormulaEvaluationError', message: 'no samples', values: [] } }, 2);
+  assert.deepEqual(
+    changes.map((c) => [c.change, c.detail?.targetDedicatedNodes, c.detail?.autoScaleResults, c.detail?.autoScaleError]),
+    [
+      ['state', 2, '$TargetDedicatedNodes=2', undefined],
+      ['evaluated', 2, '$TargetDedicatedNodes=2', undefined],
+      ['evaluated', 2, undefined, 'AutoScalingFormulaEvaluationError: no samples'],
+    ],
+  );
+  assert.equal(changes[1]?.time, quiet.pool.autoScaleRun?.timestamp, "an evaluation that changes nothing else is dated by the evaluation");
 });

@@ -1,11 +1,11 @@
 // Pools: the list, and one pool's node heatmap (Batch Explorer's), its
 // resize and autoscale history, and a resize form.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { batchGet, batchList, batchPost, encode } from '../api';
 import { Action, Counts, Field, Failure, Loading, messageOf, Section, State, useLoad } from '../components';
 import { when } from '../format';
-import { keptEvents, useLiveVersion } from '../live';
+import { keptEvents, useLiveVersion, type LapisEvent } from '../live';
 import type { ComputeNode, Pool } from '../models';
 import { FaultButtons } from './faults';
 
@@ -81,30 +81,33 @@ function ResizeForm({ pool, done }: { pool: Pool; done: () => void }) {
   );
 }
 
-type AutoScaleRun = NonNullable<Pool['autoScaleRun']>;
+interface Evaluation {
+  timestamp: string;
+  results?: string;
+  error?: string;
+}
 
 /**
- * The autoscale evaluations this page has seen, per pool. Batch (and the
- * store) keep only a pool's last evaluation, and an evaluation that changes
- * nothing is no event: the pool view reads the pool every AUTOSCALE_POLL_MS
- * while autoscale is on, and keeps each new evaluation here.
+ * The pool's autoscale evaluations, newest first: each one the kept events
+ * carry (Batch and the store keep only the last), and the pool's last one
+ * when it is older than what the events hold.
  */
-const evaluationsSeen = new Map<string, AutoScaleRun[]>();
-const AUTOSCALE_POLL_MS = 10_000;
-
-function rememberEvaluation(pool: Pool): AutoScaleRun[] {
-  const key = pool.id.toLowerCase();
-  const seen = evaluationsSeen.get(key) ?? [];
-  const run = pool.autoScaleRun;
-  if (run?.timestamp && !seen.some((known) => known.timestamp === run.timestamp)) seen.unshift(run);
-  evaluationsSeen.set(key, seen.slice(0, 100));
-  return evaluationsSeen.get(key) ?? [];
+function evaluationsOf(pool: Pool, events: readonly LapisEvent[]): Evaluation[] {
+  const evaluations = events
+    .filter((event) => event.detail?.autoScaleEvaluation !== undefined)
+    .map((event) => ({ timestamp: String(event.detail?.autoScaleEvaluation), results: event.detail?.autoScaleResults as string | undefined, error: event.detail?.autoScaleError as string | undefined }))
+    .reverse();
+  const last = pool.autoScaleRun;
+  if (last?.timestamp && !evaluations.some((known) => known.timestamp === last.timestamp)) {
+    evaluations.unshift({ timestamp: last.timestamp, results: last.results, error: last.error ? `${last.error.code}: ${last.error.message}` : undefined });
+  }
+  return evaluations;
 }
 
 /** What the event log still holds of the pool: resizes (targets, allocation state) in order; and the autoscale evaluations seen. */
 function ResizeHistory({ pool }: { pool: Pool }) {
   const events = keptEvents((event) => event.resource === 'pool' && event.poolId?.toLowerCase() === pool.id.toLowerCase());
-  const evaluations = rememberEvaluation(pool);
+  const evaluations = evaluationsOf(pool, events);
   return (
     <>
       {pool.enableAutoScale ? <pre class="formula">{pool.autoScaleFormula}</pre> : null}
@@ -118,7 +121,7 @@ function ResizeHistory({ pool }: { pool: Pool }) {
               <tr key={run.timestamp}>
                 <td>{when(run.timestamp)}</td>
                 <td><code>{run.results ?? '—'}</code></td>
-                <td class="error">{run.error ? `${run.error.code}: ${run.error.message}` : ''}</td>
+                <td class="error">{run.error ?? ''}</td>
               </tr>
             ))}
           </tbody>
@@ -132,7 +135,7 @@ function ResizeHistory({ pool }: { pool: Pool }) {
           <tr><th>Time</th><th>Change</th><th>State</th><th>Allocation</th><th>Target (dedicated / low-priority)</th><th>Current</th><th>Error</th></tr>
         </thead>
         <tbody>
-          {events.map((event) => {
+          {events.filter((event) => event.change !== 'evaluated').map((event) => {
             const detail = event.detail ?? {};
             return (
               <tr key={event.id}>
@@ -166,13 +169,6 @@ export function PoolDetail({ poolId }: { poolId: string }) {
     },
     [poolId, live, bump],
   );
-  // Autoscale evaluations are no events: while autoscale is on, read the pool now and then to see each (rememberEvaluation).
-  const autoScale = loaded.data?.pool.enableAutoScale === true;
-  useEffect(() => {
-    if (!autoScale) return;
-    const timer = setInterval(() => setBump((value) => value + 1), AUTOSCALE_POLL_MS);
-    return () => clearInterval(timer);
-  }, [poolId, autoScale]);
   return (
     <div class="view" data-view="pool">
       <h1>Pool {poolId}</h1>
