@@ -139,7 +139,7 @@ export function addFaultCommand(program: Command): void {
 
   addConnectionOptions(fault.command('kinds').description('Each kind of fault and what it does, one line each.')).action(async (options: ConnectionOptions) => {
     await asClientCommand(async () => {
-      for (const kind of await faultClient(options).kinds()) process.stdout.write(`${kind.type}\t${kind.description}\n`);
+      for (const kind of await (await faultClient(options)).kinds()) process.stdout.write(`${kind.type}\t${kind.description}\n`);
     });
   });
   addConnectionOptions(fault.command('list').description("The account's faults, one JSON line each.")).action(async (options: ConnectionOptions) => {
