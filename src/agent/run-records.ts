@@ -16,6 +16,29 @@ export function pidDirectoryOf(nodeRoot: string): string {
   return path.join(nodeRoot, 'volatile', 'pids');
 }
 
+/**
+ * Earlier Lapis versions recorded a run's exit in `<pid>.exit` beside
+ * the pid file. A node directory a server of that version left (killed with
+ * -9) is read as if the exit were the pid file's second line: its ended runs
+ * are completed from it, and their pids, maybe another process's by now, are
+ * never signalled.
+ */
+const LEGACY_EXIT_SUFFIX = '.exit';
+
+function withLegacyExit(content: string, legacyExit: () => string | undefined): string {
+  if (content.includes('\n')) return content;
+  const exit = legacyExit();
+  return exit === undefined ? content : `${content}\n${exit}`;
+}
+
+function readSyncOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a process's end means for its run, before output files. */
 export function processOutcome(exit: { code: number | null; signal: string | null; timedOut: boolean }): Pick<TaskRunOutcome, 'exitCode' | 'failureInfo'> {
   const exitCode = exitCodeOf(exit.code, exit.signal);
@@ -45,7 +68,7 @@ export function recordedOutcomes(nodeRoot: string): TaskRunReport[] {
       // Removed meanwhile.
       continue;
     }
-    const { record, exit } = parsePidFile(content);
+    const { record, exit } = parsePidFile(withLegacyExit(content, () => readSyncOrUndefined(path.join(directory, name + LEGACY_EXIT_SUFFIX))));
     if (!record?.recoverable || !exit) continue;
     const outcome = processOutcome({ code: exit.exitCode, signal: exit.signal, timedOut: exit.timedOut });
     reports.push({ run: record.run, outcome: { ...outcome, startTime: record.startTime, endTime: formatTimestamp(new Date(exit.endTime)) } });
@@ -73,7 +96,7 @@ export async function endLeftoverRuns(nodeRoot: string): Promise<void> {
     const file = path.join(directory, name);
     if (Number.isInteger(pid) && pid > 1) {
       const content = await fs.readFile(file, 'utf8').catch(() => '');
-      if (!parsePidFile(content).ended) killGroup(pid);
+      if (!parsePidFile(withLegacyExit(content, () => readSyncOrUndefined(file + LEGACY_EXIT_SUFFIX))).ended) killGroup(pid);
     }
     await fs.rm(file, { force: true });
   }

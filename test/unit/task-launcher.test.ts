@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parsePidFile, type RunRecord } from '../../src/agent/launcher-protocol.js';
-import { recordedOutcomes } from '../../src/agent/run-records.js';
+import { endLeftoverRuns, recordedOutcomes } from '../../src/agent/run-records.js';
 import { TaskLauncher, type LaunchSpec } from '../../src/agent/task-launcher.js';
 import { waitFor } from '../../src/testkit/test-server.js';
 import { isAlive } from '../fixtures/reliability.js';
@@ -134,4 +134,22 @@ test('when the launcher dies, its runs end as lost with their processes killed, 
   await waitFor(() => (isAlive(pid) ? undefined : true), { what: 'the orphaned task to be killed' });
   const next = await launcher.start(node('/bin/true', []).spec).result;
   assert.ok(next.kind === 'exited' && next.code === 0);
+});
+
+test("a node an earlier Lapis left (its exits in <pid>.exit files) is read as such: the ended run completes from its record, its pid is never signalled", async () => {
+  const { nodeRoot, pidDirectory, spec } = node('/bin/true', []);
+  // A live process group stands for a process that took the ended run's pid since.
+  const bystander = spawn('/bin/sleep', ['30'], { detached: true, stdio: 'ignore' });
+  const pid = bystander.pid ?? 0;
+  try {
+    fs.writeFileSync(path.join(pidDirectory, String(pid)), spec.record ?? '');
+    fs.writeFileSync(path.join(pidDirectory, `${pid}.exit`), JSON.stringify({ exitCode: 5, signal: null, timedOut: false, endTime: '2026-01-01T00:00:01.000Z' }));
+    const [report] = recordedOutcomes(nodeRoot);
+    assert.equal(report?.outcome.exitCode, 5);
+    await endLeftoverRuns(nodeRoot);
+    assert.deepEqual(fs.readdirSync(pidDirectory), [], 'both files removed');
+    assert.ok(isAlive(pid), 'the pid of an ended run is left alone');
+  } finally {
+    bystander.kill('SIGKILL');
+  }
 });
