@@ -102,15 +102,20 @@ test('without a control group: the processes of the node\'s runs\' process group
     const pid = burner.pid as number;
     const meter = new NodeUsageMeter({ root, processGroups: () => [pid] });
     const burnedMs = () => parseProcessStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).cpuMs;
+    // The burner runs while the meter reads: each sample is bracketed by reads of /proc before and after it.
+    const beforeFirst = burnedMs();
     await meter.measure();
-    const from = burnedMs();
+    const afterFirst = burnedMs();
     // However busy the machine: until the burner has used 300 ms of CPU since the first sample.
-    while (burnedMs() - from < 300) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (burnedMs() - afterFirst < 300) await new Promise((resolve) => setTimeout(resolve, 50));
+    const beforeSecond = burnedMs();
     const sample = await meter.measure();
-    const burned = burnedMs() - from;
+    const afterSecond = burnedMs();
     assert.ok(sample);
-    // Within two clock ticks of what /proc says the burner used (the meter reads it a moment apart).
-    assert.ok(sample.cpuMs >= 300 && sample.cpuMs <= burned + 20, `cpuMs ${sample.cpuMs}, the burner used ${burned}`);
+    // Within two clock ticks of what /proc says the burner used between the two samples.
+    const least = beforeSecond - afterFirst;
+    const most = afterSecond - beforeFirst;
+    assert.ok(sample.cpuMs >= least - 20 && sample.cpuMs <= most + 20, `cpuMs ${sample.cpuMs}, the burner used between ${least} and ${most}`);
     assert.ok(sample.cpuPercent > 0, `cpuPercent ${sample.cpuPercent}`);
     assert.ok(sample.memoryBytes > 0, 'the shell\'s resident memory');
     assert.equal(sample.diskReadOps, 0, '/proc counts no disk operations');
