@@ -60,6 +60,14 @@ function dockerContainers(prefix: string): string[] {
     .filter((name) => name.startsWith(prefix));
 }
 
+/** The containers run beside a node (its container runs), running or not. */
+function siblingsOf(nodeName: string): string[] {
+  return daemon
+    .docker(['ps', '-a', '--filter', `label=lapis.sibling-of=${nodeName}`, '--format', '{{.Names}}'])
+    .split('\n')
+    .filter(Boolean);
+}
+
 /**
  * Adds a job whose preparation task and one task run in containers: the task
  * reads its resource file, writes an output file to a blob SAS, prints what
@@ -169,6 +177,26 @@ describe('container tasks through Docker on container nodes', { skip }, () => {
     // Not in the node (whose PID 1 is the engine's init and which holds the agent): in a container of its own, as was the start task.
     assert.deepEqual(lines, ['sh', 'no-agent', 'sh', 'docker']);
     assertSeenInside(out, jobId);
-    assert.deepEqual(daemon.docker(['ps', '-a', '--filter', `label=lapis.sibling-of=${nodeName}`, '--format', '{{.Names}}']).trim(), '', 'the siblings are removed');
+    assert.deepEqual(siblingsOf(nodeName), [], 'the siblings are removed');
+  });
+
+  test('a node whose Docker container is killed goes unknown, its task is requeued, and the node comes back', { timeout: 120_000 }, async () => {
+    const jobId = uniqueId('KillJob');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    // The first run marks the node's shared directory and blocks; the rerun finds the mark and ends.
+    const commandLine = "/bin/sh -c 'if [ -e $AZ_BATCH_NODE_SHARED_DIR/started ]; then echo rerun; else touch $AZ_BATCH_NODE_SHARED_DIR/started; exec sleep 300; fi'";
+    await server.batch.task.add(jobId, { id: 'stranded', commandLine, containerSettings: { imageName: IMAGE } });
+    const running = await waitForTaskState(server.batch, jobId, 'stranded', 'running', 60_000);
+    const nodeId = running.nodeInfo?.nodeId as string;
+    await waitFor(async () => ((await server.batch.file.getPropertiesFromComputeNode(poolId, nodeId, 'shared/started').catch(() => undefined)) ? true : undefined));
+    const [nodeName] = dockerContainers('lapis-').filter((name) => name.endsWith(`-${nodeId}`));
+    assert.ok(nodeName, 'the node is a container');
+    daemon.docker(['kill', nodeName]);
+    const task = await waitForTaskState(server.batch, jobId, 'stranded', 'completed', 90_000);
+    assert.equal(task.executionInfo?.requeueCount, 1, JSON.stringify(task.executionInfo));
+    assert.match(await taskFile(server, jobId, 'stranded', 'stdout.txt'), /rerun/);
+    await waitFor(async () => ((await server.batch.computeNode.get(poolId, nodeId)).state === 'idle' ? true : undefined), { timeoutMs: 60_000, what: 'the node to come back' });
+    // The lost node's first run (its sleep) went with it.
+    await waitFor(async () => (siblingsOf(nodeName).length === 0 ? true : undefined), { what: 'the lost run\'s container to be removed' });
   });
 });
