@@ -5,7 +5,9 @@
 // iptables, no bridge, no forwarding); the storage driver is whichever
 // dockerd finds working. No registry is reachable here: the test image
 // Podman has is loaded into it. Stopped, and its directory unmounted and
-// removed, at the end; a directory a killed run left is cleaned by the next.
+// removed, at the end; it is also told to stop when the test process dies
+// (a parent-death signal), and a directory a killed run left (named by that
+// run's pid) is cleaned by the next.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,15 +35,19 @@ export async function startPrivateDockerDaemon(images: readonly string[]): Promi
     if (spawnSync('podman', ['image', 'exists', image], { stdio: 'ignore' }).status !== 0) return { skip: `needs podman and the image ${image} (scripts/build-test-node-image.sh)` };
   }
   removeAbandoned();
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   const host = `unix://${path.join(directory, 'docker.sock')}`;
   // Its own configuration file, so the host's /etc/docker/daemon.json is not read; before Docker 23 the daemon also keeps a key, by default in /etc/docker.
   const major = Number(/version (\d+)/i.exec(version.stdout)?.[1] ?? 0);
   fs.writeFileSync(path.join(directory, 'daemon.json'), JSON.stringify(major < 23 ? { 'deprecated-key-path': path.join(directory, 'key.json') } : {}));
   const log = fs.openSync(path.join(directory, 'dockerd.log'), 'a');
+  // setpriv's parent-death signal: a test process killed outright (a file's timeout) does not leave the daemon running.
   const daemon = spawn(
-    'dockerd',
+    'setpriv',
     [
+      '--pdeathsig=SIGTERM',
+      '--',
+      'dockerd',
       `--config-file=${path.join(directory, 'daemon.json')}`,
       `--data-root=${path.join(directory, 'data')}`,
       `--exec-root=${path.join(directory, 'exec')}`,
@@ -112,18 +118,18 @@ function cleanDirectory(directory: string): void {
   fs.rmSync(directory, { recursive: true, force: true });
 }
 
-/** Directories of daemons of runs that were killed: their daemon (by its pid file) is gone; one without a pid file only once it is an hour old (another run's may be starting). */
+/** Directories of daemons of runs that ended without cleaning up: their test process (named in the directory) and their daemon (by its pid file) are gone. */
 function removeAbandoned(): void {
   for (const name of fs.readdirSync(os.tmpdir())) {
-    if (!name.startsWith(PREFIX)) continue;
+    const owner = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (!owner || alive(Number(owner))) continue;
     const directory = path.join(os.tmpdir(), name);
     const pidFile = path.join(directory, 'dockerd.pid');
-    if (fs.existsSync(pidFile)) {
-      const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-      if (pid > 0 && fs.existsSync(`/proc/${pid}`)) continue;
-    } else if (Date.now() - fs.statSync(directory).mtimeMs < 3_600_000) {
-      continue;
-    }
+    if (fs.existsSync(pidFile) && alive(Number(fs.readFileSync(pidFile, 'utf8').trim()))) continue;
     cleanDirectory(directory);
   }
+}
+
+function alive(pid: number): boolean {
+  return pid > 0 && fs.existsSync(`/proc/${pid}`);
 }
