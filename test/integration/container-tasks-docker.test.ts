@@ -141,6 +141,19 @@ describe('container tasks through Docker on process nodes', { skip }, () => {
     assert.equal(task.executionInfo?.failureInfo?.details?.find((detail) => detail.name === 'ContainerImage')?.value, 'localhost:1/lapis-test/none:missing');
   });
 
+  test("a container Docker cannot create fails with ContainerInvalidSettings, Docker's reason in stderr.txt; a command not in the image exits 127", { timeout: 120_000 }, async () => {
+    const jobId = uniqueId('Job');
+    await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
+    // Docker refuses a memory limit under 6 MB before it creates the container.
+    await server.batch.task.add(jobId, { id: 'tiny', commandLine: '/bin/true', containerSettings: { imageName: IMAGE, containerRunOptions: '--memory 1k' } });
+    await server.batch.task.add(jobId, { id: 'absent', commandLine: '/no/such/command', containerSettings: { imageName: IMAGE } });
+    const tiny = await waitForTaskState(server.batch, jobId, 'tiny', 'completed', 90_000);
+    assert.equal(tiny.executionInfo?.failureInfo?.code, 'ContainerInvalidSettings', JSON.stringify(tiny.executionInfo));
+    assert.match(await taskFile(server, jobId, 'tiny', 'stderr.txt'), /memory/i);
+    const absent = await waitForTaskState(server.batch, jobId, 'absent', 'completed', 90_000);
+    assert.equal(absent.executionInfo?.exitCode, 127, JSON.stringify(absent.executionInfo));
+  });
+
   test('terminating a task kills and removes its container', { timeout: 120_000 }, async () => {
     const jobId = uniqueId('Job');
     await server.batch.job.add({ id: jobId, poolInfo: { poolId } });
