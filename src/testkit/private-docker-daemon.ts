@@ -62,6 +62,8 @@ export async function startPrivateDockerDaemon(images: readonly string[]): Promi
     { stdio: ['ignore', log, log] },
   );
   fs.closeSync(log);
+  let spawnError: Error | undefined;
+  daemon.once('error', (error) => (spawnError = error));
   const killOnExit = () => daemon.kill('SIGKILL');
   process.once('exit', killOnExit);
   const docker = (args: string[]) => execFileSync('docker', ['-H', host, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -71,7 +73,15 @@ export async function startPrivateDockerDaemon(images: readonly string[]): Promi
     cleanDirectory(directory);
   };
   try {
-    await waitFor(() => (daemon.exitCode === null ? (docker(['version', '--format', '{{.Server.Version}}']), true) : undefined), { timeoutMs: 60_000, intervalMs: 250, what: 'dockerd to answer' });
+    const answer = await waitFor(
+      () => {
+        if (spawnError || daemon.exitCode !== null || daemon.signalCode !== null) return 'ended';
+        docker(['version', '--format', '{{.Server.Version}}']);
+        return 'answers';
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'dockerd to answer' },
+    );
+    if (answer === 'ended') throw new Error(`dockerd ended: ${spawnError?.message ?? `exit ${daemon.exitCode ?? daemon.signalCode}`}`);
     for (const image of images) await loadFromPodman(image, host);
   } catch (error) {
     const tail = fs.readFileSync(path.join(directory, 'dockerd.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
