@@ -69,7 +69,7 @@ export function nodeLabel(nodeRoot: string): string {
 }
 
 async function engine(command: ContainerEngine, args: string[], timeout?: number): Promise<string> {
-  const { stdout } = await execFileAsync(command.command, args, { env: { PATH: SYSTEM_PATH }, timeout, maxBuffer: 1 << 20 });
+  const { stdout } = await execFileAsync(command.command, [...command.globalFlags, ...args], { env: { PATH: SYSTEM_PATH }, timeout, maxBuffer: 1 << 20 });
   return stdout;
 }
 
@@ -164,6 +164,7 @@ export async function containerLaunch(spec: ContainerLaunchSpec): Promise<Contai
   const user = owner ? [`--user=${owner.uid}:${owner.gid}`, ...(owner.groups ?? []).map((group) => `--group-add=${group}`)] : [];
   const confined = spec.admin ? [] : ['--cap-drop=all', '--security-opt=no-new-privileges'];
   const args = [
+    ...command.globalFlags,
     'run',
     '--rm',
     `--name=${name}`,

@@ -61,6 +61,8 @@ export interface LapisConfig {
   nodeImages?: string[];
   /** The container engine for container nodes; absent: Podman if installed, else Docker. */
   containerEngine?: 'podman' | 'docker';
+  /** Docker's daemon socket (`docker -H`) when it is not the default one; Podman ignores it. */
+  dockerHost?: string;
   /** How container pools' tasks run: through the engine (`engine`), or directly on the node ignoring the image (`host`). */
   containers: 'engine' | 'host';
 }

@@ -312,6 +312,16 @@ export const SETTINGS: readonly AnySetting[] = [
     help: 'the engine that runs container nodes and container tasks',
   }),
   setting({
+    key: 'dockerHost',
+    flag: '--docker-host <url>',
+    env: 'LAPIS_DOCKER_HOST',
+    defaultText: "Docker's default",
+    parse: text,
+    help: "Docker's daemon socket (docker -H), e.g. unix:///run/my-dockerd.sock; only when the engine is Docker",
+    details:
+      "the Docker daemon Lapis talks to, as `docker -H` takes it (`unix:///run/my-dockerd.sock`), for a daemon not at Docker's default socket; only when the engine is Docker. Lapis starts the engine with nothing but a PATH in its environment, so `DOCKER_HOST` in the server's environment does not reach it",
+  }),
+  setting({
     key: 'containers',
     flag: '--containers <mode>',
     env: 'LAPIS_CONTAINERS',

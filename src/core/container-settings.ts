@@ -226,6 +226,8 @@ export function containerRunOf(
 /** An engine as a node runs containers with it: `podman` or `docker`, and the flags every `run` needs on this host. */
 export interface ContainerEngine {
   command: string;
+  /** The words every call begins with, before its subcommand: Docker's `-H` for a daemon not at its default socket (--docker-host). */
+  globalFlags: string[];
   runFlags: string[];
 }
 

@@ -183,7 +183,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
-    const containerTasks = containerTaskSupport({ containers: config.containers, engine: config.containerEngine });
+    const containerTasks = containerTaskSupport({ containers: config.containers, engine: config.containerEngine, dockerHost: config.dockerHost });
     const buildProvider = (providerEvents: NodeEvents): NodeProvider =>
       nodeProviders[config.nodeRuntime](providerEvents, {
         nodesDirectory,
@@ -202,6 +202,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
           vmSizeOf: (placement) => store.pools.get(placement.account, placement.poolId)?.pool.vmSize,
           nodeImages: config.nodeImages ?? [],
           engine: config.containerEngine,
+          dockerHost: config.dockerHost,
           log: (level, message) => logger[level](message),
         },
       });

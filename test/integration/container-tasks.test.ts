@@ -166,7 +166,8 @@ describe('container pools: what needs no engine', () => {
 
 // Container nodes run container pools too: container-tasks-on-container-nodes.test.ts.
 for (const [what, config, listsContainerReadyImage] of [
-  ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const }, false],
+  // A socket nobody serves: the same on a machine whose own Docker daemon runs.
+  ['a server whose engine is missing or does not answer (Docker without its daemon)', { containerEngine: 'docker' as const, dockerHost: 'unix:///nonexistent/lapis-test/docker.sock' }, false],
 ] as const) {
   describe(`container pools on ${what}`, () => {
     let server: TestServer;

@@ -52,7 +52,7 @@ const request = (run: TaskRun, extra: Record<string, unknown> = {}) => ({
 
 describe('container.run as an attacker in the node asks it', { skip: testNodeImageMissing() }, () => {
   const nodesDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-siblings-test-'));
-  const host = new ContainerAgentHost({ engine: containerEngine('podman'), userNamespaces: true, imageOf: () => TEST_NODE_IMAGE, vmSizeOf: () => undefined, tag: unique('t') });
+  const host = new ContainerAgentHost({ engine: containerEngine({ engine: 'podman' }), userNamespaces: true, imageOf: () => TEST_NODE_IMAGE, vmSizeOf: () => undefined, tag: unique('t') });
   const mine: NodePlacement = { account: 'attacker', poolId: 'pool', nodeId: unique('mine') };
   const theirs: NodePlacement = { account: 'victim', poolId: 'pool', nodeId: unique('theirs') };
   const directoryOf = (placement: NodePlacement) => path.join(nodesDirectory, placement.nodeId);

@@ -120,7 +120,7 @@ export class ContainerAgentHost implements AgentHost {
    */
   async release(placement: NodePlacement, nodeDirectory: string): Promise<void> {
     const { engine, tag } = this.options;
-    await execFileAsync(engine.command, ['rm', '-f', containerName(tag, placement.nodeId)], { env: { PATH: SYSTEM_PATH } }).catch(() => undefined);
+    await execFileAsync(engine.command, [...engine.globalFlags, 'rm', '-f', containerName(tag, placement.nodeId)], { env: { PATH: SYSTEM_PATH } }).catch(() => undefined);
     await this.removeSiblings(placement.nodeId);
     this.directories.delete(placement.nodeId);
     await removePath(path.dirname(nodeDirectory), [path.basename(nodeDirectory)], true).catch((error: NodeJS.ErrnoException) => {
@@ -142,11 +142,11 @@ export class ContainerAgentHost implements AgentHost {
     await this.siblings.endNode(nodeId);
     const { engine, tag } = this.options;
     const options = { env: { PATH: SYSTEM_PATH } };
-    const ids = await execFileAsync(engine.command, ['ps', '-aq', '--filter', `label=${siblingLabel(tag, nodeId)}`], options).then(
+    const ids = await execFileAsync(engine.command, [...engine.globalFlags, 'ps', '-aq', '--filter', `label=${siblingLabel(tag, nodeId)}`], options).then(
       ({ stdout }) => stdout.split('\n').filter(Boolean),
       () => [],
     );
-    if (ids.length > 0) await execFileAsync(engine.command, ['rm', '-f', ...ids], options).catch(() => undefined);
+    if (ids.length > 0) await execFileAsync(engine.command, [...engine.globalFlags, 'rm', '-f', ...ids], options).catch(() => undefined);
   }
 
   nodeRoots(nodeDirectory: string): { host: string; agent: string } {
@@ -161,6 +161,7 @@ export class ContainerAgentHost implements AgentHost {
     chmodSync(nodeDirectory, 0o711);
     const { engine, tag } = this.options;
     const args = [
+      ...engine.globalFlags,
       'run',
       '-i',
       '--rm',
@@ -202,10 +203,10 @@ export class ContainerAgentHost implements AgentHost {
     removePrivateDirectory(this.siblingsPrivateDirectory);
     const { engine, tag } = this.options;
     try {
-      const ids = execFileSync(engine.command, ['ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } })
+      const ids = execFileSync(engine.command, [...engine.globalFlags, 'ps', '-aq', '--filter', `label=lapis.nodes=${tag}`], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } })
         .split('\n')
         .filter(Boolean);
-      if (ids.length > 0) execFileSync(engine.command, ['rm', '-f', ...ids], { stdio: 'ignore', env: { PATH: SYSTEM_PATH } });
+      if (ids.length > 0) execFileSync(engine.command, [...engine.globalFlags, 'rm', '-f', ...ids], { stdio: 'ignore', env: { PATH: SYSTEM_PATH } });
     } catch {
       // No engine, or nothing to remove: the first node's start says what is wrong.
     }

@@ -21,13 +21,14 @@ export interface ContainerNodeOptions {
   vmSizeOf(placement: NodePlacement): string | undefined;
   nodeImages: readonly string[];
   engine?: 'podman' | 'docker';
+  dockerHost?: string;
   /** Says at start which engine runs the nodes, and why, or what is wrong with it. */
   log(level: 'info' | 'warn', message: string): void;
 }
 
 export function containerNodeProvider(events: NodeEvents, options: LocalNodeProviderOptions, container: ContainerNodeOptions): LocalNodeProvider {
   const images = nodeImageTable(container.nodeImages);
-  const engine = containerEngine(container.engine);
+  const engine = containerEngine(container);
   reportEngine(engine, container);
   const host = new ContainerAgentHost({
     engine,

@@ -12,6 +12,7 @@ import { containerEngine, engineVersion, installed } from './engine.js';
 export interface ContainerTaskSupportOptions {
   containers: 'engine' | 'host';
   engine?: 'podman' | 'docker';
+  dockerHost?: string;
 }
 
 export interface ContainerTaskSupport {
@@ -30,7 +31,7 @@ export function containerTaskSupport(options: ContainerTaskSupportOptions): Cont
 function decide(options: ContainerTaskSupportOptions): { runtime?: ContainerTaskRuntime; refusal?: string } {
   if (options.containers === 'host') return { runtime: { kind: 'host' } };
   const hostChoice = 'or start Lapis with --containers host to run container tasks directly on the nodes, ignoring their images';
-  const engine = containerEngine(options.engine);
+  const engine = containerEngine(options);
   if (!installed(engine.command)) {
     return { refusal: `This server has no container engine: ${options.engine ?? 'neither podman nor docker'} is installed. Install Podman (with runc) or Docker, ${hostChoice}.` };
   }
