@@ -387,7 +387,7 @@ test('faults aimed at runs survive a restart with what they have left; a node fa
   }
 });
 
-test('lapis fault kinds, start-task-hang, preempt, resource-file-failure and output-file-failure send what the API reads', { timeout: 60_000 }, async () => {
+test('lapis fault kinds, start-task-hang, preempt, resource-file-failure and output-file-failure send what the API reads', { timeout: 180_000 }, async () => {
   const kinds = await lapisCli(server, ['fault', 'kinds']);
   assert.equal(kinds.code, 0, kinds.stderr);
   assert.deepEqual(
