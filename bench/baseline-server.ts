@@ -8,12 +8,13 @@
 //   GET  /jobs/{job}/tasks               keyset pages of 1000 by insertion order; $filter=state eq '…'
 //   GET  /jobs/{job}/tasks/{task}        one task
 //   GET  /jobs/{job}/taskcounts          counts by state
+//   GET  /jobs/{job}/tasks/{task}/files/stdout.txt (or stderr.txt)   the task's output
 // Started by the bench as `node --import tsx bench/baseline-server.ts --data DIR`;
 // prints `Batch URL: …` and `ready` like `lapis serve`.
 
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -136,6 +137,12 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
     }
     result.succeeded = result.completed;
     return reply(response, 200, { taskCounts: result, taskSlotCounts: result });
+  }
+  if (request.method === 'GET' && parts[2] === 'tasks' && parts[4] === 'files' && (parts[5] === 'stdout.txt' || parts[5] === 'stderr.txt')) {
+    const text = readFileSync(path.join(options.data, 'nodes', job, parts[3] as string, parts[5]));
+    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': text.length });
+    response.end(text);
+    return;
   }
   if (request.method === 'GET' && parts[2] === 'tasks' && parts[3] !== undefined) {
     const row = getOne.get(job, parts[3]) as { doc: string } | undefined;

@@ -621,6 +621,12 @@ export interface SchedulerSignal {
    */
   slotsFreed(): void;
   /**
+   * Tasks were added: they are placed at once, without the rest of a pass
+   * (which follows shortly, as after slotsFreed) ahead of them, so that a task
+   * added to an idle node starts within milliseconds.
+   */
+  tasksAdded(): void;
+  /**
    * Called inside the transaction that freed slots: fills them in that same
    * transaction (one commit for both, where each took one), and arms the
    * rest as slotsFreed does. Returns what to do once it has committed

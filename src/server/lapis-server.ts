@@ -229,7 +229,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const context = new ServiceContext({
       store,
       clock,
-      signal: { wake: () => scheduler?.wake(), slotsFreed: () => scheduler?.slotsFreed(), dispatchWithin: () => scheduler?.dispatchWithin() },
+      signal: { wake: () => scheduler?.wake(), slotsFreed: () => scheduler?.slotsFreed(), tasksAdded: () => scheduler?.tasksAdded(), dispatchWithin: () => scheduler?.dispatchWithin() },
       provider,
       nodeWork,
       autoStorage: new BlobAutoStorage(storage, () => clock.now()),

@@ -65,7 +65,7 @@ export class TaskService {
         }
       });
     });
-    if (outcomes.some((outcome) => outcome.status === 'success')) this.context.deps.signal.wake();
+    if (outcomes.some((outcome) => outcome.status === 'success')) this.context.deps.signal.tasksAdded();
     return outcomes;
   }
 

@@ -6,7 +6,6 @@
 // tick travel in one frame.
 
 import { randomBytes } from 'node:crypto';
-import { WebSocket } from 'ws';
 import type { NodeUsageSample } from '../../core/node-usage.js';
 import type { TaskRun, TaskRunReport } from '../../core/ports.js';
 import { AgentPeer, ConnectionClosed } from './peer.js';
@@ -128,7 +127,9 @@ export class AgentClient {
     }
   }
 
-  private attempt(): Promise<AgentPeer | 'refused' | undefined> {
+  private async attempt(): Promise<AgentPeer | 'refused' | undefined> {
+    // Imported here, not at the top: `lapis` is one bundle, and a static import would load ws at every `lapis serve`'s start.
+    const { WebSocket } = await import('ws');
     return new Promise((resolve) => {
       const socket = new WebSocket(this.options.url, {
         headers: { authorization: `${AGENT_AUTH_SCHEME} ${this.options.nodeId}:${this.options.credential}` },

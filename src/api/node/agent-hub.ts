@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { nodeUsageSampleOf, type NodeUsageSample } from '../../core/node-usage.js';
 import type { NodeFileSystem, TaskRun, TaskRunReport } from '../../core/ports.js';
 import { AgentPeer, type Corkable } from './peer.js';
@@ -36,7 +36,8 @@ export class AgentHub {
   private readonly recorded = new Map<string, Map<string, Set<number>>>();
   /** Settles once every report handed on so far is recorded. */
   private recording: Promise<void> = Promise.resolve();
-  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  /** Loaded with the first agent's connection, not at start: `ws` is about a tenth of a second of a server's start-up (bench/README.md). */
+  private sockets: Promise<WebSocketServer> | undefined;
   private server: http.Server | undefined;
 
   constructor(private readonly events: AgentHubEvents) {}
@@ -99,7 +100,7 @@ export class AgentHub {
   async close(): Promise<void> {
     for (const connection of this.connections.values()) connection.close();
     this.connections.clear();
-    this.sockets.close();
+    void this.sockets?.then((sockets) => sockets.close());
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -111,7 +112,18 @@ export class AgentHub {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.sockets.handleUpgrade(request, socket, head, (webSocket) => this.admit(nodeId, webSocket, socket));
+    // Until ws takes the socket over, a reset must not reach the process as an unhandled 'error'.
+    const dropped = () => socket.destroy();
+    socket.on('error', dropped);
+    this.sockets ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES }));
+    void this.sockets.then((sockets) => {
+      socket.off('error', dropped);
+      if (socket.destroyed || !this.server) {
+        socket.destroy();
+        return;
+      }
+      sockets.handleUpgrade(request, socket, head, (webSocket) => this.admit(nodeId, webSocket, socket));
+    }, dropped);
   }
 
   /** The node the request's credential belongs to, compared in constant time; undefined when it is none. */
