@@ -139,6 +139,8 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
     return reply(response, 200, { taskCounts: result, taskSlotCounts: result });
   }
   if (request.method === 'GET' && parts[2] === 'tasks' && parts[4] === 'files' && (parts[5] === 'stdout.txt' || parts[5] === 'stderr.txt')) {
+    // Ids as Batch allows them: a path segment such as '..' never reaches the file system.
+    if (![job, parts[3]].every((id) => /^[\w-]{1,64}$/.test(id ?? ''))) return reply(response, 400, { code: 'InvalidUri' });
     const text = readFileSync(path.join(options.data, 'nodes', job, parts[3] as string, parts[5]));
     response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': text.length });
     response.end(text);
