@@ -36,6 +36,16 @@ export interface ComputeNode {
   startTask?: { commandLine?: string };
   startTaskInfo?: { state?: string; startTime?: string; endTime?: string; exitCode?: number; retryCount?: number; failureInfo?: FailureInfo };
   errors?: { code?: string; message?: string }[];
+  recentTasks?: RecentTask[];
+}
+
+/** A ComputeNode.recentTasks entry (Batch's TaskInformation). */
+export interface RecentTask {
+  jobId?: string;
+  taskId?: string;
+  subtaskId?: number;
+  taskState?: string;
+  executionInfo?: { startTime?: string; endTime?: string; exitCode?: number; result?: string; failureInfo?: FailureInfo };
 }
 
 export interface NodeCounts {
