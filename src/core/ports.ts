@@ -100,6 +100,8 @@ export interface JobRepository {
   list(account: string, page: PageQuery): Page<JobRecord>;
   listByPool(account: string, poolId: string, states: JobState[]): JobRecord[];
   listByState(states: JobState[]): JobRecord[];
+  /** How many of the account's jobs are in each state (states with none are left out). */
+  countByState(account: string): Partial<Record<JobState, number>>;
   /** The jobs a schedule created (ids `{scheduleId}:job-{n}`). */
   listFromSchedule(account: string, scheduleId: string, page: PageQuery): Page<JobRecord>;
 }
@@ -154,6 +156,8 @@ export interface TaskRepository {
   lastRetentionOnNode(account: string, nodeId: string): number | undefined;
   /** Tasks, and the slots they need, by state. */
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
+  /** The tasks of all the account's jobs by state, as counts() counts them, from the same kept counts. */
+  accountCounts(account: string): TaskCounts;
 }
 
 /** A node's status for a job: the wire document and, beside it, Lapis's own part. */

@@ -63,7 +63,21 @@ export interface Job {
 }
 
 export interface TaskCounts {
-  taskCounts: { active: number; running: number; completed: number; succeeded: number; failed: number };
+  taskCounts: TaskCountsByState;
+}
+
+export interface TaskCountsByState {
+  active: number;
+  running: number;
+  completed: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** GET /ui/api/summary: the account's jobs and tasks by state, over all its jobs. */
+export interface AccountSummary {
+  jobs: Record<string, number>;
+  tasks: TaskCountsByState;
 }
 
 export interface ExecutionInfo {

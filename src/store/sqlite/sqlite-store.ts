@@ -168,6 +168,7 @@ class SqliteTasks implements TaskRepository {
   private readonly onNodeStmt;
   private readonly allRunningStmt;
   private readonly countsStmt;
+  private readonly accountCountsStmt;
   private readonly stateStmt;
   private readonly retentionDueStmt;
   private readonly statisticsStmt;
@@ -209,6 +210,8 @@ class SqliteTasks implements TaskRepository {
     this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
     // Kept by triggers on tasks (migrations/0010_task_counts.ts): one row per state and result, whatever the job's size.
     this.countsStmt = db.prepare("SELECT state, nullif(result, '') AS result, n, slots FROM task_counts WHERE account = ? AND job_key = ?");
+    // The account's rows of task_counts (a few per job), by its primary key's prefix: no task is read.
+    this.accountCountsStmt = db.prepare("SELECT state, nullif(result, '') AS result, sum(n) AS n FROM task_counts WHERE account = ? GROUP BY state, result");
     this.deleteJobCountsStmt = db.prepare('DELETE FROM task_counts WHERE account = ? AND job_key = ?');
   }
 
@@ -337,6 +340,11 @@ class SqliteTasks implements TaskRepository {
       addCounts(slots, row.state as TaskState, row.result as string | null, row.slots as number);
     }
     return { tasks, slots };
+  }
+  accountCounts(account: string): TaskCounts {
+    const tasks: TaskCounts = { active: 0, running: 0, completed: 0, succeeded: 0, failed: 0 };
+    for (const row of this.accountCountsStmt.all(account) as Row[]) addCounts(tasks, row.state as TaskState, row.result as string | null, row.n as number);
+    return tasks;
   }
 
 }
