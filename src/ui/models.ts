@@ -28,6 +28,7 @@ export interface ComputeNode {
   state?: string;
   schedulingState?: string;
   stateTransitionTime?: string;
+  lastBootTime?: string;
   ipAddress?: string;
   isDedicated?: boolean;
   runningTasksCount?: number;

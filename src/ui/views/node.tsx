@@ -36,6 +36,7 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
                 <Field name="State"><State value={node.state} /> since {when(node.stateTransitionTime)}</Field>
                 <Field name="Scheduling">{node.schedulingState}</Field>
                 <Field name="Dedicated">{node.isDedicated ? 'yes' : 'low-priority'}</Field>
+                <Field name="Last boot"><time id="last-boot" dateTime={node.lastBootTime}>{when(node.lastBootTime)}</time></Field>
                 <Field name="IP address">{node.ipAddress}</Field>
                 <Field name="Tasks">{node.runningTasksCount ?? 0} running, {node.totalTasksRun ?? 0} run, {node.totalTasksSucceeded ?? 0} succeeded</Field>
               </dl>
