@@ -101,6 +101,14 @@ describe('dashboard actions in the browser', { skip: missing }, () => {
     assert.equal(await jobCounts.locator('[data-state=completed] dd').innerText(), '1');
     await screenshot(page, 'overview-all-jobs');
     await page.close();
+
+    // The summary behind it answers only a session, and only of its own account.
+    const summaryUrl = `${server.lapis.batchUrl}/ui/api/summary`;
+    assert.equal((await fetch(summaryUrl)).status, 401);
+    const signedIn = await fetch(`${server.lapis.batchUrl}/ui/api/sign-in`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ account: OTHER.name, key: OTHER.key }) });
+    const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const otherSummary = (await (await fetch(summaryUrl, { headers: { cookie } })).json()) as { jobs: Record<string, number>; tasks: Record<string, number> };
+    assert.deepEqual(otherSummary, { jobs: { active: 1 }, tasks: { active: 7, running: 0, completed: 0, succeeded: 0, failed: 0 } });
   });
 
   test('terminate a job, and disable then enable another, from the job page', async () => {
