@@ -4,10 +4,11 @@
 // assigned to the Pool", so it lives as long as the node: a reboot or reimage
 // keeps it.
 //
-// The list changes only where a run takes or frees a node's slots (the node's
-// document is written there anyway), so keeping it costs no store read. A
-// run's later changes that do not touch its node (a retry on the same node,
-// the start after a job preparation task) show at its next slot change.
+// The list changes where a run takes or frees a node's slots (the node's
+// document is written there anyway), so keeping it costs no store read, and
+// where a task waiting for its job's preparation task starts (its node was
+// just read). A retry on the same node changes no state and no slot: its entry
+// stays `running` and shows the retry's executionInfo when the run ends.
 //
 // Batch does not document the length. Every running task stays listed (at most
 // the pool's taskSlotsPerNode), and the RECENT_ENDED_TASKS most recent ended or

@@ -20,7 +20,7 @@ import { assignToNode, returnFromPreparation, startAfterPreparation, taskRootDir
 import type { ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { RunBuilder } from './run-builder.js';
-import { occupyRunSlots, releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
+import { noteRunOnNode, occupyRunSlots, releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
 
 /** Most waiting tasks of a job one preemption pass makes room for. */
 const PREEMPTION_BATCH = 100;
@@ -220,13 +220,15 @@ export class SchedulingService {
       if (!preparationTaskOf(job)) continue;
       for (const record of store.tasks.listByState(account, job.id, 'preparing')) {
         const nodeInfo = record.task.nodeInfo;
-        const node = nodeInfo ? store.nodes.get(account, nodeInfo.poolId, nodeInfo.nodeId)?.node : undefined;
+        const nodeRecord = nodeInfo ? store.nodes.get(account, nodeInfo.poolId, nodeInfo.nodeId) : undefined;
+        const node = nodeRecord?.node;
         const preparation = node && nodeInfo && isSchedulable(node) && job.state === 'active' ? this.preparation.preparationOn(account, job, node.id) : 'unavailable';
         if (preparation === 'preparing') continue;
         const { now, eTag } = this.context.stamp();
         if (preparation === 'ready' && nodeInfo) {
           const started: TaskRecord = { ...record, task: startAfterPreparation(record.task, now, eTag) };
           store.tasks.update(started);
+          if (nodeRecord) noteRunOnNode(store, nodeRecord, started);
           runs.push(this.runs.taskRun(started, job, nodeInfo.taskRootDirectory, false));
           continue;
         }

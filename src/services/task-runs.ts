@@ -104,6 +104,11 @@ export function releaseRunSlots(store: Store, record: TaskRecord, after: Task | 
   });
 }
 
+/** A run changed state on its node without taking or freeing slots (it started after its job's preparation task): its recentTasks entry follows. */
+export function noteRunOnNode(store: Store, nodeRecord: NodeRecord, record: TaskRecord): void {
+  store.nodes.update({ ...nodeRecord, node: noteRecentTask(nodeRecord.node, taskInformationOf(record.jobId, record.task)) });
+}
+
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */
 export function requeueRun(context: ServiceContext, record: TaskRecord): void {
   const { now, eTag } = context.stamp();
