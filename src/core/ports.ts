@@ -5,7 +5,7 @@
 import type { ContainerRun } from './container-settings.js';
 import type { Application, ApplicationPackage, ApplicationPackageFormat, NodeApplicationPackage } from './application.js';
 import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
-import type { ComputeNode, NodeInternal } from './node.js';
+import type { ComputeNode, NodeInternal, TaskInformation } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus, JobNodeStatusInternal } from './job-preparation.js';
@@ -90,6 +90,23 @@ export interface NodeRepository {
   listByPool(account: string, poolId: string): NodeRecord[];
   list(account: string, poolId: string, page: PageQuery): Page<NodeRecord>;
   listAll(): NodeRecord[];
+}
+
+/**
+ * Each node's recentTasks (core/node-recent-tasks.ts), kept apart from its
+ * document; a node's entries go when the node is deleted.
+ */
+export interface NodeRecentTaskRepository {
+  /**
+   * Makes `entry` the node's latest change, replacing the entry of the same
+   * job, task and subtask (ids without regard to case), then drops the oldest
+   * entries that are not running beyond `keepEnded`. Reads nothing back.
+   */
+  note(account: string, nodeId: string, entry: TaskInformation, keepEnded: number): void;
+  /** Drops the task's entries (all its subtasks') on the node. */
+  forget(account: string, nodeId: string, jobId: string, taskId: string): void;
+  /** Newest change first. */
+  list(account: string, nodeId: string): TaskInformation[];
 }
 
 export interface JobRepository {
@@ -333,6 +350,7 @@ export interface Store {
   transaction<T>(work: () => T): T;
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
+  readonly nodeRecentTasks: NodeRecentTaskRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;

@@ -220,15 +220,14 @@ export class SchedulingService {
       if (!preparationTaskOf(job)) continue;
       for (const record of store.tasks.listByState(account, job.id, 'preparing')) {
         const nodeInfo = record.task.nodeInfo;
-        const nodeRecord = nodeInfo ? store.nodes.get(account, nodeInfo.poolId, nodeInfo.nodeId) : undefined;
-        const node = nodeRecord?.node;
+        const node = nodeInfo ? store.nodes.get(account, nodeInfo.poolId, nodeInfo.nodeId)?.node : undefined;
         const preparation = node && nodeInfo && isSchedulable(node) && job.state === 'active' ? this.preparation.preparationOn(account, job, node.id) : 'unavailable';
         if (preparation === 'preparing') continue;
         const { now, eTag } = this.context.stamp();
         if (preparation === 'ready' && nodeInfo) {
           const started: TaskRecord = { ...record, task: startAfterPreparation(record.task, now, eTag) };
           store.tasks.update(started);
-          if (nodeRecord) noteRunOnNode(store, nodeRecord, started);
+          noteRunOnNode(store, nodeInfo.nodeId, started);
           runs.push(this.runs.taskRun(started, job, nodeInfo.taskRootDirectory, false));
           continue;
         }

@@ -3,8 +3,8 @@
 
 import type { ResourceFile, TaskFailureInfo } from '../core/common.js';
 import { beginJobTermination } from '../core/job.js';
-import { occupySlots, releaseSlots } from '../core/node.js';
-import { forgetRecentTask, noteRecentTask, taskInformationOf } from '../core/node-recent-tasks.js';
+import { occupySlots, releaseSlots, type TaskInformation } from '../core/node.js';
+import { RECENT_ENDED_TASKS, taskInformationOf } from '../core/node-recent-tasks.js';
 import type { NodePlacement, NodeRecord, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
 import { completeTask, requeueTask, TASK_ENDED, type Task } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
@@ -75,9 +75,9 @@ export function occupyRunSlots(store: Store, record: TaskRecord, nodes: readonly
   const slots = record.internal.slotsHeld ?? record.task.requiredSlots;
   const multiInstance = record.internal.instances !== undefined;
   return nodes.map((nodeRecord, instance) => {
-    const entry = taskInformationOf(record.jobId, record.task, multiInstance ? instance : undefined);
-    const occupied = { ...nodeRecord, node: noteRecentTask(occupySlots(nodeRecord.node, slots, now), entry) };
+    const occupied = { ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) };
     store.nodes.update(occupied);
+    noteOnNode(store, record.account, nodeRecord.node.id, taskInformationOf(record.jobId, record.task, multiInstance ? instance : undefined));
     return occupied;
   });
 }
@@ -96,17 +96,19 @@ export function releaseRunSlots(store: Store, record: TaskRecord, after: Task | 
   placements.forEach((nodeInfo, instance) => {
     const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
     if (!nodeRecord) return;
-    const released = releaseSlots(nodeRecord.node, record.internal.slotsHeld ?? record.task.requiredSlots, outcome, now);
-    const node = after
-      ? noteRecentTask(released, taskInformationOf(record.jobId, after, instances ? instance : undefined))
-      : forgetRecentTask(released, record.jobId, record.task.id);
-    store.nodes.update({ ...nodeRecord, node });
+    store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.internal.slotsHeld ?? record.task.requiredSlots, outcome, now) });
+    if (after) noteOnNode(store, record.account, nodeInfo.nodeId, taskInformationOf(record.jobId, after, instances ? instance : undefined));
+    else store.nodeRecentTasks.forget(record.account, nodeInfo.nodeId, record.jobId, record.task.id);
   });
 }
 
 /** A run changed state on its node without taking or freeing slots (it started after its job's preparation task): its recentTasks entry follows. */
-export function noteRunOnNode(store: Store, nodeRecord: NodeRecord, record: TaskRecord): void {
-  store.nodes.update({ ...nodeRecord, node: noteRecentTask(nodeRecord.node, taskInformationOf(record.jobId, record.task)) });
+export function noteRunOnNode(store: Store, nodeId: string, record: TaskRecord): void {
+  noteOnNode(store, record.account, nodeId, taskInformationOf(record.jobId, record.task));
+}
+
+function noteOnNode(store: Store, account: string, nodeId: string, entry: TaskInformation): void {
+  store.nodeRecentTasks.note(account, nodeId, entry, RECENT_ENDED_TASKS);
 }
 
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */

@@ -11,6 +11,7 @@ import type {
   JobNodeStatusRepository,
   JobRepository,
   JobScheduleRepository,
+  NodeRecentTaskRepository,
   NodeRecord,
   NodeRepository,
   PageQuery,
@@ -33,6 +34,7 @@ import { SqliteUsage } from './usage.js';
 import { SqliteFaults } from './injected-faults.js';
 import { SqlitePools } from './pools.js';
 import { SqliteJobs } from './jobs.js';
+import { SqliteNodeRecentTasks } from './node-recent-tasks.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 import { SqliteApplications } from './applications.js';
 import { SqliteCertificates } from './certificates.js';
@@ -59,6 +61,7 @@ class SqliteStore implements Store {
   private depth = 0;
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
+  readonly nodeRecentTasks: NodeRecentTaskRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;
@@ -71,6 +74,7 @@ class SqliteStore implements Store {
   constructor(private readonly db: Database.Database) {
     this.pools = new SqlitePools(db);
     this.nodes = new SqliteNodes(db);
+    this.nodeRecentTasks = new SqliteNodeRecentTasks(db);
     this.jobs = new SqliteJobs(db);
     this.jobSchedules = new SqliteJobSchedules(db);
     this.jobNodeStatus = new SqliteJobNodeStatus(db);
