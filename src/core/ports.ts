@@ -326,7 +326,10 @@ export interface ApplicationRepository {
  *   the same transaction as the task they count, on insert, update and
  *   delete, so they commit, roll back and survive a crash with the tasks; the
  *   SQLite store keeps them by triggers on its tasks table (migration 0010).
- *   Job_GetTaskCounts reads them without reading the tasks.
+ *   Job_GetTaskCounts reads them without reading the tasks;
+ *   `tasks.accountCounts` sums them over an account's jobs.
+ * - Nodes' recent tasks (`nodeRecentTasks`) are kept apart from the node
+ *   documents and go when their node is deleted (a trigger in SQLite).
  * - Dependency waits. A task with `dependsOn` waits while any of its parents
  *   (each id of `taskIds`, each id within `taskIdRanges`, a task never counting
  *   as its own parent) does not exist, or is not completed with
