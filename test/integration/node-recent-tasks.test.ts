@@ -1,10 +1,14 @@
 // ComputeNode.recentTasks through @azure/batch: a node lists the tasks that
 // ran on it with their states, exit codes and URLs; a node no task ran on
 // lists none; a reboot keeps the list (Batch keeps it while the node is in
-// its pool). Subtasks of multi-instance tasks: multi-instance.test.ts.
+// its pool), and so does a restart of the server. Subtasks of
+// multi-instance tasks: multi-instance.test.ts.
 
 import type { BatchServiceModels } from '@azure/batch';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { addPoolAndWait, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
@@ -78,4 +82,34 @@ test("a node lists the tasks it ran: running ones as running, ended ones with th
   const kept = recentOf(rebooted, jobId);
   assert.deepEqual([...kept.keys()].sort(), ['fails', 'ok', 'sleeps']);
   assert.equal(kept.get('fails')?.executionInfo?.exitCode, 3);
+});
+
+test('a restart of the server keeps the list; the run it requeued shows as such', { timeout: 90_000 }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-recent-'));
+  let restarted: TestServer | undefined;
+  const first = await startTestServer({ dataDir });
+  try {
+    const pool = uniqueId('Pool');
+    const jobId = uniqueId('Job');
+    await addPoolAndWait(first.batch, pool, { taskSlotsPerNode: 2 });
+    await first.batch.job.add({ id: jobId, poolInfo: { poolId: pool } });
+    await first.batch.task.addCollection(jobId, [
+      { id: 'fails', commandLine: '/bin/sh -c "exit 4"' },
+      { id: 'sleeps', commandLine: '/bin/sleep 60' },
+    ]);
+    await waitForTaskState(first.batch, jobId, 'fails', 'completed');
+    const sleeping = await waitForTaskState(first.batch, jobId, 'sleeps', 'running');
+    await first.stop();
+    restarted = await startTestServer({ dataDir });
+    const node = await restarted.batch.computeNode.get(pool, sleeping.nodeInfo?.nodeId ?? '');
+    const recent = recentOf(node, jobId);
+    assert.equal(recent.get('fails')?.executionInfo?.exitCode, 4);
+    const requeued = recent.get('sleeps');
+    assert.ok(requeued, 'the requeued task is listed');
+    assert.equal(requeued.executionInfo?.requeueCount, 1, 'its entry is the requeued run (or its next one)');
+  } finally {
+    await restarted?.stop();
+    await first.stop().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });
