@@ -25,6 +25,7 @@ import { batchErrors } from './errors.js';
 import type { ComputeNodeError } from './node-start-failure.js';
 import type { ImageReference, StartTask } from './pool.js';
 import { runResult } from './run-outcome.js';
+import type { TaskExecutionInformation } from './task.js';
 import { formatTimestamp } from './time.js';
 
 export type ComputeNodeState =
@@ -47,13 +48,13 @@ export type ComputeNodeState =
 
 export type SchedulingState = 'enabled' | 'disabled';
 
+/** An entry of recentTasks (see node-recent-tasks.ts); its taskUrl is made on the wire. */
 export interface TaskInformation {
-  taskUrl?: string;
   jobId?: string;
   taskId?: string;
   subtaskId?: number;
   taskState: string;
-  executionInfo?: Record<string, unknown>;
+  executionInfo?: TaskExecutionInformation;
 }
 
 /** A user account added to a node; its password is never stored, only whether one was set. */

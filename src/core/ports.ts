@@ -5,7 +5,7 @@
 import type { ContainerRun } from './container-settings.js';
 import type { Application, ApplicationPackage, ApplicationPackageFormat, NodeApplicationPackage } from './application.js';
 import type { Certificate, CertificateInternal, CertificateSecrets, CertificateState } from './certificate.js';
-import type { ComputeNode, NodeInternal } from './node.js';
+import type { ComputeNode, NodeInternal, TaskInformation } from './node.js';
 import type { Job, JobInternal, JobState } from './job.js';
 import type { JobSchedule, JobScheduleInternal, JobScheduleState } from './job-schedule.js';
 import type { JobNodeStatus, JobNodeStatusInternal } from './job-preparation.js';
@@ -92,6 +92,23 @@ export interface NodeRepository {
   listAll(): NodeRecord[];
 }
 
+/**
+ * Each node's recentTasks (core/node-recent-tasks.ts), kept apart from its
+ * document; a node's entries go when the node is deleted.
+ */
+export interface NodeRecentTaskRepository {
+  /**
+   * Makes `entry` the node's latest change, replacing the entry of the same
+   * job, task and subtask (ids without regard to case), then drops the oldest
+   * entries that are not running beyond `keepEnded`. Reads nothing back.
+   */
+  note(account: string, nodeId: string, entry: TaskInformation, keepEnded: number): void;
+  /** Drops the task's entries (all its subtasks') on the node. */
+  forget(account: string, nodeId: string, jobId: string, taskId: string): void;
+  /** Newest change first. */
+  list(account: string, nodeId: string): TaskInformation[];
+}
+
 export interface JobRepository {
   get(account: string, jobId: string): JobRecord | undefined;
   insert(record: JobRecord): boolean;
@@ -100,6 +117,8 @@ export interface JobRepository {
   list(account: string, page: PageQuery): Page<JobRecord>;
   listByPool(account: string, poolId: string, states: JobState[]): JobRecord[];
   listByState(states: JobState[]): JobRecord[];
+  /** How many of the account's jobs are in each state (states with none are left out). */
+  countByState(account: string): Partial<Record<JobState, number>>;
   /** The jobs a schedule created (ids `{scheduleId}:job-{n}`). */
   listFromSchedule(account: string, scheduleId: string, page: PageQuery): Page<JobRecord>;
 }
@@ -154,6 +173,8 @@ export interface TaskRepository {
   lastRetentionOnNode(account: string, nodeId: string): number | undefined;
   /** Tasks, and the slots they need, by state. */
   counts(account: string, jobId: string): { tasks: TaskCounts; slots: TaskCounts };
+  /** The tasks of all the account's jobs by state, as counts() counts them, from the same kept counts. */
+  accountCounts(account: string): TaskCounts;
 }
 
 /** A node's status for a job: the wire document and, beside it, Lapis's own part. */
@@ -305,7 +326,10 @@ export interface ApplicationRepository {
  *   the same transaction as the task they count, on insert, update and
  *   delete, so they commit, roll back and survive a crash with the tasks; the
  *   SQLite store keeps them by triggers on its tasks table (migration 0010).
- *   Job_GetTaskCounts reads them without reading the tasks.
+ *   Job_GetTaskCounts reads them without reading the tasks;
+ *   `tasks.accountCounts` sums them over an account's jobs.
+ * - Nodes' recent tasks (`nodeRecentTasks`) are kept apart from the node
+ *   documents and go when their node is deleted (a trigger in SQLite).
  * - Dependency waits. A task with `dependsOn` waits while any of its parents
  *   (each id of `taskIds`, each id within `taskIdRanges`, a task never counting
  *   as its own parent) does not exist, or is not completed with
@@ -329,6 +353,7 @@ export interface Store {
   transaction<T>(work: () => T): T;
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
+  readonly nodeRecentTasks: NodeRecentTaskRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;

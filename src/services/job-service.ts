@@ -24,6 +24,7 @@ import {
   type Job,
   type JobChanges,
   type JobSpec,
+  type JobState,
   type JobWithInternal,
 } from '../core/job.js';
 import type { Page, PageQuery, TaskCounts, TaskRun, TaskRunRef } from '../core/ports.js';
@@ -118,6 +119,12 @@ export class JobService {
   taskCounts(caller: Caller, jobId: string): { tasks: TaskCounts; slots: TaskCounts } {
     if (!this.context.store.jobs.get(caller.account, jobId)) throw batchErrors.jobNotFound();
     return this.context.store.tasks.counts(caller.account, jobId);
+  }
+
+  /** The account's jobs by state and all their tasks by state (the dashboard's overview): two queries over kept counts, whatever the number of jobs. */
+  accountSummary(caller: Caller): { jobs: Partial<Record<JobState, number>>; tasks: TaskCounts } {
+    const { store } = this.context;
+    return { jobs: store.jobs.countByState(caller.account), tasks: store.tasks.accountCounts(caller.account) };
   }
 
   delete(caller: Caller, jobId: string, conditions?: Conditions): void {

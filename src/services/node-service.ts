@@ -261,14 +261,20 @@ export class NodeService {
     if (!store.pools.get(caller.account, poolId)) throw batchErrors.poolNotFound();
     const record = store.nodes.get(caller.account, poolId, nodeId);
     if (!record) throw batchErrors.nodeNotFound();
-    return record.node;
+    return this.withRecentTasks(record);
+  }
+
+  /** A node as answered: its document and its recentTasks, kept apart (core/node-recent-tasks.ts), present once a task has run there. */
+  private withRecentTasks(record: NodeRecord): ComputeNode {
+    const recentTasks = this.context.store.nodeRecentTasks.list(record.account, record.node.id);
+    return recentTasks.length > 0 ? { ...record.node, recentTasks } : record.node;
   }
 
   list(caller: Caller, poolId: string, page: PageQuery): Page<ComputeNode> {
     const { store } = this.context;
     if (!store.pools.get(caller.account, poolId)) throw batchErrors.poolNotFound();
     const result = store.nodes.list(caller.account, poolId, page);
-    return { items: result.items.map((record) => record.node), continuation: result.continuation };
+    return { items: result.items.map((record) => this.withRecentTasks(record)), continuation: result.continuation };
   }
 
   /**

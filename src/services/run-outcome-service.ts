@@ -102,7 +102,7 @@ export class RunOutcomeService {
       }
       const completed = completeTask(record, outcome, now, eTag);
       const { task } = completed;
-      releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
+      releaseRunSlots(store, record, task, now);
       store.tasks.update({ ...record, ...completed });
       recordTaskUsage(this.context, record.account, task);
       if (jobRecord) this.applyExitJobAction(jobRecord, task);
@@ -193,7 +193,7 @@ export class RunOutcomeService {
       const stop = runRefsOf(record);
       const completed = completeTask({ task: record.task, internal: { ...record.internal, instances: ended } }, outcome, now, eTag);
       const { task } = completed;
-      releaseRunSlots(store, record, task.executionInfo.result === 'success' ? 'succeeded' : 'failed', now);
+      releaseRunSlots(store, record, task, now);
       store.tasks.update({ ...record, ...completed });
       recordTaskUsage(this.context, record.account, task);
       this.applyExitJobAction(jobRecord, task);

@@ -20,7 +20,7 @@ import { assignToNode, returnFromPreparation, startAfterPreparation, taskRootDir
 import type { ServiceContext } from './context.js';
 import type { JobPreparationService } from './job-preparation-service.js';
 import type { RunBuilder } from './run-builder.js';
-import { occupyRunSlots, releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
+import { noteRunOnNode, occupyRunSlots, releaseRunSlots, requeueRun, runRefsOf } from './task-runs.js';
 
 /** Most waiting tasks of a job one preemption pass makes room for. */
 const PREEMPTION_BATCH = 100;
@@ -199,7 +199,7 @@ export class SchedulingService {
         const task = assignToNode(taskRecord.task, this.runs.nodeInfoOf(taskRecord.account, poolRecord.pool, nodeRecord.node, directory), now, eTag, state);
         const record: TaskRecord = { ...taskRecord, attempt: taskRecord.attempt + 1, task, internal: { ...taskRecord.internal, slotsHeld: slots } };
         store.tasks.update(record);
-        const [occupied] = occupyRunSlots(store, [nodeRecord], slots, now);
+        const [occupied] = occupyRunSlots(store, record, [nodeRecord], now);
         nodes.set(nodeRecord.node.id, occupied);
         // A preparing task holds its slots and starts when its node has prepared (settlePreparingTasks).
         if (state === 'running') runs.push(this.runs.taskRun(record, jobRecord.job, directory, false, poolRecord.pool));
@@ -227,11 +227,13 @@ export class SchedulingService {
         if (preparation === 'ready' && nodeInfo) {
           const started: TaskRecord = { ...record, task: startAfterPreparation(record.task, now, eTag) };
           store.tasks.update(started);
+          noteRunOnNode(store, nodeInfo.nodeId, started);
           runs.push(this.runs.taskRun(started, job, nodeInfo.taskRootDirectory, false));
           continue;
         }
-        releaseRunSlots(store, record, 'abandoned', now);
-        store.tasks.update({ ...record, ...returnFromPreparation(record, now, eTag) });
+        const returned = returnFromPreparation(record, now, eTag);
+        releaseRunSlots(store, record, returned.task, now);
+        store.tasks.update({ ...record, ...returned });
       }
     }
   }
@@ -253,7 +255,7 @@ export class SchedulingService {
       internal: { ...taskRecord.internal, slotsHeld: slots, instances: startInstances(nodeInfos, now) },
     };
     store.tasks.update(record);
-    occupyRunSlots(store, nodeRecords as NodeRecord[], slots, now);
+    occupyRunSlots(store, record, nodeRecords as NodeRecord[], now);
     const settings = multiInstanceOf(record.task);
     if (!settings?.coordinationCommandLine) {
       // Nothing to coordinate: the primary runs the application at once; the subtasks hold their nodes.

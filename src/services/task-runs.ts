@@ -3,7 +3,8 @@
 
 import type { ResourceFile, TaskFailureInfo } from '../core/common.js';
 import { beginJobTermination } from '../core/job.js';
-import { occupySlots, releaseSlots } from '../core/node.js';
+import { occupySlots, releaseSlots, type TaskInformation } from '../core/node.js';
+import { RECENT_ENDED_TASKS, taskInformationOf } from '../core/node-recent-tasks.js';
 import type { NodePlacement, NodeRecord, ResolvedResourceFile, Store, TaskRecord, TaskRunRef } from '../core/ports.js';
 import { completeTask, requeueTask, TASK_ENDED, type Task } from '../core/task.js';
 import { formatTimestamp } from '../core/time.js';
@@ -65,38 +66,64 @@ export function taskFilesOf(record: TaskRecord): TaskFiles | undefined {
 // occupyRunSlots when a task is assigned, releaseRunSlots when its run ends,
 // is requeued or abandoned. (A node's own restart resets them in core/node.ts.)
 
-/** Takes a task's slots on the nodes it was just assigned to (one, or each of a multi-instance task's); returns the nodes as stored now. */
-export function occupyRunSlots(store: Store, nodes: readonly NodeRecord[], slots: number, now: Date): NodeRecord[] {
-  return nodes.map((nodeRecord) => {
+/**
+ * Takes a just assigned task's slots on its nodes (one, or each of a
+ * multi-instance task's, in instance order) and lists it in their
+ * recentTasks; returns the nodes as stored now.
+ */
+export function occupyRunSlots(store: Store, record: TaskRecord, nodes: readonly NodeRecord[], now: Date): NodeRecord[] {
+  const slots = record.internal.slotsHeld ?? record.task.requiredSlots;
+  const multiInstance = record.internal.instances !== undefined;
+  return nodes.map((nodeRecord, instance) => {
     const occupied = { ...nodeRecord, node: occupySlots(nodeRecord.node, slots, now) };
     store.nodes.update(occupied);
+    noteOnNode(store, record.account, nodeRecord.node.id, taskInformationOf(record.jobId, record.task, multiInstance ? instance : undefined));
     return occupied;
   });
 }
 
-/** Frees the slots a running task held on its node, counting the run as `outcome`. */
-export function releaseRunSlots(store: Store, record: TaskRecord, outcome: 'succeeded' | 'failed' | 'abandoned', now: Date): void {
+/**
+ * Frees the slots a running task held on its nodes. `after` is the task as
+ * its run left it: completed (the run counts as succeeded or failed), back in
+ * the queue (abandoned), or undefined when it was deleted; the nodes'
+ * recentTasks show it so.
+ */
+export function releaseRunSlots(store: Store, record: TaskRecord, after: Task | undefined, now: Date): void {
+  const outcome = after?.state !== 'completed' ? 'abandoned' : after.executionInfo.result === 'success' ? 'succeeded' : 'failed';
   // A multi-instance task holds slots on each of its instances' nodes.
-  const placements = record.internal.instances?.map((instance) => instance.nodeInfo) ?? (record.task.nodeInfo ? [record.task.nodeInfo] : []);
-  for (const nodeInfo of placements) {
+  const instances = record.internal.instances;
+  const placements = instances?.map((instance) => instance.nodeInfo) ?? (record.task.nodeInfo ? [record.task.nodeInfo] : []);
+  placements.forEach((nodeInfo, instance) => {
     const nodeRecord = store.nodes.get(record.account, nodeInfo.poolId, nodeInfo.nodeId);
-    if (!nodeRecord) continue;
+    if (!nodeRecord) return;
     store.nodes.update({ ...nodeRecord, node: releaseSlots(nodeRecord.node, record.internal.slotsHeld ?? record.task.requiredSlots, outcome, now) });
-  }
+    if (after) noteOnNode(store, record.account, nodeInfo.nodeId, taskInformationOf(record.jobId, after, instances ? instance : undefined));
+    else store.nodeRecentTasks.forget(record.account, nodeInfo.nodeId, record.jobId, record.task.id);
+  });
+}
+
+/** A run changed state on its node without taking or freeing slots (it started after its job's preparation task): its recentTasks entry follows. */
+export function noteRunOnNode(store: Store, nodeId: string, record: TaskRecord): void {
+  noteOnNode(store, record.account, nodeId, taskInformationOf(record.jobId, record.task));
+}
+
+function noteOnNode(store: Store, account: string, nodeId: string, entry: TaskInformation): void {
+  store.nodeRecentTasks.note(account, nodeId, entry, RECENT_ENDED_TASKS);
 }
 
 /** Sends a running task back to the queue: a requeue (node lost, job disabled), never a retry. */
 export function requeueRun(context: ServiceContext, record: TaskRecord): void {
   const { now, eTag } = context.stamp();
-  releaseRunSlots(context.store, record, 'abandoned', now);
-  context.store.tasks.update({ ...record, ...requeueTask(record, now, eTag) });
+  const requeued = requeueTask(record, now, eTag);
+  releaseRunSlots(context.store, record, requeued.task, now);
+  context.store.tasks.update({ ...record, ...requeued });
 }
 
 /** Completes a running task that was ended from outside (terminate, job ended) as failed. */
 export function endRun(context: ServiceContext, record: TaskRecord, failureInfo: TaskFailureInfo = TASK_ENDED): void {
   const { now, eTag } = context.stamp();
-  releaseRunSlots(context.store, record, 'failed', now);
   const completed = completeTask(record, { failureInfo, endTime: formatTimestamp(now) }, now, eTag);
+  releaseRunSlots(context.store, record, completed.task, now);
   context.store.tasks.update({ ...record, ...completed });
   recordTaskUsage(context, record.account, completed.task);
 }

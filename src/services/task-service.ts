@@ -98,7 +98,7 @@ export class TaskService {
     const removed = store.transaction(() => {
       const record = this.findTask(caller, jobId, taskId);
       checkConditions(record.task, conditions, 'write');
-      if (record.task.state === 'running' || record.task.state === 'preparing') releaseRunSlots(store, record, 'abandoned', this.context.now());
+      if (record.task.state === 'running' || record.task.state === 'preparing') releaseRunSlots(store, record, undefined, this.context.now());
       store.tasks.delete(caller.account, jobId, taskId);
       return record;
     });

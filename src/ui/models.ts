@@ -28,6 +28,7 @@ export interface ComputeNode {
   state?: string;
   schedulingState?: string;
   stateTransitionTime?: string;
+  lastBootTime?: string;
   ipAddress?: string;
   isDedicated?: boolean;
   runningTasksCount?: number;
@@ -36,6 +37,16 @@ export interface ComputeNode {
   startTask?: { commandLine?: string };
   startTaskInfo?: { state?: string; startTime?: string; endTime?: string; exitCode?: number; retryCount?: number; failureInfo?: FailureInfo };
   errors?: { code?: string; message?: string }[];
+  recentTasks?: RecentTask[];
+}
+
+/** A ComputeNode.recentTasks entry (Batch's TaskInformation). */
+export interface RecentTask {
+  jobId?: string;
+  taskId?: string;
+  subtaskId?: number;
+  taskState?: string;
+  executionInfo?: { startTime?: string; endTime?: string; exitCode?: number; result?: string; failureInfo?: FailureInfo };
 }
 
 export interface NodeCounts {
@@ -53,7 +64,21 @@ export interface Job {
 }
 
 export interface TaskCounts {
-  taskCounts: { active: number; running: number; completed: number; succeeded: number; failed: number };
+  taskCounts: TaskCountsByState;
+}
+
+export interface TaskCountsByState {
+  active: number;
+  running: number;
+  completed: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** GET /ui/api/summary: the account's jobs and tasks by state, over all its jobs. */
+export interface AccountSummary {
+  jobs: Record<string, number>;
+  tasks: TaskCountsByState;
 }
 
 export interface ExecutionInfo {

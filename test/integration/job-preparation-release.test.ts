@@ -102,8 +102,9 @@ describe('job preparation and release tasks', () => {
   test('a task waits on its node as preparing while the preparation runs there, then runs', async () => {
     const jobId = uniqueId('Job');
     await server.batch.job.add({ id: jobId, poolInfo: { poolId }, jobPreparationTask: { commandLine: '/bin/sleep 2' } });
-    await server.batch.task.add(jobId, { id: 'patient', commandLine: '/bin/true' });
+    await server.batch.task.add(jobId, { id: 'patient', commandLine: '/bin/sleep 2' });
     const preparing = await waitForTaskState(server.batch, jobId, 'patient', 'preparing');
+    const onNode = async () => (await server.batch.computeNode.get(poolId, preparing.nodeInfo?.nodeId ?? '')).recentTasks?.find((entry) => entry.jobId === jobId);
     assert.equal(preparing.previousState, 'active');
     assert.ok(preparing.stateTransitionTime);
     assert.ok(preparing.nodeInfo?.nodeId, 'a preparing task is assigned to its node');
@@ -113,8 +114,12 @@ describe('job preparation and release tasks', () => {
     const { taskCounts } = await server.batch.job.getTaskCounts(jobId);
     assert.equal(taskCounts.running, 1, 'TaskCounts counts a preparing task as running');
     assert.equal(taskCounts.active, 0);
+    assert.equal((await onNode())?.taskState, 'preparing', "the node's recentTasks shows it preparing");
 
+    await waitForTaskState(server.batch, jobId, 'patient', 'running');
+    assert.equal((await onNode())?.taskState, 'running', 'then running, as soon as it starts');
     const done = await waitForTaskState(server.batch, jobId, 'patient', 'completed');
+    assert.equal((await onNode())?.executionInfo?.result, 'success');
     assert.equal(done.executionInfo?.result, 'success');
     assert.equal(done.nodeInfo?.nodeId, preparing.nodeInfo?.nodeId);
     const [status] = await statuses(jobId);

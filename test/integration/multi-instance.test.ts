@@ -46,6 +46,19 @@ test('coordination runs on every instance, then the application on the primary',
     assert.equal(subtask.state, 'completed');
     assert.equal(subtask.result, 'success');
   }
+  // Each node lists the instance it ran in recentTasks, by subtaskId (0, the primary, on the task's node).
+  const listed = new Map<number | undefined, string | undefined>();
+  for (const node of await server.batch.computeNode.list(poolId)) {
+    for (const entry of node.recentTasks ?? []) {
+      if (entry.jobId !== jobId) continue;
+      assert.equal(entry.taskState, 'completed');
+      assert.equal(entry.executionInfo?.result, 'success');
+      listed.set(entry.subtaskId, node.id);
+    }
+  }
+  assert.deepEqual([...listed.keys()].sort(), [0, 1, 2]);
+  assert.equal(listed.get(0), task.nodeInfo?.nodeId);
+  for (const subtask of subtasks) assert.equal(listed.get(subtask.id), subtask.nodeInfo?.nodeId);
 });
 
 test("commonResourceFiles go to the task directory ($AZ_BATCH_TASK_SHARED_DIR) on every instance, the task's own resourceFiles to wd/", async () => {

@@ -10,6 +10,7 @@ import { beginCertificateDeletion, checkCertificateSpec, createCertificate, type
 import { createJob, completeJob, type Job } from '../../src/core/job.js';
 import { createJobSchedule, type JobSchedule } from '../../src/core/job-schedule.js';
 import { parseFilter } from '../../src/core/odata/filter-parser.js';
+import { newNode, type TaskInformation } from '../../src/core/node.js';
 import { createPool, type Pool } from '../../src/core/pool.js';
 import type { PageQuery, Store, TaskCounts, TaskRecord } from '../../src/core/ports.js';
 import { assignToNode, completeTask, createTask, reactivateTask, startAfterPreparation, type Task, type TaskSpec, type TaskWithInternal } from '../../src/core/task.js';
@@ -369,6 +370,57 @@ export function storeConformance(name: string, open: () => Store): void {
       assert.equal(store.applications.get(ACCOUNT, 'Blender'), undefined);
       store.applications.saveApplication(ACCOUNT, application);
       assert.deepEqual(store.applications.get(ACCOUNT, 'Blender')?.packages, [], 'its packages went with it');
+    }));
+
+    test("nodes' recent tasks: newest change first, one entry per task or subtask in any case, running ones kept, the oldest ended ones dropped, gone with the node", withStore((store) => {
+      const entry = (taskId: string, taskState: string, subtaskId?: number): TaskInformation => ({
+        jobId: 'Job',
+        taskId,
+        ...(subtaskId === undefined ? {} : { subtaskId }),
+        taskState,
+        executionInfo: { retryCount: 0, requeueCount: 0 },
+      });
+      const listed = (nodeId = 'n1') => store.nodeRecentTasks.list(ACCOUNT, nodeId).map((item) => `${item.taskId}${item.subtaskId === undefined ? '' : `/${item.subtaskId}`}:${item.taskState}`);
+      store.nodes.insert({ account: ACCOUNT, poolId: 'pool', node: newNode('n1', { vmSize: 'standard_d1', isDedicated: true }, NOW), internal: {} });
+      assert.deepEqual(listed(), [], 'a node no task ran on lists none');
+
+      store.nodeRecentTasks.note(ACCOUNT, 'n1', entry('a', 'running'), 2);
+      store.nodeRecentTasks.note(ACCOUNT, 'n1', entry('b', 'running'), 2);
+      store.nodeRecentTasks.note(ACCOUNT, 'n1', entry('A', 'completed'), 2);
+      assert.deepEqual(listed(), ['A:completed', 'b:running'], "a task's later change replaces its entry and comes first");
+      assert.deepEqual(stored(store.nodeRecentTasks.list(ACCOUNT, 'n1')[0]), stored(entry('A', 'completed')));
+
+      store.nodeRecentTasks.note(ACCOUNT, 'n1', entry('mpi', 'running', 0), 2);
+      store.nodeRecentTasks.note(ACCOUNT, 'n1', entry('mpi', 'running', 1), 2);
+      assert.deepEqual(listed().slice(0, 2), ['mpi/1:running', 'mpi/0:running'], 'subtasks are entries of their own');
+      store.nodeRecentTasks.forget(ACCOUNT, 'n1', 'job', 'MPI');
+      assert.deepEqual(listed(), ['A:completed', 'b:running'], "a deleted task's entries go, its subtasks' too");
+
+      for (const id of ['c', 'd', 'e']) store.nodeRecentTasks.note(ACCOUNT, 'n1', entry(id, 'completed'), 2);
+      assert.deepEqual(listed(), ['e:completed', 'd:completed', 'b:running'], 'the two latest ended entries stay, and every running one');
+      store.nodeRecentTasks.note(ACCOUNT, 'n1', entry('b', 'active'), 2);
+      assert.deepEqual(listed(), ['b:active', 'e:completed'], 'a requeued task counts as ended');
+      assert.deepEqual(listed('n2'), [], "another node's list is its own");
+      assert.deepEqual(store.nodeRecentTasks.list(OTHER, 'n1'), [], "another account's node of that id lists nothing");
+
+      store.nodes.delete(ACCOUNT, 'pool', 'n1');
+      assert.deepEqual(listed(), [], "the node's entries go with it");
+    }));
+
+    test("an account's jobs by state and all its jobs' tasks by state", withStore((store) => {
+      const first = job('first');
+      const second = job('second');
+      store.jobs.insert({ account: ACCOUNT, job: first, internal: {} });
+      store.jobs.insert({ account: ACCOUNT, job: completeJob(second, NOW, eTag()), internal: {} });
+      store.jobs.insert({ account: OTHER, job: job('first'), internal: {} });
+      store.tasks.insert({ account: ACCOUNT, jobId: 'first', attempt: 0, task: task(first, 'a'), internal: {} });
+      store.tasks.insert({ account: ACCOUNT, jobId: 'first', attempt: 0, task: succeeded(task(first, 'b')).task, internal: {} });
+      store.tasks.insert({ account: ACCOUNT, jobId: 'second', attempt: 0, task: failed(task(second, 'c')).task, internal: {} });
+      store.tasks.insert({ account: ACCOUNT, jobId: 'second', attempt: 0, task: running(task(second, 'd')), internal: {} });
+      store.tasks.insert({ account: OTHER, jobId: 'first', attempt: 0, task: task(first, 'a'), internal: {} });
+      assert.deepEqual(store.jobs.countByState(ACCOUNT), { active: 1, completed: 1 });
+      assert.deepEqual(store.tasks.accountCounts(ACCOUNT), counts({ active: 1, running: 1, completed: 2, succeeded: 1, failed: 1 }));
+      assert.deepEqual(store.tasks.accountCounts('nobody'), counts());
     }));
 
     test('transactions: all or nothing, a nested call joins the outer one', withStore((store) => {

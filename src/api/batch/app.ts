@@ -237,7 +237,7 @@ export function buildBatchApi(options: BatchApiOptions): FastifyInstance {
   });
   registerInsightRoutes(app, options.insight);
   registerFaultRoutes(app, options.faults);
-  registerDashboard(app, { sessions: options.dashboardSessions, insight: options.insight, faults: options.faults, secure: options.https !== undefined });
+  registerDashboard(app, { sessions: options.dashboardSessions, jobs: options.services.jobs, insight: options.insight, faults: options.faults, secure: options.https !== undefined });
 
   /**
    * A request to `<account>.<region>.batch.azure.com` (--azure-hostnames) is for that account, as in Azure, where

@@ -84,6 +84,9 @@ export function dashboardHandler(options: DashboardOptions) {
       case 'POST /ui/api/sign-out':
         sessions.signOut(sessionOf(request));
         return reply.header('Set-Cookie', sessions.clearingCookie(options.secure)).code(204).send();
+      case 'GET /ui/api/summary':
+        // The overview's counts over every job of the account, which the Batch API answers only job by job.
+        return reply.send(options.jobs.accountSummary(sessionOf(request)));
       case 'GET /ui/api/events':
         sessionOf(request);
         return streamEvents(options.insight, request, reply);

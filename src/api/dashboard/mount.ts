@@ -8,6 +8,7 @@
 //   /ui/api/batch/<Batch path>  the Batch REST operations themselves (app.ts answers
 //                               them here), for the session's account
 //   /ui/api/events              server-sent events of the session's account
+//   /ui/api/summary             GET: the account's jobs and tasks by state
 //   /ui/api/faults…             fault injection, when the server runs with --faults
 //   /ui/api/sign-out            POST
 //

@@ -16,6 +16,9 @@ function poolKey(job: Job): string | null {
 }
 
 export class SqliteJobs extends SqliteKeyedDocuments<Job, JobRecord> implements JobRepository {
+  // Reads jobs_by_pool (account, pool_key, state) alone: no job document is read.
+  private readonly countByStateStmt;
+
   constructor(db: Database.Database) {
     super(db, {
       table: 'jobs',
@@ -26,6 +29,12 @@ export class SqliteJobs extends SqliteKeyedDocuments<Job, JobRecord> implements 
       columns: { pool_key: poolKey, state: (job) => job.state },
       filterColumns: JOB_FILTER_COLUMNS,
     });
+    this.countByStateStmt = db.prepare('SELECT state, count(*) AS n FROM jobs WHERE account = ? GROUP BY state');
+  }
+
+  countByState(account: string): Partial<Record<JobState, number>> {
+    const rows = this.countByStateStmt.all(account) as { state: JobState; n: number }[];
+    return Object.fromEntries(rows.map((row) => [row.state, row.n]));
   }
 
   listFromSchedule(account: string, scheduleId: string, page: PageQuery) {

@@ -11,6 +11,7 @@ import type {
   JobNodeStatusRepository,
   JobRepository,
   JobScheduleRepository,
+  NodeRecentTaskRepository,
   NodeRecord,
   NodeRepository,
   PageQuery,
@@ -33,6 +34,7 @@ import { SqliteUsage } from './usage.js';
 import { SqliteFaults } from './injected-faults.js';
 import { SqlitePools } from './pools.js';
 import { SqliteJobs } from './jobs.js';
+import { SqliteNodeRecentTasks } from './node-recent-tasks.js';
 import { SqliteJobSchedules } from './job-schedules.js';
 import { SqliteApplications } from './applications.js';
 import { SqliteCertificates } from './certificates.js';
@@ -59,6 +61,7 @@ class SqliteStore implements Store {
   private depth = 0;
   readonly pools: PoolRepository;
   readonly nodes: NodeRepository;
+  readonly nodeRecentTasks: NodeRecentTaskRepository;
   readonly jobs: JobRepository;
   readonly jobSchedules: JobScheduleRepository;
   readonly jobNodeStatus: JobNodeStatusRepository;
@@ -71,6 +74,7 @@ class SqliteStore implements Store {
   constructor(private readonly db: Database.Database) {
     this.pools = new SqlitePools(db);
     this.nodes = new SqliteNodes(db);
+    this.nodeRecentTasks = new SqliteNodeRecentTasks(db);
     this.jobs = new SqliteJobs(db);
     this.jobSchedules = new SqliteJobSchedules(db);
     this.jobNodeStatus = new SqliteJobNodeStatus(db);
@@ -168,6 +172,7 @@ class SqliteTasks implements TaskRepository {
   private readonly onNodeStmt;
   private readonly allRunningStmt;
   private readonly countsStmt;
+  private readonly accountCountsStmt;
   private readonly stateStmt;
   private readonly retentionDueStmt;
   private readonly statisticsStmt;
@@ -209,6 +214,8 @@ class SqliteTasks implements TaskRepository {
     this.allRunningStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE state = 'running'`);
     // Kept by triggers on tasks (migrations/0010_task_counts.ts): one row per state and result, whatever the job's size.
     this.countsStmt = db.prepare("SELECT state, nullif(result, '') AS result, n, slots FROM task_counts WHERE account = ? AND job_key = ?");
+    // The account's rows of task_counts (a few per job), by its primary key's prefix: no task is read.
+    this.accountCountsStmt = db.prepare("SELECT state, nullif(result, '') AS result, sum(n) AS n FROM task_counts WHERE account = ? GROUP BY state, result");
     this.deleteJobCountsStmt = db.prepare('DELETE FROM task_counts WHERE account = ? AND job_key = ?');
   }
 
@@ -337,6 +344,11 @@ class SqliteTasks implements TaskRepository {
       addCounts(slots, row.state as TaskState, row.result as string | null, row.slots as number);
     }
     return { tasks, slots };
+  }
+  accountCounts(account: string): TaskCounts {
+    const tasks: TaskCounts = { active: 0, running: 0, completed: 0, succeeded: 0, failed: 0 };
+    for (const row of this.accountCountsStmt.all(account) as Row[]) addCounts(tasks, row.state as TaskState, row.result as string | null, row.n as number);
+    return tasks;
   }
 
 }

@@ -5,27 +5,10 @@ import { batchGet, batchList, batchPost, encode } from '../api';
 import { Action, Field, Loading, Section, State, useLoad } from '../components';
 import { when } from '../format';
 import { useLiveVersion } from '../live';
-import type { ComputeNode, Job, NodeFile, Task } from '../models';
+import type { ComputeNode, NodeFile } from '../models';
 import { FaultButtons } from './faults';
 import { LiveOutput } from './output';
 import { FileList } from './task';
-
-/** Jobs whose tasks the node view searches (the pool's most recent), and tasks shown of each. */
-const JOBS_SEARCHED = 50;
-const TASKS_PER_JOB = 50;
-
-/** The tasks that ran on the node: its pool's jobs' tasks whose nodeInfo names it (Batch keeps no per-node task list beyond recentTasks). */
-async function tasksRunOn(poolId: string, nodeId: string): Promise<{ jobId: string; task: Task }[]> {
-  const jobs = (await batchList<Job>('/jobs', { $filter: `poolInfo/poolId eq '${poolId.replace(/'/g, "''")}'`, $select: 'id,creationTime' }))
-    .sort((a, b) => (b.creationTime ?? '').localeCompare(a.creationTime ?? ''))
-    .slice(0, JOBS_SEARCHED);
-  const found = await Promise.all(
-    jobs.map(async (job) =>
-      (await batchList<Task>(`/jobs/${encode(job.id)}/tasks`, { $filter: `nodeInfo/nodeId eq '${nodeId.replace(/'/g, "''")}'`, $select: 'id,state,executionInfo' }, TASKS_PER_JOB)).map((task) => ({ jobId: job.id, task })),
-    ),
-  );
-  return found.flat().sort((a, b) => (b.task.executionInfo?.startTime ?? '').localeCompare(a.task.executionInfo?.startTime ?? ''));
-}
 
 export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string }) {
   const live = useLiveVersion((event) => event.nodeId === nodeId, [nodeId]);
@@ -33,8 +16,8 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
   const loaded = useLoad(
     async () => {
       const node = await batchGet<ComputeNode>(base);
-      const [files, tasks] = await Promise.all([batchList<NodeFile>(`${base}/files`, { recursive: 'true' }, 500).catch(() => []), tasksRunOn(poolId, nodeId)]);
-      return { node, files, tasks };
+      const files = await batchList<NodeFile>(`${base}/files`, { recursive: 'true' }, 500).catch(() => []);
+      return { node, files };
     },
     [base, live],
   );
@@ -44,7 +27,8 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
         Node <a href={`#/pools/${encode(poolId)}`}>{poolId}</a> / {nodeId}
       </h1>
       <Loading loaded={loaded}>
-        {({ node, files, tasks }) => {
+        {({ node, files }) => {
+          const tasks = node.recentTasks ?? [];
           const start = node.startTaskInfo;
           return (
             <>
@@ -52,6 +36,7 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
                 <Field name="State"><State value={node.state} /> since {when(node.stateTransitionTime)}</Field>
                 <Field name="Scheduling">{node.schedulingState}</Field>
                 <Field name="Dedicated">{node.isDedicated ? 'yes' : 'low-priority'}</Field>
+                <Field name="Last boot"><time id="last-boot" dateTime={node.lastBootTime}>{when(node.lastBootTime)}</time></Field>
                 <Field name="IP address">{node.ipAddress}</Field>
                 <Field name="Tasks">{node.runningTasksCount ?? 0} running, {node.totalTasksRun ?? 0} run, {node.totalTasksSucceeded ?? 0} succeeded</Field>
               </dl>
@@ -80,14 +65,18 @@ export function NodeDetail({ poolId, nodeId }: { poolId: string; nodeId: string 
                 )}
               </Section>
               <Section title="Tasks it ran" id="node-tasks">
+                <p class="muted">The node's recentTasks: its running tasks and the last ones that ended or were requeued here.</p>
                 <table>
                   <tbody>
-                    {tasks.map(({ jobId, task }) => (
-                      <tr key={`${jobId}/${task.id}`}>
-                        <td><a href={`#/jobs/${encode(jobId)}/tasks/${encode(task.id)}`}>{jobId} / {task.id}</a></td>
-                        <td><State value={task.state} /></td>
-                        <td>{task.executionInfo?.exitCode ?? ''}</td>
-                        <td>{when(task.executionInfo?.startTime)}</td>
+                    {tasks.map((entry) => (
+                      <tr key={`${entry.jobId}/${entry.taskId}/${entry.subtaskId ?? ''}`}>
+                        <td>
+                          <a href={`#/jobs/${encode(entry.jobId ?? '')}/tasks/${encode(entry.taskId ?? '')}`}>{entry.jobId} / {entry.taskId}</a>
+                          {entry.subtaskId === undefined ? null : <span class="muted"> subtask {entry.subtaskId}</span>}
+                        </td>
+                        <td><State value={entry.taskState} /></td>
+                        <td>{entry.executionInfo?.exitCode ?? entry.executionInfo?.failureInfo?.code ?? ''}</td>
+                        <td>{when(entry.executionInfo?.startTime)}</td>
                       </tr>
                     ))}
                   </tbody>

@@ -1,12 +1,12 @@
 // The account at a glance: pools, nodes by state, jobs by state, tasks by state, recent failures.
 
-import { batchGet, batchList, encode } from '../api';
+import { batchGet, batchList, dashboardGet, encode } from '../api';
 import { Counts, Loading, Section, State, useLoad } from '../components';
 import { when } from '../format';
 import { useLiveVersion } from '../live';
-import type { Job, NodeCounts, Pool, Task, TaskCounts } from '../models';
+import type { AccountSummary, Job, NodeCounts, Pool, Task, TaskCounts } from '../models';
 
-/** Jobs whose task counts and failures the overview reads (the most recent first). */
+/** Jobs whose failed tasks the overview lists (the most recent first). */
 const JOBS_READ = 25;
 
 interface Failure {
@@ -15,7 +15,9 @@ interface Failure {
 }
 
 async function loadOverview() {
-  const [pools, nodeCounts, jobs] = await Promise.all([
+  const [summary, pools, nodeCounts, jobs] = await Promise.all([
+    // Jobs and tasks by state over every job of the account, from the counts the server keeps.
+    dashboardGet<AccountSummary>('/summary'),
     batchList<Pool>('/pools', { $select: 'id,state,allocationState,currentDedicatedNodes,currentLowPriorityNodes,targetDedicatedNodes,targetLowPriorityNodes' }),
     // Account_ListPoolNodeCounts pages by at most 10 pools.
     batchList<NodeCounts>('/nodecounts', {}, 1000, 10),
@@ -27,25 +29,18 @@ async function loadOverview() {
       for (const [state, value] of Object.entries(part ?? {})) if (state !== 'total' && typeof value === 'number') nodes[state] = (nodes[state] ?? 0) + value;
     }
   }
-  const jobStates: Record<string, number> = {};
-  for (const job of jobs) jobStates[job.state ?? 'unknown'] = (jobStates[job.state ?? 'unknown'] ?? 0) + 1;
   const recent = [...jobs].sort((a, b) => (b.creationTime ?? '').localeCompare(a.creationTime ?? '')).slice(0, JOBS_READ);
-  const tasks: Record<string, number> = { active: 0, running: 0, succeeded: 0, failed: 0 };
   const failures: Failure[] = [];
   await Promise.all(
     recent.map(async (job) => {
-      const counts = (await batchGet<TaskCounts>(`/jobs/${encode(job.id)}/taskcounts`)).taskCounts;
-      tasks.active = (tasks.active ?? 0) + counts.active;
-      tasks.running = (tasks.running ?? 0) + counts.running;
-      tasks.succeeded = (tasks.succeeded ?? 0) + counts.succeeded;
-      tasks.failed = (tasks.failed ?? 0) + counts.failed;
-      if (counts.failed === 0) return;
+      if ((await batchGet<TaskCounts>(`/jobs/${encode(job.id)}/taskcounts`)).taskCounts.failed === 0) return;
       const failed = await batchList<Task>(`/jobs/${encode(job.id)}/tasks`, { $filter: "executionInfo/result eq 'failure'", $select: 'id,state,executionInfo' }, 10);
       failures.push(...failed.map((task) => ({ jobId: job.id, task })));
     }),
   );
   failures.sort((a, b) => (b.task.executionInfo?.endTime ?? '').localeCompare(a.task.executionInfo?.endTime ?? ''));
-  return { pools, nodes, jobStates, tasks, failures: failures.slice(0, 15), jobsCounted: recent.length, jobs: jobs.length };
+  const { active, running, succeeded, failed } = summary.tasks;
+  return { pools, nodes, jobStates: summary.jobs, tasks: { active, running, succeeded, failed }, failures: failures.slice(0, 15), jobsSearched: recent.length, jobs: Object.values(summary.jobs).reduce((sum, n) => sum + n, 0) };
 }
 
 export function Overview() {
@@ -66,7 +61,6 @@ export function Overview() {
               </Section>
               <Section title="Tasks by state">
                 <Counts counts={data.tasks} label="tasks by state" />
-                {data.jobs > data.jobsCounted ? <p class="muted">Of the {data.jobsCounted} most recent of {data.jobs} jobs.</p> : null}
               </Section>
             </div>
             <Section title="Pools">
@@ -89,6 +83,7 @@ export function Overview() {
               {data.pools.length === 0 ? <p class="muted">No pools.</p> : null}
             </Section>
             <Section title="Recent failures">
+              {data.jobs > data.jobsSearched ? <p class="muted">In the {data.jobsSearched} most recent of {data.jobs} jobs.</p> : null}
               {data.failures.length === 0 ? <p class="muted">No failed tasks.</p> : null}
               <table id="recent-failures">
                 <tbody>

@@ -7,7 +7,7 @@
 // ComputeNode_Start and ComputeNode_Deallocate.
 
 import { batchErrors } from '../../../core/errors.js';
-import type { ComputeNode } from '../../../core/node.js';
+import type { ComputeNode, TaskInformation } from '../../../core/node.js';
 import { nodeExtension, nodeExtensions } from '../../../core/node-extension.js';
 import { operation, type BatchRequest, type Operation } from '../operation.js';
 import {
@@ -24,9 +24,18 @@ import { parseBody } from '../schemas/validate.js';
 import type { BatchServices } from '../services.js';
 import { listReply, metadataUrl, pageQuery, parseSelect, project } from '../wire.js';
 import { poolUrl } from './pools.js';
+import { taskUrl } from './task-wire.js';
 
 export function nodeToWire(request: BatchRequest, poolId: string, node: ComputeNode): object {
-  return nodeDefaults(Object.assign({ id: node.id, url: nodeUrl(request, poolId, node.id) }, node));
+  const wire = Object.assign({ id: node.id, url: nodeUrl(request, poolId, node.id) }, node);
+  if (node.recentTasks) wire.recentTasks = node.recentTasks.map((entry) => recentTaskToWire(request, entry));
+  return nodeDefaults(wire);
+}
+
+/** A recentTasks entry names its task by URL first, as Batch's TaskInformation does. */
+function recentTaskToWire(request: BatchRequest, entry: TaskInformation): TaskInformation & { taskUrl?: string } {
+  const { jobId, taskId } = entry;
+  return jobId !== undefined && taskId !== undefined ? Object.assign({ taskUrl: taskUrl(request, jobId, taskId) }, entry) : entry;
 }
 
 function nodeUrl(request: BatchRequest, poolId: string, nodeId: string): string {
