@@ -37,6 +37,10 @@ const RELEASED: [string, string][] = [
   ['0016_node_internal', '5f54c1bb466782969c1f949ab8a572aea41e3c013808e4e4d938ff296155d61f'],
   ['0017_task_internal', 'dfb55e07b38c3cdf0028aeafc8a108628a822fe23309c2e66df92a29d392ee83'],
   ['0018_task_documents_without_url', '9705689ca6398e6b51bc0c3ff3fcfa9d450df0491c5d100b5bba03d50407747f'],
+  ['0019_pool_resource_usage', '930d1833c6af0bfccd345196b03f42a68997b7b1959ce6ae43cb23fdbabbc5df'],
+  ['0020_injected_faults', 'c282f663141a339cf50f25bd61236e252f7b81b00121a2835ca1f581bba5beaf'],
+  ['0021_tasks_by_exit_code', '3832e42c82e613c2be6616f81e06c1f9db2e9edf54ae5f9e222670f30f39e689'],
+  ['0022_node_recent_tasks', '04edc5ae2c26cf5daf6d533974d15b9744108b8f1701b7fc6c0ade1fad074194'],
 ];
 
 const fileName = (migration: { version: number; name: string }) => `${String(migration.version).padStart(4, '0')}_${migration.name}`;
