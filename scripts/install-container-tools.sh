@@ -25,6 +25,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null \
     || { DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+  # Nor at the next boot: the package enables its units, and a system-wide daemon is not what the tests asked for.
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
+  fi
 fi
 bash "$(dirname "$0")/build-test-node-image.sh"
 bash "$(dirname "$0")/build-test-node-base-image.sh"
