@@ -183,6 +183,7 @@ export async function startLapis(config: LapisConfig, options: StartLapisOptions
     const heartbeatTimeoutMs = config.nodeHeartbeatTimeoutMs;
     const userAccounts = isRoot() ? new OsUserAccounts(nodesDirectory) : undefined;
     await userAccounts?.removeLeftovers();
+    if (config.dockerHost && config.containerEngine === 'podman') logger.warn({ dockerHost: config.dockerHost }, '--docker-host is for Docker only: ignored with --container-engine podman');
     const containerTasks = containerTaskSupport({ containers: config.containers, engine: config.containerEngine, dockerHost: config.dockerHost });
     const buildProvider = (providerEvents: NodeEvents): NodeProvider =>
       nodeProviders[config.nodeRuntime](providerEvents, {
