@@ -398,16 +398,9 @@ export class NodeAgent {
       record: JSON.stringify(record),
     });
     entry.launched = launched;
-    let timedOut = false;
-    const timer =
-      run.maxWallClockTimeMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            this.launcher.kill(launched, 'timedOut');
-            if (entry.container && engine) void removeContainer(engine, entry.container);
-          }, run.maxWallClockTimeMs);
-    const result = await launched.result.finally(() => clearTimeout(timer));
+    const { result, timedOut } = await this.launcher.resultWithin(launched, run.maxWallClockTimeMs, () => {
+      if (entry.container && engine) void removeContainer(engine, entry.container);
+    });
     if (entry.container && engine) await removeContainer(engine, entry.container);
     if (result.kind === 'lost') throw new Error('The task launcher ended while the task ran.');
     if (result.kind === 'failed') {

@@ -58,6 +58,24 @@ export class TaskLauncher {
     this.send({ op: 'kill', id: run.id, reason });
   }
 
+  /**
+   * The run's result, the run killed as timed out (and `onExpired` called:
+   * a container to remove) once `limitMs` passes first; no limit when undefined.
+   */
+  async resultWithin(run: LaunchedRun, limitMs: number | undefined, onExpired: () => void = () => undefined): Promise<{ result: LaunchResult; timedOut: boolean }> {
+    let timedOut = false;
+    const timer =
+      limitMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            this.kill(run, 'timedOut');
+            onExpired();
+          }, limitMs);
+    const result = await run.result.finally(() => clearTimeout(timer));
+    return { result, timedOut };
+  }
+
   /** The run's outcome is stored: its pid and exit files can go. */
   forget(pidDirectory: string, pid: number): void {
     if (this.process?.connected) this.send({ op: 'forget', pidDirectory, pid });

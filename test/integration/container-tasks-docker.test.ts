@@ -7,14 +7,13 @@
 // is missing; container-tasks.test.ts covers the same through Podman.
 
 import type { BatchServiceModels } from '@azure/batch';
-import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEV_STORAGE } from '../../src/config/config.js';
 import { addPoolAndWait, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startPrivateDockerDaemon, type PrivateDockerDaemon } from '../../src/testkit/private-docker-daemon.js';
 import { TEST_NODE_IMAGE } from '../../src/testkit/test-node-image.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { containerPool, sasUrl, taskFile } from '../fixtures/container-workloads.js';
 
 const IMAGE = TEST_NODE_IMAGE;
 /** Batch's container-ready Ubuntu, run here on the test image when nodes are containers. */
@@ -25,32 +24,12 @@ const skip = 'skip' in started ? started.skip : undefined;
 const daemon = started as PrivateDockerDaemon;
 after(() => (skip ? undefined : daemon.stop()));
 
-const containerPool = (images: string[] = [IMAGE]): Partial<BatchServiceModels.PoolAddParameter> => ({
-  virtualMachineConfiguration: {
-    imageReference: { publisher: 'microsoft-azure-batch', offer: 'ubuntu-server-container', sku: '20-04-lts' },
-    nodeAgentSKUId: 'batch.node.ubuntu 20.04',
-    containerConfiguration: { containerImageNames: images },
-  },
-});
-
 const startTaskInContainer: BatchServiceModels.StartTask = {
   commandLine: '/bin/sh -c "cat /proc/1/comm > $AZ_BATCH_NODE_SHARED_DIR/start-pid1.txt"',
   containerSettings: { imageName: IMAGE },
   userIdentity: { autoUser: { scope: 'pool', elevationLevel: 'admin' } },
   waitForSuccess: true,
 };
-
-function sasUrl(container: ContainerClient, permissions: string): string {
-  const sas = generateBlobSASQueryParameters(
-    { containerName: container.containerName, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) },
-    new StorageSharedKeyCredential(DEV_STORAGE.accountName, DEV_STORAGE.accountKey),
-  ).toString();
-  return `${container.url}?${sas}`;
-}
-
-async function taskFile(server: TestServer, jobId: string, taskId: string, name: string): Promise<string> {
-  return readStream((await server.batch.file.getFromTask(jobId, taskId, name)).readableStreamBody);
-}
 
 /** The containers of the test's daemon whose names start so, running or not. */
 function dockerContainers(prefix: string): string[] {
@@ -94,8 +73,8 @@ async function runBoxedTask(server: TestServer, poolId: string, script: string[]
     containerSettings: { imageName: IMAGE, containerRunOptions: '--env X=1' },
   });
   const task = await waitForTaskState(server.batch, jobId, 'boxed', 'completed', 90_000);
-  const stdout = await taskFile(server, jobId, 'boxed', 'stdout.txt');
-  assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server, jobId, 'boxed', 'stderr.txt')}`);
+  const stdout = await taskFile(server.batch, jobId, 'boxed', 'stdout.txt');
+  assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server.batch, jobId, 'boxed', 'stderr.txt')}`);
   const prep = await server.batch.job.listPreparationAndReleaseTaskStatus(jobId);
   assert.equal(prep[0]?.jobPreparationTaskExecutionInfo?.exitCode, 0, JSON.stringify(prep[0]?.jobPreparationTaskExecutionInfo));
   const out = await readStream((await container.getBlobClient('result/out.txt').download()).readableStreamBody);
@@ -149,7 +128,7 @@ describe('container tasks through Docker on process nodes', { skip }, () => {
     await server.batch.task.add(jobId, { id: 'absent', commandLine: '/no/such/command', containerSettings: { imageName: IMAGE } });
     const tiny = await waitForTaskState(server.batch, jobId, 'tiny', 'completed', 90_000);
     assert.equal(tiny.executionInfo?.failureInfo?.code, 'ContainerInvalidSettings', JSON.stringify(tiny.executionInfo));
-    assert.match(await taskFile(server, jobId, 'tiny', 'stderr.txt'), /memory/i);
+    assert.match(await taskFile(server.batch, jobId, 'tiny', 'stderr.txt'), /memory/i);
     const absent = await waitForTaskState(server.batch, jobId, 'absent', 'completed', 90_000);
     assert.equal(absent.executionInfo?.exitCode, 127, JSON.stringify(absent.executionInfo));
   });
@@ -207,7 +186,7 @@ describe('container tasks through Docker on container nodes', { skip }, () => {
     daemon.docker(['kill', nodeName]);
     const task = await waitForTaskState(server.batch, jobId, 'stranded', 'completed', 90_000);
     assert.equal(task.executionInfo?.requeueCount, 1, JSON.stringify(task.executionInfo));
-    assert.match(await taskFile(server, jobId, 'stranded', 'stdout.txt'), /rerun/);
+    assert.match(await taskFile(server.batch, jobId, 'stranded', 'stdout.txt'), /rerun/);
     await waitFor(async () => ((await server.batch.computeNode.get(poolId, nodeId)).state === 'idle' ? true : undefined), { timeoutMs: 60_000, what: 'the node to come back' });
     // The lost node's first run (its sleep) went with it.
     await waitFor(async () => (siblingsOf(nodeName).length === 0 ? true : undefined), { what: 'the lost run\'s container to be removed' });

@@ -5,44 +5,22 @@
 // machine (scripts/build-test-node-image.sh); skipped, saying why, where
 // either is missing.
 
-import type { BatchServiceModels } from '@azure/batch';
-import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEV_STORAGE } from '../../src/config/config.js';
 import { hostnameOf } from '../../src/providers/container/container-agent-host.js';
 import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForPoolSteady, waitForTaskState } from '../../src/testkit/builders.js';
 import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
 import { serveLapis, type ServedLapis } from '../fixtures/reliability.js';
+import { containerPool, sasUrl, taskFile } from '../fixtures/container-workloads.js';
 
 const IMAGE = TEST_NODE_IMAGE;
 /** Batch's container-ready Ubuntu, which Nextflow's and Snakemake's pools name, run here on the test image. */
 const CONTAINER_READY = 'microsoft-azure-batch/ubuntu-server-container/20-04-lts';
-
-const containerPool = (images: string[] = [IMAGE]): Partial<BatchServiceModels.PoolAddParameter> => ({
-  virtualMachineConfiguration: {
-    imageReference: { publisher: 'microsoft-azure-batch', offer: 'ubuntu-server-container', sku: '20-04-lts' },
-    nodeAgentSKUId: 'batch.node.ubuntu 20.04',
-    containerConfiguration: { containerImageNames: images },
-  },
-});
-
-function sasUrl(container: ContainerClient, permissions: string): string {
-  const sas = generateBlobSASQueryParameters(
-    { containerName: container.containerName, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) },
-    new StorageSharedKeyCredential(DEV_STORAGE.accountName, DEV_STORAGE.accountKey),
-  ).toString();
-  return `${container.url}?${sas}`;
-}
-
-async function taskFile(server: TestServer, jobId: string, taskId: string, name: string): Promise<string> {
-  return readStream((await server.batch.file.getFromTask(jobId, taskId, name)).readableStreamBody);
-}
 
 /** The node's own container (its agent's), found by its name. */
 function nodeContainer(nodeId: string): string {
@@ -113,8 +91,8 @@ describe('container tasks on container nodes', { skip: testNodeImageMissing() },
       containerSettings: { imageName: IMAGE, containerRunOptions: '--env X=1' },
     });
     const task = await waitForTaskState(server.batch, jobId, 'boxed', 'completed', 90_000);
-    const stdout = await taskFile(server, jobId, 'boxed', 'stdout.txt');
-    assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server, jobId, 'boxed', 'stderr.txt')}`);
+    const stdout = await taskFile(server.batch, jobId, 'boxed', 'stdout.txt');
+    assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server.batch, jobId, 'boxed', 'stderr.txt')}`);
     const [pid1, agent, startPid1, uid, mappedRoot, hostname] = stdout.trim().split('\n');
     // PID 1 is the command line's shell and the node's agent is not there: it ran in a container of its own, as did the start task.
     assert.deepEqual([pid1, agent, startPid1], ['sh', 'no-agent', 'sh']);
@@ -246,7 +224,7 @@ describe('container tasks on container nodes with --containers host', { skip: te
     });
     const task = await waitForTaskState(server.batch, jobId, 'inside', 'completed', 60_000);
     assert.equal(task.executionInfo?.exitCode, 0, JSON.stringify(task.executionInfo));
-    assert.equal((await taskFile(server, jobId, 'inside', 'stdout.txt')).trim(), 'agent-here');
+    assert.equal((await taskFile(server.batch, jobId, 'inside', 'stdout.txt')).trim(), 'agent-here');
     assert.deepEqual(siblingsOf(name), []);
     const ready = (await server.batch.account.listSupportedImages()).find((image) => image.imageReference.offer === 'ubuntu-server-container');
     assert.deepEqual(ready?.capabilities, [], 'not DockerCompatible: the images are ignored');

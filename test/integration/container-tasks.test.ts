@@ -5,25 +5,15 @@
 // why, where either is missing; what needs no engine always runs.
 
 import type { BatchServiceModels } from '@azure/batch';
-import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { DEV_STORAGE } from '../../src/config/config.js';
 import { addPoolAndWait, batchError, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { TEST_NODE_IMAGE, testNodeImageMissing } from '../../src/testkit/test-node-image.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { containerPool, sasUrl, taskFile } from '../fixtures/container-workloads.js';
 
 const IMAGE = TEST_NODE_IMAGE;
-
-const containerPool = (images: string[] = [IMAGE]): Partial<BatchServiceModels.PoolAddParameter> => ({
-  virtualMachineConfiguration: {
-    imageReference: { publisher: 'microsoft-azure-batch', offer: 'ubuntu-server-container', sku: '20-04-lts' },
-    nodeAgentSKUId: 'batch.node.ubuntu 20.04',
-    // `type` came with 2023-05-01.17.0; @azure/batch 10.2.0 speaks 2022-10-01.16.0.
-    containerConfiguration: { containerImageNames: images },
-  },
-});
 
 /** The image Nextflow's Azure Batch executor picks for its default pool (nf-azure AzBatchService.getImage: SKU id, OS type, verification, publisher, offer). */
 async function nextflowDefaultImage(server: TestServer): Promise<BatchServiceModels.ImageInformation | undefined> {
@@ -36,18 +26,6 @@ async function nextflowDefaultImage(server: TestServer): Promise<BatchServiceMod
       image.imageReference.publisher?.toLowerCase() === 'microsoft-azure-batch' &&
       image.imageReference.offer?.toLowerCase() === 'ubuntu-server-container',
   );
-}
-
-function sasUrl(container: ContainerClient, permissions: string): string {
-  const sas = generateBlobSASQueryParameters(
-    { containerName: container.containerName, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) },
-    new StorageSharedKeyCredential(DEV_STORAGE.accountName, DEV_STORAGE.accountKey),
-  ).toString();
-  return `${container.url}?${sas}`;
-}
-
-async function taskFile(server: TestServer, jobId: string, taskId: string, name: string): Promise<string> {
-  return readStream((await server.batch.file.getFromTask(jobId, taskId, name)).readableStreamBody);
 }
 
 function taskContainers(): string[] {
@@ -149,7 +127,7 @@ describe('container pools: what needs no engine', () => {
     await server.batch.task.add(jobId, { id: 'boxed', commandLine: '/bin/sh -c "echo ran $AZ_BATCH_TASK_ID"', containerSettings: { imageName: IMAGE } });
     const task = await waitForTaskState(server.batch, jobId, 'boxed', 'completed');
     assert.equal(task.executionInfo?.exitCode, 0, JSON.stringify(task.executionInfo));
-    assert.equal((await taskFile(server, jobId, 'boxed', 'stdout.txt')).trim(), 'ran boxed');
+    assert.equal((await taskFile(server.batch, jobId, 'boxed', 'stdout.txt')).trim(), 'ran boxed');
   });
 
   test('a task with containerSettings on a pool without containerConfiguration fails with ContainerPoolNotSupported', async () => {
@@ -239,8 +217,8 @@ describe('container tasks through Podman', { skip: testNodeImageMissing() }, () 
       containerSettings: { imageName: IMAGE, containerRunOptions: '--rm --env X=1' },
     });
     const task = await waitForTaskState(server.batch, jobId, 'boxed', 'completed', 90_000);
-    const stdout = await taskFile(server, jobId, 'boxed', 'stdout.txt');
-    assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server, jobId, 'boxed', 'stderr.txt')}`);
+    const stdout = await taskFile(server.batch, jobId, 'boxed', 'stdout.txt');
+    assert.equal(task.executionInfo?.exitCode, 0, `${JSON.stringify(task.executionInfo)}\n${stdout}\n${await taskFile(server.batch, jobId, 'boxed', 'stderr.txt')}`);
     // PID 1 is the command line's shell, and the host's Node.js is not there: it ran in the image's container; so did the start task.
     assert.deepEqual(stdout.trim().split('\n'), ['sh', 'no-host-node', 'sh']);
     const out = await readStream((await container.getBlobClient('result/out.txt').download()).readableStreamBody);

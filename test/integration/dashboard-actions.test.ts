@@ -6,16 +6,12 @@
 // every job of the account, not only the latest, and nothing of another.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { addPoolAndWait, poolSpec, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { chromiumMissing, launchChromium, screenshot, signedInPage } from '../fixtures/dashboard-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const missing = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/install-test-tools.sh installs Debian's chromium)`;
-const ARTIFACTS = path.resolve('test-artifacts', 'dashboard');
 const OTHER = { name: 'othertenant', key: Buffer.from('the other tenant of the dashboard test, a key 64 bytes in length!').toString('base64') };
 /** More than the overview once read (its 25 latest jobs). */
 const QUEUED_JOBS = 30;
@@ -25,35 +21,19 @@ let browser: Browser;
 const poolId = uniqueId('ActionPool');
 const queuePoolId = uniqueId('QueuePool');
 
-async function signedInPage(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (error) => process.stdout.write(`# page error: ${error.message}\n`));
-  await page.goto(server.lapis.dashboardSignInLink(server.account.name) as string);
-  await page.waitForURL(/\/ui$/);
-  await page.locator('#account').waitFor();
-  return page;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  process.stdout.write(`# screenshot: ${file}\n`);
-}
-
 /** Clicks an action's button and its confirmation, as a user does. */
 async function act(page: Page, label: string): Promise<void> {
   await page.getByRole('button', { name: label, exact: true }).click();
   await page.getByRole('button', { name: `Confirm: ${label}` }).click();
 }
 
-describe('dashboard actions in the browser', { skip: missing }, () => {
+describe('dashboard actions in the browser', { skip: chromiumMissing }, () => {
   before(async () => {
     server = await startTestServer({ config: { accounts: [{ name: 'lapis', key: Buffer.from('the dashboard test account key, which is also 64 bytes in length!').toString('base64') }, OTHER] } });
     await addPoolAndWait(server.batch, poolId, { targetDedicatedNodes: 2 });
     // A pool without nodes: its jobs' tasks wait active.
     await server.batch.pool.add(poolSpec(queuePoolId, { targetDedicatedNodes: 0 }));
-    browser = await (await import('playwright-core')).chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -91,7 +71,7 @@ describe('dashboard actions in the browser', { skip: missing }, () => {
     assert.deepEqual(expected, { active: 2 * QUEUED_JOBS, running: 0, succeeded: 1, failed: 1 });
     assert.deepEqual(jobStates, { active: QUEUED_JOBS, completed: 1 });
 
-    const page = await signedInPage();
+    const page = await signedInPage(browser, server);
     const tasks = page.locator('.counts[aria-label="tasks by state"]');
     await tasks.locator('[data-state=active] dd').filter({ hasText: String(expected.active) }).waitFor();
     assert.equal(await tasks.locator('[data-state=succeeded] dd').innerText(), '1');
@@ -112,7 +92,7 @@ describe('dashboard actions in the browser', { skip: missing }, () => {
   });
 
   test('terminate a job, and disable then enable another, from the job page', async () => {
-    const page = await signedInPage();
+    const page = await signedInPage(browser, server);
     const runningJob = uniqueId('TerminateMe');
     await server.batch.job.add({ id: runningJob, poolInfo: { poolId } });
     await server.batch.task.add(runningJob, { id: 'sleeper', commandLine: '/bin/sleep 120' });
@@ -145,7 +125,7 @@ describe('dashboard actions in the browser', { skip: missing }, () => {
   });
 
   test('reboot a node and remove another from the node page', async () => {
-    const page = await signedInPage();
+    const page = await signedInPage(browser, server);
     const [first, second] = await server.batch.computeNode.list(poolId);
     assert.ok(first?.id && second?.id, 'the pool has two nodes');
     const bootedAt = first.lastBootTime?.toISOString();

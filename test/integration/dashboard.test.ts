@@ -18,10 +18,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { addPoolAndWait, poolSpec, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, type TestServer } from '../../src/testkit/test-server.js';
+import { chromiumMissing, launchChromium, newPage, screenshot, signedInPage } from '../fixtures/dashboard-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const missing = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/install-test-tools.sh installs Debian's chromium)`;
-const ARTIFACTS = path.resolve('test-artifacts', 'dashboard');
 const OTHER = { name: 'othertenant', key: Buffer.from('the other tenant of the dashboard test, a key 64 bytes in length!').toString('base64') };
 const API = 'api-version=2022-10-01.16.0';
 const BIG_JOB_TASKS = 100_000;
@@ -70,34 +68,12 @@ async function addManyTasks(job: string, total: number): Promise<void> {
   await Promise.all(workers);
 }
 
-async function newPage(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (error) => process.stdout.write(`# page error: ${error.message}\n`));
-  return page;
-}
-
-async function signedInPage(): Promise<Page> {
-  const page = await newPage();
-  const link = server.lapis.dashboardSignInLink(server.account.name) as string;
-  await page.goto(link);
-  await page.waitForURL(/\/ui$/);
-  await page.locator('#account').waitFor();
-  return page;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  process.stdout.write(`# screenshot: ${file}\n`);
-}
-
 async function assertNothingOfTheOtherAccount(page: Page): Promise<void> {
   const text = await page.locator('body').innerText();
   assert.ok(!text.includes(otherPoolId) && !text.includes(otherJobId), `the page shows another account's resources:\n${text}`);
 }
 
-describe('the web dashboard', { skip: missing }, () => {
+describe('the web dashboard', { skip: chromiumMissing }, () => {
   before(async () => {
     server = await startTestServer({ config: { accounts: [{ name: 'lapis', key: Buffer.from('the dashboard test account key, which is also 64 bytes in length!').toString('base64') }, OTHER], faults: true } });
     ledger = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-dashboard-'));
@@ -114,7 +90,7 @@ describe('the web dashboard', { skip: missing }, () => {
     const idlePool = uniqueId('EmptyPool');
     await server.batch.pool.add(poolSpec(idlePool, { targetDedicatedNodes: 0 }));
     await server.batch.job.add({ id: bigJobId, poolInfo: { poolId: idlePool } });
-    browser = await (await import('playwright-core')).chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -186,7 +162,7 @@ describe('the web dashboard', { skip: missing }, () => {
 
   describe('in the browser', () => {
     test('sign-in refuses a wrong key and opens the overview of the account only', async () => {
-      const page = await newPage();
+      const page = await newPage(browser);
       await page.goto(`${server.lapis.batchUrl}/ui`);
       await page.fill('input[name=account]', server.account.name);
       await page.fill('input[name=key]', OTHER.key);
@@ -220,7 +196,7 @@ describe('the web dashboard', { skip: missing }, () => {
       ]);
       await waitForTaskState(server.batch, jobId, 'quick-fail', 'completed');
       await waitForTaskState(server.batch, jobId, 'retrier', 'completed');
-      const page = await signedInPage();
+      const page = await signedInPage(browser, server);
       await page.goto(`${server.lapis.batchUrl}/ui#/jobs/${jobId}/tasks/talker`);
       await page.locator('pre[data-file="stdout.txt"]').filter({ hasText: 'first line' }).waitFor({ timeout: 30_000 });
       assert.equal((await server.batch.task.get(jobId, 'talker')).state, 'running');
@@ -247,7 +223,7 @@ describe('the web dashboard', { skip: missing }, () => {
     });
 
     test('the job view shows progress, filters tasks by state and exit code, and draws the runs per node with their retries', async () => {
-      const page = await signedInPage();
+      const page = await signedInPage(browser, server);
       await page.goto(`${server.lapis.batchUrl}/ui#/jobs/${jobId}`);
       await page.locator('#task-counts').filter({ hasText: '0 running · 1 succeeded · 3 failed' }).waitFor({ timeout: 30_000 });
       await page.locator('#page-info').filter({ hasText: 'Tasks 1–4 of 4' }).waitFor();
@@ -273,7 +249,7 @@ describe('the web dashboard', { skip: missing }, () => {
     });
 
     test('the pool view draws a node heatmap and its history and resizes; the node view shows its start task and the tasks it ran, and its fault button makes it unusable', async () => {
-      const page = await signedInPage();
+      const page = await signedInPage(browser, server);
       await page.goto(`${server.lapis.batchUrl}/ui#/pools`);
       await page.locator('#pools').getByText(poolId).waitFor();
       await assertNothingOfTheOtherAccount(page);
@@ -315,7 +291,7 @@ describe('the web dashboard', { skip: missing }, () => {
 
     test(`a job of ${BIG_JOB_TASKS.toLocaleString('en-US')} tasks pages from the server`, { timeout: 240_000 }, async () => {
       await addManyTasks(bigJobId, BIG_JOB_TASKS);
-      const page = await signedInPage();
+      const page = await signedInPage(browser, server);
       await page.goto(`${server.lapis.batchUrl}/ui#/jobs/${bigJobId}`);
       await page.locator('#page-info').filter({ hasText: 'Tasks 1–50 of 100,000' }).waitFor();
       assert.equal(await page.locator('#task-table tbody tr').count(), 50);

@@ -6,18 +6,19 @@
 // states, codes, messages, details and events must be the same.
 
 import type { BatchServiceModels } from '@azure/batch';
-import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { lapisCli, refusal } from '../fixtures/fault-api.js';
-import { DEV_ACCOUNT, DEV_STORAGE } from '../../src/config/config.js';
+import { DEV_ACCOUNT } from '../../src/config/config.js';
 import { FAULT_KINDS } from '../../src/core/faults.js';
 import { FaultClient } from '../../src/cli/fault-client.js';
 import { addPoolAndWait, poolSpec, readStream, uniqueId, waitForTaskState } from '../../src/testkit/builders.js';
 import { startTestServer, waitFor, type TestServer } from '../../src/testkit/test-server.js';
+import { sasUrl } from '../fixtures/container-workloads.js';
 
 let server: TestServer;
 let faults: FaultClient;
@@ -45,14 +46,6 @@ async function newContainer(): Promise<ContainerClient> {
   const container = server.blob.getContainerClient(uniqueId('fault').toLowerCase());
   await container.create();
   return container;
-}
-
-function sasUrl(container: ContainerClient, permissions: string, blob?: string): string {
-  const sas = generateBlobSASQueryParameters(
-    { containerName: container.containerName, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000) },
-    new StorageSharedKeyCredential(DEV_STORAGE.accountName, DEV_STORAGE.accountKey),
-  ).toString();
-  return `${container.url}${blob ? `/${blob}` : ''}?${sas}`;
 }
 
 async function taskFile(jobId: string, taskId: string, file: string): Promise<string> {

@@ -196,16 +196,7 @@ export class SiblingContainers {
       outputRoot: node.directory,
     });
     expected.launched = launched;
-    let timedOut = false;
-    const timer =
-      run.maxWallClockTimeMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            this.launcher.kill(launched, 'timedOut');
-            void removeContainer(engine, launch);
-          }, run.maxWallClockTimeMs);
-    const result = await launched.result.finally(() => clearTimeout(timer));
+    const { result, timedOut } = await this.launcher.resultWithin(launched, run.maxWallClockTimeMs, () => void removeContainer(engine, launch));
     await removeContainer(engine, launch);
     expected.finished = true;
     if (result.kind === 'lost') return launchFailure('The task launcher ended while the container ran.');
