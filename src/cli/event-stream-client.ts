@@ -9,10 +9,11 @@ import type { Readable } from 'node:stream';
 /** The SDK's own abort signal type (ms-rest-js's AbortSignalLike), which a DOM AbortSignal satisfies but for a `this` typing. */
 type SdkAbortSignal = NonNullable<Parameters<BatchServiceClient['sendRequest']>[0]['abortSignal']>;
 
+/** An event as GET /lapis/events sends it: core/events.ts's LapisEvent on the wire (this side speaks HTTP only, so it keeps its own copy). */
 export interface StreamedEvent {
   id: number;
-  resource: 'pool' | 'node' | 'job' | 'task';
-  change: 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'deleted';
+  resource: 'pool' | 'node' | 'job' | 'task' | 'fault';
+  change: 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'fired' | 'deleted';
   account: string;
   poolId?: string;
   nodeId?: string;

@@ -6,11 +6,12 @@
 
 import { useEffect, useState } from 'preact/hooks';
 
+/** An event as /ui/api/events sends it (GET /lapis/events' stream): core/events.ts's LapisEvent on the wire (this side speaks HTTP only, so it keeps its own copy). */
 export interface LapisEvent {
   id: number;
   time: string;
-  resource: 'pool' | 'node' | 'job' | 'task';
-  change: 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'deleted';
+  resource: 'pool' | 'node' | 'job' | 'task' | 'fault';
+  change: 'added' | 'state' | 'evaluated' | 'retried' | 'requeued' | 'fired' | 'deleted';
   poolId?: string;
   nodeId?: string;
   jobId?: string;
