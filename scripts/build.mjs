@@ -14,6 +14,9 @@
 //   no-follow-open.mjs, started by their path next to the agent's modules)
 //   are copied to the same place in dist/; type declarations are not.
 // - src/testkit/ is for the tests alone (nothing in src/ imports it).
+// - src/agent/native/ is C, built by `npm install` (scripts/build-native.mjs):
+//   only its product, lapis_spawn.node, is copied, beside the launcher in
+//   dist/agent/, where the launcher looks for it first.
 // - src/ui/ is the dashboard's browser code: bundled (with Preact) into
 //   dist/ui/app.js beside its page and style sheet, at the end.
 // - dist/package.json says its .js files are ES modules even where dist/ is
@@ -30,7 +33,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const source = path.join(root, 'src');
 const output = path.join(root, 'dist');
 const UI = path.join(source, 'ui');
-const LEFT_OUT = [path.join(source, 'testkit'), UI];
+const NATIVE = path.join(source, 'agent', 'native');
+const LEFT_OUT = [path.join(source, 'testkit'), UI, NATIVE];
 
 function filesUnder(directory) {
   return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
@@ -61,6 +65,8 @@ for (const file of asIs) {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.copyFileSync(file, target);
 }
+const nativeSpawner = path.join(NATIVE, 'build', 'Release', 'lapis_spawn.node');
+if (fs.existsSync(nativeSpawner)) fs.copyFileSync(nativeSpawner, path.join(output, 'agent', 'lapis_spawn.node'));
 fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
 
 // The two programs, `lapis` (dist/cli/main.js) and the node agent

@@ -18,7 +18,7 @@ import { TaskLauncher } from './task-launcher.js';
 const EXIT_GRACE_MS = 100;
 
 export async function runAgent(settings: AgentSettings): Promise<void> {
-  const launcher = new TaskLauncher();
+  const launcher = new TaskLauncher({ nativeSpawn: settings.nativeSpawn ?? true });
   let offset = settings.clockOffsetMs ?? 0;
   let agent: NodeAgent | undefined;
   let exiting = false;

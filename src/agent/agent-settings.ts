@@ -30,6 +30,8 @@ export interface AgentSettings {
   containers?: ContainerTaskRuntime;
   /** --azure-hostnames: the CA runs trust and where Azure's names of this server are (azure-names-in-tasks.ts); absent: not in that mode. */
   azureNames?: AzureNamesForTasks;
+  /** false: the launcher starts processes through Node's child_process, not its native spawner (LAPIS_NATIVE_SPAWN=off on the server). */
+  nativeSpawn?: boolean;
   /** The agent exits when its standard input closes: it lives no longer than the process that started it. */
   lifeline: boolean;
 }

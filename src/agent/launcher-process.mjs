@@ -15,11 +15,29 @@
 //
 // Not its job: deciding anything about a task. It starts, kills on request,
 // reports, records, and forgets.
+//
+// How it starts a process: through its native spawner (native/spawn.c: clone3
+// sharing this process's memory until exec, born in the run's control group)
+// where that module is built and the kernel allows it, else through Node's
+// child_process (fork, the launcher stepping into the run's group and back).
+// `--no-native-spawn` (LAPIS_NATIVE_SPAWN=off for the agent) asks for the
+// second; the first message tells the agent which one is in use.
 
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import path from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { openAppendNoFollow } from './no-follow-open.mjs';
+
+/** Sets a user's supplementary groups where Node's spawn cannot (it sets only a uid and a gid). */
+const SETPRIV = '/usr/bin/setpriv';
+const nativeSpawner = process.argv.includes('--no-native-spawn') ? undefined : loadNativeSpawner();
+/** Runs started by the native spawner, by pid: their exits come from its reap(), on SIGCHLD. */
+const nativeRuns = new Map();
+/** Holds the process open while native runs are alive (a signal listener does not): their exits must still be recorded. */
+let nativeKeepAlive;
 
 /** Runs by the id the agent gave them: { pid, pidFile, recorded, killedFor, cgroup, keepProcesses }, pid undefined until started. */
 const runs = new Map();
@@ -32,6 +50,26 @@ process.on('message', (message) => {
   else if (message.op === 'kill') kill(message);
   else if (message.op === 'forget') forget(message);
 });
+
+if (nativeSpawner) process.on('SIGCHLD', reapNativeRuns);
+send({ type: 'ready', spawner: nativeSpawner ? 'native' : 'node' });
+
+/** The native spawner beside this file (the agent's bundle directory) or where it is built in the sources; undefined when missing or unusable. */
+function loadNativeSpawner() {
+  if (process.platform !== 'linux') return undefined;
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  for (const candidate of [path.join(here, 'lapis_spawn.node'), path.join(here, 'native', 'build', 'Release', 'lapis_spawn.node')]) {
+    if (!existsSync(candidate)) continue;
+    try {
+      const spawner = createRequire(import.meta.url)(candidate);
+      return spawner.available() ? spawner : undefined;
+    } catch {
+      // Built for another Node or C library: Node's spawn serves.
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 function send(message) {
   if (!process.connected) return;
@@ -47,7 +85,6 @@ function start(request) {
   const run = { pid: undefined, pidFile: undefined, recorded: false, killedFor: undefined, cgroup: request.cgroup, keepProcesses: request.keepProcesses };
   const failed = (stage, error) => send({ type: 'failed', id: request.id, stage, code: error.code ?? 'EIO', message: error.message });
   const descriptors = [];
-  let child;
   try {
     // Under outputRoot (the node root) no link a task planted is followed on the way to the files.
     descriptors.push(request.outputRoot ? openAppendNoFollow(request.outputRoot, request.stdout) : openSync(request.stdout, 'a', 0o644));
@@ -57,6 +94,67 @@ function start(request) {
     failed('open', error);
     return;
   }
+  if (nativeSpawner) startNative(request, run, descriptors, failed);
+  else startWithNode(request, run, descriptors, failed);
+}
+
+function startNative(request, run, descriptors, failed) {
+  const argv = [request.program, ...request.args];
+  const envp = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+  // Node's spawn refuses these; a C string would silently end at the NUL.
+  const withNul = [request.program, request.cwd, ...argv, ...envp].find((text) => text.includes('\0'));
+  if (withNul !== undefined) {
+    closeQuietly(descriptors);
+    failed('spawn', { code: 'ERR_INVALID_ARG_VALUE', message: `An argument, the working directory or an environment variable holds a null byte: ${JSON.stringify(withNul.slice(0, 80))}` });
+    return;
+  }
+  let result;
+  try {
+    if (request.cgroup) mkdirSync(request.cgroup.path, { recursive: true });
+    // As Node's spawn: with a uid, no supplementary group but those asked for.
+    const groups = request.uid === undefined ? null : (request.groups ?? []);
+    result = nativeSpawner.spawn(request.program, argv, envp, request.cwd, request.uid ?? -1, request.gid ?? -1, groups, descriptors[0], descriptors[1], request.cgroup?.path ?? null);
+  } catch (error) {
+    failed('spawn', error);
+    return;
+  } finally {
+    closeQuietly(descriptors);
+  }
+  if (result.errno !== undefined) {
+    const code = getSystemErrorName(-result.errno);
+    failed('spawn', { code, message: `spawn ${request.program} ${code} (${result.stage})` });
+    return;
+  }
+  nativeRuns.set(result.pid, { id: request.id, run });
+  nativeKeepAlive ??= setInterval(() => undefined, 1 << 30);
+  started(request, run, result.pid);
+}
+
+function reapNativeRuns() {
+  const ended = nativeSpawner.reap();
+  for (let index = 0; index < ended.length; index += 3) {
+    const pid = ended[index];
+    const entry = nativeRuns.get(pid);
+    if (!entry) continue;
+    nativeRuns.delete(pid);
+    const signal = ended[index + 2] === 0 ? null : (signalNames.get(ended[index + 2]) ?? null);
+    exited(entry.id, entry.run, ended[index + 1] < 0 ? null : ended[index + 1], signal);
+  }
+  if (nativeRuns.size === 0 && nativeKeepAlive) {
+    clearInterval(nativeKeepAlive);
+    nativeKeepAlive = undefined;
+  }
+}
+
+const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
+
+function startWithNode(request, run, descriptors, failed) {
+  let child;
+  // Node starts a process with one group; a user's supplementary groups are set by setpriv.
+  const command =
+    request.uid !== undefined && request.groups
+      ? { program: SETPRIV, args: ['--reuid', String(request.uid), '--regid', String(request.gid ?? request.uid), '--groups', request.groups.join(','), '--', request.program, ...request.args] }
+      : { program: request.program, args: request.args, uid: request.uid, gid: request.gid };
   try {
     // A child starts in its parent's control group: step into the run's to start it, and out again.
     if (request.cgroup) enterCgroup(request.cgroup.path);
@@ -66,13 +164,13 @@ function start(request) {
     return;
   }
   try {
-    child = spawn(request.program, request.args, {
+    child = spawn(command.program, command.args, {
       cwd: request.cwd,
       env: request.env,
       stdio: ['ignore', ...descriptors],
       detached: true,
-      uid: request.uid,
-      gid: request.gid,
+      uid: command.uid,
+      gid: command.gid,
     });
   } catch (error) {
     // Invalid arguments (e.g. a NUL byte) throw instead of emitting 'error'.
@@ -88,10 +186,16 @@ function start(request) {
     child.once('error', (error) => failed('spawn', error));
     return;
   }
-  run.pid = child.pid;
+  child.on('error', () => undefined);
+  child.once('exit', (code, signal) => exited(request.id, run, code, signal));
+  started(request, run, child.pid);
+}
+
+function started(request, run, pid) {
+  run.pid = pid;
   runs.set(request.id, run);
   if (request.pidDirectory) {
-    run.pidFile = path.join(request.pidDirectory, String(child.pid));
+    run.pidFile = path.join(request.pidDirectory, String(pid));
     try {
       writeFileSync(run.pidFile, request.record, { mode: 0o600 });
       run.recorded = true;
@@ -99,9 +203,7 @@ function start(request) {
       // A record that cannot be written (a full disk) only costs the recovery after a crash.
     }
   }
-  child.on('error', () => undefined);
-  child.once('exit', (code, signal) => exited(request.id, run, code, signal));
-  send({ type: 'started', id: request.id, pid: child.pid });
+  send({ type: 'started', id: request.id, pid });
 }
 
 function exited(id, run, code, signal) {

@@ -23,6 +23,8 @@ export interface StartRequest {
   env: Record<string, string>;
   uid?: number;
   gid?: number;
+  /** The supplementary groups (with the uid): a user with a gid of its own also needs the pool's, which lets it into the node. */
+  groups?: number[];
   /** Opened (append) by the launcher for the process's stdout and stderr. */
   stdout: string;
   stderr: string;
@@ -69,6 +71,8 @@ export interface ForgetRequest {
 export type LauncherRequest = StartRequest | KillRequest | ForgetRequest;
 
 export type LauncherReply =
+  /** The launcher's first message: how it starts processes (native/spawn.c, or Node's child_process). */
+  | { type: 'ready'; spawner: 'native' | 'node' }
   | { type: 'started'; id: number; pid: number }
   /** The output files could not be opened (`open`), or the program not started (`spawn`, with its errno code). */
   | { type: 'failed'; id: number; stage: 'open' | 'spawn'; code: string; message: string }

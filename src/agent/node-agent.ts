@@ -44,7 +44,6 @@ const NODE_DIRECTORIES: readonly (readonly [string, number?])[] = [
   ['volatile/pids', 0o700],
   ['workitems'],
 ];
-const SETPRIV = '/usr/bin/setpriv';
 
 /** What the agent tells the server (agent-process.ts sends it over the agent protocol). */
 export interface NodeAgentEvents {
@@ -368,12 +367,10 @@ export class NodeAgent {
       }
     }
     const [program, ...args] = argv.argv as [string, ...string[]];
-    // Node starts a process with one group; a user with a gid of its own also needs the pool's, which lets it into the node.
+    // A user with a gid of its own also needs the pool's, which lets it into the node.
     const command = entry.container
       ? { program: entry.container.program, args: entry.container.args }
-      : owner?.groups
-        ? { program: SETPRIV, args: ['--reuid', String(owner.uid), '--regid', String(owner.gid), '--groups', [owner.gid, ...owner.groups].join(','), '--', program, ...args] }
-        : { program, args, uid: owner?.uid, gid: owner?.gid };
+      : { program, args, uid: owner?.uid, gid: owner?.gid, ...(owner?.groups ? { groups: [owner.gid, ...owner.groups] } : {}) };
     // Its own control group: whatever the run starts ends with it (a start task's and a coordination command's with the node or task).
     entry.cgroup = this.cgroup ? path.join(this.cgroup, `${run.kind}-${randomBytes(6).toString('hex')}`) : undefined;
     const keepProcesses = run.kind === 'startTask' || run.instance?.phase === 'coordination';

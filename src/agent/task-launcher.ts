@@ -36,10 +36,22 @@ interface InFlight {
 
 export type LaunchSpec = Omit<StartRequest, 'op' | 'id'>;
 
+/** Whether launchers should start processes through their native spawner: unless LAPIS_NATIVE_SPAWN=off (to compare the two, or rule it out). */
+export function nativeSpawnWanted(): boolean {
+  return process.env.LAPIS_NATIVE_SPAWN !== 'off';
+}
+
 export class TaskLauncher {
   private process: ChildProcess | undefined;
   private nextId = 1;
   private readonly inFlight = new Map<number, InFlight>();
+  private readonly nativeSpawn: boolean;
+  /** How the current launcher starts processes, once it has said (its first message). */
+  spawner: 'native' | 'node' | undefined;
+
+  constructor(options: { nativeSpawn?: boolean } = {}) {
+    this.nativeSpawn = options.nativeSpawn ?? nativeSpawnWanted();
+  }
 
   start(spec: LaunchSpec): LaunchedRun {
     const id = this.nextId++;
@@ -113,7 +125,7 @@ export class TaskLauncher {
   private spawnLauncher(): ChildProcess {
     // Plain node, no loader and no inherited NODE_OPTIONS: the launcher is small so that forking it is cheap.
     // Its own process group: a Ctrl-C meant for the server does not end the recording of exits.
-    const launcher = spawn(process.execPath, [LAUNCHER_PATH], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], detached: true, env: {} });
+    const launcher = spawn(process.execPath, [LAUNCHER_PATH, ...(this.nativeSpawn ? [] : ['--no-native-spawn'])], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], detached: true, env: {} });
     this.process = launcher;
     launcher.unref();
     launcher.on('message', (reply: LauncherReply) => this.receive(reply));
@@ -125,6 +137,10 @@ export class TaskLauncher {
   }
 
   private receive(reply: LauncherReply): void {
+    if (reply.type === 'ready') {
+      this.spawner = reply.spawner;
+      return;
+    }
     const entry = this.inFlight.get(reply.id);
     if (!entry) return;
     if (reply.type === 'started') {

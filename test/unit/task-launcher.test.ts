@@ -3,16 +3,22 @@
 // each run's exit before reporting it, kills on request (a stopped run leaves
 // no record), survives the death of the server that started it and keeps
 // recording, and a launcher that dies fails its runs instead of hanging them.
+// All of it with each of its two ways to start a process: its native spawner
+// (clone3, native/spawn.c; built by `npm install` on Linux x86-64, so
+// expected there) and Node's child_process; and what the task gets from
+// either: its user and groups, its control group, no descriptor or signal
+// disposition of the launcher's.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { parsePidFile, type RunRecord } from '../../src/agent/launcher-protocol.js';
 import { endLeftoverRuns, recordedOutcomes } from '../../src/agent/run-records.js';
 import { TaskLauncher, type LaunchSpec } from '../../src/agent/task-launcher.js';
+import { findCgroupRoot } from '../../src/agent/cgroups.js';
 import { waitFor } from '../../src/testkit/test-server.js';
 import { isAlive } from '../fixtures/reliability.js';
 
@@ -20,13 +26,16 @@ let root: string;
 let launcher: TaskLauncher;
 let runs = 0;
 
+/** Where the native spawner is built by `npm install`: there, the launcher must use it. */
+const NATIVE_EXPECTED = process.platform === 'linux' && process.arch === 'x64';
+const isRoot = process.getuid?.() === 0;
+
 before(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'lapis-launcher-'));
-  launcher = new TaskLauncher();
+  fs.chmodSync(root, 0o755);
 });
 
-after(async () => {
-  await launcher.close();
+after(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -54,87 +63,138 @@ function node(program: string, args: string[], record: Partial<RunRecord> = {}):
   return { nodeRoot, pidDirectory, spec };
 }
 
-test('a process runs with its output in files; its exit is recorded before it is reported, and forgotten on request', async () => {
-  const { nodeRoot, pidDirectory, spec } = node('/bin/sh', ['-c', 'echo out; echo err >&2; exit 3']);
-  const run = launcher.start(spec);
-  const result = await run.result;
-  assert.equal(result.kind, 'exited');
-  assert.ok(result.kind === 'exited' && result.code === 3 && result.signal === null);
-  assert.equal(fs.readFileSync(spec.stdout, 'utf8'), 'out\n');
-  assert.equal(fs.readFileSync(spec.stderr, 'utf8'), 'err\n');
-  assert.deepEqual(fs.readdirSync(pidDirectory), [String(run.pid)], 'one file a run: the record, and its exit appended');
-  assert.ok(parsePidFile(fs.readFileSync(path.join(pidDirectory, String(run.pid)), 'utf8')).ended);
-  const [report] = recordedOutcomes(nodeRoot);
-  assert.equal(report?.outcome.exitCode, 3);
-  assert.equal(report?.run.taskId, 't');
-  launcher.forget(pidDirectory, run.pid ?? 0);
-  await waitFor(() => (fs.readdirSync(pidDirectory).length === 0 ? true : undefined), { what: 'the records to be removed' });
-});
+for (const nativeSpawn of [true, false]) {
+  describe(nativeSpawn ? 'started by the native spawner' : "started through Node's child_process", () => {
+    before(() => {
+      launcher = new TaskLauncher({ nativeSpawn });
+    });
 
-test('a program that cannot be started fails with its errno and leaves no record', async () => {
-  const { pidDirectory, spec } = node('/no/such/program', []);
-  const result = await launcher.start(spec).result;
-  assert.deepEqual(result.kind === 'failed' && [result.stage, result.code], ['spawn', 'ENOENT']);
-  const unwritable = node('/bin/true', []);
-  const opening = await launcher.start({ ...unwritable.spec, stdout: path.join(root, 'missing', 'stdout.txt') }).result;
-  assert.deepEqual(opening.kind === 'failed' && opening.stage, 'open');
-  assert.deepEqual(fs.readdirSync(pidDirectory), []);
-});
+    after(async () => {
+      await launcher.close();
+    });
 
-test('a stopped run is killed with its process group and leaves no record; a timed-out one is recorded as such', async () => {
-  const stopped = node('/bin/sh', ['-c', 'sleep 300 & echo $! > child; wait']);
-  const run = launcher.start(stopped.spec);
-  const child = await waitFor(() => {
-    const text = fs.existsSync(path.join(stopped.nodeRoot, 'child')) ? fs.readFileSync(path.join(stopped.nodeRoot, 'child'), 'utf8').trim() : '';
-    return text ? Number(text) : undefined;
+  test('a process runs with its output in files; its exit is recorded before it is reported, and forgotten on request', async () => {
+    const { nodeRoot, pidDirectory, spec } = node('/bin/sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    const run = launcher.start(spec);
+    const result = await run.result;
+    assert.equal(result.kind, 'exited');
+    assert.ok(result.kind === 'exited' && result.code === 3 && result.signal === null);
+    assert.equal(fs.readFileSync(spec.stdout, 'utf8'), 'out\n');
+    assert.equal(fs.readFileSync(spec.stderr, 'utf8'), 'err\n');
+    assert.deepEqual(fs.readdirSync(pidDirectory), [String(run.pid)], 'one file a run: the record, and its exit appended');
+    assert.ok(parsePidFile(fs.readFileSync(path.join(pidDirectory, String(run.pid)), 'utf8')).ended);
+    const [report] = recordedOutcomes(nodeRoot);
+    assert.equal(report?.outcome.exitCode, 3);
+    assert.equal(report?.run.taskId, 't');
+    launcher.forget(pidDirectory, run.pid ?? 0);
+    await waitFor(() => (fs.readdirSync(pidDirectory).length === 0 ? true : undefined), { what: 'the records to be removed' });
   });
-  launcher.kill(run, 'stopped');
-  const result = await run.result;
-  assert.ok(result.kind === 'exited' && result.signal === 'SIGKILL');
-  await waitFor(() => (isAlive(child) ? undefined : true), { what: 'the whole process group to end' });
-  await waitFor(() => (fs.readdirSync(stopped.pidDirectory).length === 0 ? true : undefined), { what: 'the pid file to go' });
 
-  const timed = node('/bin/sleep', ['300']);
-  const timedRun = launcher.start(timed.spec);
-  await waitFor(() => timedRun.pid);
-  launcher.kill(timedRun, 'timedOut');
-  await timedRun.result;
-  const [report] = recordedOutcomes(timed.nodeRoot);
-  assert.equal(report?.outcome.exitCode, 137);
-  assert.equal(report?.outcome.failureInfo?.code, 'TaskEnded');
-});
-
-test('the launcher outlives a server killed with -9 and records the exit of the run it started', async () => {
-  const { nodeRoot, pidDirectory, spec } = node('/bin/sh', []);
-  const gate = path.join(nodeRoot, 'gate');
-  const parent = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'launcher-parent.ts'), pidDirectory, spec.record ?? '', gate], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  test('a program that cannot be started fails with its errno and leaves no record', async () => {
+    const { pidDirectory, spec } = node('/no/such/program', []);
+    const result = await launcher.start(spec).result;
+    assert.deepEqual(result.kind === 'failed' && [result.stage, result.code], ['spawn', 'ENOENT']);
+    const unwritable = node('/bin/true', []);
+    const opening = await launcher.start({ ...unwritable.spec, stdout: path.join(root, 'missing', 'stdout.txt') }).result;
+    assert.deepEqual(opening.kind === 'failed' && opening.stage, 'open');
+    assert.deepEqual(fs.readdirSync(pidDirectory), []);
   });
-  let output = '';
-  parent.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const pid = await waitFor(() => (output.includes('\n') ? Number(output.trim()) : undefined), { what: 'the task to start' });
-  const exited = new Promise((resolve) => parent.once('exit', resolve));
-  parent.kill('SIGKILL');
-  await exited;
-  assert.ok(isAlive(pid), 'the task still runs after its server died');
-  fs.writeFileSync(gate, '');
-  await waitFor(() => (parsePidFile(fs.readFileSync(path.join(pidDirectory, String(pid)), 'utf8')).ended ? true : undefined), { what: 'the exit to be recorded' });
-  const [report] = recordedOutcomes(nodeRoot);
-  assert.equal(report?.outcome.exitCode, 7);
-  assert.equal(report?.outcome.startTime, '2026-01-01T00:00:00.0000000Z');
-});
 
-test('when the launcher dies, its runs end as lost with their processes killed, and the next run gets a new launcher', async () => {
-  const { spec } = node('/bin/sleep', ['300']);
-  const run = launcher.start(spec);
-  const pid = await waitFor(() => run.pid);
-  const launcherPid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-  process.kill(launcherPid, 'SIGKILL');
-  assert.equal((await run.result).kind, 'lost');
-  await waitFor(() => (isAlive(pid) ? undefined : true), { what: 'the orphaned task to be killed' });
-  const next = await launcher.start(node('/bin/true', []).spec).result;
-  assert.ok(next.kind === 'exited' && next.code === 0);
-});
+  test('a stopped run is killed with its process group and leaves no record; a timed-out one is recorded as such', async () => {
+    const stopped = node('/bin/sh', ['-c', 'sleep 300 & echo $! > child; wait']);
+    const run = launcher.start(stopped.spec);
+    const child = await waitFor(() => {
+      const text = fs.existsSync(path.join(stopped.nodeRoot, 'child')) ? fs.readFileSync(path.join(stopped.nodeRoot, 'child'), 'utf8').trim() : '';
+      return text ? Number(text) : undefined;
+    });
+    launcher.kill(run, 'stopped');
+    const result = await run.result;
+    assert.ok(result.kind === 'exited' && result.signal === 'SIGKILL');
+    await waitFor(() => (isAlive(child) ? undefined : true), { what: 'the whole process group to end' });
+    await waitFor(() => (fs.readdirSync(stopped.pidDirectory).length === 0 ? true : undefined), { what: 'the pid file to go' });
+
+    const timed = node('/bin/sleep', ['300']);
+    const timedRun = launcher.start(timed.spec);
+    await waitFor(() => timedRun.pid);
+    launcher.kill(timedRun, 'timedOut');
+    await timedRun.result;
+    const [report] = recordedOutcomes(timed.nodeRoot);
+    assert.equal(report?.outcome.exitCode, 137);
+    assert.equal(report?.outcome.failureInfo?.code, 'TaskEnded');
+  });
+
+  test('the launcher outlives a server killed with -9 and records the exit of the run it started', async () => {
+    const { nodeRoot, pidDirectory, spec } = node('/bin/sh', []);
+    const gate = path.join(nodeRoot, 'gate');
+    const parent = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'launcher-parent.ts'), pidDirectory, spec.record ?? '', gate], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LAPIS_NATIVE_SPAWN: nativeSpawn ? 'on' : 'off' },
+    });
+    let output = '';
+    parent.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const pid = await waitFor(() => (output.includes('\n') ? Number(output.trim()) : undefined), { what: 'the task to start' });
+    const exited = new Promise((resolve) => parent.once('exit', resolve));
+    parent.kill('SIGKILL');
+    await exited;
+    assert.ok(isAlive(pid), 'the task still runs after its server died');
+    fs.writeFileSync(gate, '');
+    await waitFor(() => (parsePidFile(fs.readFileSync(path.join(pidDirectory, String(pid)), 'utf8')).ended ? true : undefined), { what: 'the exit to be recorded' });
+    const [report] = recordedOutcomes(nodeRoot);
+    assert.equal(report?.outcome.exitCode, 7);
+    assert.equal(report?.outcome.startTime, '2026-01-01T00:00:00.0000000Z');
+  });
+
+  test('when the launcher dies, its runs end as lost with their processes killed, and the next run gets a new launcher', async () => {
+    const { spec } = node('/bin/sleep', ['300']);
+    const run = launcher.start(spec);
+    const pid = await waitFor(() => run.pid);
+    const launcherPid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+    process.kill(launcherPid, 'SIGKILL');
+    assert.equal((await run.result).kind, 'lost');
+    await waitFor(() => (isAlive(pid) ? undefined : true), { what: 'the orphaned task to be killed' });
+    const next = await launcher.start(node('/bin/true', []).spec).result;
+    assert.ok(next.kind === 'exited' && next.code === 0);
+  });
+
+
+    test('the launcher says how it starts processes', async () => {
+      await launcher.start(node('/bin/true', []).spec).result;
+      assert.equal(launcher.spawner, nativeSpawn && NATIVE_EXPECTED ? 'native' : 'node');
+    });
+
+    test('a task gets its user and supplementary groups, a PATH search, its three descriptors and default signal dispositions', { skip: !isRoot && 'needs root to start processes as another user' }, async () => {
+      const { spec } = node('sh', ['-c', 'id -u; id -G; ls /proc/$$/fd | sort -n | tr "\\n" " "; echo; grep -E "^Sig(Blk|Ign)" /proc/$$/status']);
+      const result = await launcher.start({ ...spec, uid: 65534, gid: 65534, groups: [65534, 100] }).result;
+      assert.ok(result.kind === 'exited' && result.code === 0, JSON.stringify(result));
+      const [uid, groups, descriptors, blocked, ignored] = fs.readFileSync(spec.stdout, 'utf8').trim().split('\n');
+      assert.equal(uid, '65534');
+      assert.deepEqual(groups?.split(' ').sort(), ['100', '65534']);
+      // Node's child_process passes on whatever its parent left open without close-on-exec (a test runner's pipe, here); the native spawner closes all but these.
+      if (launcher.spawner === 'native') assert.equal(descriptors?.trim(), '0 1 2', 'stdin, stdout and stderr only');
+      else assert.match(descriptors ?? '', /^0 1 2\b/);
+      assert.equal(blocked, 'SigBlk:\t0000000000000000');
+      assert.equal(ignored, 'SigIgn:\t0000000000000000', "not even SIGPIPE, which the launcher's Node ignores");
+    });
+
+    test('a run starts inside its control group, and the launcher stays out of it', { skip: !findCgroupRoot(root) && 'needs root and a writable cgroup v2 hierarchy' }, async () => {
+      const cgroupRoot = findCgroupRoot(root) as string;
+      const group = path.join(cgroupRoot, `test-${nativeSpawn}-${runs}`);
+      const { spec } = node('/bin/sh', ['-c', 'grep "^0::" /proc/self/cgroup; grep "^0::" /proc/$PPID/cgroup']);
+      const result = await launcher.start({ ...spec, cgroup: { path: group, home: path.join(cgroupRoot, 'launcher') } }).result;
+      assert.ok(result.kind === 'exited' && result.code === 0, JSON.stringify(result));
+      const [own] = fs.readFileSync(spec.stdout, 'utf8').trim().split('\n');
+      assert.ok(own?.endsWith(path.basename(group)), `the task's group: ${own}`);
+      await waitFor(() => (fs.existsSync(group) ? undefined : true), { what: 'the ended run\'s group to be removed' });
+    });
+
+    test('an argument with a NUL byte fails the start and runs nothing', async () => {
+      const { nodeRoot, spec } = node('/bin/sh', ['-c', 'touch ran\0']);
+      const result = await launcher.start(spec).result;
+      assert.ok(result.kind === 'failed' && result.stage === 'spawn', JSON.stringify(result));
+      assert.equal(fs.existsSync(path.join(nodeRoot, 'ran')), false);
+    });
+  });
+}
 
 test("a node an earlier Lapis left (its exits in <pid>.exit files) is read as such: the ended run completes from its record, its pid is never signalled", async () => {
   const { nodeRoot, pidDirectory, spec } = node('/bin/true', []);

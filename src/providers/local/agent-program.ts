@@ -12,8 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const AGENT_SOURCES = fileURLToPath(new URL('../../agent/', import.meta.url));
-/** Files the agent starts by their path next to its own module (the launcher), copied beside the bundle. */
-const COMPANIONS = ['launcher-process.mjs', 'no-follow-open.mjs'];
+/** Files the agent starts by their path next to its own module (the launcher), copied beside the bundle: name, and where it is under the sources when not beside them. */
+const COMPANIONS: Array<{ name: string; from?: string; optional?: boolean }> = [
+  { name: 'launcher-process.mjs' },
+  { name: 'no-follow-open.mjs' },
+  // Built by `npm install` where it can be (scripts/build-native.mjs); without it the launcher uses Node's spawn.
+  { name: 'lapis_spawn.node', from: 'native/build/Release/lapis_spawn.node', optional: true },
+];
 
 let program: Promise<string> | undefined;
 
@@ -38,7 +43,15 @@ async function locateOrBuild(): Promise<string> {
   });
   const bundle = result.outputFiles[0]!.contents;
   const hash = createHash('sha256').update(bundle);
-  const companions = await Promise.all(COMPANIONS.map(async (name) => ({ name, content: await fs.readFile(path.join(AGENT_SOURCES, name)) })));
+  const companions = (
+    await Promise.all(
+      COMPANIONS.map(async ({ name, from, optional }) => {
+        const file = path.join(AGENT_SOURCES, from ?? name);
+        if (optional && !(await exists(file))) return undefined;
+        return { name, content: await fs.readFile(file) };
+      }),
+    )
+  ).filter((companion) => companion !== undefined);
   for (const companion of companions) hash.update(companion.content);
   // Under node_modules: the bundle's imports of packages resolve from there.
   const cache = path.join(path.dirname(path.dirname(createRequire(import.meta.url).resolve('esbuild'))), '..', '.cache', 'lapis-agent');

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { AgentSettings } from '../../agent/agent-settings.js';
 import type { AzureNamesForTasks } from '../../agent/azure-names-in-tasks.js';
 import { recordedOutcomes } from '../../agent/run-records.js';
+import { nativeSpawnWanted } from '../../agent/task-launcher.js';
 import { AgentHub, type AgentConnection } from '../../api/node/agent-hub.js';
 import type { AgentRequest } from '../../api/node/protocol.js';
 import type { ContainerTaskRuntime, NodeContainerImages } from '../../core/container-settings.js';
@@ -200,6 +201,7 @@ export class LocalNodeProvider implements NodeProvider {
       credential: this.hub.issueCredential(placement.nodeId),
       root: this.host.nodeRoots(nodeDirectory).agent,
       cgroupRoot: this.options.cgroupRoot,
+      nativeSpawn: nativeSpawnWanted(),
       osAccounts: this.host.nodeMakesAccounts ? 'node' : this.options.userAccounts ? 'server' : 'none',
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       clockOffsetMs: this.options.clock().getTime() - Date.now(),
