@@ -4,7 +4,8 @@
 // (in its own process group, as the task user when run as root, as Lapis
 // does) and waited for. Run by the bench as a child process:
 //   node --import tsx bench/direct-spawn.ts --tasks N --concurrency S --dir DIR [--uid U --gid G]
-// Prints one JSON line: { tasks, concurrency, ms, failed }.
+// Prints one JSON line: { tasks, concurrency, ms, cpuMs, failed }; cpuMs is this
+// process's own CPU (user + system) while it started them, not the tasks'.
 
 import { spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync } from 'node:fs';
@@ -46,6 +47,7 @@ function runOne(index: number): Promise<number> {
 }
 
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 let next = 0;
 let failed = 0;
 await Promise.all(
@@ -57,4 +59,5 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ tasks, concurrency, ms, failed })}\n`);
+const cpu = process.cpuUsage(cpuBefore);
+process.stdout.write(`${JSON.stringify({ tasks, concurrency, ms, cpuMs: (cpu.user + cpu.system) / 1000, failed })}\n`);

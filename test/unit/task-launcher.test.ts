@@ -176,6 +176,18 @@ for (const nativeSpawn of [true, false]) {
       assert.equal(ignored, 'SigIgn:\t0000000000000000', "not even SIGPIPE, which the launcher's Node ignores");
     });
 
+    test("a task of another user starts in a working directory below one only root may cross (a private data directory), as with Node's spawn", { skip: !isRoot && 'needs root to start processes as another user' }, async () => {
+      const { nodeRoot, spec } = node('/bin/sh', ['-c', 'pwd; id -u']);
+      const privateParent = path.join(nodeRoot, 'private');
+      const workingDirectory = path.join(privateParent, 'wd');
+      fs.mkdirSync(workingDirectory, { recursive: true });
+      fs.chmodSync(privateParent, 0o700);
+      fs.chownSync(workingDirectory, 65534, 65534);
+      const result = await launcher.start({ ...spec, cwd: workingDirectory, uid: 65534, gid: 65534 }).result;
+      assert.ok(result.kind === 'exited' && result.code === 0, JSON.stringify(result));
+      assert.equal(fs.readFileSync(spec.stdout, 'utf8'), `${workingDirectory}\n65534\n`);
+    });
+
     test('a run starts inside its control group, and the launcher stays out of it', { skip: !findCgroupRoot(root) && 'needs root and a writable cgroup v2 hierarchy' }, async () => {
       const cgroupRoot = findCgroupRoot(root) as string;
       const group = path.join(cgroupRoot, `test-${nativeSpawn}-${runs}`);

@@ -198,13 +198,14 @@ static int child_main(void *argument) {
   if (move_descriptor(context->stdin_fd, 0) < 0 || move_descriptor(context->stdout_fd, 1) < 0 || move_descriptor(context->stderr_fd, 2) < 0) return fail(context, STAGE_STDIO);
   // Nothing of the launcher's is inherited, whatever its descriptors' close-on-exec flags say.
   syscall(LAPIS_SYS_CLOSE_RANGE, 3U, ~0U, 0U);
+  // Before the ids change, as libuv does: a node's directories may lie under a data directory only root may cross (0700).
+  if (context->cwd != NULL && chdir(context->cwd) < 0) return fail(context, STAGE_CWD);
   if (context->uid >= 0 || context->gid >= 0) {
     // Raw calls: glibc's wrappers would signal every thread of the launcher to change its ids too.
     if (syscall(SYS_setgroups, (size_t)context->group_count, context->groups) < 0) return fail(context, STAGE_GROUPS);
     if (context->gid >= 0 && syscall(SYS_setresgid, (gid_t)context->gid, (gid_t)context->gid, (gid_t)context->gid) < 0) return fail(context, STAGE_GID);
     if (context->uid >= 0 && syscall(SYS_setresuid, (uid_t)context->uid, (uid_t)context->uid, (uid_t)context->uid) < 0) return fail(context, STAGE_UID);
   }
-  if (context->cwd != NULL && chdir(context->cwd) < 0) return fail(context, STAGE_CWD);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
