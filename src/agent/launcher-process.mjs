@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { openAppendNoFollow } from './no-follow-open.mjs';
+import { openAppendAllNoFollow } from './no-follow-open.mjs';
 
 /** Sets a user's supplementary groups where Node's spawn cannot (it sets only a uid and a gid). */
 const SETPRIV = '/usr/bin/setpriv';
@@ -87,8 +87,8 @@ function start(request) {
   const descriptors = [];
   try {
     // Under outputRoot (the node root) no link a task planted is followed on the way to the files.
-    descriptors.push(request.outputRoot ? openAppendNoFollow(request.outputRoot, request.stdout) : openSync(request.stdout, 'a', 0o644));
-    descriptors.push(request.outputRoot ? openAppendNoFollow(request.outputRoot, request.stderr) : openSync(request.stderr, 'a', 0o644));
+    if (request.outputRoot) descriptors.push(...openAppendAllNoFollow(request.outputRoot, [request.stdout, request.stderr]));
+    else descriptors.push(openSync(request.stdout, 'a', 0o644), openSync(request.stderr, 'a', 0o644));
   } catch (error) {
     closeQuietly(descriptors);
     failed('open', error);

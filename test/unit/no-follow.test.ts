@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { openAppendNoFollow } from '../../src/agent/no-follow-open.mjs';
+import { openAppendAllNoFollow, openAppendNoFollow } from '../../src/agent/no-follow-open.mjs';
 import {
   componentsUnder,
   makeTaskDirectories,
@@ -202,6 +202,23 @@ describe('appending (upload logs, and the launcher\'s stdout and stderr)', () =>
       await assert.rejects(withDirectory(base, [name], (dir) => openForAppend(dir, file)), refused, file);
     }
     assert.equal(fs.readFileSync(path.join(directory, 'original'), 'utf8'), 'original');
+  });
+
+  test("a run's stdout and stderr are opened together, or neither: a link at the second refuses both and leaves no descriptor open", () => {
+    const { directory } = setup();
+    fs.symlinkSync(victimFile, path.join(directory, 'stderr.txt'));
+    const open = () => fs.readdirSync('/proc/self/fd').length;
+    const before = open();
+    assert.throws(() => openAppendAllNoFollow(base, [path.join(directory, 'stdout.txt'), path.join(directory, 'stderr.txt')]), refused);
+    assert.equal(open(), before);
+    assertVictimUnchanged();
+    fs.unlinkSync(path.join(directory, 'stderr.txt'));
+    const [stdout, stderr] = openAppendAllNoFollow(base, [path.join(directory, 'stdout.txt'), path.join(directory, 'stderr.txt')]);
+    fs.writeSync(stdout as number, 'out');
+    fs.writeSync(stderr as number, 'err');
+    fs.closeSync(stdout as number);
+    fs.closeSync(stderr as number);
+    assert.deepEqual([fs.readFileSync(path.join(directory, 'stdout.txt'), 'utf8'), fs.readFileSync(path.join(directory, 'stderr.txt'), 'utf8')], ['out', 'err']);
   });
 
   test('an ordinary path is created and appended to', async () => {
