@@ -24,13 +24,14 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ownImportMetaUrl } from './own-import-meta-url.mjs';
+import { programBundle } from './program-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = path.join(root, 'src');
 const output = path.join(root, 'dist');
 const UI = path.join(source, 'ui');
 const LEFT_OUT = [path.join(source, 'testkit'), UI];
+const PROGRAMS = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
 
 function filesUnder(directory) {
   return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
@@ -64,25 +65,19 @@ for (const file of asIs) {
 fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
 
 // The two programs, `lapis` (dist/cli/main.js) and the node agent
-// (dist/agent/agent-main.js), are then each bundled into that one file (the
-// packages they import stay outside): loading some 250 modules one by one
-// was about a fifth of a start's CPU (bench/README.md, "Start-up"). Every
-// module keeps the `import.meta.url` it has in the per-file dist/ above
-// (own-import-meta-url.mjs); both bundles sit two levels down in dist/, so
-// one relative URL serves either.
-const ENTRIES = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
+// (dist/agent/agent-main.js), are then each bundled into that one file with
+// the packages they load at start: loading some 250 modules one by one, and
+// then the CommonJS packages one by one through `import` (Node's loader
+// resolving each and scanning it for its exports), was most of a start's CPU
+// (bench/README.md, "Start-up"). Every module keeps the `import.meta.url` it
+// has in the per-file dist/ above (own-import-meta-url.mjs); both bundles sit
+// two levels down in dist/, so one relative URL serves either.
 await build({
-  entryPoints: ENTRIES,
+  entryPoints: PROGRAMS,
   outdir: output,
   outbase: source,
-  bundle: true,
-  packages: 'external',
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   allowOverwrite: true,
-  logLevel: 'warning',
-  plugins: [ownImportMetaUrl({ source, output, bundleDirectory: path.join(output, 'cli') })],
+  ...programBundle({ source, output, bundleDirectory: path.join(output, 'cli') }),
 });
 
 // The dashboard (docs/dashboard.md): one minified browser bundle, which the
