@@ -5,6 +5,7 @@
 // resolved and scanned for its exports by Node's loader, they were most of
 // a start's CPU (bench/README.md, "Start-up").
 
+import path from 'node:path';
 import { ownImportMetaUrl } from './own-import-meta-url.mjs';
 
 // Left outside, loaded from node_modules when used: better-sqlite3 finds its
@@ -39,4 +40,13 @@ export function programBundle({ source, output, bundleDirectory, external = OUTS
     banner: { js: "import { createRequire as createRequireForBundle } from 'node:module';\nconst require = createRequireForBundle(import.meta.url);" },
     plugins: [ownImportMetaUrl({ source, output, bundleDirectory })],
   };
+}
+
+/**
+ * Where `npm run build` writes the quickstart (examples/quickstart with the
+ * Lapis it starts) bundled, in a checkout, and `npm run quickstart` runs it:
+ * under node_modules, where the packages left outside resolve.
+ */
+export function quickstartBundleFile(root) {
+  return path.join(root, 'node_modules', '.cache', 'lapis-quickstart', 'main.mjs');
 }
