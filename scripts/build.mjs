@@ -27,7 +27,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ownImportMetaUrl } from './own-import-meta-url.mjs';
+import { OUTSIDE_PACKAGES, programBundle, quickstartBundleFile } from './program-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = path.join(root, 'src');
@@ -35,6 +35,7 @@ const output = path.join(root, 'dist');
 const UI = path.join(source, 'ui');
 const NATIVE = path.join(source, 'agent', 'native');
 const LEFT_OUT = [path.join(source, 'testkit'), UI, NATIVE];
+const PROGRAMS = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
 
 function filesUnder(directory) {
   return fs.readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
@@ -70,25 +71,50 @@ if (fs.existsSync(nativeSpawner)) fs.copyFileSync(nativeSpawner, path.join(outpu
 fs.writeFileSync(path.join(output, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
 
 // The two programs, `lapis` (dist/cli/main.js) and the node agent
-// (dist/agent/agent-main.js), are then each bundled into that one file (the
-// packages they import stay outside): loading some 250 modules one by one
-// was about a fifth of a start's CPU (bench/README.md, "Start-up"). Every
-// module keeps the `import.meta.url` it has in the per-file dist/ above
-// (own-import-meta-url.mjs); both bundles sit two levels down in dist/, so
-// one relative URL serves either.
-const ENTRIES = [path.join(source, 'cli', 'main.ts'), path.join(source, 'agent', 'agent-main.ts')];
+// (dist/agent/agent-main.js), are then each bundled into that one file with
+// the packages they load at start: loading some 250 modules one by one, and
+// then the CommonJS packages one by one through `import` (Node's loader
+// resolving each and scanning it for its exports), was most of a start's CPU
+// (bench/README.md, "Start-up"). Every module keeps the `import.meta.url` it
+// has in the per-file dist/ above (own-import-meta-url.mjs); both bundles sit
+// two levels down in dist/, so one relative URL serves either.
 await build({
-  entryPoints: ENTRIES,
+  entryPoints: PROGRAMS,
   outdir: output,
   outbase: source,
+  allowOverwrite: true,
+  ...programBundle({ source, output, bundleDirectory: path.join(output, 'cli') }),
+});
+
+// Azurite's blob server, which the blob endpoint loads at its first
+// connection (blob/embedded-blob-server.ts), bundled into one CommonJS file
+// beside that module: required from its package it is some 600 modules,
+// each resolved, read and compiled (about 0.4 s of CPU; bundled, about 0.2
+// s). `applicationinsights` is left out (an empty module): Azurite only
+// uses it when its own command line turns telemetry on, and loaded it hooks
+// `require` for every module after it.
+await build({
+  stdin: {
+    contents: "exports.BlobConfiguration = require('azurite/dist/src/blob/BlobConfiguration').default;\nexports.BlobServer = require('azurite/dist/src/blob/BlobServer').default;\n",
+    resolveDir: root,
+    sourcefile: 'azurite-blob-server.cjs',
+  },
+  outfile: path.join(output, 'blob', 'azurite-blob-server.cjs'),
   bundle: true,
-  packages: 'external',
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  allowOverwrite: true,
+  keepNames: true,
   logLevel: 'warning',
-  plugins: [ownImportMetaUrl({ source, output, bundleDirectory: path.join(output, 'cli') })],
+  plugins: [
+    {
+      name: 'leave-out-applicationinsights',
+      setup(builder) {
+        builder.onResolve({ filter: /^applicationinsights$/ }, () => ({ path: 'applicationinsights', namespace: 'left-out' }));
+        builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+      },
+    },
+  ],
 });
 
 // The dashboard (docs/dashboard.md): one minified browser bundle, which the
@@ -108,3 +134,18 @@ await build({
   logLevel: 'warning',
 });
 for (const name of ['index.html', 'styles.css']) fs.copyFileSync(path.join(UI, name), path.join(output, 'ui', name));
+
+// In a checkout, `npm run quickstart`'s program (scripts/quickstart.mjs):
+// the example with the Lapis it starts, bundled like the two programs with
+// the Azure SDK clients inside too (the example uses them at once). Built
+// here, with `npm install`, so that no run of the quickstart waits for
+// esbuild (0.5–2 s for the some 1,500 files).
+const quickstart = path.join(root, 'examples', 'quickstart', 'main.ts');
+if (fs.existsSync(quickstart)) {
+  const outfile = quickstartBundleFile(root);
+  await build({
+    entryPoints: [quickstart],
+    outfile,
+    ...programBundle({ source, output, bundleDirectory: path.dirname(outfile), external: OUTSIDE_PACKAGES.filter((name) => !name.startsWith('@azure/')) }),
+  });
+}

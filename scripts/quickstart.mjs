@@ -2,43 +2,30 @@
 // `npm run quickstart`: examples/quickstart run on Lapis's compiled
 // JavaScript (dist/, as the installed package runs), not on its sources
 // through tsx, which cost the run some 2 s of CPU (bench/README.md,
-// "Start-up"). dist/ is built first when a source is newer than it (`npm
-// install` builds it; an edit since then must not run stale code): the
-// node agents run it, and the bundled modules find their files there. The
-// example and the Lapis it starts are bundled by esbuild into one file (some
-// 0.1 s) under node_modules/.cache, where its packages resolve.
+// "Start-up"). `npm run build` (which `npm install` runs) bundles the
+// example with the Lapis it starts and their packages into one file
+// (program-bundle.mjs); it runs again first when a source, the example, a
+// build script or the installed packages are newer than that bundle (an edit
+// since must not run stale code): the node agents run dist/, and the bundled
+// modules find their files there.
 
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ownImportMetaUrl } from './own-import-meta-url.mjs';
+import { quickstartBundleFile } from './program-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const source = path.join(root, 'src');
-const dist = path.join(root, 'dist');
+const INPUTS = ['src', path.join('examples', 'quickstart'), 'scripts', path.join('node_modules', '.package-lock.json')].map((input) => path.join(root, input));
 
-function newestUnder(directory) {
-  return fs.readdirSync(directory, { withFileTypes: true }).reduce((newest, entry) => {
-    const file = path.join(directory, entry.name);
-    return Math.max(newest, entry.isDirectory() ? newestUnder(file) : fs.statSync(file).mtimeMs);
-  }, 0);
+function newest(file) {
+  if (!fs.existsSync(file)) return 0;
+  const stats = fs.statSync(file);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  return fs.readdirSync(file).reduce((latest, name) => Math.max(latest, newest(path.join(file, name))), stats.mtimeMs);
 }
 
-const builtAt = fs.existsSync(path.join(dist, 'cli', 'main.js')) ? fs.statSync(path.join(dist, 'cli', 'main.js')).mtimeMs : 0;
-if (newestUnder(source) > builtAt) execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-
-const entry = path.join(root, 'node_modules', '.cache', 'lapis-quickstart', 'main.mjs');
-await build({
-  entryPoints: [path.join(root, 'examples', 'quickstart', 'main.ts')],
-  outfile: entry,
-  bundle: true,
-  packages: 'external',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-  plugins: [ownImportMetaUrl({ source, output: dist, bundleDirectory: path.dirname(entry) })],
-});
+const entry = quickstartBundleFile(root);
+const builtAt = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
+if (Math.max(...INPUTS.map(newest)) > builtAt) execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 await import(pathToFileURL(entry).href);

@@ -14,7 +14,11 @@ import { NodeLocalAccounts } from './node-local-accounts.js';
 import { RemoteUserAccounts } from './remote-user-accounts.js';
 import { TaskLauncher } from './task-launcher.js';
 
-/** How long an ending agent lets its last reply reach the server. */
+/**
+ * How long an ending agent waits at most for its connection's closing
+ * handshake, which the server answers once it has read the agent's last
+ * reply (a server that does not answer must not hold the agent).
+ */
 const EXIT_GRACE_MS = 100;
 
 export async function runAgent(settings: AgentSettings): Promise<void> {
@@ -25,8 +29,8 @@ export async function runAgent(settings: AgentSettings): Promise<void> {
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
-    client.close();
-    void launcher.close().finally(() => setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref());
+    const closed = Promise.race([client.close(), new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS).unref())]);
+    void Promise.allSettled([launcher.close(), closed]).then(() => process.exit(code));
   };
   const answer = async (body: ServerRequest): Promise<unknown> => {
     const node = agent as NodeAgent;

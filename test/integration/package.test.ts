@@ -3,6 +3,7 @@
 // nothing of the repository (no sources, no tsx), its nodes' agents included.
 
 import { BatchServiceClient, BatchSharedKeyCredentials } from '@azure/batch';
+import { BlobServiceClient } from '@azure/storage-blob';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +26,7 @@ const NOT_SHIPPED = /^(src|test|bench|\.ci|scripts|examples|node_modules)\//;
 interface ReadyJson {
   batchUrl: string;
   accounts: { name: string; key: string }[];
+  blobConnectionString: string;
 }
 
 function serve(lapis: string, args: string[], cwd: string): { child: ChildProcess; ready: Promise<ReadyJson>; stderr: () => string } {
@@ -66,7 +68,7 @@ test('npm pack → npm install -g → lapis --version and lapis serve from anoth
   let server: ReturnType<typeof serve> | undefined;
   try {
     const packed = await pack(scratch);
-    for (const file of [...AGENT_FILES, 'dist/cli/main.js', 'dist/ui/app.js', 'dist/ui/index.html', 'dist/ui/styles.css', 'bin/lapis.js', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
+    for (const file of [...AGENT_FILES, 'dist/cli/main.js', 'dist/blob/azurite-blob-server.cjs', 'dist/ui/app.js', 'dist/ui/index.html', 'dist/ui/styles.css', 'bin/lapis.js', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
       assert.ok(packed.files.includes(file), `the package holds ${file}`);
     }
     assert.deepEqual(
@@ -94,6 +96,11 @@ test('npm pack → npm install -g → lapis --version and lapis serve from anoth
     const script = await fetch(`${ready.batchUrl}/ui/assets/app.js`);
     assert.equal(script.status, 200);
     assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
+    // The blob endpoint runs the Azurite the package carries bundled.
+    const container = BlobServiceClient.fromConnectionString(ready.blobConnectionString).getContainerClient(uniqueId('package').toLowerCase());
+    await container.create();
+    await container.getBlockBlobClient('hello.txt').upload('hello from the blob endpoint', 28);
+    assert.equal((await container.getBlockBlobClient('hello.txt').downloadToBuffer()).toString(), 'hello from the blob endpoint');
     const account = ready.accounts[0]!;
     const batch = new BatchServiceClient(new BatchSharedKeyCredentials(account.name, account.key), ready.batchUrl);
     const poolId = uniqueId('PackagePool');

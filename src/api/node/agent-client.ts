@@ -91,9 +91,10 @@ export class AgentClient {
     return (await this.connected()).requestStream<T>(body);
   }
 
-  close(): void {
+  /** Resolves once the connection, if any, has closed. */
+  close(): Promise<void> {
     this.closing = true;
-    this.peer?.close();
+    return this.peer?.close() ?? Promise.resolve();
   }
 
   private flush(seqs: number[]): void {

@@ -196,7 +196,7 @@ export class AgentConnection {
   }
 
   close(): void {
-    this.peer.close();
+    void this.peer.close();
   }
 }
 

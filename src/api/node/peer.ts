@@ -93,8 +93,12 @@ export class AgentPeer {
     });
   }
 
-  close(): void {
+  /** Starts the closing handshake; resolves once the connection has closed (what was sent before it has been received). */
+  close(): Promise<void> {
+    if (this.socket.readyState === this.socket.CLOSED) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
     this.socket.close();
+    return closed;
   }
 
   private receive(data: Buffer): void {

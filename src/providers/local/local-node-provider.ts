@@ -82,6 +82,10 @@ export class LocalNodeProvider implements NodeProvider {
   }
 
   async provisionNode(placement: NodePlacement): Promise<void> {
+    // The pool's auto user (the account a task runs as unless told otherwise), made while the agent starts rather than
+    // at the node's first task, which would wait for it (useradd, one at a time); a Batch node has it from the start too.
+    // A failure is not kept: the first run that needs the account asks again.
+    if (!this.host.nodeMakesAccounts) void this.options.userAccounts?.autoUser(placement, 'pool').catch(() => undefined);
     const agent = await this.startAgent(placement);
     await this.ensureSiblingImages(placement);
     const containerImages = this.containerImagesOf(placement);
