@@ -148,6 +148,15 @@ export const SLURM_TUNINGS: SlurmTuning[] = [
     why: 'as epilog, with backfill every second over the whole queue',
     settings: { SchedulerParameters: `${NO_DELAYS},bf_interval=1,bf_continue,default_queue_depth=1000`, Epilog: '/bin/true' },
   },
+  {
+    name: 'htc-guide',
+    why: "the example SchedulerParameters of Slurm's High Throughput Computing guide (for large clusters), sched/builtin, with the epilog",
+    settings: {
+      SchedulerParameters: 'batch_sched_delay=20,bf_continue,bf_interval=300,bf_min_age_reserve=10800,bf_resolution=600,bf_yield_interval=1000000,partition_job_depth=500,sched_max_job_start=200,sched_min_interval=2000000',
+      SchedulerType: 'sched/builtin',
+      Epilog: '/bin/true',
+    },
+  },
 ];
 
 /** The configuration the comparison uses: the sweep's best (bench/README.md). */
