@@ -160,7 +160,7 @@ export const SLURM_TUNINGS: SlurmTuning[] = [
 ];
 
 /** The configuration the comparison uses: the sweep's best (bench/README.md). */
-export const SLURM_TUNED = SLURM_TUNINGS.find((tuning) => tuning.name === 'epilog') as SlurmTuning;
+export const SLURM_TUNED = SLURM_TUNINGS.find((tuning) => tuning.name === 'epilog+pgid') as SlurmTuning;
 
 /** The sweep's size: small enough that the slowest configurations take under a minute a mode. */
 const SWEEP = { cpus: 8, tasks: 200 };
