@@ -4,10 +4,11 @@
 // started here with a configuration of the bench's own in a scratch
 // directory (its own munge socket and key, its own ports), stopped after. For
 // each declared CPU count in turn (--slurm-cpus, 2, 8 and 32 by default, in
-// one run): one job array and single `sbatch --wrap` jobs, each job writing
-// its own stdout/stderr files, then Lapis the same N on a pool of as many
-// slots. If Slurm is missing or cannot start, the section says why and the
-// bench goes on.
+// one run), with the tuned configuration (SLURM_TUNED; --slurm-sweep first
+// measures every configuration tried): one warm-up job, then one job array
+// and single `sbatch --wrap` jobs, each job writing its own stdout/stderr
+// files, then Lapis the same N on a pool of as many slots. If Slurm is
+// missing or cannot start, the section says why and the bench goes on.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -175,6 +176,7 @@ export class SlurmCluster {
     private readonly cpus: number,
     private readonly maxTasks: number,
     private readonly tuning: SlurmTuning,
+    /** Logs at debug2 with millisecond times: how bench/README.md traced one job's path. */
     private readonly debug = false,
   ) {
     this.conf = path.join(directory, 'slurm.conf');
@@ -259,7 +261,7 @@ export class SlurmCluster {
       await sleep(200);
     }
     this.version = (await exec('sbatch', ['--version'], { env: this.env })).stdout.trim();
-    // slurmctld runs no scheduling pass in its first seconds; one job run to the end first keeps that out of the timings.
+    // Until its first scheduling pass reads SchedulerParameters, slurmctld keeps batch_sched_delay's default of 3 s: one job run to the end first keeps that out of the timings.
     await exec('sbatch', ['--parsable', '-D', path.join(d, 'out'), '-o', '/dev/null', '-e', '/dev/null', '--wrap', '/bin/true'], { env: this.env });
     await this.waitEmpty(60_000);
   }
@@ -432,7 +434,7 @@ export async function slurmSection(context: BenchContext): Promise<SectionResult
     figures,
     details: { tasks, cpus: cpuCounts, tuning: SLURM_TUNED, sizes, ...(settingsSweep ? { sweep: settingsSweep } : {}) },
     notes: [
-      'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job, after one warm-up job has run (slurmctld runs no scheduling pass in its first seconds).',
+      'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job, after one warm-up job has run (until its first scheduling pass reads SchedulerParameters, slurmctld delays queued passes by 3 s).',
       `Slurm configuration '${SLURM_TUNED.name}' at every size (${Object.entries(SLURM_TUNED.settings).map(([key, value]) => `${key}=${value}`).join(' ')}): ${SLURM_TUNED.why}; the whole slurm.conf of each size is in the JSON${settingsSweep ? ', the sweep of the configurations tried under details.sweep' : ''}.`,
     ],
   };
