@@ -17,6 +17,8 @@ export interface BenchOptions {
   slurm: boolean;
   slurmTasks: number;
   slurmCpus: number[];
+  /** Run the Slurm settings sweep (every configuration in bench/slurm.ts, 8 CPUs, 200 jobs a mode) before the comparison. */
+  slurmSweep: boolean;
   /** Install Slurm first when missing (scripts/install-slurm.sh). */
   installSlurm: boolean;
   /** Throughput also on container nodes (when Podman and the test image are there). */

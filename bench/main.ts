@@ -52,8 +52,9 @@ const program = new Command('bench')
   .option('--slots <list>', 'throughput: total slot counts S', list, [2, 8, 32])
   .option('--no-slurm', 'skip the Slurm comparison')
   .option('--no-containers', 'throughput: skip the run on container nodes')
-  .option('--slurm-tasks <n>', `Slurm comparison: jobs per mode (default ${DEFAULTS.full.slurmTasks}; Slurm runs about 8 a second here)`, positive('--slurm-tasks'))
+  .option('--slurm-tasks <n>', `Slurm comparison: jobs per mode (default ${DEFAULTS.full.slurmTasks})`, positive('--slurm-tasks'))
   .option('--slurm-cpus <list>', 'Slurm comparison: CPUs declared for the Slurm node = slots of the Lapis pool, one cluster per count in turn', list, [2, 8, 32])
+  .option('--slurm-sweep', 'Slurm comparison: first run every Slurm configuration tried (8 CPUs, 200 jobs a mode) and record their rates')
   .option('--install-slurm', 'Slurm comparison: install slurm-wlm and munge first when missing (scripts/install-slurm.sh, apt-get, root)')
   .option('--submit <n>', `submit and list: tasks (default ${DEFAULTS.full.submit}; the issue: 100000)`, positive('--submit'))
   .option('--parallel <n>', 'addCollection requests in flight', positive('--parallel'), 8)
@@ -78,6 +79,7 @@ const raw = program.opts<{
   containers: boolean;
   slurmTasks?: number;
   slurmCpus: number[];
+  slurmSweep?: boolean;
   installSlurm?: boolean;
   submit?: number;
   parallel: number;
@@ -103,6 +105,7 @@ const options: BenchOptions = {
   slurm: raw.slurm && (!quick || (raw.only?.includes('slurm') ?? false)),
   slurmTasks: raw.slurmTasks ?? sizes.slurmTasks,
   slurmCpus: raw.slurmCpus,
+  slurmSweep: raw.slurmSweep === true,
   installSlurm: raw.installSlurm === true,
   containers: raw.containers,
   submit: raw.submit ?? sizes.submit,

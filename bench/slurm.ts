@@ -4,10 +4,11 @@
 // started here with a configuration of the bench's own in a scratch
 // directory (its own munge socket and key, its own ports), stopped after. For
 // each declared CPU count in turn (--slurm-cpus, 2, 8 and 32 by default, in
-// one run): one job array and single `sbatch --wrap` jobs, each job writing
-// its own stdout/stderr files, then Lapis the same N on a pool of as many
-// slots. If Slurm is missing or cannot start, the section says why and the
-// bench goes on.
+// one run), with the tuned configuration (SLURM_TUNED; --slurm-sweep first
+// measures every configuration tried): one warm-up job, then one job array
+// and single `sbatch --wrap` jobs, each job writing its own stdout/stderr
+// files, then Lapis the same N on a pool of as many slots. If Slurm is
+// missing or cannot start, the section says why and the bench goes on.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,8 +87,84 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Slurm's high-throughput advice: schedule at every event, no batching delay, backfill. */
-const SCHEDULER_SETTINGS = 'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,defer_batch,max_rpc_cnt=0';
+/** One Slurm configuration: the settings it sets over BASE_SETTINGS, and why it is tried. */
+export interface SlurmTuning {
+  name: string;
+  why: string;
+  settings: Record<string, string>;
+}
+
+/** What every configuration shares; a tuning overrides any of these keys or adds its own. */
+const BASE_SETTINGS: Record<string, string> = {
+  ProctrackType: 'proctrack/linuxproc',
+  TaskPlugin: 'task/none',
+  MpiDefault: 'none',
+  SwitchType: 'switch/none',
+  SelectType: 'select/cons_tres',
+  SelectTypeParameters: 'CR_CPU',
+  SchedulerType: 'sched/backfill',
+  JobAcctGatherType: 'jobacct_gather/none',
+  AccountingStorageType: 'accounting_storage/none',
+  JobCompType: 'jobcomp/none',
+  MinJobAge: '2',
+};
+
+const NO_DELAYS = 'batch_sched_delay=0,sched_min_interval=0,max_rpc_cnt=0';
+
+/**
+ * The configurations the sweep (--slurm-sweep) tries, at 8 CPUs. In Slurm
+ * 22.05 a finished batch job frees its CPUs at once but only queues a
+ * scheduling pass, which slurmctld's background thread runs once a second;
+ * the pass that starts the next jobs at once comes from the node's
+ * MESSAGE_EPILOG_COMPLETE, which slurmd sends only when an Epilog is
+ * configured, and which `defer` (matched as a substring, so `defer_batch`
+ * too) turns back into a queued pass. bench/README.md has the measurements.
+ */
+export const SLURM_TUNINGS: SlurmTuning[] = [
+  { name: 'defaults', why: "Slurm's scheduling defaults (batch_sched_delay=3, no epilog)", settings: {} },
+  {
+    name: 'previous',
+    why: "the bench's configuration before the sweep; 22.05 reads defer_batch as defer",
+    settings: { SchedulerParameters: `batch_sched_delay=0,sched_min_interval=0,defer_batch,max_rpc_cnt=0` },
+  },
+  { name: 'no-delays', why: 'no batching delay, no minimum interval, no defer: jobs start at submission when CPUs are free', settings: { SchedulerParameters: NO_DELAYS } },
+  {
+    name: 'epilog+defer',
+    why: 'an epilog, so slurmd sends MESSAGE_EPILOG_COMPLETE, but defer queues the pass it would run',
+    settings: { SchedulerParameters: `${NO_DELAYS},defer`, Epilog: '/bin/true' },
+  },
+  { name: 'epilog', why: 'an epilog (/bin/true) and no defer: each job end runs a scheduling pass at once', settings: { SchedulerParameters: NO_DELAYS, Epilog: '/bin/true' } },
+  {
+    name: 'epilog+builtin',
+    why: 'as epilog, with the FIFO scheduler instead of backfill',
+    settings: { SchedulerParameters: NO_DELAYS, Epilog: '/bin/true', SchedulerType: 'sched/builtin' },
+  },
+  {
+    name: 'epilog+pgid',
+    why: 'as epilog, tracking processes by process group instead of scanning /proc',
+    settings: { SchedulerParameters: NO_DELAYS, Epilog: '/bin/true', ProctrackType: 'proctrack/pgid' },
+  },
+  {
+    name: 'epilog+bf1',
+    why: 'as epilog, with backfill every second over the whole queue',
+    settings: { SchedulerParameters: `${NO_DELAYS},bf_interval=1,bf_continue,default_queue_depth=1000`, Epilog: '/bin/true' },
+  },
+  {
+    name: 'htc-guide',
+    why: "the example SchedulerParameters of Slurm's High Throughput Computing guide (for large clusters), sched/builtin, with the epilog",
+    settings: {
+      SchedulerParameters: 'batch_sched_delay=20,bf_continue,bf_interval=300,bf_min_age_reserve=10800,bf_resolution=600,bf_yield_interval=1000000,partition_job_depth=500,sched_max_job_start=200,sched_min_interval=2000000',
+      SchedulerType: 'sched/builtin',
+      Epilog: '/bin/true',
+    },
+  },
+];
+
+/** The configuration the comparison uses: the sweep's best (bench/README.md). */
+export const SLURM_TUNED = SLURM_TUNINGS.find((tuning) => tuning.name === 'epilog+pgid') as SlurmTuning;
+
+/** The sweep's size: small enough that the slowest configurations take under a minute a mode. */
+const SWEEP = { cpus: 8, tasks: 200 };
 
 export class SlurmCluster {
   readonly env: NodeJS.ProcessEnv;
@@ -98,6 +175,9 @@ export class SlurmCluster {
     private readonly directory: string,
     private readonly cpus: number,
     private readonly maxTasks: number,
+    private readonly tuning: SlurmTuning,
+    /** Logs at debug2 with millisecond times: how bench/README.md traced one job's path. */
+    private readonly debug = false,
   ) {
     this.conf = path.join(directory, 'slurm.conf');
     this.env = { ...process.env, SLURM_CONF: this.conf };
@@ -150,23 +230,12 @@ export class SlurmCluster {
         `SlurmdPidFile=${path.join(d, 'slurmd.pid')}`,
         `SlurmctldLogFile=${path.join(d, 'log', 'slurmctld.log')}`,
         `SlurmdLogFile=${path.join(d, 'log', 'slurmd.log')}`,
-        'ProctrackType=proctrack/linuxproc',
-        'TaskPlugin=task/none',
-        'MpiDefault=none',
-        'SwitchType=switch/none',
-        'SelectType=select/cons_tres',
-        'SelectTypeParameters=CR_CPU',
-        'SchedulerType=sched/backfill',
-        // Slurm's high-throughput advice: schedule at every event, no batching delay.
-        SCHEDULER_SETTINGS,
-        'JobAcctGatherType=jobacct_gather/none',
-        'AccountingStorageType=accounting_storage/none',
-        'JobCompType=jobcomp/none',
+        ...Object.entries({ ...BASE_SETTINGS, ...this.tuning.settings }).map(([key, value]) => `${key}=${value}`),
+        ...(this.debug ? ['SlurmctldDebug=debug2', 'SlurmdDebug=debug2', 'LogTimeFormat=iso8601_ms', 'DebugFlags=Agent,SelectType'] : []),
         'MailProg=/bin/true',
         'ReturnToService=2',
         `MaxJobCount=${Math.max(10_000, 2 * this.maxTasks + 100)}`,
         `MaxArraySize=${Math.max(1001, this.maxTasks + 1)}`,
-        'MinJobAge=2',
         // As many CPUs as the Lapis pool has slots, whatever the machine has.
         'SlurmdParameters=config_overrides',
         `NodeName=${host} CPUs=${this.cpus} State=UNKNOWN`,
@@ -192,6 +261,9 @@ export class SlurmCluster {
       await sleep(200);
     }
     this.version = (await exec('sbatch', ['--version'], { env: this.env })).stdout.trim();
+    // Until its first scheduling pass reads SchedulerParameters, slurmctld keeps batch_sched_delay's default of 3 s: one job run to the end first keeps that out of the timings.
+    await exec('sbatch', ['--parsable', '-D', path.join(d, 'out'), '-o', '/dev/null', '-e', '/dev/null', '--wrap', '/bin/true'], { env: this.env });
+    await this.waitEmpty(60_000);
   }
 
   /** Jobs still pending, running or completing (array tasks counted one by one). */
@@ -266,6 +338,48 @@ async function ended(pids: number[], timeoutMs: number): Promise<void> {
   for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
 }
 
+interface SlurmRun {
+  version: string;
+  arrayMs: number;
+  singlesMs: number;
+  slurmConf: string;
+}
+
+/** One cluster of `cpus` CPUs with `tuning`: N as a job array, then N single jobs; stopped and removed after. */
+async function runSlurm(context: BenchContext, tuning: SlurmTuning, cpus: number, tasks: number): Promise<SlurmRun> {
+  const directory = context.directory(`slurm-${tuning.name}-${cpus}`);
+  const cluster = new SlurmCluster(directory, cpus, tasks, tuning);
+  try {
+    await cluster.start();
+    context.log(`  ${cluster.version} started: one node of ${cpus} CPUs, configuration '${tuning.name}'`);
+    const arrayMs = await cluster.runArray(tasks);
+    context.log(`  Slurm job array: ${tasks} tasks in ${round(arrayMs)} ms (${round(tasks / (arrayMs / 1000))} jobs/s)`);
+    const singlesMs = await cluster.runSingles(tasks);
+    context.log(`  Slurm sbatch --wrap: ${tasks} jobs in ${round(singlesMs)} ms (${round(tasks / (singlesMs / 1000))} jobs/s)`);
+    return { version: cluster.version, arrayMs, singlesMs, slurmConf: fs.readFileSync(path.join(directory, 'slurm.conf'), 'utf8') };
+  } finally {
+    await cluster.stop().catch(() => undefined);
+    if (fs.existsSync(directory)) fs.rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Every configuration of SLURM_TUNINGS at SWEEP's size, in turn; a configuration that fails is recorded with its error. */
+async function sweep(context: BenchContext) {
+  const rows = [];
+  for (const tuning of SLURM_TUNINGS) {
+    const load = os.loadavg()[0] as number;
+    try {
+      const run = await runSlurm(context, tuning, SWEEP.cpus, SWEEP.tasks);
+      const perS = (ms: number) => round(SWEEP.tasks / (ms / 1000));
+      rows.push({ ...tuning, arrayPerS: perS(run.arrayMs), wrapPerS: perS(run.singlesMs), arrayMs: round(run.arrayMs), singlesMs: round(run.singlesMs), loadBefore: round(load) });
+    } catch (error) {
+      context.log(`  configuration '${tuning.name}' failed: ${(error as Error).message}`);
+      rows.push({ ...tuning, error: (error as Error).message, loadBefore: round(load) });
+    }
+  }
+  return { cpus: SWEEP.cpus, tasks: SWEEP.tasks, rows };
+}
+
 export async function slurmSection(context: BenchContext): Promise<SectionResult> {
   const started = now();
   const tasks = context.options.slurmTasks;
@@ -280,30 +394,20 @@ export async function slurmSection(context: BenchContext): Promise<SectionResult
   } catch (error) {
     return skip(error instanceof SlurmUnavailable ? error.message : `Slurm failed here: ${(error as Error).message}`);
   }
-  const sizes: { cpus: number; version: string; arrayMs: number; singlesMs: number; lapisMs: number; slurmConf: string }[] = [];
+  const settingsSweep = context.options.slurmSweep ? await sweep(context) : undefined;
+  const sizes: { cpus: number; version: string; arrayMs: number; singlesMs: number; lapisMs: number; slurmConf: string; loadBefore: number; loadAfter: number }[] = [];
   const figures = [];
   const note = tasks < 10_000 ? `N = ${tasks}, the issue's N is 10,000` : undefined;
   const rate = (ms: number) => tasks / (ms / 1000);
   for (const cpus of cpuCounts) {
-    const directory = context.directory(`slurm-${cpus}`);
-    let cluster: SlurmCluster | undefined;
     try {
-      cluster = new SlurmCluster(directory, cpus, tasks);
-      await cluster.start();
-      context.log(`  ${cluster.version} started: one node of ${cpus} CPUs`);
-      const arrayMs = await cluster.runArray(tasks);
-      context.log(`  Slurm job array: ${tasks} tasks in ${round(arrayMs)} ms`);
-      const singlesMs = await cluster.runSingles(tasks);
-      context.log(`  Slurm sbatch --wrap: ${tasks} jobs in ${round(singlesMs)} ms`);
-      const slurmConf = fs.readFileSync(path.join(directory, 'slurm.conf'), 'utf8');
-      const version = cluster.version;
-      // Stopped before Lapis runs: its daemons take no CPU from it.
-      await cluster.stop();
-      cluster = undefined;
+      const loadBefore = round(os.loadavg()[0] as number);
+      // The cluster is stopped before Lapis runs: its daemons take no CPU from it.
+      const { version, arrayMs, singlesMs, slurmConf } = await runSlurm(context, SLURM_TUNED, cpus, tasks);
       const { lapis } = await context.sharedServers();
       const { ms: lapisMs } = await lapisRun(lapis, `slurmcmp${cpus}`, tasks, cpus, context.options.parallel);
       context.log(`  Lapis, same N on ${cpus} slots: ${round(lapisMs)} ms (${round(rate(lapisMs) / rate(arrayMs))}× the array, ${round(rate(lapisMs) / rate(singlesMs))}× sbatch --wrap)`);
-      sizes.push({ cpus, version, arrayMs, singlesMs, lapisMs, slurmConf });
+      sizes.push({ cpus, version, arrayMs, singlesMs, lapisMs, slurmConf, loadBefore, loadAfter: round(os.loadavg()[0] as number) });
       for (const [mode, ms, label] of [['array', arrayMs, 'job array'], ['wrap', singlesMs, 'sbatch --wrap']] as const) {
         figures.push(
           figure({
@@ -321,9 +425,6 @@ export async function slurmSection(context: BenchContext): Promise<SectionResult
       }
     } catch (error) {
       context.log(`  Slurm at ${cpus} CPUs failed: ${(error as Error).message}`);
-    } finally {
-      await cluster?.stop().catch(() => undefined);
-      if (fs.existsSync(directory)) fs.rmSync(directory, { recursive: true, force: true });
     }
   }
   if (sizes.length === 0) return skip('Slurm did not run at any size (see the log)');
@@ -331,10 +432,10 @@ export async function slurmSection(context: BenchContext): Promise<SectionResult
     section: 'slurm',
     seconds: (now() - started) / 1000,
     figures,
-    details: { tasks, cpus: cpuCounts, sizes },
+    details: { tasks, cpus: cpuCounts, tuning: SLURM_TUNED, sizes, ...(settingsSweep ? { sweep: settingsSweep } : {}) },
     notes: [
-      'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job; its main scheduler runs on events but launches at most one round of jobs a second on this configuration.',
-      `Slurm settings (every size): ${SCHEDULER_SETTINGS}; the whole slurm.conf of each size is in the JSON.`,
+      'Slurm is timed from the first sbatch to the first squeue (polled every 100 ms) that lists no job, after one warm-up job has run (until its first scheduling pass reads SchedulerParameters, slurmctld delays queued passes by 3 s).',
+      `Slurm configuration '${SLURM_TUNED.name}' at every size (${Object.entries(SLURM_TUNED.settings).map(([key, value]) => `${key}=${value}`).join(' ')}): ${SLURM_TUNED.why}; the whole slurm.conf of each size is in the JSON${settingsSweep ? ', the sweep of the configurations tried under details.sweep' : ''}.`,
     ],
   };
 }
