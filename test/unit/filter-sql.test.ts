@@ -15,7 +15,7 @@ for (const migration of MIGRATIONS) db.exec(migration.sql);
 after(() => db.close());
 
 const insertTask = db.prepare(
-  "INSERT INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, doc) VALUES ('acct', 'job', 'job', ?, ?, ?, ?, 0, ?)",
+  "INSERT INTO tasks (account, job_key, job_id, key, state, result, node_id, exit_code, attempt, doc) VALUES ('acct', 'job', 'job', ?, ?, ?, ?, ?, 0, ?)",
 );
 const insertPool = db.prepare("INSERT INTO pools (account, key, doc) VALUES ('acct', ?, ?)");
 
@@ -33,7 +33,7 @@ function storeTasks(docs: Doc[]): void {
       const execution = doc.executionInfo as Record<string, unknown> | null | undefined;
       const node = doc.nodeInfo as Record<string, unknown> | null | undefined;
       const result = typeof execution?.result === 'string' ? execution.result.toLowerCase() : (execution?.result ?? null);
-      insertTask.run(`t${index}`, doc.state.toLowerCase(), result, node?.nodeId ?? null, JSON.stringify(doc));
+      insertTask.run(`t${index}`, doc.state.toLowerCase(), result, node?.nodeId ?? null, execution?.exitCode ?? null, JSON.stringify(doc));
     });
   })();
 }

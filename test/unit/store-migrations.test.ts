@@ -41,6 +41,7 @@ const RELEASED: [string, string][] = [
   ['0020_injected_faults', 'c282f663141a339cf50f25bd61236e252f7b81b00121a2835ca1f581bba5beaf'],
   ['0021_tasks_by_exit_code', '3832e42c82e613c2be6616f81e06c1f9db2e9edf54ae5f9e222670f30f39e689'],
   ['0022_node_recent_tasks', '04edc5ae2c26cf5daf6d533974d15b9744108b8f1701b7fc6c0ade1fad074194'],
+  ['0023_tasks_exit_code_column', '64d9dac244152cdc431a34bd0577b2069c31968d9d92550edaa77f711c0e6370'],
 ];
 
 const fileName = (migration: { version: number; name: string }) => `${String(migration.version).padStart(4, '0')}_${migration.name}`;
@@ -213,5 +214,22 @@ test("a store from before the internal parts: Lapis's own fields move from the d
       internal: { eTag: '0x1', lastModified: '2024-01-01T00:00:00.0000000Z', certificateFormat: 'cer' },
     },
   ]);
+  db.close();
+});
+
+test("a store from before the exit code column: completed tasks' exit codes are copied into it, and the exit code filter is served by its index", () => {
+  const db = storeAt(22);
+  const insertTask = db.prepare("INSERT INTO tasks (account, job_key, job_id, key, state, result, attempt, doc) VALUES ('acct', 'job', 'Job', ?, ?, ?, 1, ?)");
+  insertTask.run('failed', 'completed', 'failure', JSON.stringify({ id: 'failed', state: 'completed', executionInfo: { exitCode: 3, result: 'failure' } }));
+  insertTask.run('zero', 'completed', 'success', JSON.stringify({ id: 'zero', state: 'completed', executionInfo: { exitCode: 0, result: 'success' } }));
+  insertTask.run('waiting', 'active', null, JSON.stringify({ id: 'waiting', state: 'active', executionInfo: { retryCount: 0 } }));
+  migrate(db);
+  assert.deepEqual(db.prepare('SELECT key, exit_code FROM tasks ORDER BY key').all(), [
+    { key: 'failed', exit_code: 3 },
+    { key: 'waiting', exit_code: null },
+    { key: 'zero', exit_code: 0 },
+  ]);
+  const plan = db.prepare("EXPLAIN QUERY PLAN SELECT seq FROM tasks WHERE account = 'acct' AND job_key = 'job' AND seq > 0 AND exit_code IS 3 ORDER BY seq").all() as { detail: string }[];
+  assert.ok(plan.some((step) => step.detail.includes('tasks_by_exit_code')), JSON.stringify(plan));
   db.close();
 });

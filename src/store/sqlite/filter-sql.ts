@@ -34,6 +34,7 @@ export const TASK_FILTER_COLUMNS: Readonly<Record<string, string>> = {
   state: 'state',
   'executionInfo/result': 'result',
   'nodeInfo/nodeId': 'node_id',
+  'executionInfo/exitCode': 'exit_code',
 };
 export const JOB_FILTER_COLUMNS: Readonly<Record<string, string>> = { state: 'state' };
 export const NODE_FILTER_COLUMNS: Readonly<Record<string, string>> = { id: 'id' };

@@ -187,9 +187,9 @@ class SqliteTasks implements TaskRepository {
     const columns = 'seq, account, job_id, attempt, doc, internal_json';
     this.getStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE account = ? AND job_key = ? AND key = ?`);
     this.insertStmt = db.prepare(
-      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, num_id, doc, internal_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO tasks (account, job_key, job_id, key, state, result, node_id, attempt, slots, num_id, exit_code, doc, internal_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, doc = ?, internal_json = ? WHERE seq = ?');
+    this.updateStmt = db.prepare('UPDATE tasks SET state = ?, result = ?, node_id = ?, attempt = ?, slots = ?, dep_action = ?, retention_until = ?, exit_code = ?, doc = ?, internal_json = ? WHERE seq = ?');
     this.retentionDueStmt = db.prepare(`SELECT ${columns} FROM tasks WHERE retention_until <= ? ORDER BY retention_until LIMIT ?`);
     this.nextRetentionStmt = db.prepare('SELECT min(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL');
     this.nodeRetentionStmt = db.prepare('SELECT max(retention_until) AS at FROM tasks WHERE retention_until IS NOT NULL AND account = ? AND node_id = ?');
@@ -245,6 +245,7 @@ class SqliteTasks implements TaskRepository {
       record.attempt,
       task.requiredSlots,
       numericId(task.id),
+      task.executionInfo.exitCode ?? null,
       JSON.stringify(task),
       internalJson(record.internal),
     );
@@ -267,6 +268,7 @@ class SqliteTasks implements TaskRepository {
       task.requiredSlots,
       depAction,
       retentionDeadline(task, internal) ?? null,
+      task.executionInfo.exitCode ?? null,
       JSON.stringify(task),
       internalJson(internal),
       record.seq,

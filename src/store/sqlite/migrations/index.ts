@@ -36,10 +36,11 @@ import { migration as m0019 } from './0019_pool_resource_usage.js';
 import { migration as m0020 } from './0020_injected_faults.js';
 import { migration as m0021 } from './0021_tasks_by_exit_code.js';
 import { migration as m0022 } from './0022_node_recent_tasks.js';
+import { migration as m0023 } from './0023_tasks_exit_code_column.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011, m0012, m0013, m0014, m0015, m0016, m0017, m0018, m0019, m0020, m0021, m0022];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011, m0012, m0013, m0014, m0015, m0016, m0017, m0018, m0019, m0020, m0021, m0022, m0023];
 
 /** The schema version of a store that has taken every migration. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
