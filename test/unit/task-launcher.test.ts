@@ -198,8 +198,9 @@ for (const nativeSpawn of [true, false]) {
       const { spec } = node('/bin/sh', ['-c', 'grep "^0::" /proc/self/cgroup; grep "^0::" /proc/$PPID/cgroup']);
       const result = await launcher.start({ ...spec, cgroup: { path: group, home: path.join(cgroupRoot, 'launcher') } }).result;
       assert.ok(result.kind === 'exited' && result.code === 0, JSON.stringify(result));
-      const [own] = fs.readFileSync(spec.stdout, 'utf8').trim().split('\n');
+      const [own, launcherGroup] = fs.readFileSync(spec.stdout, 'utf8').trim().split('\n');
       assert.ok(own?.endsWith(path.basename(group)), `the task's group: ${own}`);
+      assert.ok(launcherGroup && !launcherGroup.endsWith(path.basename(group)), `the launcher's group: ${launcherGroup}`);
       await waitFor(() => (fs.existsSync(group) ? undefined : true), { what: 'the ended run\'s group to be removed' });
     });
 
