@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { makeScratch } from './scratch.js';
 import { REPO_ROOT, startLapisProcess } from './server-process.js';
-import { directSpawn, lapisRun } from './throughput.js';
+import { directSpawn, lapisRun, xargsRun } from './throughput.js';
 
 const run = promisify(execFile);
 
@@ -44,9 +44,7 @@ interface Measured {
 async function measureHere(): Promise<Measured> {
   const context = makeScratch('lapis-cores-');
   try {
-    const xargsStart = performance.now();
-    await run('sh', ['-c', `seq ${tasks} | xargs -P ${slots} -n 1 /bin/true`]);
-    const xargsMs = performance.now() - xargsStart;
+    const xargsMs = await xargsRun(tasks, slots);
     const directMs = await directSpawn(context, tasks, slots);
     const server = await startLapisProcess({ dataDir: context.directory('data'), logLevel: 'info' });
     try {

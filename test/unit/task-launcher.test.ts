@@ -192,7 +192,7 @@ for (const nativeSpawn of [true, false]) {
       assert.equal(fs.readFileSync(spec.stdout, 'utf8'), `${workingDirectory}\n65534\n`);
     });
 
-    test('a run starts inside its control group, and the launcher stays out of it', { skip: !findCgroupRoot(root) && 'needs root and a writable cgroup v2 hierarchy' }, async () => {
+    test('a run starts inside its control group, which a launcher with the native spawner never enters', { skip: !findCgroupRoot(root) && 'needs root and a writable cgroup v2 hierarchy' }, async () => {
       const cgroupRoot = findCgroupRoot(root) as string;
       const group = path.join(cgroupRoot, `test-${nativeSpawn}-${runs}`);
       const { spec } = node('/bin/sh', ['-c', 'grep "^0::" /proc/self/cgroup; grep "^0::" /proc/$PPID/cgroup']);
@@ -200,7 +200,8 @@ for (const nativeSpawn of [true, false]) {
       assert.ok(result.kind === 'exited' && result.code === 0, JSON.stringify(result));
       const [own, launcherGroup] = fs.readFileSync(spec.stdout, 'utf8').trim().split('\n');
       assert.ok(own?.endsWith(path.basename(group)), `the task's group: ${own}`);
-      assert.ok(launcherGroup && !launcherGroup.endsWith(path.basename(group)), `the launcher's group: ${launcherGroup}`);
+      // Node's spawn has the launcher step into the run's group and out after the exec: a task may see it there for that moment.
+      if (launcher.spawner === 'native') assert.ok(launcherGroup && !launcherGroup.endsWith(path.basename(group)), `the launcher's group: ${launcherGroup}`);
       await waitFor(() => (fs.existsSync(group) ? undefined : true), { what: 'the ended run\'s group to be removed' });
     });
 
